@@ -1,0 +1,213 @@
+//! Command-line interface: global flags shared with kubectl, and one subcommand per file in cmd/.
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl-mysqlha",
+    bin_name = "kubectl mysqlha",
+    about = "Create and run a highly available MariaDB primary/replica cluster on Kubernetes",
+    version = crate::VERSION_LINE,
+    propagate_version = true,
+    after_help = "Examples:\n  kubectl mysqlha create shop --replicas 3\n  kubectl mysqlha status shop\n  kubectl mysqlha scale shop --replicas 5"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the cluster (default: the context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a cluster: one primary, the rest replicas cloned from it
+    #[command(after_help = "Examples:\n  kubectl mysqlha create shop\n  kubectl mysqlha create shop --replicas 1 --storage 1Gi\n  kubectl mysqlha create shop --dry-run | kubectl apply --dry-run=server -f -")]
+    Create(CreateArgs),
+    /// Show roles, GTID positions, replication threads, lag, errors and a verdict
+    #[command(after_help = "Examples:\n  kubectl mysqlha status shop\n  kubectl mysqlha status shop -o json")]
+    Status(StatusArgs),
+    /// Change the number of members; new replicas are cloned from a healthy replica
+    #[command(after_help = "Examples:\n  kubectl mysqlha scale shop --replicas 5\n  kubectl mysqlha scale shop --replicas 2")]
+    Scale(ScaleArgs),
+    /// Re-clone a broken or diverged replica from a healthy donor and rejoin it
+    #[command(after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1")]
+    RebuildReplica(RebuildArgs),
+    /// Delete a cluster (its data too, unless --keep-data)
+    #[command(after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes")]
+    Delete(DeleteArgs),
+    /// Print the plugin's version and git commit
+    Version,
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  kubectl mysqlha completion bash > /etc/bash_completion.d/kubectl-mysqlha")]
+    Completion(CompletionArgs),
+    /// Candidates for kubectl's plugin completion (used by kubectl_complete-mysqlha)
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Cluster name (DNS-1035 label, at most 45 characters)
+    pub name: String,
+    /// Number of members, primary included (1 means a lone primary)
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
+    pub replicas: i32,
+    /// Server image (MariaDB 10.11 with mariadb-backup)
+    #[arg(long, env = "MYSQLHA_IMAGE", default_value = "mariadb:10.11")]
+    pub image: String,
+    /// Size of each member's volume
+    #[arg(long, default_value = "10Gi")]
+    pub storage: String,
+    /// StorageClass of the volumes (default: the cluster's default class)
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// CPU request of the server container
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Memory request of the server container
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// How long to wait for the cluster to become healthy
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Print every manifest as YAML and contact nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    pub name: String,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ScaleArgs {
+    pub name: String,
+    /// Wanted number of members, primary included
+    #[arg(long, allow_negative_numbers = true)]
+    pub replicas: i32,
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct RebuildArgs {
+    pub name: String,
+    /// The replica pod to re-clone
+    pub pod: String,
+    /// Donor pod (default: the healthy replica with the least lag, else the primary)
+    #[arg(long, value_name = "POD")]
+    pub from: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    pub name: String,
+    /// Keep the PersistentVolumeClaims (the data)
+    #[arg(long)]
+    pub keep_data: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct CompleteArgs {
+    /// The words typed after `kubectl mysqlha`, the last one being completed
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+/// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn create_defaults() {
+        let cli = Cli::try_parse_from(["kubectl-mysqlha", "create", "shop"]).unwrap();
+        let Command::Create(a) = cli.command else { panic!() };
+        assert_eq!(a.replicas, 3);
+        assert_eq!(a.storage, "10Gi");
+    }
+
+    #[test]
+    fn namespace_flag_anywhere() {
+        let cli = Cli::try_parse_from(["kubectl-mysqlha", "status", "shop", "-n", "db"]).unwrap();
+        assert_eq!(cli.global.namespace.as_deref(), Some("db"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Filling a member with data: bootstrap of the first primary, or a clone streamed from a donor
+//! (mariadb-backup in the donor → this process → mbstream in the target), then replication by GTID.
+//! Every step can be repeated: a member is brought from whatever state it is in to serving.
+use crate::backup_info;
+use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
+use crate::exec::{self, relay};
+use crate::gtid::GtidList;
+use crate::manifests::{Passwords, DATA_DIR, RUN_CNF, SCRIPTS_DIR};
+use crate::progress::Task;
+use crate::sql::{self, quote};
+use crate::wait;
+use anyhow::{bail, Context, Result};
+
+/// Brings member `pod` to serving: bootstraps it (the primary of a new cluster), clones it, or
+/// finishes an interrupted clone, depending on where it is.
+pub async fn ensure_member(cluster: &Cluster, pod: &str, passwords: &Passwords, task: &Task) -> Result<()> {
+    ensure_member_from(cluster, pod, None, passwords, task).await
+}
+
+/// As ensure_member, cloning from `donor` when given.
+pub async fn ensure_member_from(cluster: &Cluster, pod: &str, donor: Option<&str>, passwords: &Passwords, task: &Task) -> Result<()> {
+    task.set("waiting for the pod");
+    let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })).await?;
+    let is_primary = pod == cluster.primary;
+    if phase == PodPhase::WaitingForData {
+        if is_primary {
+            bootstrap(cluster, pod, task).await?;
+        } else {
+            let donor = match donor {
+                Some(d) => d.to_string(),
+                None => choose_donor(cluster, pod).await?,
+            };
+            clone_from(cluster, &donor, pod, task).await?;
+        }
+    }
+    task.set("starting mariadbd");
+    wait::until_server_runs(&cluster.pods, pod).await?;
+    let state = wait::retry(|| observe(cluster.server(pod))).await;
+    if !is_primary && state.replication.is_none() {
+        start_replication(cluster, pod, passwords, task).await?;
+    }
+    task.set("waiting until ready");
+    wait::until_ready(&cluster.pods, pod).await?;
+    Ok(())
+}
+
+async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
+    task.set("initialising the primary");
+    let script = format!("{SCRIPTS_DIR}/bootstrap.sh");
+    exec::run(cluster.data_init(pod), &["sh", &script], None).await.context("bootstrapping the primary")?;
+    Ok(())
+}
+
+/// The donor for a new replica: the healthy replica with the least lag, else the primary.
+pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
+    let mut best: Option<(u64, String)> = None;
+    for m in cluster.members.iter().filter(|m| m.name != target && m.name != cluster.primary) {
+        if !is_ready(cluster, &m.name).await {
+            continue;
+        }
+        let Ok(state) = observe(cluster.server(&m.name)).await else { continue };
+        let Some(repl) = state.replication.filter(|r| r.io_running == "Yes" && r.sql_running == "Yes") else { continue };
+        let lag = repl.seconds_behind.unwrap_or(u64::MAX);
+        if best.as_ref().is_none_or(|(l, _)| lag < *l) {
+            best = Some((lag, m.name.clone()));
+        }
+    }
+    if let Some((_, name)) = best {
+        return Ok(name);
+    }
+    if !is_ready(cluster, &cluster.primary).await {
+        bail!("no healthy donor: no replica replicates and the primary {} is not ready", cluster.primary);
+    }
+    Ok(cluster.primary.clone())
+}
+
+async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
+    let current = cluster.pods.get_opt(pod).await.ok().flatten();
+    pod_phase(current.as_ref()) == (PodPhase::Running { ready: true })
+}
+
+/// Streams a physical backup of `donor` into `target`'s waiting data directory and prepares it.
+pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
+    let estimate = data_size(cluster, donor).await.ok();
+    task.bytes(&format!("cloning from {donor}"), estimate);
+    let defaults = format!("--defaults-file={RUN_CNF}");
+    let mut backup = vec!["mariadb-backup", defaults.as_str(), "--backup", "--stream=xbstream", "--user=mysql", "--target-dir=/tmp/mysqlha-backup"];
+    if donor != cluster.primary {
+        backup.push("--slave-info");
+    }
+    let extract = format!("{SCRIPTS_DIR}/start-clone.sh");
+    let bytes = relay(cluster.server(donor), &backup, cluster.data_init(target), &["sh", &extract], |n| task.position(n))
+        .await
+        .with_context(|| format!("cloning {target} from {donor}"))?;
+    task.set("preparing the backup");
+    let finish = format!("{SCRIPTS_DIR}/finish-clone.sh");
+    exec::run(cluster.data_init(target), &["sh", &finish], None).await.context("preparing the cloned data")?;
+    Ok(bytes)
+}
+
+/// Bytes a backup of `pod` will stream (its data directory without binary and relay logs).
+async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
+    let out = exec::run(
+        cluster.server(pod),
+        &["du", "-sb", "--exclude=mysql-bin.*", "--exclude=relay-bin.*", DATA_DIR],
+        None,
+    )
+    .await?;
+    out.stdout.split_whitespace().next().context("du printed nothing")?.parse().context("du output")
+}
+
+/// The GTID position the member's cloned data was taken at.
+async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
+    let read = |file: &str| format!("{DATA_DIR}/{file}");
+    let (slave, binlog) = (read("xtrabackup_slave_info"), read("xtrabackup_binlog_info"));
+    let script = format!("cat {slave} 2>/dev/null; echo '--mysqlha--'; cat {binlog} 2>/dev/null; true");
+    let out = exec::run(cluster.server(pod), &["sh", "-c", &script], None).await?;
+    let (slave_info, binlog_info) = out.stdout.split_once("--mysqlha--\n").unwrap_or(("", ""));
+    backup_info::backup_gtid(Some(slave_info), Some(binlog_info).filter(|b| !b.trim().is_empty()))
+        .with_context(|| format!("{pod}: cannot read the position of its cloned data"))
+}
+
+/// Points `pod` at the primary of record from the position its data was cloned at.
+pub async fn start_replication(cluster: &Cluster, pod: &str, passwords: &Passwords, task: &Task) -> Result<()> {
+    task.set("starting replication");
+    let position = cloned_position(cluster, pod).await?;
+    let sql = format!(
+        "STOP SLAVE;\nSET GLOBAL gtid_slave_pos = {};\n{}\nSTART SLAVE;\n",
+        quote(&position.to_string()),
+        change_master(cluster, &cluster.primary, passwords)
+    );
+    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("{pod}: starting replication"))
+}
+
+/// CHANGE MASTER TO the given primary by GTID.
+pub fn change_master(cluster: &Cluster, primary: &str, passwords: &Passwords) -> String {
+    format!(
+        "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = 'repl', MASTER_PASSWORD = {}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;",
+        quote(&cluster.host_of(primary)),
+        crate::manifests::MYSQL_PORT,
+        quote(&passwords.replication)
+    )
+}
+
+/// Waits until `pod` has applied everything the primary had committed when this was called.
+pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
+    task.set("catching up with the primary");
+    let primary = observe(cluster.server(&cluster.primary)).await?;
+    let sql = format!("SELECT MASTER_GTID_WAIT({}, 600) AS waited;", quote(&primary.gtid_current_pos));
+    let rows = sql::query(cluster.server(pod), &sql).await?;
+    match rows.first().and_then(|r| r.get("waited")).map(String::as_str) {
+        Some("0") => Ok(()),
+        other => bail!("{pod} did not catch up with the primary (MASTER_GTID_WAIT returned {other:?})"),
+    }
+}

@@ -1,0 +1,246 @@
+//! Discovery: what a cluster is made of right now (StatefulSet, ConfigMap record, pods), and what
+//! each member's server says about itself.
+use crate::context::Context;
+use crate::exec::Target;
+use crate::gtid::GtidList;
+use crate::manifests::{self, DATA_CONTAINER, PRIMARY_KEY, SERVER_CONTAINER};
+use crate::sql::{self, non_null};
+use anyhow::{bail, Context as _, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::ListParams;
+use kube::Api;
+
+pub struct Cluster {
+    pub name: String,
+    pub namespace: String,
+    pub statefulset: StatefulSet,
+    pub config: ConfigMap,
+    /// Pod name of the primary of record.
+    pub primary: String,
+    pub pods: Api<Pod>,
+    /// Members by ordinal, 0..replicas; `pod` is None while the pod does not exist.
+    pub members: Vec<Member>,
+}
+
+pub struct Member {
+    pub name: String,
+    pub ordinal: i32,
+    pub pod: Option<Pod>,
+}
+
+impl Cluster {
+    /// Loads cluster `name`; an error says plainly when it does not exist.
+    pub async fn load(ctx: &Context, name: &str) -> Result<Self> {
+        let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let statefulset = statefulsets
+            .get_opt(name)
+            .await
+            .with_context(|| format!("cannot read StatefulSet {name}"))?
+            .filter(is_managed)
+            .with_context(|| format!("cluster {name} not found in namespace {}", ctx.namespace))?;
+        let config = configs
+            .get_opt(name)
+            .await
+            .with_context(|| format!("cannot read ConfigMap {name}"))?
+            .with_context(|| format!("cluster {name} is incomplete: ConfigMap {name} is missing"))?;
+        let primary = config
+            .data
+            .as_ref()
+            .and_then(|d| d.get(PRIMARY_KEY).cloned())
+            .with_context(|| format!("ConfigMap {name} holds no record of the primary"))?;
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, config, primary, pods, members: vec![] };
+        cluster.refresh().await?;
+        Ok(cluster)
+    }
+
+    /// Re-reads the pods.
+    pub async fn refresh(&mut self) -> Result<()> {
+        let list = self
+            .pods
+            .list(&ListParams::default().labels(&manifests::selector_string(&self.name)))
+            .await
+            .context("cannot list the cluster's pods")?;
+        let replicas = self.statefulset.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        self.members = (0..replicas)
+            .map(|ordinal| {
+                let name = format!("{}-{ordinal}", self.name);
+                let pod = list.items.iter().find(|p| p.metadata.name.as_deref() == Some(&name)).cloned();
+                Member { name, ordinal, pod }
+            })
+            .collect();
+        Ok(())
+    }
+
+    pub fn replicas(&self) -> i32 {
+        self.members.len() as i32
+    }
+
+    pub fn member(&self, pod: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == pod)
+    }
+
+    /// The server container of `pod`, where SQL runs.
+    pub fn server<'a>(&'a self, pod: &'a str) -> Target<'a> {
+        Target { pods: &self.pods, pod, container: SERVER_CONTAINER }
+    }
+
+    /// The init container of `pod` that waits for data, where clones are extracted.
+    pub fn data_init<'a>(&'a self, pod: &'a str) -> Target<'a> {
+        Target { pods: &self.pods, pod, container: DATA_CONTAINER }
+    }
+
+    pub fn image(&self) -> String {
+        self.statefulset
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|p| p.containers.first())
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn write_endpoint(&self) -> String {
+        format!("{}-primary.{}.svc:{}", self.name, self.namespace, manifests::MYSQL_PORT)
+    }
+
+    pub fn read_endpoint(&self) -> String {
+        format!("{}-read.{}.svc:{}", self.name, self.namespace, manifests::MYSQL_PORT)
+    }
+
+    /// The DNS name replicas use to reach pod `pod`.
+    pub fn host_of(&self, pod: &str) -> String {
+        format!("{pod}.{}.{}.svc.cluster.local", self.name, self.namespace)
+    }
+}
+
+fn is_managed(sts: &StatefulSet) -> bool {
+    sts.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+        .is_some_and(|v| v == manifests::FIELD_MANAGER)
+}
+
+/// Where a member's pod is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodPhase {
+    Missing,
+    /// Init container "data" is running: the data directory waits to be filled.
+    WaitingForData,
+    /// mariadbd runs (ready or not).
+    Running { ready: bool },
+    /// Starting, or stuck with a reason (image pull failure, crash loop, unschedulable…).
+    Pending(Option<String>),
+}
+
+pub fn pod_phase(pod: Option<&Pod>) -> PodPhase {
+    let Some(pod) = pod else { return PodPhase::Missing };
+    if pod.metadata.deletion_timestamp.is_some() {
+        return PodPhase::Pending(Some("terminating".into()));
+    }
+    let Some(status) = pod.status.as_ref() else { return PodPhase::Pending(None) };
+    let running = |statuses: &Option<Vec<k8s_openapi::api::core::v1::ContainerStatus>>, name: &str| {
+        statuses.iter().flatten().any(|c| c.name == name && c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    };
+    if running(&status.container_statuses, SERVER_CONTAINER) {
+        let ready = status.container_statuses.iter().flatten().any(|c| c.name == SERVER_CONTAINER && c.ready);
+        return PodPhase::Running { ready };
+    }
+    if running(&status.init_container_statuses, DATA_CONTAINER) {
+        return PodPhase::WaitingForData;
+    }
+    PodPhase::Pending(stuck_reason(pod))
+}
+
+/// The reason a pod cannot start, if it is one that will not heal by waiting a little.
+pub fn stuck_reason(pod: &Pod) -> Option<String> {
+    let status = pod.status.as_ref()?;
+    let all = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+    for c in all {
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = w.reason.clone().unwrap_or_default();
+            if matches!(reason.as_str(), "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "CrashLoopBackOff" | "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError") {
+                return Some(format!("container {}: {reason}: {}", c.name, w.message.clone().unwrap_or_default()));
+            }
+        }
+    }
+    status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled" && c.status == "False").map(|c| {
+        format!("unschedulable: {}", c.message.clone().unwrap_or_default())
+    })
+}
+
+/// What a member's server says about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ServerState {
+    pub read_only: bool,
+    pub gtid_current_pos: String,
+    pub gtid_binlog_state: String,
+    pub gtid_slave_pos: String,
+    pub replication: Option<Replication>,
+}
+
+/// SHOW SLAVE STATUS, the parts that matter.
+#[derive(Debug, Clone, Default)]
+pub struct Replication {
+    pub master_host: String,
+    pub io_running: String,
+    pub sql_running: String,
+    pub seconds_behind: Option<u64>,
+    pub gtid_io_pos: String,
+    pub last_io_error: Option<String>,
+    pub last_sql_error: Option<String>,
+}
+
+impl Replication {
+    pub fn from_row(row: &sql::Row) -> Self {
+        let get = |k: &str| row.get(k).cloned().unwrap_or_default();
+        Replication {
+            master_host: get("Master_Host"),
+            io_running: get("Slave_IO_Running"),
+            sql_running: get("Slave_SQL_Running"),
+            seconds_behind: non_null(row.get("Seconds_Behind_Master")).and_then(|s| s.parse().ok()),
+            gtid_io_pos: get("Gtid_IO_Pos"),
+            last_io_error: non_null(row.get("Last_IO_Error")),
+            last_sql_error: non_null(row.get("Last_SQL_Error")),
+        }
+    }
+
+    /// Both threads run (the IO thread may be reconnecting).
+    pub fn is_running(&self) -> bool {
+        self.sql_running == "Yes" && matches!(self.io_running.as_str(), "Yes" | "Connecting")
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.last_sql_error.clone().or_else(|| self.last_io_error.clone())
+    }
+}
+
+impl ServerState {
+    pub fn binlog_state(&self) -> Result<GtidList> {
+        self.gtid_binlog_state.parse()
+    }
+    pub fn current_pos(&self) -> Result<GtidList> {
+        self.gtid_current_pos.parse()
+    }
+}
+
+/// Asks a member's server for its role, GTID positions and replication threads.
+pub async fn observe(target: Target<'_>) -> Result<ServerState> {
+    let vars = sql::query(
+        target,
+        "SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state, @@gtid_slave_pos AS slave_pos;",
+    )
+    .await?;
+    let Some(v) = vars.first() else { bail!("{}: no answer to SELECT @@read_only", target.pod) };
+    let slave = sql::query(target, "SHOW SLAVE STATUS;").await?;
+    Ok(ServerState {
+        read_only: v.get("read_only").is_some_and(|s| s == "1"),
+        gtid_current_pos: v.get("current").cloned().unwrap_or_default(),
+        gtid_binlog_state: v.get("binlog_state").cloned().unwrap_or_default(),
+        gtid_slave_pos: v.get("slave_pos").cloned().unwrap_or_default(),
+        replication: slave.first().map(Replication::from_row).filter(|r| !r.master_host.is_empty()),
+    })
+}

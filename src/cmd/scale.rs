@@ -1,0 +1,105 @@
+//! `kubectl mysqlha scale NAME --replicas N`: new members are cloned from a healthy replica and
+//! join by GTID; scaling down removes the highest ordinals and never the primary.
+use crate::cli::ScaleArgs;
+use crate::clone;
+use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
+use crate::cmd::rebuild_replica::{self, passwords};
+use crate::context::Context;
+use crate::progress::Progress;
+use crate::wait;
+use anyhow::{bail, Context as _, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::{Patch, PatchParams};
+use kube::Api;
+use std::time::Duration;
+
+pub fn validate(args: &ScaleArgs) -> Result<()> {
+    crate::manifests::validate_name(&args.name).map_err(anyhow::Error::msg)?;
+    if args.replicas < 1 {
+        bail!("--replicas must be at least 1 (the primary), got {}", args.replicas);
+    }
+    Ok(())
+}
+
+pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
+    let mut cluster = Cluster::load(ctx, &args.name).await?;
+    let from = cluster.replicas();
+    let primary_ordinal: i32 = cluster.primary.rsplit('-').next().and_then(|o| o.parse().ok()).context("primary of record has no ordinal")?;
+    if args.replicas <= primary_ordinal {
+        bail!(
+            "cannot scale {} to {} members: that would remove the primary {}; move it first: kubectl mysqlha switchover {} --to {}-0",
+            args.name, args.replicas, cluster.primary, args.name, args.name
+        );
+    }
+    let passwords = passwords(ctx, &cluster).await?;
+    if args.replicas != from {
+        let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
+        statefulsets.patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch)).await.context("cannot scale the StatefulSet")?;
+        cluster = Cluster::load(ctx, &args.name).await?;
+    }
+    let what = format!("scaling {} to {}", args.name, args.replicas);
+    wait::with_timeout(args.timeout, &what, async {
+        if args.replicas < from {
+            wait_for_removal(&cluster, args.replicas, from).await
+        } else {
+            fill_members(&cluster, &passwords).await
+        }
+    })
+    .await?;
+    if args.replicas == from {
+        println!("cluster {} already has {from} members; every member serves", args.name);
+    } else {
+        println!("cluster {} scaled from {from} to {} members", args.name, args.replicas);
+    }
+    Ok(())
+}
+
+/// Brings every member that is not serving into service: clones pods waiting for data
+/// (including those made by a plain `kubectl scale`), and re-clones a returning member whose
+/// data holds transactions the primary lacks.
+async fn fill_members(cluster: &Cluster, passwords: &crate::manifests::Passwords) -> Result<()> {
+    let progress = Progress::new();
+    for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
+        let current = cluster.pods.get_opt(&m.name).await?;
+        if pod_phase(current.as_ref()) == (PodPhase::Running { ready: true }) {
+            continue;
+        }
+        let task = progress.task(&m.name);
+        if diverged(cluster, &m.name).await {
+            let donor = clone::choose_donor(cluster, &m.name).await?;
+            task.set("holds transactions the primary lacks: re-cloning");
+            rebuild_replica::rebuild(cluster, &m.name, &donor, passwords, &task).await?;
+        } else {
+            clone::ensure_member(cluster, &m.name, passwords, &task).await?;
+            clone::catch_up(cluster, &m.name, &task).await?;
+        }
+        task.finish("replica ready");
+    }
+    Ok(())
+}
+
+/// A running member whose binary log holds GTIDs the primary never had.
+async fn diverged(cluster: &Cluster, pod: &str) -> bool {
+    let current = cluster.pods.get_opt(pod).await.ok().flatten();
+    if !matches!(pod_phase(current.as_ref()), PodPhase::Running { .. }) {
+        return false;
+    }
+    let (Ok(mine), Ok(primary)) = (observe(cluster.server(pod)).await, observe(cluster.server(&cluster.primary)).await) else {
+        return false;
+    };
+    match (mine.binlog_state(), primary.binlog_state()) {
+        (Ok(m), Ok(p)) => !m.errant_against(&p).is_empty(),
+        _ => false,
+    }
+}
+
+async fn wait_for_removal(cluster: &Cluster, to: i32, from: i32) -> Result<()> {
+    for ordinal in to..from {
+        let pod = format!("{}-{ordinal}", cluster.name);
+        while cluster.pods.get_opt(&pod).await?.is_some() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! `kubectl mysqlha status NAME`: every member's role, GTID position, threads, lag and error,
+//! and one verdict with its reasons.
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
+use crate::context::Context;
+use crate::gtid::GtidList;
+use anyhow::Result;
+use serde::Serialize;
+
+#[derive(Serialize, Debug)]
+pub struct Report {
+    pub name: String,
+    pub namespace: String,
+    pub primary: String,
+    pub healthy: bool,
+    /// healthy, degraded or broken
+    pub verdict: String,
+    pub reasons: Vec<String>,
+    pub endpoints: Endpoints,
+    pub members: Vec<MemberReport>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Endpoints {
+    pub write: String,
+    pub read: String,
+}
+
+#[derive(Serialize, Debug, Default)]
+pub struct MemberReport {
+    pub name: String,
+    /// "primary" or "replica": the role of record.
+    pub role: String,
+    pub ready: bool,
+    /// Pod state: running, waiting-for-data, pending, missing.
+    pub state: String,
+    pub replicating: bool,
+    pub lag_seconds: Option<u64>,
+    pub gtid: String,
+    pub read_only: bool,
+    pub io_thread: Option<String>,
+    pub sql_thread: Option<String>,
+    pub source: Option<String>,
+    pub errant: Vec<String>,
+    pub error: Option<String>,
+}
+
+pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
+    let cluster = Cluster::load(ctx, &args.name).await?;
+    let report = report(&cluster).await;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml::to_string(&report)?),
+        OutputFormat::Table => print!("{}", table(&report)),
+    }
+    Ok(())
+}
+
+/// Observes every member and judges the whole.
+pub async fn report(cluster: &Cluster) -> Report {
+    let mut members = Vec::new();
+    let mut states: Vec<Option<ServerState>> = Vec::new();
+    for m in &cluster.members {
+        let phase = pod_phase(m.pod.as_ref());
+        let mut r = MemberReport {
+            name: m.name.clone(),
+            role: if m.name == cluster.primary { "primary" } else { "replica" }.into(),
+            ..Default::default()
+        };
+        let state = match &phase {
+            PodPhase::Running { ready } => {
+                r.ready = *ready;
+                r.state = "running".into();
+                match observe(cluster.server(&m.name)).await {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        r.error = Some(format!("cannot query the server: {}", first_line(&e.to_string())));
+                        None
+                    }
+                }
+            }
+            PodPhase::WaitingForData => {
+                r.state = "waiting-for-data".into();
+                r.error = Some(format!("waiting for data: run kubectl mysqlha rebuild-replica {} {}", cluster.name, m.name));
+                None
+            }
+            PodPhase::Missing => {
+                r.state = "missing".into();
+                None
+            }
+            PodPhase::Pending(reason) => {
+                r.state = "pending".into();
+                r.error = reason.clone();
+                None
+            }
+        };
+        if let Some(s) = &state {
+            r.gtid = s.gtid_current_pos.clone();
+            r.read_only = s.read_only;
+            if let Some(repl) = &s.replication {
+                r.replicating = repl.is_running();
+                r.lag_seconds = repl.seconds_behind;
+                r.io_thread = Some(repl.io_running.clone());
+                r.sql_thread = Some(repl.sql_running.clone());
+                r.source = Some(repl.master_host.split('.').next().unwrap_or_default().to_string());
+                r.error = r.error.take().or_else(|| repl.error());
+            }
+        }
+        members.push(r);
+        states.push(state);
+    }
+    let reasons = judge(cluster, &mut members, &states);
+    let broken = reasons.iter().any(|(b, _)| *b);
+    let verdict = if reasons.is_empty() { "healthy" } else if broken { "broken" } else { "degraded" };
+    Report {
+        name: cluster.name.clone(),
+        namespace: cluster.namespace.clone(),
+        primary: cluster.primary.clone(),
+        healthy: reasons.is_empty(),
+        verdict: verdict.into(),
+        reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+        endpoints: Endpoints { write: cluster.write_endpoint(), read: cluster.read_endpoint() },
+        members,
+    }
+}
+
+/// Problems found, each flagged as breaking (true) or degrading (false) the cluster.
+fn judge(cluster: &Cluster, members: &mut [MemberReport], states: &[Option<ServerState>]) -> Vec<(bool, String)> {
+    let mut reasons = Vec::new();
+    let primary_idx = members.iter().position(|m| m.role == "primary");
+    let primary_state = primary_idx.and_then(|i| states[i].as_ref());
+    match (primary_idx, primary_state) {
+        (None, _) => reasons.push((true, format!("the primary of record {} is not a member", cluster.primary))),
+        (Some(i), None) => reasons.push((true, format!("primary {} is {}", members[i].name, members[i].state))),
+        (Some(i), Some(s)) if s.read_only => reasons.push((true, format!("primary {} is read-only", members[i].name))),
+        _ => {}
+    }
+    let writable: Vec<&str> = members.iter().zip(states).filter(|(_, s)| s.as_ref().is_some_and(|s| !s.read_only)).map(|(m, _)| m.name.as_str()).collect();
+    if writable.len() > 1 {
+        reasons.push((true, format!("more than one writable member: {}", writable.join(", "))));
+    }
+    let primary_binlog: Option<GtidList> = primary_state.and_then(|s| s.binlog_state().ok());
+    let rebuild = |name: &str| format!("kubectl mysqlha rebuild-replica {} {name}", cluster.name);
+    for (m, s) in members.iter_mut().zip(states) {
+        if m.role == "primary" {
+            continue;
+        }
+        let Some(s) = s else {
+            reasons.push((false, format!("replica {} is {}", m.name, m.state)));
+            continue;
+        };
+        if let (Some(p), Ok(mine)) = (&primary_binlog, s.binlog_state()) {
+            m.errant = mine.errant_against(p).iter().map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq)).collect();
+        }
+        if !m.errant.is_empty() {
+            reasons.push((false, format!("replica {} has errant transactions {} (the primary never had them): run {}", m.name, m.errant.join(","), rebuild(&m.name))));
+        } else if !s.read_only {
+            reasons.push((true, format!("replica {} is writable", m.name)));
+        } else if s.replication.is_none() {
+            reasons.push((false, format!("replica {} does not replicate", m.name)));
+        } else if !m.replicating {
+            let err = m.error.clone().unwrap_or_else(|| "threads stopped".into());
+            reasons.push((false, format!("replica {} is not replicating ({}): run {}", m.name, first_line(&err), rebuild(&m.name))));
+        } else if m.source.as_deref() != Some(cluster.primary.as_str()) {
+            reasons.push((false, format!("replica {} follows {} instead of the primary {}", m.name, m.source.clone().unwrap_or_default(), cluster.primary)));
+        } else if !m.ready {
+            reasons.push((false, format!("replica {} is not ready", m.name)));
+        }
+    }
+    reasons
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+pub fn table(r: &Report) -> String {
+    let mut out = format!("Cluster {} in namespace {}\n", r.name, r.namespace);
+    out += &format!("Primary:   {}\nWrite:     {}\nRead:      {}\n", r.primary, r.endpoints.write, r.endpoints.read);
+    out += &format!("Verdict:   {}\n", r.verdict);
+    for reason in &r.reasons {
+        out += &format!("  - {reason}\n");
+    }
+    out += "\n";
+    let header = ["MEMBER", "ROLE", "READY", "READ-ONLY", "IO", "SQL", "LAG", "GTID", "ERROR"];
+    let rows: Vec<Vec<String>> = r
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.role.clone(),
+                if m.state == "running" { yes_no(m.ready) } else { m.state.clone() },
+                yes_no(m.read_only),
+                m.io_thread.clone().unwrap_or_else(|| "-".into()),
+                m.sql_thread.clone().unwrap_or_else(|| "-".into()),
+                m.lag_seconds.map_or("-".into(), |l| format!("{l}s")),
+                if m.gtid.is_empty() { "-".into() } else { m.gtid.clone() },
+                m.error.as_deref().map_or("-".into(), |e| first_line(e).to_string()),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    out += &line(header.iter().map(|s| s.to_string()).collect());
+    for row in rows {
+        out += &line(row);
+    }
+    out
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}

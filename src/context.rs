@@ -1,0 +1,28 @@
+//! The connection to the cluster: a kube Client and the namespace, resolved like kubectl does.
+use crate::cli::GlobalArgs;
+use anyhow::{Context as _, Result};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub struct Context {
+    pub client: Client,
+    pub namespace: String,
+}
+
+impl Context {
+    pub async fn connect(global: &GlobalArgs) -> Result<Self> {
+        let options = KubeConfigOptions { context: global.context.clone(), ..Default::default() };
+        let config = match &global.kubeconfig {
+            Some(path) => {
+                let kubeconfig = Kubeconfig::read_from(path)
+                    .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+                Config::from_custom_kubeconfig(kubeconfig, &options).await
+            }
+            None => Config::from_kubeconfig(&options).await,
+        }
+        .context("cannot load the kubeconfig")?;
+        let namespace = global.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+        let client = Client::try_from(config).context("cannot build a Kubernetes client")?;
+        Ok(Self { client, namespace })
+    }
+}

@@ -1,0 +1,121 @@
+//! Running commands in pods over the API server's exec endpoint (WebSocket, v5 protocol so that
+//! closing stdin reaches the process), and relaying a byte stream from one pod into another.
+use anyhow::{bail, Context, Result};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{AttachParams, AttachedProcess};
+use kube::Api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// 1 MiB: small relay buffers halve the throughput of a backup stream.
+const STREAM_BUFFER: usize = 1 << 20;
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Where to run: a pod's container.
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub pods: &'a Api<Pod>,
+    pub pod: &'a str,
+    pub container: &'a str,
+}
+
+/// Runs `command` in the container, feeding `stdin` (if any), and returns its output; a
+/// non-zero exit is an error carrying the command's stderr.
+pub async fn run(target: Target<'_>, command: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+    let params = AttachParams::default().container(target.container).stdin(stdin.is_some()).stdout(true).stderr(true);
+    let mut process = target
+        .pods
+        .exec(target.pod, command.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
+    if let Some(input) = stdin {
+        let mut writer = process.stdin().context("exec has no stdin")?;
+        writer.write_all(input).await.context("writing to exec stdin")?;
+        writer.shutdown().await.ok();
+    }
+    let mut stdout_reader = process.stdout().context("exec has no stdout")?;
+    let mut stderr_reader = process.stderr().context("exec has no stderr")?;
+    let (stdout, stderr) = tokio::join!(read_all(&mut stdout_reader), read_all(&mut stderr_reader));
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    finish(process, target, command, &stderr).await?;
+    Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr })
+}
+
+/// Waits for the exec to end and turns a failure status into an error.
+async fn finish(mut process: AttachedProcess, target: Target<'_>, command: &[&str], stderr: &str) -> Result<()> {
+    let status = process.take_status().context("exec has no status")?.await;
+    process.join().await.ok();
+    match status {
+        Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
+        Some(s) => {
+            let detail = stderr.trim();
+            let detail = if detail.is_empty() { s.message.unwrap_or_default() } else { last_lines(detail, 5) };
+            bail!("`{}` failed in {}/{}: {}", command.join(" "), target.pod, target.container, detail)
+        }
+        None => bail!("`{}` in {}/{}: the connection ended without an exit status", command.join(" "), target.pod, target.container),
+    }
+}
+
+/// Reads a stream to its end; a broken stream just ends the output early (the exit status tells).
+async fn read_all(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).await.ok();
+    bytes
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Pipes the stdout of `source_cmd` in `source` into the stdin of `sink_cmd` in `sink`, through
+/// this process, and closes the sink's stdin at the end of the stream. `on_bytes` is called
+/// with the running byte count. Returns the number of bytes relayed.
+pub async fn relay(
+    source: Target<'_>,
+    source_cmd: &[&str],
+    sink: Target<'_>,
+    sink_cmd: &[&str],
+    mut on_bytes: impl FnMut(u64),
+) -> Result<u64> {
+    let to_vec = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let sink_params = AttachParams::default().container(sink.container).stdin(true).stdout(true).stderr(true).max_stdin_buf_size(STREAM_BUFFER);
+    let mut sink_proc = sink.pods.exec(sink.pod, to_vec(sink_cmd), &sink_params).await
+        .with_context(|| format!("cannot exec in {}/{}", sink.pod, sink.container))?;
+    let source_params = AttachParams::default().container(source.container).stdin(false).stdout(true).stderr(true);
+    let mut source_proc = source.pods.exec(source.pod, to_vec(source_cmd), &source_params).await
+        .with_context(|| format!("cannot exec in {}/{}", source.pod, source.container))?;
+
+    let mut input = source_proc.stdout().context("source has no stdout")?;
+    let mut output = sink_proc.stdin().context("sink has no stdin")?;
+    let mut source_err = source_proc.stderr().context("source has no stderr")?;
+    let mut sink_out = sink_proc.stdout().context("sink has no stdout")?;
+    let mut sink_err = sink_proc.stderr().context("sink has no stderr")?;
+
+    let copy = async {
+        let mut buf = vec![0u8; STREAM_BUFFER];
+        let mut total = 0u64;
+        loop {
+            let n = input.read(&mut buf).await.context("reading the backup stream")?;
+            if n == 0 {
+                break;
+            }
+            output.write_all(&buf[..n]).await.context("writing the backup stream")?;
+            total += n as u64;
+            on_bytes(total);
+        }
+        output.shutdown().await.context("closing the stream's end")?;
+        Ok::<u64, anyhow::Error>(total)
+    };
+    let (copied, source_stderr, _, sink_stderr) =
+        tokio::join!(copy, read_all(&mut source_err), read_all(&mut sink_out), read_all(&mut sink_err));
+    let (source_stderr, sink_stderr) = (String::from_utf8_lossy(&source_stderr), String::from_utf8_lossy(&sink_stderr));
+    let source_result = finish(source_proc, source, source_cmd, &source_stderr).await;
+    let sink_result = finish(sink_proc, sink, sink_cmd, &sink_stderr).await;
+    source_result.context("the backup failed on the donor")?;
+    sink_result.context("extracting the backup failed on the target")?;
+    copied
+}

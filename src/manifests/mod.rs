@@ -1,0 +1,146 @@
+//! Pure functions from a ClusterSpec to typed Kubernetes objects. Nothing here talks to a cluster.
+mod config;
+mod secret;
+mod services;
+mod statefulset;
+
+pub use config::{config_map, PRIMARY_KEY};
+pub use secret::{secret, Passwords};
+pub use services::services;
+pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+
+pub const FIELD_MANAGER: &str = "kubectl-mysqlha";
+pub const MYSQL_PORT: i32 = 3306;
+pub const DATA_DIR: &str = "/var/lib/mysql";
+pub const SCRIPTS_DIR: &str = "/etc/mysqlha/config";
+pub const RUN_CNF: &str = "/etc/mysqlha/run/my.cnf";
+/// The longest name whose derived objects (NAME-primary, NAME-credentials, pod NAME-123 and the
+/// StatefulSet's controller-revision-hash label) all stay within Kubernetes' limits.
+pub const MAX_NAME_LEN: usize = 45;
+
+/// What the user asked for; every object is derived from it.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub namespace: String,
+    pub replicas: i32,
+    pub image: String,
+    pub storage: String,
+    pub storage_class: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    /// The pod that is the primary of record.
+    pub primary: String,
+}
+
+impl ClusterSpec {
+    pub fn secret_name(&self) -> String {
+        format!("{}-credentials", self.name)
+    }
+    pub fn primary_service(&self) -> String {
+        format!("{}-primary", self.name)
+    }
+    pub fn read_service(&self) -> String {
+        format!("{}-read", self.name)
+    }
+}
+
+/// The labels that select every member of cluster `name`.
+pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), "mysqlha".to_string()),
+        ("app.kubernetes.io/instance".to_string(), name.to_string()),
+    ])
+}
+
+/// The label selector string for `name`'s pods and PVCs.
+pub fn selector_string(name: &str) -> String {
+    selector_labels(name).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+pub fn labels(name: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(name);
+    labels.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
+    labels.insert("app.kubernetes.io/component".into(), "database".into());
+    labels.insert("app.kubernetes.io/version".into(), "10.11".into());
+    labels
+}
+
+fn metadata(spec: &ClusterSpec, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(spec.namespace.clone()),
+        labels: Some(labels(&spec.name)),
+        ..Default::default()
+    }
+}
+
+/// Checks that `name` can name a cluster: a DNS-1035 label short enough for every derived object.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let valid_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let starts_ok = name.starts_with(|c: char| c.is_ascii_lowercase());
+    let ends_ok = name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if name.is_empty() || !valid_chars || !starts_ok || !ends_ok {
+        return Err(format!(
+            "invalid cluster name '{name}': use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit"
+        ));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("invalid cluster name '{name}': at most {MAX_NAME_LEN} characters ({} given)", name.len()));
+    }
+    Ok(())
+}
+
+/// Every object of a cluster, in the order they are applied, as one YAML stream.
+pub fn to_yaml(spec: &ClusterSpec, passwords: &Passwords) -> anyhow::Result<String> {
+    let mut docs = vec![
+        serde_yaml::to_string(&secret(spec, passwords))?,
+        serde_yaml::to_string(&config_map(spec))?,
+    ];
+    for svc in services(spec) {
+        docs.push(serde_yaml::to_string(&svc)?);
+    }
+    docs.push(serde_yaml::to_string(&statefulset(spec))?);
+    Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
+}
+
+#[cfg(test)]
+pub(crate) fn test_spec() -> ClusterSpec {
+    ClusterSpec {
+        name: "shop".into(),
+        namespace: "db".into(),
+        replicas: 3,
+        image: "mariadb:10.11".into(),
+        storage: "10Gi".into(),
+        storage_class: None,
+        cpu: None,
+        memory: Some("512Mi".into()),
+        primary: "shop-0".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(validate_name("shop").is_ok());
+        assert!(validate_name("a1-b2").is_ok());
+        for bad in ["", "Shop", "1shop", "shop-", "sh_op", "shop.db"] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+        assert!(validate_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
+        assert!(validate_name(&"a".repeat(MAX_NAME_LEN + 1)).unwrap_err().contains("at most"));
+    }
+
+    #[test]
+    fn yaml_stream_has_every_object_in_order() {
+        let yaml = to_yaml(&test_spec(), &Passwords::fixed("r", "p")).unwrap();
+        let kinds: Vec<&str> = yaml.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
+        assert_eq!(kinds, ["Secret", "ConfigMap", "Service", "Service", "Service", "StatefulSet"]);
+    }
+}

@@ -1,0 +1,208 @@
+use super::{labels, metadata, selector_labels, ClusterSpec, DATA_DIR, MYSQL_PORT, RUN_CNF, SCRIPTS_DIR};
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
+    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use std::collections::BTreeMap;
+
+/// Init container that writes the pod's my.cnf for its role (root, to own the data dir).
+pub const CONFIG_CONTAINER: &str = "config";
+/// Init container in which a pod waits for its data; the plugin execs the clone into it.
+pub const DATA_CONTAINER: &str = "data";
+/// The mariadbd container.
+pub const SERVER_CONTAINER: &str = "mysql";
+const MYSQL_UID: i64 = 999;
+
+pub fn statefulset(spec: &ClusterSpec) -> StatefulSet {
+    StatefulSet {
+        metadata: metadata(spec, spec.name.clone()),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(spec.replicas),
+            service_name: Some(spec.name.clone()),
+            pod_management_policy: Some("Parallel".into()),
+            // The plugin restarts members itself, in an order that never surprises the primary.
+            update_strategy: Some(StatefulSetUpdateStrategy { type_: Some("OnDelete".into()), ..Default::default() }),
+            // Scaling down drops the removed members' data (they are re-cloned on scale-up);
+            // deleting the StatefulSet keeps it: `kubectl mysqlha delete` decides.
+            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
+                when_scaled: Some("Delete".into()),
+                when_deleted: Some("Retain".into()),
+            }),
+            selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(labels(&spec.name)), ..Default::default() }),
+                spec: Some(pod_spec(spec)),
+            },
+            volume_claim_templates: Some(vec![data_claim(spec)]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod_spec(spec: &ClusterSpec) -> PodSpec {
+    PodSpec {
+        security_context: Some(PodSecurityContext { fs_group: Some(MYSQL_UID), ..Default::default() }),
+        termination_grace_period_seconds: Some(60),
+        init_containers: Some(vec![config_container(spec), data_container(spec)]),
+        containers: vec![server_container(spec)],
+        volumes: Some(vec![
+            Volume {
+                name: "config".into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: spec.name.clone(),
+                    default_mode: Some(0o755),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            Volume {
+                name: "secret".into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(spec.secret_name()),
+                    default_mode: Some(0o440),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            empty_dir("run"),
+            empty_dir("socket"),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn config_container(spec: &ClusterSpec) -> Container {
+    Container {
+        name: CONFIG_CONTAINER.into(),
+        image: Some(spec.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/init.sh")]),
+        env: Some(vec![
+            EnvVar {
+                name: "POD_NAME".into(),
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..Default::default() }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            EnvVar { name: "HEADLESS_SERVICE".into(), value: Some(spec.name.clone()), ..Default::default() },
+        ]),
+        security_context: Some(SecurityContext { run_as_user: Some(0), ..Default::default() }),
+        volume_mounts: Some(vec![mount("config", SCRIPTS_DIR), mount("run", "/etc/mysqlha/run"), mount("data", DATA_DIR), mount("socket", "/run/mysqld")]),
+        ..Default::default()
+    }
+}
+
+fn data_container(spec: &ClusterSpec) -> Container {
+    Container {
+        name: DATA_CONTAINER.into(),
+        image: Some(spec.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/wait-for-data.sh")]),
+        security_context: Some(non_root()),
+        volume_mounts: Some(vec![
+            mount("config", SCRIPTS_DIR),
+            mount("run", "/etc/mysqlha/run"),
+            mount("data", DATA_DIR),
+            mount("socket", "/run/mysqld"),
+            mount("secret", "/etc/mysqlha/secret"),
+        ]),
+        resources: resources(spec),
+        ..Default::default()
+    }
+}
+
+fn server_container(spec: &ClusterSpec) -> Container {
+    Container {
+        name: super::SERVER_CONTAINER.into(),
+        image: Some(spec.image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["mariadbd".into(), format!("--defaults-file={RUN_CNF}")]),
+        ports: Some(vec![ContainerPort { name: Some("mysql".into()), container_port: MYSQL_PORT, ..Default::default() }]),
+        readiness_probe: Some(Probe {
+            exec: Some(ExecAction { command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/probe.sh")]) }),
+            period_seconds: Some(2),
+            timeout_seconds: Some(5),
+            failure_threshold: Some(2),
+            ..Default::default()
+        }),
+        security_context: Some(non_root()),
+        volume_mounts: Some(vec![mount("config", SCRIPTS_DIR), mount("run", "/etc/mysqlha/run"), mount("data", DATA_DIR), mount("socket", "/run/mysqld")]),
+        resources: resources(spec),
+        ..Default::default()
+    }
+}
+
+fn data_claim(spec: &ClusterSpec) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some("data".into()), labels: Some(selector_labels(&spec.name)), ..Default::default() },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: spec.storage_class.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_string(), Quantity(spec.storage.clone()))])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn resources(spec: &ClusterSpec) -> Option<ResourceRequirements> {
+    let mut requests = BTreeMap::new();
+    if let Some(cpu) = &spec.cpu {
+        requests.insert("cpu".to_string(), Quantity(cpu.clone()));
+    }
+    if let Some(memory) = &spec.memory {
+        requests.insert("memory".to_string(), Quantity(memory.clone()));
+    }
+    (!requests.is_empty()).then(|| ResourceRequirements { requests: Some(requests), ..Default::default() })
+}
+
+fn non_root() -> SecurityContext {
+    SecurityContext {
+        run_as_user: Some(MYSQL_UID),
+        run_as_group: Some(MYSQL_UID),
+        run_as_non_root: Some(true),
+        allow_privilege_escalation: Some(false),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str) -> VolumeMount {
+    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
+}
+
+fn empty_dir(name: &str) -> Volume {
+    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_never_runs_as_root_and_waits_for_data() {
+        let sts = statefulset(&crate::manifests::test_spec());
+        let pod = sts.spec.as_ref().unwrap().template.spec.clone().unwrap();
+        let server = &pod.containers[0];
+        assert_eq!(server.name, SERVER_CONTAINER);
+        assert_eq!(server.security_context.as_ref().unwrap().run_as_user, Some(999));
+        let inits: Vec<_> = pod.init_containers.unwrap().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(inits, [CONFIG_CONTAINER, DATA_CONTAINER]);
+        let s = sts.spec.unwrap();
+        assert_eq!(s.pod_management_policy.as_deref(), Some("Parallel"));
+        assert_eq!(s.replicas, Some(3));
+        assert_eq!(server.resources.as_ref().unwrap().requests.as_ref().unwrap()["memory"].0, "512Mi");
+    }
+}
