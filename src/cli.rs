@@ -63,6 +63,12 @@ pub enum Command {
     /// Re-clone a broken or diverged replica from a healthy donor and rejoin it
     #[command(after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1")]
     RebuildReplica(RebuildArgs),
+    /// Planned move of the primary to a replica, losing no write
+    #[command(after_help = "Examples:\n  kubectl mysqlha switchover shop\n  kubectl mysqlha switchover shop --to shop-2")]
+    Switchover(SwitchoverArgs),
+    /// Promote a replica when the primary is lost (fences the old primary first)
+    #[command(after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes")]
+    Failover(FailoverArgs),
     /// Delete a cluster (its data too, unless --keep-data)
     #[command(after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes")]
     Delete(DeleteArgs),
@@ -104,6 +110,16 @@ pub struct CreateArgs {
     /// Print every manifest as YAML and contact nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// semi-sync: a commit returns only once a replica has it (no acknowledged write is lost;
+    /// writes wait while no replica is connected). async: never wait, may lose recent writes.
+    #[arg(long, value_enum, default_value_t = Durability::SemiSync)]
+    pub durability: Durability,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    SemiSync,
+    Async,
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +152,32 @@ pub struct RebuildArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct SwitchoverArgs {
+    pub name: String,
+    /// The replica to promote (default: the most up-to-date healthy replica)
+    #[arg(long, value_name = "POD")]
+    pub to: Option<String>,
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct FailoverArgs {
+    pub name: String,
+    /// The replica to promote (default: the one that received the most)
+    #[arg(long, value_name = "POD")]
+    pub to: Option<String>,
+    /// Promote even when a replica cannot be reached (it may hold acknowledged writes)
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
 }
 

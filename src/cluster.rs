@@ -15,17 +15,18 @@ pub struct Cluster {
     pub name: String,
     pub namespace: String,
     pub statefulset: StatefulSet,
-    pub config: ConfigMap,
     /// Pod name of the primary of record.
     pub primary: String,
+    /// Semi-synchronous replication is the cluster's durability mode.
+    pub semi_sync: bool,
     pub pods: Api<Pod>,
+    pub client: kube::Client,
     /// Members by ordinal, 0..replicas; `pod` is None while the pod does not exist.
     pub members: Vec<Member>,
 }
 
 pub struct Member {
     pub name: String,
-    pub ordinal: i32,
     pub pod: Option<Pod>,
 }
 
@@ -50,8 +51,9 @@ impl Cluster {
             .as_ref()
             .and_then(|d| d.get(PRIMARY_KEY).cloned())
             .with_context(|| format!("ConfigMap {name} holds no record of the primary"))?;
+        let semi_sync = config.data.as_ref().and_then(|d| d.get(manifests::DURABILITY_KEY)).is_none_or(|v| v == "semi-sync");
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, config, primary, pods, members: vec![] };
+        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, primary, semi_sync, pods, client: ctx.client.clone(), members: vec![] };
         cluster.refresh().await?;
         Ok(cluster)
     }
@@ -68,7 +70,7 @@ impl Cluster {
             .map(|ordinal| {
                 let name = format!("{}-{ordinal}", self.name);
                 let pod = list.items.iter().find(|p| p.metadata.name.as_deref() == Some(&name)).cloned();
-                Member { name, ordinal, pod }
+                Member { name, pod }
             })
             .collect();
         Ok(())
@@ -92,14 +94,20 @@ impl Cluster {
         Target { pods: &self.pods, pod, container: DATA_CONTAINER }
     }
 
-    pub fn image(&self) -> String {
-        self.statefulset
-            .spec
-            .as_ref()
-            .and_then(|s| s.template.spec.as_ref())
-            .and_then(|p| p.containers.first())
-            .and_then(|c| c.image.clone())
-            .unwrap_or_default()
+    /// The spec that renders this cluster's ConfigMap, with `replicas` members and `primary`.
+    pub fn config_spec(&self, replicas: i32, primary: &str) -> manifests::ClusterSpec {
+        manifests::ClusterSpec {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            replicas,
+            image: String::new(),
+            storage: String::new(),
+            storage_class: None,
+            cpu: None,
+            memory: None,
+            primary: primary.to_string(),
+            semi_sync: self.semi_sync,
+        }
     }
 
     pub fn write_endpoint(&self) -> String {
@@ -178,7 +186,6 @@ pub struct ServerState {
     pub read_only: bool,
     pub gtid_current_pos: String,
     pub gtid_binlog_state: String,
-    pub gtid_slave_pos: String,
     pub replication: Option<Replication>,
 }
 
@@ -231,7 +238,7 @@ impl ServerState {
 pub async fn observe(target: Target<'_>) -> Result<ServerState> {
     let vars = sql::query(
         target,
-        "SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state, @@gtid_slave_pos AS slave_pos;",
+        "SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;",
     )
     .await?;
     let Some(v) = vars.first() else { bail!("{}: no answer to SELECT @@read_only", target.pod) };
@@ -240,7 +247,6 @@ pub async fn observe(target: Target<'_>) -> Result<ServerState> {
         read_only: v.get("read_only").is_some_and(|s| s == "1"),
         gtid_current_pos: v.get("current").cloned().unwrap_or_default(),
         gtid_binlog_state: v.get("binlog_state").cloned().unwrap_or_default(),
-        gtid_slave_pos: v.get("slave_pos").cloned().unwrap_or_default(),
         replication: slave.first().map(Replication::from_row).filter(|r| !r.master_host.is_empty()),
     })
 }

@@ -11,7 +11,6 @@ const STREAM_BUFFER: usize = 1 << 20;
 
 pub struct Output {
     pub stdout: String,
-    pub stderr: String,
 }
 
 /// Where to run: a pod's container.
@@ -41,7 +40,7 @@ pub async fn run(target: Target<'_>, command: &[&str], stdin: Option<&[u8]>) -> 
     let (stdout, stderr) = tokio::join!(read_all(&mut stdout_reader), read_all(&mut stderr_reader));
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
     finish(process, target, command, &stderr).await?;
-    Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned(), stderr })
+    Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned() })
 }
 
 /// Waits for the exec to end and turns a failure status into an error.

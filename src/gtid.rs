@@ -39,6 +39,7 @@ impl fmt::Display for GtidList {
 }
 
 impl GtidList {
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -57,11 +58,6 @@ impl GtidList {
     pub fn includes(&self, other: &GtidList) -> bool {
         let mine = self.by_domain();
         other.by_domain().iter().all(|(d, seq)| mine.get(d).is_some_and(|m| m >= seq))
-    }
-
-    /// Total number of transactions counted by sequence numbers, summed over domains.
-    pub fn transactions(&self) -> u64 {
-        self.by_domain().values().sum()
     }
 
     /// GTIDs in this binlog state that `reference` (another binlog state) never had: for each

@@ -10,6 +10,7 @@ mod gtid;
 mod manifests;
 mod progress;
 mod sql;
+mod topology;
 mod wait;
 
 use clap::{CommandFactory, Parser};
@@ -70,6 +71,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => cmd::status::run(&ctx, args).await,
         Command::Scale(args) => cmd::scale::run(&ctx, args).await,
         Command::RebuildReplica(args) => cmd::rebuild_replica::run(&ctx, args).await,
+        Command::Switchover(args) => cmd::switchover::run(&ctx, args).await,
+        Command::Failover(args) => cmd::failover::run(&ctx, args).await,
         Command::Delete(args) => cmd::delete::run(&ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => unreachable!("handled above"),
     }

@@ -27,31 +27,6 @@ impl Progress {
         Task { bar, prefix: prefix.to_string(), started: Instant::now() }
     }
 
-    /// Prints a line above any bars.
-    pub fn println(&self, line: &str) {
-        match &self.multi {
-            Some(m) => {
-                m.println(line).ok();
-            }
-            None => eprintln!("{line}"),
-        }
-    }
-}
-
-pub struct Task {
-    bar: Option<ProgressBar>,
-    prefix: String,
-    started: Instant,
-}
-
-impl Task {
-    pub fn set(&self, message: &str) {
-        match &self.bar {
-            Some(bar) => bar.set_message(message.to_string()),
-            None => eprintln!("{}: {message}", self.prefix),
-        }
-    }
-
     /// Switches to a byte counter with throughput and, when `total` is known, an ETA.
     pub fn bytes(&self, message: &str, total: Option<u64>) {
         match &self.bar {
@@ -95,9 +70,4 @@ impl Task {
         }
     }
 
-    pub fn abandon(&self) {
-        if let Some(bar) = &self.bar {
-            bar.abandon();
-        }
-    }
 }

@@ -33,6 +33,7 @@ pub fn spec(args: &CreateArgs, namespace: &str) -> ClusterSpec {
         cpu: args.cpu.clone(),
         memory: args.memory.clone(),
         primary: format!("{}-0", args.name),
+        semi_sync: args.durability == crate::cli::Durability::SemiSync,
     }
 }
 

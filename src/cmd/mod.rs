@@ -2,9 +2,11 @@
 pub mod complete;
 pub mod create;
 pub mod delete;
+pub mod failover;
 pub mod rebuild_replica;
 pub mod scale;
 pub mod status;
+pub mod switchover;
 
 use anyhow::{bail, Context, Result};
 use kube::api::{Patch, PatchParams};

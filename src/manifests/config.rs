@@ -22,17 +22,38 @@ slave_net_timeout=10
 character_set_server=utf8mb4
 ";
 
-pub fn primary_cnf() -> String {
-    format!("{COMMON_CNF}# role: primary, the only member that takes writes\nread_only=OFF\n")
+/// ConfigMap key holding the durability mode ("semi-sync" or "async").
+pub const DURABILITY_KEY: &str = "durability";
+
+/// Semi-synchronous replication, AFTER_SYNC: the primary acknowledges a commit only once a
+/// replica has it, and never falls back to asynchronous on its own (the timeout is ~49 days).
+/// Every member acknowledges as a replica, so a crashed primary that restarts as a replica
+/// truncates the transactions no replica acknowledged. A lone primary cannot wait for anyone.
+pub fn semi_sync_cnf(spec: &ClusterSpec) -> String {
+    let wait_for_replicas = spec.semi_sync && spec.replicas > 1;
+    format!(
+        "rpl_semi_sync_slave_enabled=ON\nrpl_semi_sync_master_wait_point=AFTER_SYNC\nrpl_semi_sync_master_timeout={}\nrpl_semi_sync_master_enabled={}\n",
+        SEMI_SYNC_TIMEOUT_MS,
+        if wait_for_replicas { "ON" } else { "OFF" }
+    )
 }
 
-pub fn replica_cnf() -> String {
-    format!("{COMMON_CNF}# role: replica, writes only through replication\nread_only=ON\n")
+/// The longest wait MariaDB allows: in effect, never fall back to asynchronous replication.
+pub const SEMI_SYNC_TIMEOUT_MS: u64 = 4_294_967_295;
+
+pub fn primary_cnf(spec: &ClusterSpec) -> String {
+    format!("{COMMON_CNF}{}# role: primary, the only member that takes writes\nread_only=OFF\n", semi_sync_cnf(spec))
+}
+
+pub fn replica_cnf(spec: &ClusterSpec) -> String {
+    format!("{COMMON_CNF}{}# role: replica, writes only through replication\nread_only=ON\n", semi_sync_cnf(spec))
 }
 
 pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
     let scripts = [
         ("init.sh", include_str!("scripts/init.sh")),
+        ("write-config.sh", include_str!("scripts/write-config.sh")),
+        ("start.sh", include_str!("scripts/start.sh")),
         ("wait-for-data.sh", include_str!("scripts/wait-for-data.sh")),
         ("bootstrap.sh", include_str!("scripts/bootstrap.sh")),
         ("start-clone.sh", include_str!("scripts/start-clone.sh")),
@@ -40,9 +61,10 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("probe.sh", include_str!("scripts/probe.sh")),
     ];
     let mut data = BTreeMap::from([
-        ("primary.cnf".to_string(), primary_cnf()),
-        ("replica.cnf".to_string(), replica_cnf()),
+        ("primary.cnf".to_string(), primary_cnf(spec)),
+        ("replica.cnf".to_string(), replica_cnf(spec)),
         (PRIMARY_KEY.to_string(), spec.primary.clone()),
+        (DURABILITY_KEY.to_string(), if spec.semi_sync { "semi-sync" } else { "async" }.to_string()),
     ]);
     data.extend(scripts.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     ConfigMap { metadata: metadata(spec, spec.name.clone()), data: Some(data), ..Default::default() }
@@ -56,7 +78,7 @@ mod tests {
     fn role_files_are_the_names_init_reads() {
         let cm = config_map(&crate::manifests::test_spec());
         let data = cm.data.unwrap();
-        let init = &data["init.sh"];
+        let init = &data["write-config.sh"];
         assert!(init.contains("/etc/mysqlha/config/${role}.cnf"));
         assert!(data.contains_key("primary.cnf") && data.contains_key("replica.cnf"));
         assert_eq!(data[PRIMARY_KEY], "shop-0");
@@ -64,12 +86,33 @@ mod tests {
 
     #[test]
     fn replicas_are_read_only_and_everyone_logs_gtid() {
-        assert!(replica_cnf().contains("read_only=ON"));
-        assert!(primary_cnf().contains("read_only=OFF"));
-        for cnf in [primary_cnf(), replica_cnf()] {
+        let spec = crate::manifests::test_spec();
+        assert!(replica_cnf(&spec).contains("read_only=ON"));
+        assert!(primary_cnf(&spec).contains("read_only=OFF"));
+        for cnf in [primary_cnf(&spec), replica_cnf(&spec)] {
             for key in ["log_bin=", "log_slave_updates=ON", "gtid_strict_mode=ON", "binlog_format=ROW", "sync_binlog=1"] {
                 assert!(cnf.contains(key), "{key}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod semi_sync_tests {
+    use super::*;
+
+    #[test]
+    fn semi_sync_after_sync_without_fallback_unless_alone_or_opted_out() {
+        let mut spec = crate::manifests::test_spec();
+        let cnf = primary_cnf(&spec);
+        assert!(cnf.contains("rpl_semi_sync_master_enabled=ON"));
+        assert!(cnf.contains("rpl_semi_sync_master_wait_point=AFTER_SYNC"));
+        assert!(cnf.contains("rpl_semi_sync_master_timeout=4294967295"));
+        spec.replicas = 1;
+        assert!(primary_cnf(&spec).contains("rpl_semi_sync_master_enabled=OFF"));
+        spec.replicas = 3;
+        spec.semi_sync = false;
+        assert!(primary_cnf(&spec).contains("rpl_semi_sync_master_enabled=OFF"));
+        assert_eq!(config_map(&spec).data.unwrap()[DURABILITY_KEY], "async");
     }
 }

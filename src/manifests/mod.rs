@@ -4,9 +4,9 @@ mod secret;
 mod services;
 mod statefulset;
 
-pub use config::{config_map, PRIMARY_KEY};
+pub use config::{config_map, DURABILITY_KEY, PRIMARY_KEY};
 pub use secret::{secret, Passwords};
-pub use services::services;
+pub use services::{services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -34,6 +34,8 @@ pub struct ClusterSpec {
     pub memory: Option<String>,
     /// The pod that is the primary of record.
     pub primary: String,
+    /// Semi-synchronous replication (no acknowledged write lost) or asynchronous.
+    pub semi_sync: bool,
 }
 
 impl ClusterSpec {
@@ -119,6 +121,7 @@ pub(crate) fn test_spec() -> ClusterSpec {
         cpu: None,
         memory: Some("512Mi".into()),
         primary: "shop-0".into(),
+        semi_sync: true,
     }
 }
 

@@ -1,4 +1,4 @@
-use super::{labels, metadata, selector_labels, ClusterSpec, DATA_DIR, MYSQL_PORT, RUN_CNF, SCRIPTS_DIR};
+use super::{labels, metadata, selector_labels, ClusterSpec, DATA_DIR, MYSQL_PORT, SCRIPTS_DIR};
 use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
@@ -85,17 +85,7 @@ fn config_container(spec: &ClusterSpec) -> Container {
         image: Some(spec.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/init.sh")]),
-        env: Some(vec![
-            EnvVar {
-                name: "POD_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..Default::default() }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            EnvVar { name: "HEADLESS_SERVICE".into(), value: Some(spec.name.clone()), ..Default::default() },
-        ]),
+        env: Some(pod_env(spec)),
         security_context: Some(SecurityContext { run_as_user: Some(0), ..Default::default() }),
         volume_mounts: Some(vec![mount("config", SCRIPTS_DIR), mount("run", "/etc/mysqlha/run"), mount("data", DATA_DIR), mount("socket", "/run/mysqld")]),
         ..Default::default()
@@ -126,7 +116,8 @@ fn server_container(spec: &ClusterSpec) -> Container {
         name: super::SERVER_CONTAINER.into(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        command: Some(vec!["mariadbd".into(), format!("--defaults-file={RUN_CNF}")]),
+        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/start.sh")]),
+        env: Some(pod_env(spec)),
         ports: Some(vec![ContainerPort { name: Some("mysql".into()), container_port: MYSQL_PORT, ..Default::default() }]),
         readiness_probe: Some(Probe {
             exec: Some(ExecAction { command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/probe.sh")]) }),
@@ -140,6 +131,21 @@ fn server_container(spec: &ClusterSpec) -> Container {
         resources: resources(spec),
         ..Default::default()
     }
+}
+
+/// What write-config.sh needs to know about its pod.
+fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
+    vec![
+        EnvVar {
+            name: "POD_NAME".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..Default::default() }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        EnvVar { name: "HEADLESS_SERVICE".into(), value: Some(spec.name.clone()), ..Default::default() },
+    ]
 }
 
 fn data_claim(spec: &ClusterSpec) -> PersistentVolumeClaim {

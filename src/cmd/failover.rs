@@ -1,0 +1,139 @@
+//! `kubectl mysqlha failover NAME [--to POD]`: the primary is dead, gone or cut off. Fence it,
+//! promote the replica that received the most (after it applied all it received), repoint the
+//! others; the old primary restarts read-only, out of service, to be checked and rebuilt.
+use crate::cli::FailoverArgs;
+use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
+use crate::cmd::{confirm, rebuild_replica::passwords};
+use crate::context::Context;
+use crate::gtid::GtidList;
+use crate::progress::Progress;
+use crate::{sql, topology, wait};
+use anyhow::{bail, Context as _, Result};
+use kube::api::DeleteParams;
+use std::time::{Duration, Instant};
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
+    let started = Instant::now();
+    let cluster = Cluster::load(ctx, &args.name).await?;
+    let old = cluster.primary.clone();
+    refuse_if_primary_healthy(&cluster).await?;
+    let replicas = reachable_replicas(&cluster, args.force).await?;
+    // Decide before changing anything: the candidate must have received all any replica has.
+    let candidate = choose_candidate(&cluster, &replicas, args.to.as_deref())?;
+    confirm(&format!("Fail over cluster {} from {old} to {candidate}?", args.name), args.yes)?;
+    let passwords = passwords(ctx, &cluster).await?;
+    let task = Progress::new().task(&format!("{old} → {candidate}"));
+    let what = format!("failing over from {old} to {candidate}");
+    let writable_after = wait::with_timeout(args.timeout, &what, async {
+        task.set("fencing the old primary");
+        topology::point_write_service(&cluster, None).await?;
+        let _ = tokio::time::timeout(PROBE_TIMEOUT, topology::fence(&cluster, &old)).await;
+        // Replicas stop receiving from the old primary: it can get no more acknowledgements.
+        for (pod, _) in &replicas {
+            sql::execute(cluster.server(pod), "STOP SLAVE IO_THREAD;").await?;
+        }
+        let received = received_position(&cluster, &candidate).await?;
+        task.set("applying the relay log");
+        topology::wait_applied(&cluster, &candidate, &received.to_string(), Duration::from_secs(60)).await?;
+        topology::promote(&cluster, &candidate).await?;
+        topology::record_primary(&cluster, &candidate).await?;
+        let writable_after = started.elapsed();
+        task.set("repointing the replicas");
+        for (pod, _) in replicas.iter().filter(|(p, _)| *p != candidate) {
+            topology::follow(&cluster, pod, &candidate, &passwords, false).await?;
+        }
+        task.set("restarting the old primary read-only");
+        let now = DeleteParams { grace_period_seconds: Some(0), ..Default::default() };
+        match cluster.pods.delete(&old, &now).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e).context("cannot restart the old primary"),
+        }
+        wait::until_ready(&cluster.pods, &candidate).await?;
+        Ok(writable_after)
+    })
+    .await?;
+    task.finish("done");
+    println!(
+        "failed over {}: primary {old} → {candidate}, writable after {:.2}s; {old} restarts read-only and out of service: check `kubectl mysqlha status {}`, then `kubectl mysqlha rebuild-replica {} {old}`",
+        args.name,
+        writable_after.as_secs_f64(),
+        args.name,
+        args.name
+    );
+    Ok(())
+}
+
+async fn refuse_if_primary_healthy(cluster: &Cluster) -> Result<()> {
+    let primary = &cluster.primary;
+    let current = cluster.pods.get_opt(primary).await?;
+    if pod_phase(current.as_ref()) != (PodPhase::Running { ready: true }) {
+        return Ok(());
+    }
+    match tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(primary))).await {
+        Ok(Ok(state)) if !state.read_only => bail!(
+            "primary {primary} is healthy and takes writes: nothing changed. For a planned move use kubectl mysqlha switchover {}",
+            cluster.name
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Every replica and its state; an unreachable one may hold acknowledged writes, so without
+/// --force that is a refusal.
+async fn reachable_replicas(cluster: &Cluster, force: bool) -> Result<Vec<(String, ServerState)>> {
+    let mut reachable = Vec::new();
+    let mut unreachable = Vec::new();
+    for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
+        let running = matches!(pod_phase(m.pod.as_ref()), PodPhase::Running { .. });
+        let state = if running { tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(&m.name))).await.ok().and_then(Result::ok) } else { None };
+        match state {
+            Some(s) if s.replication.is_some() => reachable.push((m.name.clone(), s)),
+            _ => unreachable.push(m.name.clone()),
+        }
+    }
+    if reachable.is_empty() {
+        bail!("no replica of cluster {} can be promoted (none answers and replicates): nothing changed", cluster.name);
+    }
+    if !unreachable.is_empty() && !force {
+        bail!(
+            "replica(s) {} cannot be reached and may hold acknowledged writes the others lack: nothing changed. Bring them back, or accept the risk with --force",
+            unreachable.join(", ")
+        );
+    }
+    Ok(reachable)
+}
+
+/// What a replica has received from the primary (Gtid_IO_Pos), or what it applied if more.
+fn received(state: &ServerState) -> GtidList {
+    let io: GtidList = state.replication.as_ref().and_then(|r| r.gtid_io_pos.parse().ok()).unwrap_or_default();
+    let applied: GtidList = state.current_pos().unwrap_or_default();
+    if io.includes(&applied) { io } else { applied }
+}
+
+async fn received_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
+    Ok(received(&observe(cluster.server(pod)).await?))
+}
+
+fn choose_candidate(cluster: &Cluster, replicas: &[(String, ServerState)], wanted: Option<&str>) -> Result<String> {
+    let positions: Vec<(&str, GtidList)> = replicas.iter().map(|(p, s)| (p.as_str(), received(s))).collect();
+    let has_all = |pos: &GtidList| positions.iter().all(|(_, other)| pos.includes(other));
+    match wanted {
+        Some(pod) => {
+            let (_, pos) = positions.iter().find(|(p, _)| *p == pod).with_context(|| {
+                format!("{pod} is not a reachable replica of cluster {}: nothing changed", cluster.name)
+            })?;
+            if !has_all(pos) {
+                bail!("{pod} has received less than another replica; promoting it would lose writes: nothing changed");
+            }
+            Ok(pod.to_string())
+        }
+        None => positions
+            .iter()
+            .find(|(_, pos)| has_all(pos))
+            .map(|(p, _)| p.to_string())
+            .context("no replica has received everything the others have (their histories differ): nothing changed"),
+    }
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Writes this pod's my.cnf for its role. The role comes from the cluster's record of the primary
+# (ConfigMap key "primary"), never from the ordinal. Run at pod start (init container "config")
+# and again at every start of the server container, so a restarted server takes the current role.
+set -eu
+ordinal=${POD_NAME##*-}
+primary=$(cat /etc/mysqlha/config/primary)
+role=replica
+[ "$POD_NAME" = "$primary" ] && role=primary
+cat >/etc/mysqlha/run/my.cnf.new <<CNF
+[client]
+socket=/run/mysqld/mysqld.sock
+
+[mariadb-backup]
+socket=/run/mysqld/mysqld.sock
+
+[mysqld]
+datadir=/var/lib/mysql
+socket=/run/mysqld/mysqld.sock
+port=3306
+bind_address=0.0.0.0
+server_id=$((ordinal + 1))
+report_host=${POD_NAME}.${HEADLESS_SERVICE}
+!include /etc/mysqlha/config/${role}.cnf
+CNF
+mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf
+echo "$role" >/etc/mysqlha/run/role
+echo "pod $POD_NAME starts as $role (primary of record: $primary)"

@@ -1,0 +1,94 @@
+//! Moving the primary: fencing, promoting, repointing replicas, and the record of the primary
+//! (ConfigMap key and the write Service's selector).
+use crate::cluster::Cluster;
+use crate::clone::change_master;
+use crate::cmd::apply;
+use crate::manifests::{self, Passwords};
+use crate::sql::{self, quote};
+use anyhow::{bail, Context, Result};
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use kube::api::{Patch, PatchParams};
+use kube::Api;
+use std::time::Duration;
+
+/// Users whose sessions a switchover leaves alone: replication, the plugin, the server itself.
+const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'mysql', 'repl'";
+
+/// Points the write Service at `pod` (or at nothing, with None) without touching the ConfigMap.
+pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result<()> {
+    let services: Api<Service> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let patch = serde_json::json!({ "spec": { "selector": {
+        crate::manifests::POD_NAME_LABEL: pod.unwrap_or("none"),
+    }}});
+    services
+        .patch(&format!("{}-primary", cluster.name), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .context("cannot update the write Service")?;
+    Ok(())
+}
+
+/// Makes `pod` the primary of record: ConfigMap first (a restarting pod reads it), then the
+/// write Service.
+pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    apply(&configs, &manifests::config_map(&cluster.config_spec(cluster.replicas(), pod))).await?;
+    point_write_service(cluster, Some(pod)).await
+}
+
+/// Stops writes on `pod`: read_only for every account, then client sessions are cut so that
+/// clients reconnect through the write Service.
+pub async fn fence(cluster: &Cluster, pod: &str) -> Result<()> {
+    sql::execute(cluster.server(pod), "SET GLOBAL read_only = ON;").await.with_context(|| format!("cannot make {pod} read-only"))?;
+    let sessions = sql::query(
+        cluster.server(pod),
+        &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
+    )
+    .await?;
+    let kills: String = sessions.iter().filter_map(|r| r.get("id")).map(|id| format!("KILL CONNECTION {id};\n")).collect();
+    if !kills.is_empty() {
+        // A session may end on its own between the query and the kill: not an error.
+        let _ = sql::execute(cluster.server(pod), &kills).await;
+    }
+    Ok(())
+}
+
+/// The GTID position `pod` has written to its binary log.
+pub async fn binlog_pos(cluster: &Cluster, pod: &str) -> Result<String> {
+    let rows = sql::query(cluster.server(pod), "SELECT @@gtid_binlog_pos AS pos;").await?;
+    Ok(rows.first().and_then(|r| r.get("pos")).cloned().unwrap_or_default())
+}
+
+/// Waits until `pod` has applied `position` (MASTER_GTID_WAIT).
+pub async fn wait_applied(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
+    if position.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("SELECT MASTER_GTID_WAIT({}, {}) AS waited;", quote(position), limit.as_secs().max(1));
+    let rows = sql::query(cluster.server(pod), &sql).await?;
+    match rows.first().and_then(|r| r.get("waited")).map(String::as_str) {
+        Some("0") => Ok(()),
+        Some("-1") => bail!("{pod} did not apply {position} within {}s", limit.as_secs()),
+        other => bail!("{pod}: MASTER_GTID_WAIT returned {other:?}"),
+    }
+}
+
+/// Turns replica `pod` into the writable primary.
+pub async fn promote(cluster: &Cluster, pod: &str) -> Result<()> {
+    let semi_sync = cluster.semi_sync && cluster.replicas() > 1;
+    let sql = format!(
+        "STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL rpl_semi_sync_master_enabled = {};\nSET GLOBAL read_only = OFF;\n",
+        if semi_sync { "ON" } else { "OFF" }
+    );
+    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot promote {pod}"))
+}
+
+/// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
+/// log position as its replication position.
+pub async fn follow(cluster: &Cluster, pod: &str, primary: &str, passwords: &Passwords, former_primary: bool) -> Result<()> {
+    let adopt = if former_primary { "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n" } else { "" };
+    let sql = format!(
+        "STOP SLAVE;\nSET GLOBAL read_only = ON;\n{adopt}{}\nSTART SLAVE;\n",
+        change_master(cluster, primary, passwords)
+    );
+    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot make {pod} follow {primary}"))
+}
