@@ -26,6 +26,21 @@ impl Progress {
         });
         Task { bar, prefix: prefix.to_string(), started: Instant::now() }
     }
+}
+
+pub struct Task {
+    bar: Option<ProgressBar>,
+    prefix: String,
+    started: Instant,
+}
+
+impl Task {
+    pub fn set(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(message.to_string()),
+            None => eprintln!("{}: {message}", self.prefix),
+        }
+    }
 
     /// Switches to a byte counter with throughput and, when `total` is known, an ETA.
     pub fn bytes(&self, message: &str, total: Option<u64>) {
@@ -69,5 +84,4 @@ impl Progress {
             None => eprintln!("{line}"),
         }
     }
-
 }
