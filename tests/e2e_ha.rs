@@ -1,0 +1,115 @@
+//! Issue 6 end to end on the test bed: switchover and failover under a writer that logs every
+//! acknowledged commit; no acknowledged write may be lost, at most one member is writable.
+mod common;
+use common::*;
+use std::time::Duration;
+
+/// Host PIDs of the mariadbd serving `pod` of cluster `cluster` (the test bed is this machine).
+fn mariadbd_pids(cluster: &str, pod: &str) -> Vec<String> {
+    let out = run("pgrep", &["-x", "mariadbd"], None);
+    out.stdout
+        .lines()
+        .filter(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let env = String::from_utf8_lossy(&env);
+            env.split('\0').any(|v| v == format!("POD_NAME={pod}")) && env.split('\0').any(|v| v == format!("HEADLESS_SERVICE={cluster}"))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn signal_primary(cluster: &str, pod: &str, signal: &str) {
+    let pids = mariadbd_pids(cluster, pod);
+    assert!(!pids.is_empty(), "no mariadbd found for {pod}");
+    for pid in pids {
+        run("kill", &[signal, &pid], None).ok();
+    }
+}
+
+fn setup(ns: &Namespace) {
+    create_cluster(ns, "ha", 3);
+    ns.sql("ha", "ha-0", "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);").ok();
+}
+
+/// Every acknowledged id is on the new primary; one writable member; replicas converge.
+fn check_no_loss(ns: &Namespace, acked: &[u64]) {
+    let status = ns.status_json("ha");
+    let primary = status["primary"].as_str().unwrap().to_string();
+    let ids = ns.sql("ha", &primary, "SELECT id FROM app.w").ok().stdout;
+    let have: std::collections::HashSet<u64> = ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let writable: Vec<_> = status["members"].as_array().unwrap().iter().filter(|m| m["state"] == "running" && m["read_only"] == false).collect();
+    assert!(writable.len() <= 1, "more than one writable member: {writable:?}");
+    let sums = checksums(ns, "ha", &primary, "app");
+    for m in members_with_role(&status, "replica") {
+        if status["members"].as_array().unwrap().iter().any(|x| x["name"] == m.as_str() && x["replicating"] == true) {
+            eventually(&format!("{m} converges"), Duration::from_secs(60), || checksums(ns, "ha", &m, "app") == sums);
+        }
+    }
+}
+
+#[test]
+fn switchover_under_writes_loses_nothing() {
+    let ns = Namespace::new("e2e-switch");
+    setup(&ns);
+    let writer = Writer::start(&ns, "ha", "app.w");
+    std::thread::sleep(Duration::from_secs(3));
+    let out = ns.plugin(&["switchover", "ha", "--to", "ha-2"]).ok();
+    assert!(out.stdout.contains("primary ha-0 → ha-2"), "{}", out.stdout);
+    std::thread::sleep(Duration::from_secs(3));
+    let acked = writer.stop();
+    let status = ns.status_json("ha");
+    assert_eq!(status["primary"], "ha-2");
+    assert_eq!(status["healthy"], true, "{status:#}");
+    check_no_loss(&ns, &acked);
+    // And back, with the default target.
+    ns.plugin(&["switchover", "ha"]).ok();
+    assert_ne!(ns.status_json("ha")["primary"], "ha-2");
+    // Refused: switching to the primary itself, to a non-member.
+    assert!(ns.plugin(&["switchover", "ha", "--to", "ha-7"]).stderr.contains("not a member"));
+}
+
+#[test]
+fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
+    let ns = Namespace::new("e2e-failover");
+    setup(&ns);
+    // A healthy primary: failover refuses and changes nothing.
+    let out = ns.plugin(&["failover", "ha", "--yes"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("is healthy and takes writes"), "{}", out.stderr);
+
+    let writer = Writer::start(&ns, "ha", "app.w");
+    std::thread::sleep(Duration::from_secs(3));
+    signal_primary("ha", "ha-0", "-STOP");
+    let out = ns.plugin(&["failover", "ha", "--yes"]);
+    signal_primary("ha", "ha-0", "-CONT");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    let acked = writer.stop();
+    check_no_loss(&ns, &acked);
+    let status = ns.status_json("ha");
+    assert_ne!(status["primary"], "ha-0");
+    // The old primary comes back read-only and out of service, then is rebuilt.
+    eventually("ha-0 is back, read-only", Duration::from_secs(120), || {
+        ns.admin_sql("ha-0", "SELECT @@read_only").stdout.trim() == "1"
+    });
+    ns.plugin(&["rebuild-replica", "ha", "ha-0", "--yes"]).ok();
+    eventually("the cluster is healthy again", Duration::from_secs(60), || ns.status_json("ha")["healthy"] == true);
+}
+
+#[test]
+fn failover_after_kill_9_loses_no_acknowledged_write() {
+    let ns = Namespace::new("e2e-kill");
+    setup(&ns);
+    let writer = Writer::start(&ns, "ha", "app.w");
+    std::thread::sleep(Duration::from_secs(3));
+    // The pod is deleted at once (as a lost node would be): the primary is gone.
+    ns.kubectl(&["delete", "pod", "ha-0", "--grace-period=0", "--force", "--wait=false"]);
+    signal_primary("ha", "ha-0", "-KILL");
+    let out = ns.plugin(&["failover", "ha", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    let acked = writer.stop();
+    check_no_loss(&ns, &acked);
+}
