@@ -92,3 +92,15 @@ pub async fn follow(cluster: &Cluster, pod: &str, primary: &str, passwords: &Pas
     );
     sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot make {pod} follow {primary}"))
 }
+
+/// Renders the ConfigMap for `replicas` members and sets the primary's semi-sync wait to match:
+/// a lone primary must not wait for acknowledgements that no one can send.
+pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let spec = cluster.config_spec(replicas, &cluster.primary);
+    apply(&configs, &manifests::config_map(&spec)).await?;
+    let wait = if cluster.semi_sync && replicas > 1 { "ON" } else { "OFF" };
+    sql::execute(cluster.server(&cluster.primary), &format!("SET GLOBAL rpl_semi_sync_master_enabled = {wait};"))
+        .await
+        .context("cannot set the primary's semi-synchronous replication")
+}

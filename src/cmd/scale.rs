@@ -6,7 +6,7 @@ use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::cmd::rebuild_replica::{self, passwords};
 use crate::context::Context;
 use crate::progress::Progress;
-use crate::wait;
+use crate::{topology, wait};
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Patch, PatchParams};
@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     }
     let passwords = passwords(ctx, &cluster).await?;
     if args.replicas != from {
+        topology::set_member_count(&cluster, args.replicas).await?;
         let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
         statefulsets.patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch)).await.context("cannot scale the StatefulSet")?;
