@@ -32,8 +32,11 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         );
     }
     let passwords = passwords(ctx, &cluster).await?;
-    if args.replicas != from {
+    if args.replicas < from {
+        // Fewer members: stop waiting for acknowledgements they would have sent, first.
         topology::set_member_count(&cluster, args.replicas).await?;
+    }
+    if args.replicas != from {
         let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
         statefulsets.patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch)).await.context("cannot scale the StatefulSet")?;
@@ -44,7 +47,9 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         if args.replicas < from {
             wait_for_removal(&cluster, args.replicas, from).await
         } else {
-            fill_members(&cluster, &passwords).await
+            fill_members(&cluster, &passwords).await?;
+            // More members: wait for their acknowledgements only once they can send them.
+            topology::set_member_count(&cluster, args.replicas).await
         }
     })
     .await?;
