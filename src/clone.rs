@@ -89,10 +89,16 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         backup.push("--slave-info");
     }
     let extract = format!("{SCRIPTS_DIR}/start-clone.sh");
+    let started = std::time::Instant::now();
     let bytes = relay(cluster.server(donor), &backup, cluster.data_init(target), &["sh", &extract], |n| task.position(n))
         .await
         .with_context(|| format!("cloning {target} from {donor}"))?;
-    task.set("preparing the backup");
+    let seconds = started.elapsed().as_secs_f64();
+    task.set(&format!(
+        "streamed {} bytes from {donor} in {seconds:.2}s ({:.1} MB/s); preparing the backup",
+        bytes,
+        bytes as f64 / seconds.max(0.001) / 1e6
+    ));
     let finish = format!("{SCRIPTS_DIR}/finish-clone.sh");
     exec::run(cluster.data_init(target), &["sh", &finish], None).await.context("preparing the cloned data")?;
     Ok(bytes)
