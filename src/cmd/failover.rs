@@ -21,7 +21,7 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     refuse_if_primary_healthy(&cluster).await?;
     let replicas = reachable_replicas(&cluster, args.force).await?;
     // Decide before changing anything: the candidate must have received all any replica has.
-    let candidate = choose_candidate(&cluster, &replicas, args.to.as_deref())?;
+    let candidate = choose_candidate(&cluster.name, &replicas, args.to.as_deref())?;
     confirm(&format!("Fail over cluster {} from {old} to {candidate}?", args.name), args.yes)?;
     let passwords = passwords(ctx, &cluster).await?;
     let task = Progress::new().task(&format!("{old} → {candidate}"));
@@ -117,13 +117,13 @@ async fn received_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
     Ok(received(&observe(cluster.server(pod)).await?))
 }
 
-fn choose_candidate(cluster: &Cluster, replicas: &[(String, ServerState)], wanted: Option<&str>) -> Result<String> {
+fn choose_candidate(cluster: &str, replicas: &[(String, ServerState)], wanted: Option<&str>) -> Result<String> {
     let positions: Vec<(&str, GtidList)> = replicas.iter().map(|(p, s)| (p.as_str(), received(s))).collect();
     let has_all = |pos: &GtidList| positions.iter().all(|(_, other)| pos.includes(other));
     match wanted {
         Some(pod) => {
             let (_, pos) = positions.iter().find(|(p, _)| *p == pod).with_context(|| {
-                format!("{pod} is not a reachable replica of cluster {}: nothing changed", cluster.name)
+                format!("{pod} is not a reachable replica of cluster {cluster}: nothing changed")
             })?;
             if !has_all(pos) {
                 bail!("{pod} has received less than another replica; promoting it would lose writes: nothing changed");
@@ -135,5 +135,32 @@ fn choose_candidate(cluster: &Cluster, replicas: &[(String, ServerState)], wante
             .find(|(_, pos)| has_all(pos))
             .map(|(p, _)| p.to_string())
             .context("no replica has received everything the others have (their histories differ): nothing changed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Replication;
+
+    fn replica(name: &str, applied: &str, received: &str) -> (String, ServerState) {
+        let replication = Replication { gtid_io_pos: received.into(), master_host: "x".into(), ..Default::default() };
+        (name.into(), ServerState { read_only: true, gtid_current_pos: applied.into(), replication: Some(replication), ..Default::default() })
+    }
+
+    #[test]
+    fn the_candidate_is_the_one_that_received_the_most_not_applied_the_most() {
+        let replicas = [replica("db-1", "0-1-90", "0-1-100"), replica("db-2", "0-1-95", "0-1-96")];
+        assert_eq!(choose_candidate("db", &replicas, None).unwrap(), "db-1");
+        assert_eq!(choose_candidate("db", &replicas, Some("db-1")).unwrap(), "db-1");
+        let err = choose_candidate("db", &replicas, Some("db-2")).unwrap_err().to_string();
+        assert!(err.contains("received less"), "{err}");
+        assert!(choose_candidate("db", &replicas, Some("db-7")).is_err());
+    }
+
+    #[test]
+    fn an_empty_io_position_falls_back_to_what_was_applied() {
+        let replicas = [replica("db-1", "0-1-50", ""), replica("db-2", "0-1-40", "0-1-40")];
+        assert_eq!(choose_candidate("db", &replicas, None).unwrap(), "db-1");
     }
 }
