@@ -1,0 +1,166 @@
+# Shared by up and down: where things live, and how daemons are started and stopped.
+CACHE=${MYSQLHA_CACHE:-$HOME/.cache/mysqlha-testbed}
+STATE=${MYSQLHA_STATE:-/var/lib/mysqlha-testbed}
+K8S_BIN=$CACHE/kubernetes-$K8S_VERSION
+IMAGES=$CACHE/images-rev$IMAGE_REV
+BRIDGE=mysqlha0
+NODE_IP=10.244.0.1
+POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/16
+SERVICE_IP=10.96.0.1
+NODE_NAME=mysqlha-node
+CONTAINERD_SOCK=$STATE/containerd/containerd.sock
+# The in-tree hostPath provisioner only creates and deletes volumes under /tmp/hostpath_pv.
+HOSTPATH_ROOT=/tmp/hostpath_pv
+
+ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+# start_daemon NAME COMMAND...: runs it in the background once (pid file), logs to a file.
+start_daemon() {
+  local name=$1; shift
+  local pidfile="$STATE/run/$name.pid"
+  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+}
+
+# wait_for WHAT SECONDS COMMAND...: polls until COMMAND succeeds; on timeout shows the logs.
+wait_for() {
+  local what=$1 limit=$2; shift 2
+  local deadline=$(($(date +%s) + limit))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "test bed: timed out after ${limit}s waiting for $what; last log lines:" >&2
+      for f in "$STATE"/logs/*.log; do echo "== $f" >&2; tail -n 8 "$f" >&2; done
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+write_containerd_config() {
+  local mirrors="" reg
+  for reg in docker.io registry.k8s.io k8s.gcr.io gcr.io quay.io ghcr.io mcr.microsoft.com public.ecr.aws localhost; do
+    mirrors+="      [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$reg\"]
+        endpoint = [\"http://127.0.0.1:1\"]
+"
+  done
+  mkdir -p "$STATE/containerd"
+  cat >"$STATE/containerd.toml" <<TOML
+version = 2
+root = "$STATE/containerd/root"
+state = "$STATE/containerd/state"
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "$PAUSE_IMAGE"
+    restrict_oom_score_adj = true
+    enable_cdi = false
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          SystemdCgroup = false
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "$STATE/cni/net.d"
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      [plugins."io.containerd.grpc.v1.cri".registry.mirrors]
+$mirrors
+TOML
+}
+
+kubeconfig() { # file user cert-basename
+  local file=$1 user=$2 cert=$3 P=$STATE/pki
+  cat >"$file" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: mysqlha-testbed
+  cluster:
+    server: https://$NODE_IP:6443
+    certificate-authority: $P/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $P/$cert.crt
+    client-key: $P/$cert.key
+contexts:
+- name: mysqlha-testbed
+  context: {cluster: mysqlha-testbed, user: $user, namespace: default}
+current-context: mysqlha-testbed
+KC
+}
+
+write_kubeconfigs() {
+  kubeconfig "$STATE/admin.kubeconfig" admin admin
+  kubeconfig "$STATE/controller-manager.kubeconfig" controller-manager controller-manager
+  kubeconfig "$STATE/scheduler.kubeconfig" scheduler scheduler
+  kubeconfig "$STATE/kubelet.kubeconfig" kubelet kubelet
+  kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy kube-proxy
+}
+
+write_cni_config() {
+  cat >"$STATE/cni/net.d/10-mysqlha.conflist" <<JSON
+{
+  "cniVersion": "0.4.0",
+  "name": "mysqlha",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$NODE_IP"}]],
+              "dataDir": "$STATE/cni/ipam"}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+JSON
+}
+
+write_kubelet_config() {
+  cat >"$STATE/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: 10250
+healthzBindAddress: 127.0.0.1
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+protectKernelDefaults: false
+clusterDNS: [$NODE_IP]
+clusterDomain: cluster.local
+resolvConf: $STATE/resolv.conf
+rootDir: $STATE/kubelet
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $STATE/pki/ca.crt}
+authorization: {mode: Webhook}
+tlsCertFile: $STATE/pki/kubelet-serving.crt
+tlsPrivateKeyFile: $STATE/pki/kubelet-serving.key
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
+localStorageCapacityIsolation: false
+YAML
+  # Pods resolve only cluster names: no upstream resolver at all.
+  printf 'nameserver %s\n' "$NODE_IP" >"$STATE/resolv.conf"
+}
+
+write_kube_proxy_config() {
+  cat >"$STATE/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
+clusterCIDR: $POD_CIDR
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$NODE_IP/32"]
+conntrack: {maxPerCore: 0}
+YAML
+}
