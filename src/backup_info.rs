@@ -23,9 +23,10 @@ pub fn gtid_from_slave_info(text: &str) -> Result<GtidList> {
 }
 
 /// The position to replicate from: the replica's applied position when the donor was a
-/// replica, else the donor's binlog position.
+/// replica that had applied GTIDs, else the donor's binlog position. (A replica that has applied
+/// nothing yet writes `CHANGE MASTER TO MASTER_LOG_FILE=…` without any gtid_slave_pos.)
 pub fn backup_gtid(slave_info: Option<&str>, binlog_info: Option<&str>) -> Result<GtidList> {
-    match (slave_info.filter(|s| !s.trim().is_empty()), binlog_info) {
+    match (slave_info.filter(|s| s.contains("gtid_slave_pos")), binlog_info) {
         (Some(s), _) => gtid_from_slave_info(s),
         (None, Some(b)) => gtid_from_binlog_info(b),
         (None, None) => bail!("the backup holds neither xtrabackup_slave_info nor xtrabackup_binlog_info"),
@@ -56,5 +57,8 @@ mod tests {
         let g = backup_gtid(Some(""), Some("mysql-bin.000001\t1\t0-2-99")).unwrap();
         assert_eq!(g.to_string(), "0-2-99");
         assert!(backup_gtid(None, None).is_err());
+        let fresh_replica = "CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000001', MASTER_LOG_POS=328;\n";
+        let g = backup_gtid(Some(fresh_replica), Some("mysql-bin.000001\t328\t")).unwrap();
+        assert!(g.is_empty());
     }
 }

@@ -104,11 +104,12 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
     Ok(bytes)
 }
 
-/// Bytes a backup of `pod` will stream (its data directory without binary and relay logs).
+/// Bytes a backup of `pod` will stream, about: its data directory without binary, relay and
+/// redo logs (the backup copies only the redo written while it runs).
 async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
     let out = exec::run(
         cluster.server(pod),
-        &["du", "-sb", "--exclude=mysql-bin.*", "--exclude=relay-bin.*", DATA_DIR],
+        &["du", "-sb", "--exclude=mysql-bin.*", "--exclude=relay-bin.*", "--exclude=ib_logfile*", DATA_DIR],
         None,
     )
     .await?;
