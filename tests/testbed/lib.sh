@@ -13,6 +13,14 @@ CONTAINERD_SOCK=$STATE/containerd/containerd.sock
 # The in-tree hostPath provisioner only creates and deletes volumes under /tmp/hostpath_pv.
 HOSTPATH_ROOT=/tmp/hostpath_pv
 
+# put FILE: writes stdin to FILE only when it differs. kube-proxy exits when its config file
+# changes (even rewritten with the same bytes), so an idempotent `up` must not touch it.
+put() {
+  local file=$1 text
+  text=$(cat)
+  if [ ! -e "$file" ] || [ "$(cat "$file")" != "$text" ]; then printf '%s\n' "$text" >"$file"; fi
+}
+
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 # start_daemon NAME COMMAND...: runs it in the background once (pid file), logs to a file.
@@ -46,7 +54,7 @@ write_containerd_config() {
 "
   done
   mkdir -p "$STATE/containerd"
-  cat >"$STATE/containerd.toml" <<TOML
+  put "$STATE/containerd.toml" <<TOML
 version = 2
 root = "$STATE/containerd/root"
 state = "$STATE/containerd/state"
@@ -75,7 +83,7 @@ TOML
 
 kubeconfig() { # file user cert-basename
   local file=$1 user=$2 cert=$3 P=$STATE/pki
-  cat >"$file" <<KC
+  put "$file" <<KC
 apiVersion: v1
 kind: Config
 clusters:
@@ -104,13 +112,13 @@ write_kubeconfigs() {
 }
 
 write_cni_config() {
-  cat >"$STATE/cni/net.d/10-mysqlha.conflist" <<JSON
+  put "$STATE/cni/net.d/10-mysqlha.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
   "name": "mysqlha",
   "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$NODE_IP"}]],
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$NODE_IP"}]], "routes": [{"dst": "0.0.0.0/0"}],
               "dataDir": "$STATE/cni/ipam"}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
@@ -119,7 +127,7 @@ JSON
 }
 
 write_kubelet_config() {
-  cat >"$STATE/kubelet.yaml" <<YAML
+  put "$STATE/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -147,11 +155,11 @@ evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.availa
 localStorageCapacityIsolation: false
 YAML
   # Pods resolve only cluster names: no upstream resolver at all.
-  printf 'nameserver %s\n' "$NODE_IP" >"$STATE/resolv.conf"
+  printf 'nameserver %s\n' "$NODE_IP" | put "$STATE/resolv.conf"
 }
 
 write_kube_proxy_config() {
-  cat >"$STATE/kube-proxy.yaml" <<YAML
+  put "$STATE/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -161,6 +169,7 @@ bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 nodePortAddresses: ["$NODE_IP/32"]
-conntrack: {maxPerCore: 0}
+# Zero: kube-proxy leaves the host's conntrack sysctls alone (else it sets max and timeouts).
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 YAML
 }
