@@ -164,6 +164,7 @@ pub fn pod_phase(pod: Option<&Pod>) -> PodPhase {
 }
 
 /// The reason a pod cannot start, if it is one that will not heal by waiting a little.
+/// (Scheduling is not judged: a pod waits, unschedulable, while its volume is provisioned.)
 pub fn stuck_reason(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
     let all = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
@@ -175,9 +176,7 @@ pub fn stuck_reason(pod: &Pod) -> Option<String> {
             }
         }
     }
-    status.conditions.iter().flatten().find(|c| c.type_ == "PodScheduled" && c.status == "False").map(|c| {
-        format!("unschedulable: {}", c.message.clone().unwrap_or_default())
-    })
+    None
 }
 
 /// What a member's server says about itself.
