@@ -1,0 +1,163 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_mysqlha_global_optspecs
+    string join \n kubeconfig= context= n/namespace= color= h/help V/version
+end
+
+function __fish_kubectl_mysqlha_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_mysqlha_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_mysqlha_using_subcommand
+    set -l cmd (__fish_kubectl_mysqlha_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l replicas -d 'Number of members, primary included (1 means a lone primary)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l image -d 'Server image (MariaDB 10.11 with mariadb-backup)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l storage -d 'Size of each member\'s volume' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l storage-class -d 'StorageClass of the volumes (default: the cluster\'s default class)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l cpu -d 'CPU request of the server container' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l memory -d 'Memory request of the server container' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l timeout -d 'How long to wait for the cluster to become healthy' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l durability -d 'semi-sync: a commit returns only once a replica has it (no acknowledged write is lost; writes wait while no replica is connected). async: never wait, may lose recent writes' -r -f -a "semi-sync\t''
+async\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l dry-run -d 'Print every manifest as YAML and contact nothing'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l replicas -d 'Wanted number of members, primary included' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l from -d 'Donor pod (default: the healthy replica with the least lag, else the primary)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l to -d 'The replica to promote (default: the most up-to-date healthy replica)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l to -d 'The replica to promote (default: the one that received the most)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l force -d 'Promote even when a replica cannot be reached (it may hold acknowledged writes)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l keep-data -d 'Keep the PersistentVolumeClaims (the data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
