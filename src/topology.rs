@@ -87,7 +87,7 @@ pub async fn promote(cluster: &Cluster, pod: &str) -> Result<()> {
 pub async fn follow(cluster: &Cluster, pod: &str, primary: &str, passwords: &Passwords, former_primary: bool) -> Result<()> {
     let adopt = if former_primary { "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n" } else { "" };
     let sql = format!(
-        "STOP SLAVE;\nSET GLOBAL read_only = ON;\n{adopt}{}\nSTART SLAVE;\n",
+        "STOP SLAVE;\nSET GLOBAL read_only = ON;\nSET GLOBAL rpl_semi_sync_master_enabled = OFF;\n{adopt}{}\nSTART SLAVE;\n",
         change_master(cluster, primary, passwords)
     );
     sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot make {pod} follow {primary}"))

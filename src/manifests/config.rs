@@ -28,9 +28,11 @@ pub const DURABILITY_KEY: &str = "durability";
 /// Semi-synchronous replication, AFTER_SYNC: the primary acknowledges a commit only once a
 /// replica has it, and never falls back to asynchronous on its own (the timeout is ~49 days).
 /// Every member acknowledges as a replica, so a crashed primary that restarts as a replica
-/// truncates the transactions no replica acknowledged. A lone primary cannot wait for anyone.
-pub fn semi_sync_cnf(spec: &ClusterSpec) -> String {
-    let wait_for_replicas = spec.semi_sync && spec.replicas > 1;
+/// truncates the transactions no replica acknowledged. Only the primary waits for
+/// acknowledgements (a replica that waited would block its own SQL thread), and a lone primary
+/// cannot wait for anyone.
+pub fn semi_sync_cnf(spec: &ClusterSpec, primary: bool) -> String {
+    let wait_for_replicas = primary && spec.semi_sync && spec.replicas > 1;
     format!(
         "rpl_semi_sync_slave_enabled=ON\nrpl_semi_sync_master_wait_point=AFTER_SYNC\nrpl_semi_sync_master_timeout={}\nrpl_semi_sync_master_enabled={}\n",
         SEMI_SYNC_TIMEOUT_MS,
@@ -42,11 +44,11 @@ pub fn semi_sync_cnf(spec: &ClusterSpec) -> String {
 pub const SEMI_SYNC_TIMEOUT_MS: u64 = 4_294_967_295;
 
 pub fn primary_cnf(spec: &ClusterSpec) -> String {
-    format!("{COMMON_CNF}{}# role: primary, the only member that takes writes\nread_only=OFF\n", semi_sync_cnf(spec))
+    format!("{COMMON_CNF}{}# role: primary, the only member that takes writes\nread_only=OFF\n", semi_sync_cnf(spec, true))
 }
 
 pub fn replica_cnf(spec: &ClusterSpec) -> String {
-    format!("{COMMON_CNF}{}# role: replica, writes only through replication\nread_only=ON\n", semi_sync_cnf(spec))
+    format!("{COMMON_CNF}{}# role: replica, writes only through replication\nread_only=ON\n", semi_sync_cnf(spec, false))
 }
 
 pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
@@ -108,6 +110,8 @@ mod semi_sync_tests {
         assert!(cnf.contains("rpl_semi_sync_master_enabled=ON"));
         assert!(cnf.contains("rpl_semi_sync_master_wait_point=AFTER_SYNC"));
         assert!(cnf.contains("rpl_semi_sync_master_timeout=4294967295"));
+        assert!(replica_cnf(&spec).contains("rpl_semi_sync_master_enabled=OFF"));
+        assert!(replica_cnf(&spec).contains("rpl_semi_sync_slave_enabled=ON"));
         spec.replicas = 1;
         assert!(primary_cnf(&spec).contains("rpl_semi_sync_master_enabled=OFF"));
         spec.replicas = 3;
