@@ -1,0 +1,330 @@
+//! Smoke tests of the test bed itself (issue 2): the single-node Kubernetes that
+//! `eval "$(tests/testbed/up)"` brings up on this machine. They need KUBECONFIG, the test bed's
+//! kubectl first on PATH and MYSQLHA_IMAGE, and fail (never skip) without them.
+//! Each test works in a namespace of its own, deleted when the test ends, so they can run in
+//! parallel (cargo test threads or nextest processes).
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Fails the test with instructions when the test bed is not up.
+fn testbed() -> String {
+    let missing: Vec<&str> =
+        ["KUBECONFIG", "MYSQLHA_IMAGE"].into_iter().filter(|v| std::env::var_os(v).is_none()).collect();
+    assert!(
+        missing.is_empty(),
+        "{} not set: the test bed is not up; run `eval \"$(tests/testbed/up)\"` first",
+        missing.join(" and ")
+    );
+    std::env::var("MYSQLHA_IMAGE").unwrap()
+}
+
+/// kubectl with ARGS (and STDIN): Ok(stdout) on success, Err(stderr + stdout) otherwise.
+fn kubectl_in(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run kubectl (is the test bed's kubectl on PATH?): {e}"));
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("kubectl {}: {}\n{}{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr), stdout))
+    }
+}
+
+/// kubectl that must succeed; returns its stdout.
+fn kubectl(args: &[&str]) -> String {
+    kubectl_in(args, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Polls CHECK every second until it returns Ok; after LIMIT, Err(WHAT and CHECK's last Err).
+fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> Result<(), String>) -> Result<(), String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check() {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => return Err(format!("timed out after {limit:?} waiting for {what}: {e}")),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// Ok when COND holds, else Err(STATE).
+fn expect(cond: bool, state: impl std::fmt::Debug) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(format!("{state:?}")) }
+}
+
+/// A namespace of one test; deleted with everything in it when dropped (also on failure).
+struct Namespace(String);
+
+impl Namespace {
+    fn new(test: &str) -> Self {
+        testbed();
+        let name = format!("smoke-{test}-{}", std::process::id());
+        let _ = kubectl_in(&["delete", "namespace", &name, "--ignore-not-found", "--wait"], None);
+        kubectl(&["create", "namespace", &name]);
+        // The ServiceAccount admission needs the namespace's default ServiceAccount.
+        wait_until("the default ServiceAccount", Duration::from_secs(60), || {
+            kubectl_in(&["-n", &name, "get", "serviceaccount", "default"], None).map(drop)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        Namespace(name)
+    }
+
+    /// kubectl -n NAMESPACE ARGS..., which must succeed.
+    fn kubectl(&self, args: &[&str]) -> String {
+        self.kubectl_try(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn kubectl_try(&self, args: &[&str]) -> Result<String, String> {
+        kubectl_in(&[&["-n", self.0.as_str()], args].concat(), None)
+    }
+
+    fn apply(&self, yaml: &str) {
+        kubectl_in(&["-n", &self.0, "apply", "-f", "-"], Some(yaml)).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    }
+
+    /// Shows the namespace's objects and events: the context of a failed wait.
+    fn describe(&self) -> String {
+        let mut text = self.kubectl_try(&["get", "all,pvc,events", "-o", "wide"]).unwrap_or_else(|e| e);
+        for pod in self.kubectl_try(&["get", "pods", "-o", "name"]).unwrap_or_default().lines() {
+            let logs = self.kubectl_try(&["logs", pod, "--all-containers", "--tail=20"]);
+            text += &format!("\n--- logs of {pod}:\n{}", logs.unwrap_or_else(|e| e));
+        }
+        text
+    }
+
+    fn wait_pod_ready(&self, pod: &str, limit: Duration) {
+        wait_until(&format!("pod {pod} Ready"), limit, || {
+            let jsonpath = "-o=jsonpath={.status.conditions[?(@.type==\"Ready\")].status}";
+            let ready = kubectl_in(&["-n", &self.0, "get", "pod", pod, jsonpath], None)?;
+            expect(ready == "True", ready)
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", self.describe()));
+    }
+
+    /// Runs a plain long-lived pod of the MariaDB image that says MARKER on its log.
+    fn sleeper(&self, name: &str, marker: &str) {
+        self.apply(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: {image}\n    imagePullPolicy: IfNotPresent\n    command: [sh, -c, 'echo {marker}; exec sleep infinity']\n",
+            image = testbed()
+        ));
+        self.wait_pod_ready(name, Duration::from_secs(120));
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = kubectl_in(&["delete", "namespace", &self.0, "--wait=false"], None);
+    }
+}
+
+/// A value of tests/testbed/versions.env.
+fn pinned(key: &str) -> String {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/versions.env");
+    let text = std::fs::read_to_string(file).unwrap();
+    let prefix = format!("{key}=");
+    text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{key} not in {file}")).to_string()
+}
+
+#[test]
+fn node_is_ready_and_runs_the_pinned_version() {
+    testbed();
+    let ready = kubectl(&["get", "nodes", "-o=jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}"]);
+    assert_eq!(ready, "True", "exactly one node, Ready");
+    let version = kubectl(&["get", "--raw", "/version"]);
+    let want = format!("\"gitVersion\": \"{}\"", pinned("K8S_VERSION"));
+    assert!(version.contains(&want), "/version says {version}, want {want}");
+    let kubelet = kubectl(&["get", "nodes", "-o=jsonpath={.items[0].status.nodeInfo.kubeletVersion}"]);
+    assert_eq!(kubelet, pinned("K8S_VERSION"));
+}
+
+/// Starts mariadbd on the pod's volume, with an account `smoke` that may connect from anywhere.
+const MARIADB_START: &str = r#"set -e
+chown mysql:mysql /var/lib/mysql
+if [ ! -d /var/lib/mysql/mysql ]; then
+  mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null
+fi
+cat >/run/mysqld/init.sql <<SQL
+CREATE USER IF NOT EXISTS 'smoke'@'%' IDENTIFIED BY 'smoke';
+GRANT ALL ON *.* TO 'smoke'@'%';
+SQL
+exec mariadbd --user=mysql --datadir=/var/lib/mysql --bind-address=0.0.0.0 --skip-name-resolve \
+  --init-file=/run/mysqld/init.sql --innodb-buffer-pool-size=32M --performance-schema=OFF"#;
+
+/// A StatefulSet NAME of REPLICAS MariaDB pods, behind the headless Service NAME, each with
+/// a volume from the default StorageClass at /var/lib/mysql.
+fn mariadb_statefulset(name: &str, replicas: u32) -> String {
+    let script = MARIADB_START.lines().map(|l| format!("          {l}\n")).collect::<String>();
+    format!(
+        r#"apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  clusterIP: None
+  selector: {{app: {name}}}
+  ports: [{{name: mysql, port: 3306}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: {name}}}
+spec:
+  serviceName: {name}
+  replicas: {replicas}
+  podManagementPolicy: Parallel
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      securityContext: {{runAsUser: 0}}
+      containers:
+      - name: mariadb
+        image: {image}
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c]
+        args:
+        - |
+{script}        ports: [{{name: mysql, containerPort: 3306}}]
+        readinessProbe:
+          exec: {{command: [mariadb-admin, ping, -h127.0.0.1, -usmoke, -psmoke]}}
+          periodSeconds: 2
+        volumeMounts: [{{name: data, mountPath: /var/lib/mysql}}]
+  volumeClaimTemplates:
+  - metadata: {{name: data}}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {{requests: {{storage: 64Mi}}}}
+"#,
+        image = testbed()
+    )
+}
+
+fn mariadb(ns: &Namespace, pod: &str, host: &str, sql: &str) -> Result<String, String> {
+    let args = ["exec", pod, "--", "mariadb", "-h", host, "-usmoke", "-psmoke", "-N", "-B", "-e", sql];
+    ns.kubectl_try(&args).map(|s| s.trim().to_string())
+}
+
+#[test]
+fn statefulset_of_mariadb_with_pod_dns_and_a_cluster_ip_service() {
+    let ns = Namespace::new("sts");
+    ns.apply(&mariadb_statefulset("db", 3));
+    // A ClusterIP Service in front of db-0 alone, so that the answer tells which pod served it.
+    ns.apply(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db-primary}\nspec:\n  selector: {statefulset.kubernetes.io/pod-name: db-0}\n  ports: [{port: 3306}]\n",
+    );
+    for pod in ["db-0", "db-1", "db-2"] {
+        ns.wait_pod_ready(pod, Duration::from_secs(300));
+    }
+    // The volumes came from the default StorageClass.
+    let classes = ns.kubectl(&["get", "pvc", "-o=jsonpath={.items[*].spec.storageClassName}"]);
+    assert_eq!(classes.split_whitespace().count(), 3, "three claims: {classes}");
+
+    // Pod DNS (<pod>.<headless service>) and the pod network, from pod 2 to pod 0.
+    let answer = mariadb(&ns, "db-2", "db-0.db", "SELECT @@hostname").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer, "db-0");
+
+    // The ClusterIP Service through kube-proxy, from another pod; its endpoints may lag a little.
+    wait_until("the ClusterIP Service db-primary to answer from db-1", Duration::from_secs(60), || {
+        let host = mariadb(&ns, "db-1", "db-primary", "SELECT @@hostname")?;
+        expect(host == "db-0", host)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", ns.describe()));
+}
+
+#[test]
+fn exec_streams_one_gib_of_stdin_and_ends() {
+    const SIZE: usize = 1 << 30;
+    let ns = Namespace::new("exec");
+    ns.sleeper("sink", "ready");
+    // The same random bytes go to a local sha256sum and, through the API server and the
+    // kubelet, to sha256sum in the pod.
+    let spawn = |cmd: &mut Command| -> Child {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let mut local = spawn(&mut Command::new("sha256sum"));
+    let mut remote = spawn(Command::new("kubectl").args(["-n", &ns.0, "exec", "-i", "sink", "--", "sha256sum"]));
+    let started = Instant::now();
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut to_local, mut to_remote) = (local.stdin.take().unwrap(), remote.stdin.take().unwrap());
+    for _ in 0..SIZE / buf.len() {
+        random.read_exact(&mut buf).unwrap();
+        to_local.write_all(&buf).unwrap();
+        to_remote.write_all(&buf).unwrap_or_else(|e| panic!("kubectl exec stopped reading: {e}"));
+    }
+    drop((to_local, to_remote)); // end of input: sha256sum in the pod must see it and exit.
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while remote.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = remote.kill();
+            panic!("kubectl exec did not end within 120 s of the end of its input");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let digest = |child: Child| {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+    };
+    let (want, got) = (digest(local), digest(remote));
+    assert_eq!(got.len(), 64, "sha256sum in the pod printed {got:?}");
+    assert_eq!(got, want, "1 GiB through kubectl exec -i arrived changed");
+    eprintln!("1 GiB through kubectl exec -i in {:?}", started.elapsed());
+}
+
+#[test]
+fn logs_of_a_container_are_served() {
+    let ns = Namespace::new("logs");
+    ns.sleeper("talker", "smoke-log-marker-42");
+    wait_until("the marker in kubectl logs", Duration::from_secs(30), || {
+        let logs = ns.kubectl(&["logs", "talker"]);
+        expect(logs.contains("smoke-log-marker-42"), logs)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
+    let ns = Namespace::new("pvc");
+    ns.apply(&mariadb_statefulset("keep", 1));
+    ns.wait_pod_ready("keep-0", Duration::from_secs(300));
+    let write = "CREATE DATABASE smoke; CREATE TABLE smoke.t (v VARCHAR(20)); INSERT INTO smoke.t VALUES ('survives')";
+    mariadb(&ns, "keep-0", "127.0.0.1", write).unwrap_or_else(|e| panic!("{e}"));
+    ns.kubectl(&["exec", "keep-0", "--", "sh", "-c", "echo marker >/var/lib/mysql/smoke-marker"]);
+    let uid = ns.kubectl(&["get", "pod", "keep-0", "-o=jsonpath={.metadata.uid}"]);
+
+    ns.kubectl(&["delete", "pod", "keep-0", "--wait"]);
+    wait_until("a new pod keep-0", Duration::from_secs(120), || {
+        let new_uid = ns.kubectl_try(&["get", "pod", "keep-0", "-o=jsonpath={.metadata.uid}"])?;
+        expect(new_uid != uid, new_uid)
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", ns.describe()));
+    ns.wait_pod_ready("keep-0", Duration::from_secs(300));
+    let read = mariadb(&ns, "keep-0", "127.0.0.1", "SELECT v FROM smoke.t").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read, "survives");
+
+    // The claim's volume is dynamic, from the default StorageClass, and deleting the claim
+    // deletes it and its data (reclaimPolicy Delete). The test bed is this machine, so the
+    // host path can be checked directly.
+    let pv = ns.kubectl(&["get", "pvc", "data-keep-0", "-o=jsonpath={.spec.volumeName}"]);
+    let path = kubectl(&["get", "pv", &pv, "-o=jsonpath={.spec.hostPath.path}"]);
+    assert!(std::path::Path::new(&path).join("smoke-marker").exists(), "data of {pv} is not at {path}");
+    ns.kubectl(&["delete", "statefulset", "keep", "--wait"]);
+    ns.kubectl(&["delete", "pod", "keep-0", "--ignore-not-found", "--wait"]);
+    ns.kubectl(&["delete", "pvc", "data-keep-0", "--wait"]);
+    wait_until("the volume and its data to be deleted", Duration::from_secs(60), || {
+        let left = kubectl_in(&["get", "pv", &pv, "--ignore-not-found", "-o", "yaml"], None)?;
+        expect(left.is_empty() && !std::path::Path::new(&path).exists(), left)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+}
