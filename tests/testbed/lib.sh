@@ -15,10 +15,27 @@ HOSTPATH_ROOT=/tmp/hostpath_pv
 
 # put FILE: writes stdin to FILE only when it differs. kube-proxy exits when its config file
 # changes (even rewritten with the same bytes), so an idempotent `up` must not touch it.
+# PUT_CHANGED tells whether the last put wrote the file.
 put() {
   local file=$1 text
   text=$(cat)
-  if [ ! -e "$file" ] || [ "$(cat "$file")" != "$text" ]; then printf '%s\n' "$text" >"$file"; fi
+  PUT_CHANGED=0
+  if [ ! -e "$file" ] || [ "$(cat "$file")" != "$text" ]; then printf '%s\n' "$text" >"$file"; PUT_CHANGED=1; fi
+}
+
+# ours PID: the process runs one of the test bed's programs or config files (a pid file can
+# outlive its process, and the number can be reused by something else).
+ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -e "$STATE" -e "$CACHE"; }
+
+# stop_pidfile FILE: TERM, then KILL after 10 s, the test bed's process in FILE; removes FILE.
+stop_pidfile() {
+  local pid; pid=$(cat "$1" 2>/dev/null) || return 0
+  if [ -n "$pid" ] && ours "$pid"; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$1"
 }
 
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
