@@ -73,6 +73,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes")]
     Delete(DeleteArgs),
     /// Print the plugin's version and git commit
+    #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  kubectl mysqlha completion bash > /etc/bash_completion.d/kubectl-mysqlha")]

@@ -310,6 +310,16 @@ fn krew_installs_the_release_archive() {
     );
     let log = text(&validate.stderr);
     assert!(log.contains("structural validation OK") && log.contains("all 1 spec.platforms installed fine"), "{log}");
+    // The committed manifest: its uri is where the release will be published, not served here,
+    // so only krew's structural and platform checks.
+    let committed = run_ok(
+        Command::new(tools.join("validate-krew-manifest"))
+            .arg("-manifest")
+            .arg(repo("plugin-manifest/mysqlha.yaml"))
+            .arg("-skip-install"),
+        "validate-krew-manifest plugin-manifest/mysqlha.yaml",
+    );
+    assert!(text(&committed.stderr).contains("no overlapping spec.platform[].selector"), "{}", text(&committed.stderr));
 
     // 3. kubectl krew install from the archive into a scratch KREW_ROOT.
     run_ok(
