@@ -373,3 +373,45 @@ fn krew_installs_the_release_archive() {
     // No cluster behind /nonexistent: the directive alone.
     assert_eq!(tab(&["status", ""]), [":4"]);
 }
+
+mod common;
+
+/// Cluster and pod names come from the cluster: StatefulSets labelled as the plugin's, and the
+/// pods of the named cluster. On the test bed, with objects that never run a container (the
+/// StatefulSet has no replicas, the pods select no node).
+#[test]
+fn plugin_completion_lists_clusters_and_pods_from_the_cluster() {
+    let ns = common::Namespace::new("complete");
+    let sts = |name: &str, managed: bool| {
+        let managed = if managed { "\n    app.kubernetes.io/managed-by: kubectl-mysqlha" } else { "" };
+        format!(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\n  labels:\n    app.kubernetes.io/name: mysqlha\n    app.kubernetes.io/instance: {name}{managed}\nspec:\n  replicas: 0\n  serviceName: {name}\n  selector:\n    matchLabels: {{mysqlha-test: '{name}'}}\n  template:\n    metadata:\n      labels: {{mysqlha-test: '{name}'}}\n    spec:\n      containers: [{{name: c, image: none}}]\n"
+        )
+    };
+    // Pods of no StatefulSet (its selector is elsewhere), so nothing adopts or deletes them.
+    let pod = |name: &str, instance: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  labels:\n    app.kubernetes.io/name: mysqlha\n    app.kubernetes.io/instance: {instance}\n    app.kubernetes.io/managed-by: kubectl-mysqlha\nspec:\n  nodeSelector: {{mysqlha-test/never: 'true'}}\n  containers: [{{name: c, image: none}}]\n"
+        )
+    };
+    let objects = [sts("shop", true), sts("blog", true), sts("plain", false), pod("shop-0", "shop"), pod("shop-1", "shop"), pod("blog-0", "blog")]
+        .join("---\n");
+    let applied = common::run("kubectl", &["apply", "-n", &ns.name, "-f", "-"], Some(&objects));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+
+    let tab = |words: &[&str]| {
+        let out = run_ok(Command::new(PLUGIN).args(["__complete", "--"]).args(words), "kubectl-mysqlha __complete");
+        assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+        text(&out.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    let n = ns.name.as_str();
+    assert_eq!(tab(&["-n", n, "status", ""]), ["blog", "shop", ":4"]);
+    assert_eq!(tab(&["status", "-n", n, "s"]), ["shop", ":4"]);
+    assert_eq!(tab(&["delete", &format!("--namespace={n}"), "--yes", ""]), ["blog", "shop", ":4"]);
+    assert_eq!(tab(&["rebuild-replica", "-n", n, "shop", ""]), ["shop-0", "shop-1", ":4"]);
+    assert_eq!(tab(&["rebuild-replica", "-n", n, "shop", "shop-1", "--from", ""]), ["shop-0", "shop-1", ":4"]);
+    assert_eq!(tab(&["switchover", "-n", n, "shop", "--to=shop-"]), ["--to=shop-0", "--to=shop-1", ":4"]);
+    assert_eq!(tab(&["failover", "-n", n, "blog", "--to", ""]), ["blog-0", ":4"]);
+    // Another namespace: none of these.
+    assert_eq!(tab(&["-n", "kube-system", "status", ""]), [":4"]);
+}
