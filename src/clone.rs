@@ -5,7 +5,7 @@ use crate::backup_info;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::exec::{self, relay};
 use crate::gtid::GtidList;
-use crate::manifests::{Passwords, DATA_DIR, RUN_CNF, SCRIPTS_DIR};
+use crate::manifests::{Passwords, DATA_DIR, SCRIPTS_DIR};
 use crate::progress::Task;
 use crate::sql::{self, quote};
 use crate::wait;
@@ -83,8 +83,8 @@ async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
 pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
     let estimate = data_size(cluster, donor).await.ok();
     task.bytes(&format!("cloning from {donor}"), estimate);
-    let defaults = format!("--defaults-file={RUN_CNF}");
-    let mut backup = vec!["mariadb-backup", defaults.as_str(), "--backup", "--stream=xbstream", "--user=mysql", "--target-dir=/tmp/mysqlha-backup"];
+    let script = format!("{SCRIPTS_DIR}/backup.sh");
+    let mut backup = vec!["sh", script.as_str()];
     if donor != cluster.primary {
         backup.push("--slave-info");
     }

@@ -13,7 +13,7 @@ fn load_data(ns: &Namespace, cluster: &str, mb: u64) {
     // ~1 KiB per row, random so that nothing compresses it away.
     let rows = mb * 1024;
     let sql = format!(
-        "CREATE DATABASE IF NOT EXISTS app; CREATE TABLE app.big (id INT PRIMARY KEY, pad VARBINARY(1000)) ENGINE=InnoDB; \
+        "CREATE DATABASE IF NOT EXISTS app; USE app; CREATE TABLE app.big (id INT PRIMARY KEY, pad VARBINARY(1000)) ENGINE=InnoDB; \
          INSERT INTO app.big SELECT seq, RANDOM_BYTES(1000) FROM seq_1_to_{rows}; \
          CREATE TABLE app.w (id INT PRIMARY KEY);"
     );
@@ -48,6 +48,9 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
     let ns = Namespace::new("e2e-rebuild");
     create_cluster(&ns, "db", 3);
     load_data(&ns, "db", 64);
+    eventually("db-2 has replicated the load", Duration::from_secs(120), || {
+        ns.admin_sql("db-2", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name = 'w'").stdout.trim() == "1"
+    });
     // An errant transaction: written on a replica behind replication's back.
     ns.admin_sql("db-2", "SET GLOBAL read_only = OFF; INSERT INTO app.w VALUES (999999); SET GLOBAL read_only = ON;").ok();
     let status = ns.status_json("db");

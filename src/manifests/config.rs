@@ -58,6 +58,8 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("start.sh", include_str!("scripts/start.sh")),
         ("wait-for-data.sh", include_str!("scripts/wait-for-data.sh")),
         ("bootstrap.sh", include_str!("scripts/bootstrap.sh")),
+        ("stop-stale.sh", include_str!("scripts/stop-stale.sh")),
+        ("backup.sh", include_str!("scripts/backup.sh")),
         ("start-clone.sh", include_str!("scripts/start-clone.sh")),
         ("finish-clone.sh", include_str!("scripts/finish-clone.sh")),
         ("probe.sh", include_str!("scripts/probe.sh")),
