@@ -44,7 +44,7 @@ ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 start_daemon() {
   local name=$1; shift
   local pidfile="$STATE/run/$name.pid"
-  if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  if [ -s "$pidfile" ] && ours "$(cat "$pidfile")"; then return 0; fi
   setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 }
