@@ -317,6 +317,24 @@ pub fn render(req: &Request, candidates: &[(String, String)]) -> String {
     out
 }
 
+/// The shell completion script for the `kubectl-mysqlha` command (`completion SHELL`).
+///
+/// clap_complete 4.6's bash script never completes past a subcommand when the binary's name has
+/// a hyphen (clap-rs/clap#6421): its dispatch loop names the state `kubectl__mysqlha__subcmd__status`
+/// while the case arms are spelled `kubectl__subcmd__mysqlha__subcmd__status`. The arms are
+/// respelled here. zsh and fish scripts are as generated.
+// Used by main.rs's `completion` command once it calls this instead of clap_complete directly.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn script(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubectl-mysqlha", &mut out);
+    let script = String::from_utf8(out).expect("clap_complete writes UTF-8");
+    match shell {
+        clap_complete::Shell::Bash => script.replace("kubectl__subcmd__mysqlha__subcmd__", "kubectl__mysqlha__subcmd__"),
+        _ => script,
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: &CompleteArgs) -> anyhow::Result<()> {
     let root = command_tree();
     let req = analyze(&root, &args.words);
@@ -488,6 +506,41 @@ mod tests {
     #[test]
     fn after_double_dash_words_are_positionals() {
         assert_eq!(want(&["status", "--", "-"]).want, Want::Clusters);
+    }
+
+    /// `bash` completes with the script (COMP_WORDS as bash sets them on TAB).
+    fn bash_complete(script: &str, words: &[&str]) -> String {
+        let path = std::env::temp_dir().join(format!("mysqlha-completion-{}.bash", std::process::id()));
+        std::fs::write(&path, script).unwrap();
+        let cword = words.len() - 1;
+        let all: Vec<&str> = std::iter::once("kubectl-mysqlha").chain(words.iter().copied()).collect();
+        let quoted = |w: &str| format!("'{w}'");
+        // Bash calls the function with the command, the current word and the previous one.
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; _kubectl__mysqlha kubectl-mysqlha {} {}; echo \"${{COMPREPLY[*]}}\"",
+            path.display(),
+            all.iter().map(|w| quoted(w)).collect::<Vec<_>>().join(" "),
+            cword + 1,
+            quoted(all[cword + 1]),
+            quoted(all[cword]),
+        );
+        let out = std::process::Command::new("bash").arg("-c").arg(program).output().expect("bash");
+        let _ = std::fs::remove_file(&path);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+    }
+
+    #[test]
+    fn bash_script_completes_past_the_subcommand() {
+        let script = script(clap_complete::Shell::Bash);
+        assert_eq!(bash_complete(&script, &["st"]), "status");
+        assert_eq!(bash_complete(&script, &["status", "--o"]), "--output");
+        assert_eq!(bash_complete(&script, &["rebuild-replica", "--f"]), "--from");
+        assert_eq!(bash_complete(&script, &["status", "--output", "j"]), "json");
+        // What clap_complete alone writes: nothing past the subcommand (clap-rs/clap#6421).
+        let mut raw = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut Cli::command(), "kubectl-mysqlha", &mut raw);
+        assert_eq!(bash_complete(&String::from_utf8(raw).unwrap(), &["status", "--o"]), "");
     }
 
     #[test]
