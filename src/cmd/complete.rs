@@ -144,14 +144,14 @@ pub fn analyze(root: &Command, words: &[String]) -> Request {
 
     let cluster = cluster_named(cmd, &positionals);
     req.want = if let Some(arg) = pending {
-        value_want(cmd, arg, cluster)
+        value_want(arg, cluster)
     } else if !escaped && current.starts_with("--") && current.contains('=') {
         let (name, value) = split_long(current);
         match find_long(cmd, name).filter(|arg| takes_value(arg)) {
             Some(arg) => {
                 req.lead = format!("{name}=");
                 req.typed = value.unwrap_or_default().to_string();
-                value_want(cmd, arg, cluster)
+                value_want(arg, cluster)
             }
             None => Want::Nothing,
         }
@@ -170,7 +170,7 @@ pub fn analyze(root: &Command, words: &[String]) -> Request {
             matches!(last.get_action(), ArgAction::Append).then_some(last)
         });
         match arg {
-            Some(arg) => value_want(cmd, arg, cluster),
+            Some(arg) => value_want(arg, cluster),
             None => Want::Nothing,
         }
     };
@@ -235,7 +235,7 @@ fn cluster_named(cmd: &Command, positionals: &[String]) -> Option<String> {
 }
 
 /// What a value of `arg` (a flag's value or a positional) wants.
-fn value_want(_cmd: &Command, arg: &Arg, cluster: Option<String>) -> Want {
+fn value_want(arg: &Arg, cluster: Option<String>) -> Want {
     let values: Vec<String> = arg
         .get_possible_values()
         .iter()
