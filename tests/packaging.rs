@@ -396,8 +396,12 @@ fn krew_installs_the_release_archive() {
     assert!(shown.starts_with(&format!("kubectl-mysqlha {} (commit ", env!("CARGO_PKG_VERSION"))), "{shown}");
 
     // 5. `kubectl mysqlha <TAB>`: kubectl runs kubectl_complete-mysqlha from PATH. krew only
-    //    links `bin`, so the shim from the archive is linked by hand (as the README says).
-    std::os::unix::fs::symlink(store.join("kubectl_complete-mysqlha"), bin.join("kubectl_complete-mysqlha")).unwrap();
+    //    links `bin`, so the manifest's caveats tell how to write the shim into $KREW_ROOT/bin:
+    //    run exactly those (indented) command lines.
+    let caveats = str_field(&read_manifest(&manifest), "spec.caveats");
+    let commands: String = caveats.lines().filter(|l| l.starts_with("  ")).map(|l| format!("{l}\n")).collect();
+    assert!(commands.contains("kubectl_complete-mysqlha"), "{caveats}");
+    run_ok(Command::new("sh").arg("-c").arg(&commands).env("KREW_ROOT", &krew_root), "the caveats' commands");
     let tab = |words: &[&str]| {
         let mut args = vec!["__complete", "mysqlha"];
         args.extend_from_slice(words);
