@@ -84,7 +84,7 @@ pub async fn relay(
     let sink_params = AttachParams::default().container(sink.container).stdin(true).stdout(true).stderr(true).max_stdin_buf_size(STREAM_BUFFER);
     let mut sink_proc = sink.pods.exec(sink.pod, to_vec(sink_cmd), &sink_params).await
         .with_context(|| format!("cannot exec in {}/{}", sink.pod, sink.container))?;
-    let source_params = AttachParams::default().container(source.container).stdin(false).stdout(true).stderr(true);
+    let source_params = AttachParams::default().container(source.container).stdin(false).stdout(true).stderr(true).max_stdout_buf_size(STREAM_BUFFER);
     let mut source_proc = source.pods.exec(source.pod, to_vec(source_cmd), &source_params).await
         .with_context(|| format!("cannot exec in {}/{}", source.pod, source.container))?;
 

@@ -13,7 +13,7 @@ mod sql;
 mod topology;
 mod wait;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use cli::{Cli, Command};
 use context::Context;
 use std::process::ExitCode;
@@ -51,7 +51,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Completion(args) => {
-            clap_complete::generate(args.shell, &mut Cli::command(), "kubectl-mysqlha", &mut std::io::stdout());
+            use std::io::Write;
+            // A closed pipe (`completion bash | head`) is not an error worth a panic.
+            let _ = std::io::stdout().write_all(cmd::complete::script(args.shell).as_bytes());
             return Ok(());
         }
         Command::Complete(args) => return cmd::complete::run(&cli.global, args).await,

@@ -324,7 +324,6 @@ pub fn render(req: &Request, candidates: &[(String, String)]) -> String {
 /// while the case arms are spelled `kubectl__subcmd__mysqlha__subcmd__status`. The arms are
 /// respelled here. zsh and fish scripts are as generated.
 // Used by main.rs's `completion` command once it calls this instead of clap_complete directly.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn script(shell: clap_complete::Shell) -> String {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "kubectl-mysqlha", &mut out);
