@@ -115,6 +115,20 @@ pub struct CreateArgs {
     /// writes wait while no replica is connected). async: never wait, may lose recent writes.
     #[arg(long, value_enum, default_value_t = Durability::SemiSync)]
     pub durability: Durability,
+    /// How clones travel: direct (pod to pod, one-time token) or api (through the plugin)
+    #[arg(long, value_enum, default_value_t = Transfer::Direct)]
+    pub transfer: Transfer,
+}
+
+/// How a clone's backup stream travels from the donor pod to the new pod.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transfer {
+    /// Pod to pod over the pod network, on a one-time port that admits only the holder of a
+    /// one-time token (about the speed of the disk)
+    #[default]
+    Direct,
+    /// Through the plugin over the API server's exec streams (works wherever exec works, slower)
+    Api,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +151,9 @@ pub struct ScaleArgs {
     /// Wanted number of members, primary included
     #[arg(long, allow_negative_numbers = true)]
     pub replicas: i32,
+    /// How clones travel: direct (pod to pod, one-time token) or api (through the plugin)
+    #[arg(long, value_enum, default_value_t = Transfer::Direct)]
+    pub transfer: Transfer,
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
 }
@@ -149,6 +166,9 @@ pub struct RebuildArgs {
     /// Donor pod (default: the healthy replica with the least lag, else the primary)
     #[arg(long, value_name = "POD")]
     pub from: Option<String>,
+    /// How clones travel: direct (pod to pod, one-time token) or api (through the plugin)
+    #[arg(long, value_enum, default_value_t = Transfer::Direct)]
+    pub transfer: Transfer,
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
     pub yes: bool,

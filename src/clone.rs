@@ -9,6 +9,7 @@ use crate::manifests::{Passwords, DATA_DIR, SCRIPTS_DIR};
 use crate::progress::Task;
 use crate::sql::{self, quote};
 use crate::wait;
+use crate::cli::Transfer;
 use anyhow::{bail, Context, Result};
 
 /// Brings member `pod` to serving: bootstraps it (the primary of a new cluster), clones it, or
@@ -82,25 +83,62 @@ async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
 /// Streams a physical backup of `donor` into `target`'s waiting data directory and prepares it.
 pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
     let estimate = data_size(cluster, donor).await.ok();
-    task.bytes(&format!("cloning from {donor}"), estimate);
-    let script = format!("{SCRIPTS_DIR}/backup.sh");
-    let mut backup = vec!["sh", script.as_str()];
-    if donor != cluster.primary {
-        backup.push("--slave-info");
-    }
-    let extract = format!("{SCRIPTS_DIR}/start-clone.sh");
+    let how = match cluster.transfer {
+        Transfer::Direct => "pod to pod",
+        Transfer::Api => "through the API server",
+    };
+    task.bytes(&format!("cloning from {donor} ({how})"), estimate);
+    let backup = format!("{SCRIPTS_DIR}/backup.sh{}", if donor == cluster.primary { "" } else { " --slave-info" });
     let started = std::time::Instant::now();
-    let bytes = relay(cluster.server(donor), &backup, cluster.data_init(target), &["sh", &extract], |n| task.position(n))
-        .await
-        .with_context(|| format!("cloning {target} from {donor}"))?;
+    let bytes = match cluster.transfer {
+        Transfer::Direct => stream_direct(cluster, donor, &backup, target, task).await,
+        Transfer::Api => stream_through_plugin(cluster, donor, &backup, target, task).await,
+    }
+    .with_context(|| format!("cloning {target} from {donor}"))?;
     let seconds = started.elapsed().as_secs_f64();
     task.set(&format!(
-        "streamed {} bytes from {donor} in {seconds:.2}s ({:.1} MB/s); preparing the backup",
+        "streamed {} bytes from {donor} in {seconds:.2}s ({:.1} MB/s, {how}); preparing the backup",
         bytes,
         bytes as f64 / seconds.max(0.001) / 1e6
     ));
     let finish = format!("{SCRIPTS_DIR}/finish-clone.sh");
     exec::run(cluster.data_init(target), &["sh", &finish], None).await.context("preparing the cloned data")?;
+    Ok(bytes)
+}
+
+/// donor: mariadb-backup → exec stdout → this process → exec stdin → target: mbstream.
+async fn stream_through_plugin(cluster: &Cluster, donor: &str, backup: &str, target: &str, task: &Task) -> Result<u64> {
+    let extract = format!("{SCRIPTS_DIR}/start-clone.sh");
+    let backup = format!("sh {backup}");
+    relay(cluster.server(donor), &["sh", "-c", &backup], cluster.data_init(target), &["sh", &extract], |n| task.position(n)).await
+}
+
+/// The port on which a target pod listens, once, for its clone.
+const DIRECT_PORT: u16 = 4444;
+
+/// donor: mariadb-backup | send.pl → pod network → target: receive.pl | mbstream. The target
+/// admits only the holder of a one-time token, handed to both ends over exec stdin (never in a
+/// process list), and stops listening after that one connection.
+async fn stream_direct(cluster: &Cluster, donor: &str, backup: &str, target: &str, task: &Task) -> Result<u64> {
+    let pod = cluster.pods.get(target).await.with_context(|| format!("cannot read pod {target}"))?;
+    let address = pod.status.and_then(|s| s.pod_ip).with_context(|| format!("pod {target} has no IP address yet"))?;
+    let token = crate::manifests::one_time_token().context("cannot make a one-time token")?;
+    let token_line = format!("{token}\n");
+    let receive = format!("set -o pipefail; perl {SCRIPTS_DIR}/receive.pl {DIRECT_PORT} | sh {SCRIPTS_DIR}/start-clone.sh");
+    let receiver = exec::start(cluster.data_init(target), &["bash", "-c", &receive], Some(token_line.as_bytes())).await?;
+    exec::run(cluster.server(donor), &["sh", "-c", "umask 077; cat > /tmp/mysqlha-token"], Some(token_line.as_bytes())).await?;
+    let send = format!("set -o pipefail; sh {backup} | perl {SCRIPTS_DIR}/send.pl {address} {DIRECT_PORT} /tmp/mysqlha-token");
+    let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
+    let mut bytes = 0u64;
+    let sent = sender.wait_lines(|line| {
+        if let Ok(n) = line.trim().parse::<u64>() {
+            bytes = n;
+            task.position(n);
+        }
+    });
+    let (sent, received) = tokio::join!(sent, receiver.wait());
+    sent.context("the backup failed on the donor")?;
+    received.context("receiving the backup failed on the target")?;
     Ok(bytes)
 }
 

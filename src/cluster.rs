@@ -21,6 +21,8 @@ pub struct Cluster {
     pub semi_sync: bool,
     pub pods: Api<Pod>,
     pub client: kube::Client,
+    /// How clones made by this invocation travel.
+    pub transfer: crate::cli::Transfer,
     /// Members by ordinal, 0..replicas; `pod` is None while the pod does not exist.
     pub members: Vec<Member>,
 }
@@ -53,7 +55,7 @@ impl Cluster {
             .with_context(|| format!("ConfigMap {name} holds no record of the primary"))?;
         let semi_sync = config.data.as_ref().and_then(|d| d.get(manifests::DURABILITY_KEY)).is_none_or(|v| v == "semi-sync");
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, primary, semi_sync, pods, client: ctx.client.clone(), members: vec![] };
+        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, primary, semi_sync, pods, client: ctx.client.clone(), transfer: Default::default(), members: vec![] };
         cluster.refresh().await?;
         Ok(cluster)
     }

@@ -24,10 +24,23 @@ pub struct Target<'a> {
 /// Runs `command` in the container, feeding `stdin` (if any), and returns its output; a
 /// non-zero exit is an error carrying the command's stderr.
 pub async fn run(target: Target<'_>, command: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+    start(target, command, stdin).await?.wait().await
+}
+
+/// A command started in a pod, its stdin already fed and closed; its end is awaited later.
+pub struct Started<'a> {
+    process: AttachedProcess,
+    target: Target<'a>,
+    command: Vec<String>,
+}
+
+/// Starts `command` in the container and feeds it `stdin` (then closes it).
+pub async fn start<'a>(target: Target<'a>, command: &[&str], stdin: Option<&[u8]>) -> Result<Started<'a>> {
     let params = AttachParams::default().container(target.container).stdin(stdin.is_some()).stdout(true).stderr(true);
+    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     let mut process = target
         .pods
-        .exec(target.pod, command.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &params)
+        .exec(target.pod, command.clone(), &params)
         .await
         .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
     if let Some(input) = stdin {
@@ -35,12 +48,36 @@ pub async fn run(target: Target<'_>, command: &[&str], stdin: Option<&[u8]>) -> 
         writer.write_all(input).await.context("writing to exec stdin")?;
         writer.shutdown().await.ok();
     }
-    let mut stdout_reader = process.stdout().context("exec has no stdout")?;
-    let mut stderr_reader = process.stderr().context("exec has no stderr")?;
-    let (stdout, stderr) = tokio::join!(read_all(&mut stdout_reader), read_all(&mut stderr_reader));
-    let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    finish(process, target, command, &stderr).await?;
-    Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned() })
+    Ok(Started { process, target, command })
+}
+
+impl Started<'_> {
+    /// Waits for the end; the whole output.
+    pub async fn wait(self) -> Result<Output> {
+        let mut stdout = Vec::new();
+        self.wait_lines(|line| {
+            stdout.extend_from_slice(line.as_bytes());
+            stdout.push(b'\n');
+        })
+        .await?;
+        Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned() })
+    }
+
+    /// Waits for the end, handing each line of stdout to `on_line` as it arrives.
+    pub async fn wait_lines(mut self, mut on_line: impl FnMut(&str)) -> Result<()> {
+        use tokio::io::AsyncBufReadExt;
+        let stdout_reader = self.process.stdout().context("exec has no stdout")?;
+        let mut stderr_reader = self.process.stderr().context("exec has no stderr")?;
+        let lines = async {
+            let mut lines = tokio::io::BufReader::new(stdout_reader).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                on_line(&line);
+            }
+        };
+        let (_, stderr) = tokio::join!(lines, read_all(&mut stderr_reader));
+        let command: Vec<&str> = self.command.iter().map(String::as_str).collect();
+        finish(self.process, self.target, &command, &String::from_utf8_lossy(&stderr)).await
+    }
 }
 
 /// Waits for the exec to end and turns a failure status into an error.

@@ -28,6 +28,8 @@ fn create_three_replicates_and_only_the_primary_takes_writes() {
 
     // A write through the write Service reaches every replica.
     let pw = ns.root_password("shop");
+    // kube-proxy programs a new Service within seconds of its endpoint turning ready.
+    eventually("the write Service answers", Duration::from_secs(30), || ns.sql_as("shop-1", "shop-primary", "root", &pw, "SELECT 1").code == 0);
     ns.sql_as("shop-1", "shop-primary", "root", &pw, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (42);").ok();
     for pod in ["shop-0", "shop-1", "shop-2"] {
         eventually(&format!("the row is on {pod}"), Duration::from_secs(30), || {

@@ -71,6 +71,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         apply_objects(ctx, &spec(args, &ctx.namespace), &passwords).await?;
     }
     let mut cluster = Cluster::load(ctx, &args.name).await?;
+    cluster.transfer = args.transfer;
     let what = format!("bringing up cluster {}", args.name);
     wait::with_timeout(args.timeout, &what, bring_up(&mut cluster, &passwords)).await?;
     let replicas = cluster.replicas() - 1;

@@ -16,7 +16,8 @@ use kube::api::DeleteParams;
 use kube::Api;
 
 pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
-    let cluster = Cluster::load(ctx, &args.name).await?;
+    let mut cluster = Cluster::load(ctx, &args.name).await?;
+    cluster.transfer = args.transfer;
     check_target(&cluster, &args.pod)?;
     let donor = match &args.from {
         Some(donor) => {

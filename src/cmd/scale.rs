@@ -42,6 +42,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         statefulsets.patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch)).await.context("cannot scale the StatefulSet")?;
         cluster = Cluster::load(ctx, &args.name).await?;
     }
+    cluster.transfer = args.transfer;
     let what = format!("scaling {} to {}", args.name, args.replicas);
     wait::with_timeout(args.timeout, &what, async {
         if args.replicas < from {

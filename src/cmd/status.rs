@@ -17,7 +17,21 @@ pub struct Report {
     pub verdict: String,
     pub reasons: Vec<String>,
     pub endpoints: Endpoints,
+    pub durability: Durability,
     pub members: Vec<MemberReport>,
+}
+
+/// Whether a commit on the primary waits until a replica has it.
+#[derive(Serialize, Debug, Default)]
+pub struct Durability {
+    /// "semi-sync" or "async", as configured.
+    pub mode: String,
+    /// The primary waits for acknowledgements right now.
+    pub semi_sync_active: bool,
+    /// Replicas connected that acknowledge (Rpl_semi_sync_master_clients).
+    pub acknowledging_replicas: u64,
+    /// Sessions of the primary waiting for an acknowledgement at this moment.
+    pub waiting_sessions: u64,
 }
 
 #[derive(Serialize, Debug)]
@@ -109,7 +123,8 @@ pub async fn report(cluster: &Cluster) -> Report {
         members.push(r);
         states.push(state);
     }
-    let reasons = judge(cluster, &mut members, &states);
+    let mut reasons = judge(cluster, &mut members, &states);
+    let durability = durability(cluster, &mut reasons).await;
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() { "healthy" } else if broken { "broken" } else { "degraded" };
     Report {
@@ -120,6 +135,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         verdict: verdict.into(),
         reasons: reasons.into_iter().map(|(_, r)| r).collect(),
         endpoints: Endpoints { write: cluster.write_endpoint(), read: cluster.read_endpoint() },
+        durability,
         members,
     }
 }
@@ -170,6 +186,28 @@ fn judge(cluster: &Cluster, members: &mut [MemberReport], states: &[Option<Serve
     reasons
 }
 
+/// Reads the primary's semi-synchronous state and names a degraded durability.
+async fn durability(cluster: &Cluster, reasons: &mut Vec<(bool, String)>) -> Durability {
+    let expected = cluster.semi_sync && cluster.replicas() > 1;
+    let mut d = Durability { mode: if cluster.semi_sync { "semi-sync" } else { "async" }.into(), ..Default::default() };
+    let sql = "SELECT variable_name AS name, variable_value AS value FROM information_schema.global_status \
+               WHERE variable_name IN ('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_CLIENTS', 'RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS');";
+    let Ok(rows) = crate::sql::query(cluster.server(&cluster.primary), sql).await else { return d };
+    let value = |name: &str| rows.iter().find(|r| r.get("name").is_some_and(|n| n == name)).and_then(|r| r.get("value").cloned()).unwrap_or_default();
+    d.semi_sync_active = value("RPL_SEMI_SYNC_MASTER_STATUS") == "ON";
+    d.acknowledging_replicas = value("RPL_SEMI_SYNC_MASTER_CLIENTS").parse().unwrap_or(0);
+    d.waiting_sessions = value("RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS").parse().unwrap_or(0);
+    if expected && !d.semi_sync_active {
+        reasons.push((false, format!("durability degraded: primary {} does not wait for replicas (semi-sync is off)", cluster.primary)));
+    } else if expected && d.acknowledging_replicas == 0 {
+        reasons.push((false, format!("durability: no replica acknowledges; commits on {} wait until one reconnects", cluster.primary)));
+    }
+    if d.waiting_sessions > 0 {
+        reasons.push((false, format!("primary {} has {} session(s) waiting for a replica's acknowledgement", cluster.primary, d.waiting_sessions)));
+    }
+    d
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
@@ -177,6 +215,11 @@ fn first_line(s: &str) -> &str {
 pub fn table(r: &Report) -> String {
     let mut out = format!("Cluster {} in namespace {}\n", r.name, r.namespace);
     out += &format!("Primary:   {}\nWrite:     {}\nRead:      {}\n", r.primary, r.endpoints.write, r.endpoints.read);
+    out += &format!(
+        "Durability: {}{}\n",
+        r.durability.mode,
+        if r.durability.semi_sync_active { format!(" (active, {} replica(s) acknowledging)", r.durability.acknowledging_replicas) } else { " (not waiting for replicas)".into() }
+    );
     out += &format!("Verdict:   {}\n", r.verdict);
     for reason in &r.reasons {
         out += &format!("  - {reason}\n");

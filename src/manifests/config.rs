@@ -60,6 +60,8 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("bootstrap.sh", include_str!("scripts/bootstrap.sh")),
         ("stop-stale.sh", include_str!("scripts/stop-stale.sh")),
         ("backup.sh", include_str!("scripts/backup.sh")),
+        ("send.pl", include_str!("scripts/send.pl")),
+        ("receive.pl", include_str!("scripts/receive.pl")),
         ("start-clone.sh", include_str!("scripts/start-clone.sh")),
         ("finish-clone.sh", include_str!("scripts/finish-clone.sh")),
         ("probe.sh", include_str!("scripts/probe.sh")),

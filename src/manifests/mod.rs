@@ -5,7 +5,7 @@ mod services;
 mod statefulset;
 
 pub use config::{config_map, DURABILITY_KEY, PRIMARY_KEY};
-pub use secret::{secret, Passwords};
+pub use secret::{one_time_token, secret, Passwords};
 pub use services::{services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
 

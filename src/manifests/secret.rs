@@ -31,6 +31,11 @@ impl Passwords {
     }
 }
 
+/// A secret for one clone: admits its sender to the receiving pod once.
+pub fn one_time_token() -> std::io::Result<String> {
+    Ok(format!("{}{}", random_password()?, random_password()?))
+}
+
 fn random_password() -> std::io::Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut bytes = [0u8; 64];
