@@ -191,7 +191,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__create)
-            opts="-n -h -V --replicas --image --storage --storage-class --cpu --memory --timeout --dry-run --durability --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --replicas --image --storage --storage-class --cpu --memory --timeout --dry-run --durability --transfer --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +227,10 @@ _kubectl__mysqlha() {
                     ;;
                 --durability)
                     COMPREPLY=($(compgen -W "semi-sync async" -- "${cur}"))
+                    return 0
+                    ;;
+                --transfer)
+                    COMPREPLY=($(compgen -W "direct api" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -505,7 +509,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__rebuild__subcmd__replica)
-            opts="-y -n -h -V --from --yes --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-y -n -h -V --from --transfer --yes --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,6 +517,10 @@ _kubectl__mysqlha() {
             case "${prev}" in
                 --from)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transfer)
+                    COMPREPLY=($(compgen -W "direct api" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -547,7 +555,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__scale)
-            opts="-n -h -V --replicas --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --replicas --transfer --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -555,6 +563,10 @@ _kubectl__mysqlha() {
             case "${prev}" in
                 --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transfer)
+                    COMPREPLY=($(compgen -W "direct api" -- "${cur}"))
                     return 0
                     ;;
                 --timeout)

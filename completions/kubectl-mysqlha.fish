@@ -52,6 +52,8 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l timeout -d 'How long to wait for the cluster to become healthy' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l durability -d 'semi-sync: a commit returns only once a replica has it (no acknowledged write is lost; writes wait while no replica is connected). async: never wait, may lose recent writes' -r -f -a "semi-sync\t''
 async\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
+api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -59,7 +61,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l dry-run -d 'Print every manifest as YAML and contact nothing'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -73,6 +75,8 @@ never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l replicas -d 'Wanted number of members, primary included' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
+api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l context -d 'The kubeconfig context to use' -r
@@ -80,9 +84,11 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l from -d 'Donor pod (default: the healthy replica with the least lag, else the primary)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
+api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l context -d 'The kubeconfig context to use' -r
@@ -91,7 +97,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-
 always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s y -l yes -d 'Do not ask for confirmation'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l to -d 'The replica to promote (default: the most up-to-date healthy replica)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l timeout -r

@@ -5,7 +5,7 @@ use crate::backup_info;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::exec::{self, relay};
 use crate::gtid::GtidList;
-use crate::manifests::{Passwords, DATA_DIR, SCRIPTS_DIR};
+use crate::manifests::{Passwords, DATA_DIR};
 use crate::progress::Task;
 use crate::sql::{self, quote};
 use crate::wait;
@@ -45,9 +45,33 @@ pub async fn ensure_member_from(cluster: &Cluster, pod: &str, donor: Option<&str
     Ok(())
 }
 
+/// Where the plugin puts the scripts it runs in a container.
+const OPS_DIR: &str = "/tmp/mysqlha";
+
+/// The scripts the plugin runs inside pods, shipped by this very plugin.
+const OPERATION_SCRIPTS: [(&str, &str); 7] = [
+    ("bootstrap.sh", include_str!("manifests/scripts/bootstrap.sh")),
+    ("stop-stale.sh", include_str!("manifests/scripts/stop-stale.sh")),
+    ("backup.sh", include_str!("manifests/scripts/backup.sh")),
+    ("send.pl", include_str!("manifests/scripts/send.pl")),
+    ("receive.pl", include_str!("manifests/scripts/receive.pl")),
+    ("start-clone.sh", include_str!("manifests/scripts/start-clone.sh")),
+    ("finish-clone.sh", include_str!("manifests/scripts/finish-clone.sh")),
+];
+
+/// Writes the operation scripts into the container's /tmp/mysqlha (one exec, over stdin).
+async fn install_scripts(target: exec::Target<'_>) -> Result<()> {
+    let mut installer = format!("set -e\nmkdir -p {OPS_DIR}\n");
+    for (name, text) in OPERATION_SCRIPTS {
+        installer += &format!("cat > {OPS_DIR}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
+    }
+    exec::run(target, &["sh", "-s"], Some(installer.as_bytes())).await.map(|_| ()).context("installing the plugin's scripts")
+}
+
 async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("initialising the primary");
-    let script = format!("{SCRIPTS_DIR}/bootstrap.sh");
+    install_scripts(cluster.data_init(pod)).await?;
+    let script = format!("{OPS_DIR}/bootstrap.sh");
     exec::run(cluster.data_init(pod), &["sh", &script], None).await.context("bootstrapping the primary")?;
     Ok(())
 }
@@ -88,7 +112,9 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         Transfer::Api => "through the API server",
     };
     task.bytes(&format!("cloning from {donor} ({how})"), estimate);
-    let backup = format!("{SCRIPTS_DIR}/backup.sh{}", if donor == cluster.primary { "" } else { " --slave-info" });
+    install_scripts(cluster.server(donor)).await?;
+    install_scripts(cluster.data_init(target)).await?;
+    let backup = format!("{OPS_DIR}/backup.sh{}", if donor == cluster.primary { "" } else { " --slave-info" });
     let started = std::time::Instant::now();
     let bytes = match cluster.transfer {
         Transfer::Direct => stream_direct(cluster, donor, &backup, target, task).await,
@@ -101,14 +127,14 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         bytes,
         bytes as f64 / seconds.max(0.001) / 1e6
     ));
-    let finish = format!("{SCRIPTS_DIR}/finish-clone.sh");
+    let finish = format!("{OPS_DIR}/finish-clone.sh");
     exec::run(cluster.data_init(target), &["sh", &finish], None).await.context("preparing the cloned data")?;
     Ok(bytes)
 }
 
 /// donor: mariadb-backup → exec stdout → this process → exec stdin → target: mbstream.
 async fn stream_through_plugin(cluster: &Cluster, donor: &str, backup: &str, target: &str, task: &Task) -> Result<u64> {
-    let extract = format!("{SCRIPTS_DIR}/start-clone.sh");
+    let extract = format!("{OPS_DIR}/start-clone.sh");
     let backup = format!("sh {backup}");
     relay(cluster.server(donor), &["sh", "-c", &backup], cluster.data_init(target), &["sh", &extract], |n| task.position(n)).await
 }
@@ -124,10 +150,10 @@ async fn stream_direct(cluster: &Cluster, donor: &str, backup: &str, target: &st
     let address = pod.status.and_then(|s| s.pod_ip).with_context(|| format!("pod {target} has no IP address yet"))?;
     let token = crate::manifests::one_time_token().context("cannot make a one-time token")?;
     let token_line = format!("{token}\n");
-    let receive = format!("set -o pipefail; perl {SCRIPTS_DIR}/receive.pl {DIRECT_PORT} | sh {SCRIPTS_DIR}/start-clone.sh");
+    let receive = format!("set -o pipefail; perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh");
     let receiver = exec::start(cluster.data_init(target), &["bash", "-c", &receive], Some(token_line.as_bytes())).await?;
     exec::run(cluster.server(donor), &["sh", "-c", "umask 077; cat > /tmp/mysqlha-token"], Some(token_line.as_bytes())).await?;
-    let send = format!("set -o pipefail; sh {backup} | perl {SCRIPTS_DIR}/send.pl {address} {DIRECT_PORT} /tmp/mysqlha-token");
+    let send = format!("set -o pipefail; sh {backup} | perl {OPS_DIR}/send.pl {address} {DIRECT_PORT} /tmp/mysqlha-token");
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
     let mut bytes = 0u64;
     let sent = sender.wait_lines(|line| {

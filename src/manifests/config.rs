@@ -52,18 +52,13 @@ pub fn replica_cnf(spec: &ClusterSpec) -> String {
 }
 
 pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
+    // What pods run on their own. The scripts the plugin runs in pods travel with the plugin
+    // (see clone::OPERATION_SCRIPTS), so a cluster made by an older plugin never lacks them.
     let scripts = [
         ("init.sh", include_str!("scripts/init.sh")),
         ("write-config.sh", include_str!("scripts/write-config.sh")),
         ("start.sh", include_str!("scripts/start.sh")),
         ("wait-for-data.sh", include_str!("scripts/wait-for-data.sh")),
-        ("bootstrap.sh", include_str!("scripts/bootstrap.sh")),
-        ("stop-stale.sh", include_str!("scripts/stop-stale.sh")),
-        ("backup.sh", include_str!("scripts/backup.sh")),
-        ("send.pl", include_str!("scripts/send.pl")),
-        ("receive.pl", include_str!("scripts/receive.pl")),
-        ("start-clone.sh", include_str!("scripts/start-clone.sh")),
-        ("finish-clone.sh", include_str!("scripts/finish-clone.sh")),
         ("probe.sh", include_str!("scripts/probe.sh")),
     ];
     let mut data = BTreeMap::from([

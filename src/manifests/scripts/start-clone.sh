@@ -2,7 +2,7 @@
 # Run by the plugin (exec in init container "data"): empty the data directory, mark it
 # incomplete, then extract the backup stream arriving on stdin.
 set -eu
-. /etc/mysqlha/config/stop-stale.sh
+. /tmp/mysqlha/stop-stale.sh
 stop_stale mbstream
 D=/var/lib/mysql
 touch "$D/.mysqlha-incomplete"
