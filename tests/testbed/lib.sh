@@ -38,6 +38,9 @@ stop_pidfile() {
   rm -f "$1"
 }
 
+# lock: one up or down at a time (fd 8; daemons are started with it closed).
+lock() { mkdir -p "$CACHE"; exec 8>"$CACHE/testbed.lock"; flock 8; }
+
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
 # start_daemon NAME COMMAND...: runs it in the background once (pid file), logs to a file.
@@ -45,7 +48,7 @@ start_daemon() {
   local name=$1; shift
   local pidfile="$STATE/run/$name.pid"
   if [ -s "$pidfile" ] && ours "$(cat "$pidfile")"; then return 0; fi
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 8>&- &
   echo $! >"$pidfile"
 }
 
