@@ -33,7 +33,10 @@ stop_pidfile() {
   if [ -n "$pid" ] && ours "$pid"; then
     kill -TERM "$pid" 2>/dev/null
     for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "test bed: ${1##*/} still running 10 s after SIGTERM: SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   fi
   rm -f "$1"
 }
