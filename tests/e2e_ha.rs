@@ -104,9 +104,9 @@ fn failover_after_kill_9_loses_no_acknowledged_write() {
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
-    // The pod is deleted at once (as a lost node would be): the primary is gone.
-    ns.kubectl(&["delete", "pod", "ha-0", "--grace-period=0", "--force", "--wait=false"]);
+    // mariadbd killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
     signal_primary("ha", "ha-0", "-KILL");
+    ns.kubectl(&["delete", "pod", "ha-0", "--grace-period=0", "--force", "--wait=false"]);
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::thread::sleep(Duration::from_secs(3));

@@ -79,44 +79,44 @@ fn pod_spec(spec: &ClusterSpec) -> PodSpec {
     }
 }
 
-fn config_container(spec: &ClusterSpec) -> Container {
+/// What every container of a member shares: the image, a script from the ConfigMap as its
+/// command, and the config, run, data and socket mounts.
+fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
     Container {
-        name: CONFIG_CONTAINER.into(),
+        name: name.into(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/init.sh")]),
-        env: Some(pod_env(spec)),
-        security_context: Some(SecurityContext { run_as_user: Some(0), ..Default::default() }),
-        volume_mounts: Some(vec![mount("config", SCRIPTS_DIR), mount("run", "/etc/mysqlha/run"), mount("data", DATA_DIR), mount("socket", "/run/mysqld")]),
-        ..Default::default()
-    }
-}
-
-fn data_container(spec: &ClusterSpec) -> Container {
-    Container {
-        name: DATA_CONTAINER.into(),
-        image: Some(spec.image.clone()),
-        image_pull_policy: Some("IfNotPresent".into()),
-        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/wait-for-data.sh")]),
-        security_context: Some(non_root()),
+        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/{script}")]),
         volume_mounts: Some(vec![
             mount("config", SCRIPTS_DIR),
             mount("run", "/etc/mysqlha/run"),
             mount("data", DATA_DIR),
             mount("socket", "/run/mysqld"),
-            mount("secret", "/etc/mysqlha/secret"),
         ]),
-        resources: resources(spec),
         ..Default::default()
     }
 }
 
+fn config_container(spec: &ClusterSpec) -> Container {
+    Container {
+        env: Some(pod_env(spec)),
+        security_context: Some(SecurityContext { run_as_user: Some(0), ..Default::default() }),
+        ..member_container(spec, CONFIG_CONTAINER, "init.sh")
+    }
+}
+
+fn data_container(spec: &ClusterSpec) -> Container {
+    let mut container = Container {
+        security_context: Some(non_root()),
+        resources: resources(spec),
+        ..member_container(spec, DATA_CONTAINER, "wait-for-data.sh")
+    };
+    container.volume_mounts.get_or_insert_with(Vec::new).push(mount("secret", "/etc/mysqlha/secret"));
+    container
+}
+
 fn server_container(spec: &ClusterSpec) -> Container {
     Container {
-        name: super::SERVER_CONTAINER.into(),
-        image: Some(spec.image.clone()),
-        image_pull_policy: Some("IfNotPresent".into()),
-        command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/start.sh")]),
         env: Some(pod_env(spec)),
         ports: Some(vec![ContainerPort { name: Some("mysql".into()), container_port: MYSQL_PORT, ..Default::default() }]),
         readiness_probe: Some(Probe {
@@ -127,9 +127,8 @@ fn server_container(spec: &ClusterSpec) -> Container {
             ..Default::default()
         }),
         security_context: Some(non_root()),
-        volume_mounts: Some(vec![mount("config", SCRIPTS_DIR), mount("run", "/etc/mysqlha/run"), mount("data", DATA_DIR), mount("socket", "/run/mysqld")]),
         resources: resources(spec),
-        ..Default::default()
+        ..member_container(spec, SERVER_CONTAINER, "start.sh")
     }
 }
 
