@@ -123,13 +123,12 @@ fn bad_input_changes_nothing() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
-    // A StatefulSet of the same name that is not ours.
-    ns.kubectl(&["create", "deployment", "dummy", "--image=none"]).ok();
-    nothing_created_but_deployment(&ns);
-}
-
-fn nothing_created_but_deployment(ns: &Namespace) {
-    ns.kubectl(&["delete", "deployment", "dummy"]).ok();
+    // A StatefulSet of the same name that is not ours: refused, left alone.
+    let foreign = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: other}\nspec:\n  replicas: 0\n  serviceName: other\n  selector: {matchLabels: {app: other}}\n  template:\n    metadata: {labels: {app: other}}\n    spec: {containers: [{name: c, image: none}]}\n";
+    run("kubectl", &["apply", "-n", &ns.name, "-f", "-"], Some(foreign)).ok();
+    expect(&["create", "other"], 1, "already exists in namespace");
+    let left = ns.kubectl(&["get", "statefulset,service,configmap,secret", "-o", "name"]).ok().stdout;
+    assert!(!left.contains("other-credentials") && !left.contains("service/other"), "{left}");
 }
 
 /// An image that never starts is reported with the pod's reason before the timeout.

@@ -113,3 +113,34 @@ fn failover_after_kill_9_loses_no_acknowledged_write() {
     let acked = writer.stop();
     check_no_loss(&ns, &acked);
 }
+
+/// Takes the pod's network down from the host (the test bed is this machine): its interface in
+/// the network namespace that holds its address.
+fn cut_network(ns: &Namespace, pod: &str) {
+    let ip = ns.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"]).ok().stdout;
+    let netns = run("ip", &["netns", "list"], None).ok().stdout;
+    for name in netns.lines().filter_map(|l| l.split_whitespace().next()) {
+        let addrs = run("ip", &["netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0"], None);
+        if addrs.stdout.contains(&format!(" {ip}/")) {
+            run("ip", &["netns", "exec", name, "ip", "link", "set", "eth0", "down"], None).ok();
+            return;
+        }
+    }
+    panic!("no network namespace holds {pod}'s address {ip}");
+}
+
+#[test]
+fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write() {
+    let ns = Namespace::new("e2e-netcut");
+    setup(&ns);
+    let writer = Writer::start(&ns, "ha", "app.w");
+    std::thread::sleep(Duration::from_secs(3));
+    cut_network(&ns, "ha-0");
+    std::thread::sleep(Duration::from_secs(2));
+    let out = ns.plugin(&["failover", "ha", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::thread::sleep(Duration::from_secs(3));
+    let acked = writer.stop();
+    check_no_loss(&ns, &acked);
+    assert_ne!(ns.status_json("ha")["primary"], "ha-0");
+}
