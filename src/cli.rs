@@ -52,31 +52,47 @@ pub enum OutputFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a cluster: one primary, the rest replicas cloned from it
-    #[command(after_help = "Examples:\n  kubectl mysqlha create shop\n  kubectl mysqlha create shop --replicas 1 --storage 1Gi\n  kubectl mysqlha create shop --dry-run | kubectl apply --dry-run=server -f -")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha create shop\n  kubectl mysqlha create shop --replicas 1 --storage 1Gi\n  kubectl mysqlha create shop --dry-run | kubectl apply --dry-run=server -f -"
+    )]
     Create(CreateArgs),
     /// Show roles, GTID positions, replication threads, lag, errors and a verdict
-    #[command(after_help = "Examples:\n  kubectl mysqlha status shop\n  kubectl mysqlha status shop -o json")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha status shop\n  kubectl mysqlha status shop -o json"
+    )]
     Status(StatusArgs),
     /// Change the number of members; new replicas are cloned from a healthy replica
-    #[command(after_help = "Examples:\n  kubectl mysqlha scale shop --replicas 5\n  kubectl mysqlha scale shop --replicas 2")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha scale shop --replicas 5\n  kubectl mysqlha scale shop --replicas 2"
+    )]
     Scale(ScaleArgs),
     /// Re-clone a broken or diverged replica from a healthy donor and rejoin it
-    #[command(after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1"
+    )]
     RebuildReplica(RebuildArgs),
     /// Planned move of the primary to a replica, losing no write
-    #[command(after_help = "Examples:\n  kubectl mysqlha switchover shop\n  kubectl mysqlha switchover shop --to shop-2")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha switchover shop\n  kubectl mysqlha switchover shop --to shop-2"
+    )]
     Switchover(SwitchoverArgs),
     /// Promote a replica when the primary is lost (fences the old primary first)
-    #[command(after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes"
+    )]
     Failover(FailoverArgs),
     /// Delete a cluster (its data too, unless --keep-data)
-    #[command(after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
+    )]
     Delete(DeleteArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
     /// Print a shell completion script
-    #[command(after_help = "Examples:\n  kubectl mysqlha completion bash > /etc/bash_completion.d/kubectl-mysqlha")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha completion bash > /etc/bash_completion.d/kubectl-mysqlha"
+    )]
     Completion(CompletionArgs),
     /// Candidates for kubectl's plugin completion (used by kubectl_complete-mysqlha)
     #[command(name = "__complete", hide = true)]
@@ -230,8 +246,12 @@ pub struct CompleteArgs {
 
 /// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)"))?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
@@ -263,7 +283,9 @@ mod tests {
     #[test]
     fn create_defaults() {
         let cli = Cli::try_parse_from(["kubectl-mysqlha", "create", "shop"]).unwrap();
-        let Command::Create(a) = cli.command else { panic!() };
+        let Command::Create(a) = cli.command else {
+            panic!()
+        };
         assert_eq!(a.replicas, 3);
         assert_eq!(a.storage, "10Gi");
     }

@@ -2,6 +2,7 @@
 //! (mariadb-backup in the donor → this process → mbstream in the target), then replication by GTID.
 //! Every step can be repeated: a member is brought from whatever state it is in to serving.
 use crate::backup_info;
+use crate::cli::Transfer;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::exec::{self, relay};
 use crate::gtid::GtidList;
@@ -9,19 +10,32 @@ use crate::manifests::{Passwords, DATA_DIR};
 use crate::progress::Task;
 use crate::sql::{self, quote};
 use crate::wait;
-use crate::cli::Transfer;
 use anyhow::{bail, Context, Result};
 
 /// Brings member `pod` to serving: bootstraps it (the primary of a new cluster), clones it, or
 /// finishes an interrupted clone, depending on where it is.
-pub async fn ensure_member(cluster: &Cluster, pod: &str, passwords: &Passwords, task: &Task) -> Result<()> {
+pub async fn ensure_member(
+    cluster: &Cluster,
+    pod: &str,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
     ensure_member_from(cluster, pod, None, passwords, task).await
 }
 
 /// As ensure_member, cloning from `donor` when given.
-pub async fn ensure_member_from(cluster: &Cluster, pod: &str, donor: Option<&str>, passwords: &Passwords, task: &Task) -> Result<()> {
+pub async fn ensure_member_from(
+    cluster: &Cluster,
+    pod: &str,
+    donor: Option<&str>,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
     task.set("waiting for the pod");
-    let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })).await?;
+    let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| {
+        matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
+    })
+    .await?;
     let is_primary = pod == cluster.primary;
     if phase == PodPhase::WaitingForData {
         if is_primary {
@@ -50,41 +64,70 @@ const OPS_DIR: &str = "/tmp/mysqlha";
 
 /// The scripts the plugin runs inside pods, shipped by this very plugin.
 const OPERATION_SCRIPTS: [(&str, &str); 7] = [
-    ("bootstrap.sh", include_str!("manifests/scripts/bootstrap.sh")),
-    ("stop-stale.sh", include_str!("manifests/scripts/stop-stale.sh")),
+    (
+        "bootstrap.sh",
+        include_str!("manifests/scripts/bootstrap.sh"),
+    ),
+    (
+        "stop-stale.sh",
+        include_str!("manifests/scripts/stop-stale.sh"),
+    ),
     ("backup.sh", include_str!("manifests/scripts/backup.sh")),
     ("send.pl", include_str!("manifests/scripts/send.pl")),
     ("receive.pl", include_str!("manifests/scripts/receive.pl")),
-    ("start-clone.sh", include_str!("manifests/scripts/start-clone.sh")),
-    ("finish-clone.sh", include_str!("manifests/scripts/finish-clone.sh")),
+    (
+        "start-clone.sh",
+        include_str!("manifests/scripts/start-clone.sh"),
+    ),
+    (
+        "finish-clone.sh",
+        include_str!("manifests/scripts/finish-clone.sh"),
+    ),
 ];
 
 /// Writes the operation scripts into the container's /tmp/mysqlha (one exec, over stdin).
 async fn install_scripts(target: exec::Target<'_>) -> Result<()> {
     let mut installer = format!("set -e\nmkdir -p {OPS_DIR}\n");
     for (name, text) in OPERATION_SCRIPTS {
-        installer += &format!("cat > {OPS_DIR}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
+        installer +=
+            &format!("cat > {OPS_DIR}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
     }
-    exec::run(target, &["sh", "-s"], Some(installer.as_bytes())).await.map(|_| ()).context("installing the plugin's scripts")
+    exec::run(target, &["sh", "-s"], Some(installer.as_bytes()))
+        .await
+        .map(|_| ())
+        .context("installing the plugin's scripts")
 }
 
 async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("initialising the primary");
     install_scripts(cluster.data_init(pod)).await?;
     let script = format!("{OPS_DIR}/bootstrap.sh");
-    exec::run(cluster.data_init(pod), &["sh", &script], None).await.context("bootstrapping the primary")?;
+    exec::run(cluster.data_init(pod), &["sh", &script], None)
+        .await
+        .context("bootstrapping the primary")?;
     Ok(())
 }
 
 /// The donor for a new replica: the healthy replica with the least lag, else the primary.
 pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
     let mut best: Option<(u64, String)> = None;
-    for m in cluster.members.iter().filter(|m| m.name != target && m.name != cluster.primary) {
+    for m in cluster
+        .members
+        .iter()
+        .filter(|m| m.name != target && m.name != cluster.primary)
+    {
         if !is_ready(cluster, &m.name).await {
             continue;
         }
-        let Ok(state) = observe(cluster.server(&m.name)).await else { continue };
-        let Some(repl) = state.replication.filter(|r| r.io_running == "Yes" && r.sql_running == "Yes") else { continue };
+        let Ok(state) = observe(cluster.server(&m.name)).await else {
+            continue;
+        };
+        let Some(repl) = state
+            .replication
+            .filter(|r| r.io_running == "Yes" && r.sql_running == "Yes")
+        else {
+            continue;
+        };
         let lag = repl.seconds_behind.unwrap_or(u64::MAX);
         if best.as_ref().is_none_or(|(l, _)| lag < *l) {
             best = Some((lag, m.name.clone()));
@@ -94,7 +137,10 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
         return Ok(name);
     }
     if !is_ready(cluster, &cluster.primary).await {
-        bail!("no healthy donor: no replica replicates and the primary {} is not ready", cluster.primary);
+        bail!(
+            "no healthy donor: no replica replicates and the primary {} is not ready",
+            cluster.primary
+        );
     }
     Ok(cluster.primary.clone())
 }
@@ -114,7 +160,14 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
     task.bytes(&format!("cloning from {donor} ({how})"), estimate);
     install_scripts(cluster.server(donor)).await?;
     install_scripts(cluster.data_init(target)).await?;
-    let backup = format!("{OPS_DIR}/backup.sh{}", if donor == cluster.primary { "" } else { " --slave-info" });
+    let backup = format!(
+        "{OPS_DIR}/backup.sh{}",
+        if donor == cluster.primary {
+            ""
+        } else {
+            " --slave-info"
+        }
+    );
     let started = std::time::Instant::now();
     let bytes = match cluster.transfer {
         Transfer::Direct => stream_direct(cluster, donor, &backup, target, task).await,
@@ -128,15 +181,30 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         bytes as f64 / seconds.max(0.001) / 1e6
     ));
     let finish = format!("{OPS_DIR}/finish-clone.sh");
-    exec::run(cluster.data_init(target), &["sh", &finish], None).await.context("preparing the cloned data")?;
+    exec::run(cluster.data_init(target), &["sh", &finish], None)
+        .await
+        .context("preparing the cloned data")?;
     Ok(bytes)
 }
 
 /// donor: mariadb-backup → exec stdout → this process → exec stdin → target: mbstream.
-async fn stream_through_plugin(cluster: &Cluster, donor: &str, backup: &str, target: &str, task: &Task) -> Result<u64> {
+async fn stream_through_plugin(
+    cluster: &Cluster,
+    donor: &str,
+    backup: &str,
+    target: &str,
+    task: &Task,
+) -> Result<u64> {
     let extract = format!("{OPS_DIR}/start-clone.sh");
     let backup = format!("sh {backup}");
-    relay(cluster.server(donor), &["sh", "-c", &backup], cluster.data_init(target), &["sh", &extract], |n| task.position(n)).await
+    relay(
+        cluster.server(donor),
+        &["sh", "-c", &backup],
+        cluster.data_init(target),
+        &["sh", &extract],
+        |n| task.position(n),
+    )
+    .await
 }
 
 /// The port on which a target pod listens, once, for its clone.
@@ -145,14 +213,39 @@ const DIRECT_PORT: u16 = 4444;
 /// donor: mariadb-backup | send.pl → pod network → target: receive.pl | mbstream. The target
 /// admits only the holder of a one-time token, handed to both ends over exec stdin (never in a
 /// process list), and stops listening after that one connection.
-async fn stream_direct(cluster: &Cluster, donor: &str, backup: &str, target: &str, task: &Task) -> Result<u64> {
-    let pod = cluster.pods.get(target).await.with_context(|| format!("cannot read pod {target}"))?;
-    let address = pod.status.and_then(|s| s.pod_ip).with_context(|| format!("pod {target} has no IP address yet"))?;
+async fn stream_direct(
+    cluster: &Cluster,
+    donor: &str,
+    backup: &str,
+    target: &str,
+    task: &Task,
+) -> Result<u64> {
+    let pod = cluster
+        .pods
+        .get(target)
+        .await
+        .with_context(|| format!("cannot read pod {target}"))?;
+    let address = pod
+        .status
+        .and_then(|s| s.pod_ip)
+        .with_context(|| format!("pod {target} has no IP address yet"))?;
     let token = crate::manifests::one_time_token().context("cannot make a one-time token")?;
     let token_line = format!("{token}\n");
-    let receive = format!("set -o pipefail; perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh");
-    let receiver = exec::start(cluster.data_init(target), &["bash", "-c", &receive], Some(token_line.as_bytes())).await?;
-    exec::run(cluster.server(donor), &["sh", "-c", "umask 077; cat > /tmp/mysqlha-token"], Some(token_line.as_bytes())).await?;
+    let receive = format!(
+        "set -o pipefail; perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh"
+    );
+    let receiver = exec::start(
+        cluster.data_init(target),
+        &["bash", "-c", &receive],
+        Some(token_line.as_bytes()),
+    )
+    .await?;
+    exec::run(
+        cluster.server(donor),
+        &["sh", "-c", "umask 077; cat > /tmp/mysqlha-token"],
+        Some(token_line.as_bytes()),
+    )
+    .await?;
     let send = format!("set -o pipefail; sh {backup} | perl {OPS_DIR}/send.pl {address} {DIRECT_PORT} /tmp/mysqlha-token");
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
     let mut bytes = 0u64;
@@ -173,26 +266,50 @@ async fn stream_direct(cluster: &Cluster, donor: &str, backup: &str, target: &st
 async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
     let out = exec::run(
         cluster.server(pod),
-        &["du", "-sb", "--exclude=mysql-bin.*", "--exclude=relay-bin.*", "--exclude=ib_logfile*", DATA_DIR],
+        &[
+            "du",
+            "-sb",
+            "--exclude=mysql-bin.*",
+            "--exclude=relay-bin.*",
+            "--exclude=ib_logfile*",
+            DATA_DIR,
+        ],
         None,
     )
     .await?;
-    out.stdout.split_whitespace().next().context("du printed nothing")?.parse().context("du output")
+    out.stdout
+        .split_whitespace()
+        .next()
+        .context("du printed nothing")?
+        .parse()
+        .context("du output")
 }
 
 /// The GTID position the member's cloned data was taken at.
 async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
     let read = |file: &str| format!("{DATA_DIR}/{file}");
-    let (slave, binlog) = (read("xtrabackup_slave_info"), read("xtrabackup_binlog_info"));
-    let script = format!("cat {slave} 2>/dev/null; echo '--mysqlha--'; cat {binlog} 2>/dev/null; true");
+    let (slave, binlog) = (
+        read("xtrabackup_slave_info"),
+        read("xtrabackup_binlog_info"),
+    );
+    let script =
+        format!("cat {slave} 2>/dev/null; echo '--mysqlha--'; cat {binlog} 2>/dev/null; true");
     let out = exec::run(cluster.server(pod), &["sh", "-c", &script], None).await?;
     let (slave_info, binlog_info) = out.stdout.split_once("--mysqlha--\n").unwrap_or(("", ""));
-    backup_info::backup_gtid(Some(slave_info), Some(binlog_info).filter(|b| !b.trim().is_empty()))
-        .with_context(|| format!("{pod}: cannot read the position of its cloned data"))
+    backup_info::backup_gtid(
+        Some(slave_info),
+        Some(binlog_info).filter(|b| !b.trim().is_empty()),
+    )
+    .with_context(|| format!("{pod}: cannot read the position of its cloned data"))
 }
 
 /// Points `pod` at the primary of record from the position its data was cloned at.
-pub async fn start_replication(cluster: &Cluster, pod: &str, passwords: &Passwords, task: &Task) -> Result<()> {
+pub async fn start_replication(
+    cluster: &Cluster,
+    pod: &str,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
     task.set("starting replication");
     let position = cloned_position(cluster, pod).await?;
     let sql = format!(
@@ -200,7 +317,9 @@ pub async fn start_replication(cluster: &Cluster, pod: &str, passwords: &Passwor
         quote(&position.to_string()),
         change_master(cluster, &cluster.primary, passwords)
     );
-    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("{pod}: starting replication"))
+    sql::execute(cluster.server(pod), &sql)
+        .await
+        .with_context(|| format!("{pod}: starting replication"))
 }
 
 /// CHANGE MASTER TO the given primary by GTID.
@@ -217,10 +336,19 @@ pub fn change_master(cluster: &Cluster, primary: &str, passwords: &Passwords) ->
 pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("catching up with the primary");
     let primary = observe(cluster.server(&cluster.primary)).await?;
-    let sql = format!("SELECT MASTER_GTID_WAIT({}, 600) AS waited;", quote(&primary.gtid_current_pos));
+    let sql = format!(
+        "SELECT MASTER_GTID_WAIT({}, 600) AS waited;",
+        quote(&primary.gtid_current_pos)
+    );
     let rows = sql::query(cluster.server(pod), &sql).await?;
-    match rows.first().and_then(|r| r.get("waited")).map(String::as_str) {
+    match rows
+        .first()
+        .and_then(|r| r.get("waited"))
+        .map(String::as_str)
+    {
         Some("0") => Ok(()),
-        other => bail!("{pod} did not catch up with the primary (MASTER_GTID_WAIT returned {other:?})"),
+        other => {
+            bail!("{pod} did not catch up with the primary (MASTER_GTID_WAIT returned {other:?})")
+        }
     }
 }

@@ -47,15 +47,31 @@ impl Cluster {
             .get_opt(name)
             .await
             .with_context(|| format!("cannot read ConfigMap {name}"))?
-            .with_context(|| format!("cluster {name} is incomplete: ConfigMap {name} is missing"))?;
+            .with_context(|| {
+                format!("cluster {name} is incomplete: ConfigMap {name} is missing")
+            })?;
         let primary = config
             .data
             .as_ref()
             .and_then(|d| d.get(PRIMARY_KEY).cloned())
             .with_context(|| format!("ConfigMap {name} holds no record of the primary"))?;
-        let semi_sync = config.data.as_ref().and_then(|d| d.get(manifests::DURABILITY_KEY)).is_none_or(|v| v == "semi-sync");
+        let semi_sync = config
+            .data
+            .as_ref()
+            .and_then(|d| d.get(manifests::DURABILITY_KEY))
+            .is_none_or(|v| v == "semi-sync");
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-        let mut cluster = Cluster { name: name.into(), namespace: ctx.namespace.clone(), statefulset, primary, semi_sync, pods, client: ctx.client.clone(), transfer: Default::default(), members: vec![] };
+        let mut cluster = Cluster {
+            name: name.into(),
+            namespace: ctx.namespace.clone(),
+            statefulset,
+            primary,
+            semi_sync,
+            pods,
+            client: ctx.client.clone(),
+            transfer: Default::default(),
+            members: vec![],
+        };
         cluster.refresh().await?;
         Ok(cluster)
     }
@@ -67,11 +83,20 @@ impl Cluster {
             .list(&ListParams::default().labels(&manifests::selector_string(&self.name)))
             .await
             .context("cannot list the cluster's pods")?;
-        let replicas = self.statefulset.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        let replicas = self
+            .statefulset
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .unwrap_or(0);
         self.members = (0..replicas)
             .map(|ordinal| {
                 let name = format!("{}-{ordinal}", self.name);
-                let pod = list.items.iter().find(|p| p.metadata.name.as_deref() == Some(&name)).cloned();
+                let pod = list
+                    .items
+                    .iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(&name))
+                    .cloned();
                 Member { name, pod }
             })
             .collect();
@@ -88,12 +113,20 @@ impl Cluster {
 
     /// The server container of `pod`, where SQL runs.
     pub fn server<'a>(&'a self, pod: &'a str) -> Target<'a> {
-        Target { pods: &self.pods, pod, container: SERVER_CONTAINER }
+        Target {
+            pods: &self.pods,
+            pod,
+            container: SERVER_CONTAINER,
+        }
     }
 
     /// The init container of `pod` that waits for data, where clones are extracted.
     pub fn data_init<'a>(&'a self, pod: &'a str) -> Target<'a> {
-        Target { pods: &self.pods, pod, container: DATA_CONTAINER }
+        Target {
+            pods: &self.pods,
+            pod,
+            container: DATA_CONTAINER,
+        }
     }
 
     /// The spec that renders this cluster's ConfigMap, with `replicas` members and `primary`.
@@ -113,11 +146,21 @@ impl Cluster {
     }
 
     pub fn write_endpoint(&self) -> String {
-        format!("{}-primary.{}.svc:{}", self.name, self.namespace, manifests::MYSQL_PORT)
+        format!(
+            "{}-primary.{}.svc:{}",
+            self.name,
+            self.namespace,
+            manifests::MYSQL_PORT
+        )
     }
 
     pub fn read_endpoint(&self) -> String {
-        format!("{}-read.{}.svc:{}", self.name, self.namespace, manifests::MYSQL_PORT)
+        format!(
+            "{}-read.{}.svc:{}",
+            self.name,
+            self.namespace,
+            manifests::MYSQL_PORT
+        )
     }
 
     /// The DNS name replicas use to reach pod `pod`.
@@ -141,22 +184,36 @@ pub enum PodPhase {
     /// Init container "data" is running: the data directory waits to be filled.
     WaitingForData,
     /// mariadbd runs (ready or not).
-    Running { ready: bool },
+    Running {
+        ready: bool,
+    },
     /// Starting, or stuck with a reason (image pull failure, crash loop, unschedulable…).
     Pending(Option<String>),
 }
 
 pub fn pod_phase(pod: Option<&Pod>) -> PodPhase {
-    let Some(pod) = pod else { return PodPhase::Missing };
+    let Some(pod) = pod else {
+        return PodPhase::Missing;
+    };
     if pod.metadata.deletion_timestamp.is_some() {
         return PodPhase::Pending(Some("terminating".into()));
     }
-    let Some(status) = pod.status.as_ref() else { return PodPhase::Pending(None) };
-    let running = |statuses: &Option<Vec<k8s_openapi::api::core::v1::ContainerStatus>>, name: &str| {
-        statuses.iter().flatten().any(|c| c.name == name && c.state.as_ref().is_some_and(|s| s.running.is_some()))
+    let Some(status) = pod.status.as_ref() else {
+        return PodPhase::Pending(None);
+    };
+    let running = |statuses: &Option<Vec<k8s_openapi::api::core::v1::ContainerStatus>>,
+                   name: &str| {
+        statuses
+            .iter()
+            .flatten()
+            .any(|c| c.name == name && c.state.as_ref().is_some_and(|s| s.running.is_some()))
     };
     if running(&status.container_statuses, SERVER_CONTAINER) {
-        let ready = status.container_statuses.iter().flatten().any(|c| c.name == SERVER_CONTAINER && c.ready);
+        let ready = status
+            .container_statuses
+            .iter()
+            .flatten()
+            .any(|c| c.name == SERVER_CONTAINER && c.ready);
         return PodPhase::Running { ready };
     }
     if running(&status.init_container_statuses, DATA_CONTAINER) {
@@ -169,12 +226,29 @@ pub fn pod_phase(pod: Option<&Pod>) -> PodPhase {
 /// (Scheduling is not judged: a pod waits, unschedulable, while its volume is provisioned.)
 pub fn stuck_reason(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
-    let all = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+    let all = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
     for c in all {
         if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
             let reason = w.reason.clone().unwrap_or_default();
-            if matches!(reason.as_str(), "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "CrashLoopBackOff" | "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError") {
-                return Some(format!("container {}: {reason}: {}", c.name, w.message.clone().unwrap_or_default()));
+            if matches!(
+                reason.as_str(),
+                "ErrImagePull"
+                    | "ImagePullBackOff"
+                    | "InvalidImageName"
+                    | "CrashLoopBackOff"
+                    | "CreateContainerConfigError"
+                    | "CreateContainerError"
+                    | "RunContainerError"
+            ) {
+                return Some(format!(
+                    "container {}: {reason}: {}",
+                    c.name,
+                    w.message.clone().unwrap_or_default()
+                ));
             }
         }
     }
@@ -222,7 +296,9 @@ impl Replication {
     }
 
     pub fn error(&self) -> Option<String> {
-        self.last_sql_error.clone().or_else(|| self.last_io_error.clone())
+        self.last_sql_error
+            .clone()
+            .or_else(|| self.last_io_error.clone())
     }
 }
 
@@ -242,12 +318,17 @@ pub async fn observe(target: Target<'_>) -> Result<ServerState> {
         "SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;",
     )
     .await?;
-    let Some(v) = vars.first() else { bail!("{}: no answer to SELECT @@read_only", target.pod) };
+    let Some(v) = vars.first() else {
+        bail!("{}: no answer to SELECT @@read_only", target.pod)
+    };
     let slave = sql::query(target, "SHOW SLAVE STATUS;").await?;
     Ok(ServerState {
         read_only: v.get("read_only").is_some_and(|s| s == "1"),
         gtid_current_pos: v.get("current").cloned().unwrap_or_default(),
         gtid_binlog_state: v.get("binlog_state").cloned().unwrap_or_default(),
-        replication: slave.first().map(Replication::from_row).filter(|r| !r.master_host.is_empty()),
+        replication: slave
+            .first()
+            .map(Replication::from_row)
+            .filter(|r| !r.master_host.is_empty()),
     })
 }

@@ -11,7 +11,10 @@ pub struct Context {
 
 impl Context {
     pub async fn connect(global: &GlobalArgs) -> Result<Self> {
-        let options = KubeConfigOptions { context: global.context.clone(), ..Default::default() };
+        let options = KubeConfigOptions {
+            context: global.context.clone(),
+            ..Default::default()
+        };
         let config = match &global.kubeconfig {
             Some(path) => {
                 let kubeconfig = Kubeconfig::read_from(path)
@@ -21,7 +24,10 @@ impl Context {
             None => Config::from_kubeconfig(&options).await,
         }
         .context("cannot load the kubeconfig")?;
-        let namespace = global.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+        let namespace = global
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
         let client = Client::try_from(config).context("cannot build a Kubernetes client")?;
         Ok(Self { client, namespace })
     }

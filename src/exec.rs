@@ -35,8 +35,16 @@ pub struct Started<'a> {
 }
 
 /// Starts `command` in the container and feeds it `stdin` (then closes it).
-pub async fn start<'a>(target: Target<'a>, command: &[&str], stdin: Option<&[u8]>) -> Result<Started<'a>> {
-    let params = AttachParams::default().container(target.container).stdin(stdin.is_some()).stdout(true).stderr(true);
+pub async fn start<'a>(
+    target: Target<'a>,
+    command: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<Started<'a>> {
+    let params = AttachParams::default()
+        .container(target.container)
+        .stdin(stdin.is_some())
+        .stdout(true)
+        .stderr(true);
     let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     let mut process = target
         .pods
@@ -45,10 +53,17 @@ pub async fn start<'a>(target: Target<'a>, command: &[&str], stdin: Option<&[u8]
         .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
     if let Some(input) = stdin {
         let mut writer = process.stdin().context("exec has no stdin")?;
-        writer.write_all(input).await.context("writing to exec stdin")?;
+        writer
+            .write_all(input)
+            .await
+            .context("writing to exec stdin")?;
         writer.shutdown().await.ok();
     }
-    Ok(Started { process, target, command })
+    Ok(Started {
+        process,
+        target,
+        command,
+    })
 }
 
 impl Started<'_> {
@@ -60,7 +75,9 @@ impl Started<'_> {
             stdout.push(b'\n');
         })
         .await?;
-        Ok(Output { stdout: String::from_utf8_lossy(&stdout).into_owned() })
+        Ok(Output {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        })
     }
 
     /// Waits for the end, handing each line of stdout to `on_line` as it arrives.
@@ -76,22 +93,48 @@ impl Started<'_> {
         };
         let (_, stderr) = tokio::join!(lines, read_all(&mut stderr_reader));
         let command: Vec<&str> = self.command.iter().map(String::as_str).collect();
-        finish(self.process, self.target, &command, &String::from_utf8_lossy(&stderr)).await
+        finish(
+            self.process,
+            self.target,
+            &command,
+            &String::from_utf8_lossy(&stderr),
+        )
+        .await
     }
 }
 
 /// Waits for the exec to end and turns a failure status into an error.
-async fn finish(mut process: AttachedProcess, target: Target<'_>, command: &[&str], stderr: &str) -> Result<()> {
+async fn finish(
+    mut process: AttachedProcess,
+    target: Target<'_>,
+    command: &[&str],
+    stderr: &str,
+) -> Result<()> {
     let status = process.take_status().context("exec has no status")?.await;
     process.join().await.ok();
     match status {
         Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
         Some(s) => {
             let detail = stderr.trim();
-            let detail = if detail.is_empty() { s.message.unwrap_or_default() } else { last_lines(detail, 5) };
-            bail!("`{}` failed in {}/{}: {}", command.join(" "), target.pod, target.container, detail)
+            let detail = if detail.is_empty() {
+                s.message.unwrap_or_default()
+            } else {
+                last_lines(detail, 5)
+            };
+            bail!(
+                "`{}` failed in {}/{}: {}",
+                command.join(" "),
+                target.pod,
+                target.container,
+                detail
+            )
         }
-        None => bail!("`{}` in {}/{}: the connection ended without an exit status", command.join(" "), target.pod, target.container),
+        None => bail!(
+            "`{}` in {}/{}: the connection ended without an exit status",
+            command.join(" "),
+            target.pod,
+            target.container
+        ),
     }
 }
 
@@ -118,11 +161,27 @@ pub async fn relay(
     mut on_bytes: impl FnMut(u64),
 ) -> Result<u64> {
     let to_vec = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let sink_params = AttachParams::default().container(sink.container).stdin(true).stdout(true).stderr(true).max_stdin_buf_size(STREAM_BUFFER);
-    let mut sink_proc = sink.pods.exec(sink.pod, to_vec(sink_cmd), &sink_params).await
+    let sink_params = AttachParams::default()
+        .container(sink.container)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .max_stdin_buf_size(STREAM_BUFFER);
+    let mut sink_proc = sink
+        .pods
+        .exec(sink.pod, to_vec(sink_cmd), &sink_params)
+        .await
         .with_context(|| format!("cannot exec in {}/{}", sink.pod, sink.container))?;
-    let source_params = AttachParams::default().container(source.container).stdin(false).stdout(true).stderr(true).max_stdout_buf_size(STREAM_BUFFER);
-    let mut source_proc = source.pods.exec(source.pod, to_vec(source_cmd), &source_params).await
+    let source_params = AttachParams::default()
+        .container(source.container)
+        .stdin(false)
+        .stdout(true)
+        .stderr(true)
+        .max_stdout_buf_size(STREAM_BUFFER);
+    let mut source_proc = source
+        .pods
+        .exec(source.pod, to_vec(source_cmd), &source_params)
+        .await
         .with_context(|| format!("cannot exec in {}/{}", source.pod, source.container))?;
 
     let mut input = source_proc.stdout().context("source has no stdout")?;
@@ -135,20 +194,36 @@ pub async fn relay(
         let mut buf = vec![0u8; STREAM_BUFFER];
         let mut total = 0u64;
         loop {
-            let n = input.read(&mut buf).await.context("reading the backup stream")?;
+            let n = input
+                .read(&mut buf)
+                .await
+                .context("reading the backup stream")?;
             if n == 0 {
                 break;
             }
-            output.write_all(&buf[..n]).await.context("writing the backup stream")?;
+            output
+                .write_all(&buf[..n])
+                .await
+                .context("writing the backup stream")?;
             total += n as u64;
             on_bytes(total);
         }
-        output.shutdown().await.context("closing the stream's end")?;
+        output
+            .shutdown()
+            .await
+            .context("closing the stream's end")?;
         Ok::<u64, anyhow::Error>(total)
     };
-    let (copied, source_stderr, _, sink_stderr) =
-        tokio::join!(copy, read_all(&mut source_err), read_all(&mut sink_out), read_all(&mut sink_err));
-    let (source_stderr, sink_stderr) = (String::from_utf8_lossy(&source_stderr), String::from_utf8_lossy(&sink_stderr));
+    let (copied, source_stderr, _, sink_stderr) = tokio::join!(
+        copy,
+        read_all(&mut source_err),
+        read_all(&mut sink_out),
+        read_all(&mut sink_err)
+    );
+    let (source_stderr, sink_stderr) = (
+        String::from_utf8_lossy(&source_stderr),
+        String::from_utf8_lossy(&sink_stderr),
+    );
     let source_result = finish(source_proc, source, source_cmd, &source_stderr).await;
     let sink_result = finish(sink_proc, sink, sink_cmd, &sink_stderr).await;
     source_result.context("the backup failed on the donor")?;

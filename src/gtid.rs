@@ -24,8 +24,15 @@ impl std::str::FromStr for GtidList {
             if parts.len() != 3 {
                 bail!("malformed GTID '{item}' (expected domain-server-seq)");
             }
-            let num = |p: &str| p.parse::<u64>().with_context(|| format!("malformed GTID '{item}'"));
-            list.push(Gtid { domain: num(parts[0])? as u32, server: num(parts[1])? as u32, seq: num(parts[2])? });
+            let num = |p: &str| {
+                p.parse::<u64>()
+                    .with_context(|| format!("malformed GTID '{item}'"))
+            };
+            list.push(Gtid {
+                domain: num(parts[0])? as u32,
+                server: num(parts[1])? as u32,
+                seq: num(parts[2])?,
+            });
         }
         Ok(GtidList(list))
     }
@@ -33,7 +40,11 @@ impl std::str::FromStr for GtidList {
 
 impl fmt::Display for GtidList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let items: Vec<String> = self.0.iter().map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq)).collect();
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq))
+            .collect();
         f.write_str(&items.join(","))
     }
 }
@@ -57,7 +68,10 @@ impl GtidList {
     /// True when this position is at or past `other` in every domain of `other`.
     pub fn includes(&self, other: &GtidList) -> bool {
         let mine = self.by_domain();
-        other.by_domain().iter().all(|(d, seq)| mine.get(d).is_some_and(|m| m >= seq))
+        other
+            .by_domain()
+            .iter()
+            .all(|(d, seq)| mine.get(d).is_some_and(|m| m >= seq))
     }
 
     /// GTIDs in this binlog state that `reference` (another binlog state) never had: for each
@@ -66,7 +80,10 @@ impl GtidList {
         self.0
             .iter()
             .filter(|g| {
-                !reference.0.iter().any(|r| r.domain == g.domain && r.server == g.server && r.seq >= g.seq)
+                !reference
+                    .0
+                    .iter()
+                    .any(|r| r.domain == g.domain && r.server == g.server && r.seq >= g.seq)
             })
             .copied()
             .collect()
@@ -85,7 +102,14 @@ mod tests {
     fn parses_multi_domain_lists() {
         let list = l("0-1-23743,1-2-5");
         assert_eq!(list.0.len(), 2);
-        assert_eq!(list.0[1], Gtid { domain: 1, server: 2, seq: 5 });
+        assert_eq!(
+            list.0[1],
+            Gtid {
+                domain: 1,
+                server: 2,
+                seq: 5
+            }
+        );
         assert_eq!(list.to_string(), "0-1-23743,1-2-5");
         assert!(l("").is_empty());
         assert!("0-1".parse::<GtidList>().is_err());
@@ -106,7 +130,14 @@ mod tests {
         let primary = l("0-1-100,0-2-50");
         assert!(l("0-1-100").errant_against(&primary).is_empty());
         assert!(l("0-1-90,0-2-50").errant_against(&primary).is_empty());
-        assert_eq!(l("0-3-1").errant_against(&primary), vec![Gtid { domain: 0, server: 3, seq: 1 }]);
+        assert_eq!(
+            l("0-3-1").errant_against(&primary),
+            vec![Gtid {
+                domain: 0,
+                server: 3,
+                seq: 1
+            }]
+        );
         assert_eq!(l("0-1-101").errant_against(&primary).len(), 1);
     }
 }

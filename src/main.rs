@@ -18,11 +18,20 @@ use cli::{Cli, Command};
 use context::Context;
 use std::process::ExitCode;
 
-pub const VERSION_LINE: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("MYSQLHA_GIT_COMMIT"), ")");
+pub const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("MYSQLHA_GIT_COMMIT"),
+    ")"
+);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -60,7 +69,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Create(args) => {
             cmd::create::validate(args)?;
             if args.dry_run {
-                let namespace = cli.global.namespace.clone().unwrap_or_else(|| "default".into());
+                let namespace = cli
+                    .global
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into());
                 return cmd::create::dry_run(args, &namespace);
             }
         }
@@ -76,6 +89,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Switchover(args) => cmd::switchover::run(&ctx, args).await,
         Command::Failover(args) => cmd::failover::run(&ctx, args).await,
         Command::Delete(args) => cmd::delete::run(&ctx, args).await,
-        Command::Version | Command::Completion(_) | Command::Complete(_) => unreachable!("handled above"),
+        Command::Version | Command::Completion(_) | Command::Complete(_) => {
+            unreachable!("handled above")
+        }
     }
 }

@@ -11,7 +11,9 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Self {
-        let multi = std::io::stderr().is_terminal().then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let multi = std::io::stderr()
+            .is_terminal()
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Self { multi }
     }
 
@@ -19,12 +21,18 @@ impl Progress {
     pub fn task(&self, prefix: &str) -> Task {
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})").unwrap());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} ({elapsed})").unwrap(),
+            );
             bar.set_prefix(prefix.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Task { bar, prefix: prefix.to_string(), started: Instant::now() }
+        Task {
+            bar,
+            prefix: prefix.to_string(),
+            started: Instant::now(),
+        }
     }
 }
 
@@ -51,7 +59,11 @@ impl Task {
                 } else {
                     "{spinner} {prefix:.bold} {msg} {bytes} {bytes_per_sec}"
                 };
-                bar.set_style(ProgressStyle::with_template(template).unwrap().progress_chars("=> "));
+                bar.set_style(
+                    ProgressStyle::with_template(template)
+                        .unwrap()
+                        .progress_chars("=> "),
+                );
                 bar.set_length(total.unwrap_or(0));
                 bar.set_position(0);
                 bar.reset_elapsed();
@@ -60,7 +72,9 @@ impl Task {
             None => eprintln!(
                 "{}: {message}{}",
                 self.prefix,
-                total.map(|t| format!(" (about {})", HumanBytes(t))).unwrap_or_default()
+                total
+                    .map(|t| format!(" (about {})", HumanBytes(t)))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -75,7 +89,11 @@ impl Task {
     }
 
     pub fn finish(&self, message: &str) {
-        let line = format!("{} {message} ({:.1}s)", self.prefix, self.started.elapsed().as_secs_f64());
+        let line = format!(
+            "{} {message} ({:.1}s)",
+            self.prefix,
+            self.started.elapsed().as_secs_f64()
+        );
         match &self.bar {
             Some(bar) => {
                 bar.set_style(ProgressStyle::with_template("✓ {msg}").unwrap());

@@ -12,7 +12,13 @@ pub type Row = BTreeMap<String, String>;
 /// last result set.
 pub async fn query(target: Target<'_>, sql: &str) -> Result<Vec<Row>> {
     let defaults = format!("--defaults-file={RUN_CNF}");
-    let cmd = ["mariadb", defaults.as_str(), "-umysql", "--batch", "--connect-timeout=5"];
+    let cmd = [
+        "mariadb",
+        defaults.as_str(),
+        "-umysql",
+        "--batch",
+        "--connect-timeout=5",
+    ];
     let out = exec::run(target, &cmd, Some(sql.as_bytes())).await?;
     Ok(parse_batch(&out.stdout))
 }
@@ -86,7 +92,9 @@ pub fn quote(value: &str) -> String {
 
 /// A value that MariaDB printed as NULL is absent.
 pub fn non_null(value: Option<&String>) -> Option<String> {
-    value.filter(|v| v.as_str() != "NULL" && !v.is_empty()).cloned()
+    value
+        .filter(|v| v.as_str() != "NULL" && !v.is_empty())
+        .cloned()
 }
 
 #[cfg(test)]

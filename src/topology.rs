@@ -1,7 +1,7 @@
 //! Moving the primary: fencing, promoting, repointing replicas, and the record of the primary
 //! (ConfigMap key and the write Service's selector).
-use crate::cluster::Cluster;
 use crate::clone::change_master;
+use crate::cluster::Cluster;
 use crate::cmd::apply;
 use crate::manifests::{self, Passwords};
 use crate::sql::{self, quote};
@@ -21,7 +21,11 @@ pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result
         crate::manifests::POD_NAME_LABEL: pod.unwrap_or("none"),
     }}});
     services
-        .patch(&format!("{}-primary", cluster.name), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &format!("{}-primary", cluster.name),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
         .context("cannot update the write Service")?;
     Ok(())
@@ -31,20 +35,30 @@ pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result
 /// write Service.
 pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    apply(&configs, &manifests::config_map(&cluster.config_spec(cluster.replicas(), pod))).await?;
+    apply(
+        &configs,
+        &manifests::config_map(&cluster.config_spec(cluster.replicas(), pod)),
+    )
+    .await?;
     point_write_service(cluster, Some(pod)).await
 }
 
 /// Stops writes on `pod`: read_only for every account, then client sessions are cut so that
 /// clients reconnect through the write Service.
 pub async fn fence(cluster: &Cluster, pod: &str) -> Result<()> {
-    sql::execute(cluster.server(pod), "SET GLOBAL read_only = ON;").await.with_context(|| format!("cannot make {pod} read-only"))?;
+    sql::execute(cluster.server(pod), "SET GLOBAL read_only = ON;")
+        .await
+        .with_context(|| format!("cannot make {pod} read-only"))?;
     let sessions = sql::query(
         cluster.server(pod),
         &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
     )
     .await?;
-    let kills: String = sessions.iter().filter_map(|r| r.get("id")).map(|id| format!("KILL CONNECTION {id};\n")).collect();
+    let kills: String = sessions
+        .iter()
+        .filter_map(|r| r.get("id"))
+        .map(|id| format!("KILL CONNECTION {id};\n"))
+        .collect();
     if !kills.is_empty() {
         // A session may end on its own between the query and the kill: not an error.
         let _ = sql::execute(cluster.server(pod), &kills).await;
@@ -55,17 +69,34 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<()> {
 /// The GTID position `pod` has written to its binary log.
 pub async fn binlog_pos(cluster: &Cluster, pod: &str) -> Result<String> {
     let rows = sql::query(cluster.server(pod), "SELECT @@gtid_binlog_pos AS pos;").await?;
-    Ok(rows.first().and_then(|r| r.get("pos")).cloned().unwrap_or_default())
+    Ok(rows
+        .first()
+        .and_then(|r| r.get("pos"))
+        .cloned()
+        .unwrap_or_default())
 }
 
 /// Waits until `pod` has applied `position` (MASTER_GTID_WAIT).
-pub async fn wait_applied(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
+pub async fn wait_applied(
+    cluster: &Cluster,
+    pod: &str,
+    position: &str,
+    limit: Duration,
+) -> Result<()> {
     if position.is_empty() {
         return Ok(());
     }
-    let sql = format!("SELECT MASTER_GTID_WAIT({}, {}) AS waited;", quote(position), limit.as_secs().max(1));
+    let sql = format!(
+        "SELECT MASTER_GTID_WAIT({}, {}) AS waited;",
+        quote(position),
+        limit.as_secs().max(1)
+    );
     let rows = sql::query(cluster.server(pod), &sql).await?;
-    match rows.first().and_then(|r| r.get("waited")).map(String::as_str) {
+    match rows
+        .first()
+        .and_then(|r| r.get("waited"))
+        .map(String::as_str)
+    {
         Some("0") => Ok(()),
         Some("-1") => bail!("{pod} did not apply {position} within {}s", limit.as_secs()),
         other => bail!("{pod}: MASTER_GTID_WAIT returned {other:?}"),
@@ -79,18 +110,32 @@ pub async fn promote(cluster: &Cluster, pod: &str) -> Result<()> {
         "STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL rpl_semi_sync_master_enabled = {};\nSET GLOBAL read_only = OFF;\n",
         if semi_sync { "ON" } else { "OFF" }
     );
-    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot promote {pod}"))
+    sql::execute(cluster.server(pod), &sql)
+        .await
+        .with_context(|| format!("cannot promote {pod}"))
 }
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
 /// log position as its replication position.
-pub async fn follow(cluster: &Cluster, pod: &str, primary: &str, passwords: &Passwords, former_primary: bool) -> Result<()> {
-    let adopt = if former_primary { "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n" } else { "" };
+pub async fn follow(
+    cluster: &Cluster,
+    pod: &str,
+    primary: &str,
+    passwords: &Passwords,
+    former_primary: bool,
+) -> Result<()> {
+    let adopt = if former_primary {
+        "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n"
+    } else {
+        ""
+    };
     let sql = format!(
         "STOP SLAVE;\nSET GLOBAL read_only = ON;\nSET GLOBAL rpl_semi_sync_master_enabled = OFF;\n{adopt}{}\nSTART SLAVE;\n",
         change_master(cluster, primary, passwords)
     );
-    sql::execute(cluster.server(pod), &sql).await.with_context(|| format!("cannot make {pod} follow {primary}"))
+    sql::execute(cluster.server(pod), &sql)
+        .await
+        .with_context(|| format!("cannot make {pod} follow {primary}"))
 }
 
 /// Renders the ConfigMap for `replicas` members and sets the primary's semi-sync wait to match:
@@ -99,8 +144,15 @@ pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let spec = cluster.config_spec(replicas, &cluster.primary);
     apply(&configs, &manifests::config_map(&spec)).await?;
-    let wait = if cluster.semi_sync && replicas > 1 { "ON" } else { "OFF" };
-    sql::execute(cluster.server(&cluster.primary), &format!("SET GLOBAL rpl_semi_sync_master_enabled = {wait};"))
-        .await
-        .context("cannot set the primary's semi-synchronous replication")
+    let wait = if cluster.semi_sync && replicas > 1 {
+        "ON"
+    } else {
+        "OFF"
+    };
+    sql::execute(
+        cluster.server(&cluster.primary),
+        &format!("SET GLOBAL rpl_semi_sync_master_enabled = {wait};"),
+    )
+    .await
+    .context("cannot set the primary's semi-synchronous replication")
 }

@@ -9,9 +9,17 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Waits until `pod`'s phase satisfies `wanted`; returns that phase.
-pub async fn pod_until(pods: &Api<Pod>, pod: &str, what: &str, wanted: impl Fn(&PodPhase) -> bool) -> Result<PodPhase> {
+pub async fn pod_until(
+    pods: &Api<Pod>,
+    pod: &str,
+    what: &str,
+    wanted: impl Fn(&PodPhase) -> bool,
+) -> Result<PodPhase> {
     loop {
-        let current = pods.get_opt(pod).await.with_context(|| format!("cannot read pod {pod}"))?;
+        let current = pods
+            .get_opt(pod)
+            .await
+            .with_context(|| format!("cannot read pod {pod}"))?;
         let phase = pod_phase(current.as_ref());
         if wanted(&phase) {
             return Ok(phase);
@@ -24,15 +32,27 @@ pub async fn pod_until(pods: &Api<Pod>, pod: &str, what: &str, wanted: impl Fn(&
 }
 
 pub async fn until_ready(pods: &Api<Pod>, pod: &str) -> Result<()> {
-    pod_until(pods, pod, "is ready", |p| *p == PodPhase::Running { ready: true }).await.map(|_| ())
+    pod_until(pods, pod, "is ready", |p| {
+        *p == PodPhase::Running { ready: true }
+    })
+    .await
+    .map(|_| ())
 }
 
 pub async fn until_server_runs(pods: &Api<Pod>, pod: &str) -> Result<()> {
-    pod_until(pods, pod, "runs mariadbd", |p| matches!(p, PodPhase::Running { .. })).await.map(|_| ())
+    pod_until(pods, pod, "runs mariadbd", |p| {
+        matches!(p, PodPhase::Running { .. })
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Runs `work` with a deadline; the error names what was being waited for.
-pub async fn with_timeout<T>(limit: Duration, what: &str, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+pub async fn with_timeout<T>(
+    limit: Duration,
+    what: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => bail!("timed out after {}s while {what}", limit.as_secs()),

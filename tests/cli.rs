@@ -14,7 +14,8 @@ struct Run {
 
 /// An empty HOME of its own, so no ~/.kube/config is found either.
 fn empty_home() -> PathBuf {
-    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-home-{}", std::process::id()));
+    let home =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
     home
 }
@@ -52,7 +53,13 @@ fn version_works_without_a_kubeconfig() {
         assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr, "");
         let line = run.stdout.strip_suffix('\n').expect("one line");
-        let rest = line.strip_prefix(concat!("kubectl-mysqlha ", env!("CARGO_PKG_VERSION"), " (commit ")).unwrap_or_else(|| panic!("{line:?}"));
+        let rest = line
+            .strip_prefix(concat!(
+                "kubectl-mysqlha ",
+                env!("CARGO_PKG_VERSION"),
+                " (commit "
+            ))
+            .unwrap_or_else(|| panic!("{line:?}"));
         let commit = rest.strip_suffix(')').unwrap_or_else(|| panic!("{line:?}"));
         assert!(is_commit(commit), "{line:?}");
         assert!(!line.contains('\n'));
@@ -79,11 +86,23 @@ fn usage_errors_exit_2_with_one_error_line() {
         let run = plugin(args);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert_eq!(run.stdout, "", "{args:?}");
-        assert_eq!(run.stderr.lines().next(), Some(*first), "{args:?}: {}", run.stderr);
-        assert_eq!(run.stderr.lines().filter(|l| l.contains("error:")).count(), 1, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.lines().next(),
+            Some(*first),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.lines().filter(|l| l.contains("error:")).count(),
+            1,
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     // The missing argument is named on the line below.
-    assert!(plugin(&["scale", "shop"]).stderr.contains("\n  --replicas <REPLICAS>\n"));
+    assert!(plugin(&["scale", "shop"])
+        .stderr
+        .contains("\n  --replicas <REPLICAS>\n"));
     assert!(plugin(&["status"]).stderr.contains("\n  <NAME>\n"));
 }
 
@@ -92,7 +111,12 @@ fn no_command_prints_the_help_and_exits_2() {
     let run = plugin(&[]);
     assert_eq!(run.code, Some(2));
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.contains("Usage: kubectl mysqlha [OPTIONS] <COMMAND>"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Usage: kubectl mysqlha [OPTIONS] <COMMAND>"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// Invalid input the plugin itself rejects: exit 1 and exactly one `error:` line, before any
@@ -100,7 +124,8 @@ fn no_command_prints_the_help_and_exits_2() {
 #[test]
 fn invalid_create_and_scale_input_fail_with_one_error_line() {
     let long = "a".repeat(46);
-    let long_error = format!("error: invalid cluster name '{long}': at most 45 characters (46 given)\n");
+    let long_error =
+        format!("error: invalid cluster name '{long}': at most 45 characters (46 given)\n");
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
             vec!["create", "Bad_Name"],
@@ -124,7 +149,10 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
         assert_eq!(run.stderr, expected, "{args:?}");
     }
     // 45 characters is still a valid name.
-    assert_eq!(plugin(&["create", &"a".repeat(45), "--dry-run"]).code, Some(0));
+    assert_eq!(
+        plugin(&["create", &"a".repeat(45), "--dry-run"]).code,
+        Some(0)
+    );
 }
 
 /// `create NAME --dry-run` prints every manifest and contacts nothing.
@@ -132,7 +160,11 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
 fn create_dry_run_prints_the_manifests_offline() {
     for (args, namespace, replicas) in [
         (&["create", "shop", "--dry-run"][..], "default", 3),
-        (&["create", "shop", "--dry-run", "-n", "db", "--replicas", "5"][..], "db", 5),
+        (
+            &["create", "shop", "--dry-run", "-n", "db", "--replicas", "5"][..],
+            "db",
+            5,
+        ),
     ] {
         let run = plugin(args);
         assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
@@ -143,14 +175,34 @@ fn create_dry_run_prints_the_manifests_offline() {
             .collect();
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for doc in &docs {
-            *kinds.entry(doc["kind"].as_str().expect("kind")).or_default() += 1;
+            *kinds
+                .entry(doc["kind"].as_str().expect("kind"))
+                .or_default() += 1;
             let meta = &doc["metadata"];
             assert_eq!(meta["namespace"].as_str(), Some(namespace), "{doc:?}");
-            assert!(meta["name"].as_str().unwrap().starts_with("shop"), "{doc:?}");
-            assert_eq!(meta["labels"]["app.kubernetes.io/instance"].as_str(), Some("shop"));
-            assert_eq!(meta["labels"]["app.kubernetes.io/managed-by"].as_str(), Some("kubectl-mysqlha"));
+            assert!(
+                meta["name"].as_str().unwrap().starts_with("shop"),
+                "{doc:?}"
+            );
+            assert_eq!(
+                meta["labels"]["app.kubernetes.io/instance"].as_str(),
+                Some("shop")
+            );
+            assert_eq!(
+                meta["labels"]["app.kubernetes.io/managed-by"].as_str(),
+                Some("kubectl-mysqlha")
+            );
         }
-        assert_eq!(kinds, BTreeMap::from([("ConfigMap", 1), ("Secret", 1), ("Service", 3), ("StatefulSet", 1)]), "{args:?}");
+        assert_eq!(
+            kinds,
+            BTreeMap::from([
+                ("ConfigMap", 1),
+                ("Secret", 1),
+                ("Service", 3),
+                ("StatefulSet", 1)
+            ]),
+            "{args:?}"
+        );
         let sts = docs.iter().find(|d| d["kind"] == "StatefulSet").unwrap();
         assert_eq!(sts["spec"]["replicas"].as_i64(), Some(replicas));
     }
@@ -177,12 +229,17 @@ fn commands() -> Vec<String> {
 fn every_help_has_examples() {
     for flag in ["--help", "-h"] {
         let root = plugin(&[flag]);
-        assert!(root.stdout.contains("\nExamples:\n  kubectl mysqlha "), "{}", root.stdout);
+        assert!(
+            root.stdout.contains("\nExamples:\n  kubectl mysqlha "),
+            "{}",
+            root.stdout
+        );
         for command in commands() {
             let run = plugin(&[&command, flag]);
             assert_eq!(run.code, Some(0), "{command} {flag}: {}", run.stderr);
             assert!(
-                run.stdout.contains(&format!("\nExamples:\n  kubectl mysqlha {command}")),
+                run.stdout
+                    .contains(&format!("\nExamples:\n  kubectl mysqlha {command}")),
                 "`kubectl mysqlha {command} {flag}` has no examples:\n{}",
                 run.stdout
             );

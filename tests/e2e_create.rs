@@ -8,8 +8,23 @@ use std::time::Duration;
 fn create_three_replicates_and_only_the_primary_takes_writes() {
     let ns = Namespace::new("e2e-create");
     let image = std::env::var("MYSQLHA_IMAGE").unwrap();
-    let out = ns.plugin(&["create", "shop", "--replicas", "3", "--storage", "1Gi", "--image", &image]).ok();
-    assert!(out.stdout.contains("cluster shop created"), "{}", out.stdout);
+    let out = ns
+        .plugin(&[
+            "create",
+            "shop",
+            "--replicas",
+            "3",
+            "--storage",
+            "1Gi",
+            "--image",
+            &image,
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("cluster shop created"),
+        "{}",
+        out.stdout
+    );
 
     let status = ns.status_json("shop");
     assert_eq!(status["healthy"], true, "{status:#}");
@@ -24,59 +39,167 @@ fn create_three_replicates_and_only_the_primary_takes_writes() {
         }
     }
     let table = ns.plugin(&["status", "shop"]).ok().stdout;
-    assert!(table.contains("Verdict:   healthy") && table.contains("MEMBER"), "{table}");
+    assert!(
+        table.contains("Verdict:   healthy") && table.contains("MEMBER"),
+        "{table}"
+    );
 
     // A write through the write Service reaches every replica.
     let pw = ns.root_password("shop");
     // kube-proxy programs a new Service within seconds of its endpoint turning ready.
-    eventually("the write Service answers", Duration::from_secs(30), || ns.sql_as("shop-1", "shop-primary", "root", &pw, "SELECT 1").code == 0);
+    eventually("the write Service answers", Duration::from_secs(30), || {
+        ns.sql_as("shop-1", "shop-primary", "root", &pw, "SELECT 1")
+            .code
+            == 0
+    });
     ns.sql_as("shop-1", "shop-primary", "root", &pw, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (42);").ok();
     for pod in ["shop-0", "shop-1", "shop-2"] {
-        eventually(&format!("the row is on {pod}"), Duration::from_secs(30), || {
-            ns.sql("shop", pod, "SELECT id FROM app.t").stdout.trim() == "42"
-        });
+        eventually(
+            &format!("the row is on {pod}"),
+            Duration::from_secs(30),
+            || ns.sql("shop", pod, "SELECT id FROM app.t").stdout.trim() == "42",
+        );
     }
     // Reads through the read Service.
-    assert_eq!(ns.sql_as("shop-0", "shop-read", "root", &pw, "SELECT COUNT(*) FROM app.t").ok().stdout.trim(), "1");
+    assert_eq!(
+        ns.sql_as(
+            "shop-0",
+            "shop-read",
+            "root",
+            &pw,
+            "SELECT COUNT(*) FROM app.t"
+        )
+        .ok()
+        .stdout
+        .trim(),
+        "1"
+    );
 
     // Writes on a replica are refused, for root and for an application account.
     let refused = ns.sql("shop", "shop-1", "INSERT INTO app.t VALUES (1)");
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("read-only") || refused.stderr.contains("read_only"), "{}", refused.stderr);
-    ns.sql_as("shop-1", "shop-primary", "root", &pw, "CREATE USER app@'%' IDENTIFIED BY 'apppw'; GRANT ALL ON app.* TO app@'%';").ok();
-    eventually("the app account reaches shop-2", Duration::from_secs(30), || {
-        ns.sql_as("shop-2", "127.0.0.1", "app", "apppw", "SELECT 1").code == 0
-    });
-    let refused = ns.sql_as("shop-2", "127.0.0.1", "app", "apppw", "INSERT INTO app.t VALUES (2)");
+    assert!(
+        refused.stderr.contains("read-only") || refused.stderr.contains("read_only"),
+        "{}",
+        refused.stderr
+    );
+    ns.sql_as(
+        "shop-1",
+        "shop-primary",
+        "root",
+        &pw,
+        "CREATE USER app@'%' IDENTIFIED BY 'apppw'; GRANT ALL ON app.* TO app@'%';",
+    )
+    .ok();
+    eventually(
+        "the app account reaches shop-2",
+        Duration::from_secs(30),
+        || {
+            ns.sql_as("shop-2", "127.0.0.1", "app", "apppw", "SELECT 1")
+                .code
+                == 0
+        },
+    );
+    let refused = ns.sql_as(
+        "shop-2",
+        "127.0.0.1",
+        "app",
+        "apppw",
+        "INSERT INTO app.t VALUES (2)",
+    );
     assert_ne!(refused.code, 0, "an application account wrote on a replica");
 
     // Re-running create on a healthy cluster changes nothing and says so.
-    let again = ns.plugin(&["create", "shop", "--replicas", "3", "--image", &image]).ok();
-    assert!(again.stdout.contains("already exists and is healthy"), "{}", again.stdout);
+    let again = ns
+        .plugin(&["create", "shop", "--replicas", "3", "--image", &image])
+        .ok();
+    assert!(
+        again.stdout.contains("already exists and is healthy"),
+        "{}",
+        again.stdout
+    );
 
     // The primary's pod deleted with kubectl comes back as primary; replicas resume; no plugin.
     ns.kubectl(&["delete", "pod", "shop-0"]).ok();
-    ns.kubectl(&["wait", "--for=condition=Ready", "pod/shop-0", "--timeout=180s"]).ok();
-    ns.sql_as("shop-1", "shop-primary", "root", &pw, "INSERT INTO app.t VALUES (43);").ok();
+    ns.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/shop-0",
+        "--timeout=180s",
+    ])
+    .ok();
+    ns.sql_as(
+        "shop-1",
+        "shop-primary",
+        "root",
+        &pw,
+        "INSERT INTO app.t VALUES (43);",
+    )
+    .ok();
     for pod in ["shop-1", "shop-2"] {
-        eventually(&format!("{pod} resumes after the primary restarted"), Duration::from_secs(60), || {
-            ns.sql("shop", pod, "SELECT COUNT(*) FROM app.t").stdout.trim() == "2"
-        });
+        eventually(
+            &format!("{pod} resumes after the primary restarted"),
+            Duration::from_secs(60),
+            || {
+                ns.sql("shop", pod, "SELECT COUNT(*) FROM app.t")
+                    .stdout
+                    .trim()
+                    == "2"
+            },
+        );
     }
     // The same for a replica's pod.
     ns.kubectl(&["delete", "pod", "shop-2"]).ok();
-    ns.kubectl(&["wait", "--for=condition=Ready", "pod/shop-2", "--timeout=180s"]).ok();
-    ns.sql_as("shop-1", "shop-primary", "root", &pw, "INSERT INTO app.t VALUES (44);").ok();
-    eventually("shop-2 resumes after its restart", Duration::from_secs(60), || {
-        ns.sql("shop", "shop-2", "SELECT COUNT(*) FROM app.t").stdout.trim() == "3"
-    });
-    assert_ne!(ns.sql("shop", "shop-2", "INSERT INTO app.t VALUES (5)").code, 0, "restarted replica is writable");
-    eventually("the cluster is healthy again", Duration::from_secs(60), || ns.status_json("shop")["healthy"] == true);
+    ns.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/shop-2",
+        "--timeout=180s",
+    ])
+    .ok();
+    ns.sql_as(
+        "shop-1",
+        "shop-primary",
+        "root",
+        &pw,
+        "INSERT INTO app.t VALUES (44);",
+    )
+    .ok();
+    eventually(
+        "shop-2 resumes after its restart",
+        Duration::from_secs(60),
+        || {
+            ns.sql("shop", "shop-2", "SELECT COUNT(*) FROM app.t")
+                .stdout
+                .trim()
+                == "3"
+        },
+    );
+    assert_ne!(
+        ns.sql("shop", "shop-2", "INSERT INTO app.t VALUES (5)")
+            .code,
+        0,
+        "restarted replica is writable"
+    );
+    eventually(
+        "the cluster is healthy again",
+        Duration::from_secs(60),
+        || ns.status_json("shop")["healthy"] == true,
+    );
 
     // delete removes everything, the data too.
     let out = ns.plugin(&["delete", "shop", "--yes"]).ok();
     assert!(out.stdout.contains("deleted"), "{}", out.stdout);
-    let left = ns.kubectl(&["get", "statefulset,service,configmap,secret,pvc", "-l", "app.kubernetes.io/instance=shop", "-o", "name"]).ok();
+    let left = ns
+        .kubectl(&[
+            "get",
+            "statefulset,service,configmap,secret,pvc",
+            "-l",
+            "app.kubernetes.io/instance=shop",
+            "-o",
+            "name",
+        ])
+        .ok();
     assert_eq!(left.stdout.trim(), "", "objects left after delete");
 }
 
@@ -84,11 +207,35 @@ fn create_three_replicates_and_only_the_primary_takes_writes() {
 fn dry_run_passes_server_side_validation() {
     let ns = Namespace::new("e2e-dry");
     let image = std::env::var("MYSQLHA_IMAGE").unwrap();
-    let yaml = ns.plugin(&["create", "web", "--dry-run", "--image", &image]).ok().stdout;
-    let out = run("kubectl", &["apply", "-n", &ns.name, "--dry-run=server", "-f", "-"], Some(&yaml));
+    let yaml = ns
+        .plugin(&["create", "web", "--dry-run", "--image", &image])
+        .ok()
+        .stdout;
+    let out = run(
+        "kubectl",
+        &["apply", "-n", &ns.name, "--dry-run=server", "-f", "-"],
+        Some(&yaml),
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("statefulset.apps/web created (server dry run)"), "{}", out.stdout);
-    assert_eq!(ns.kubectl(&["get", "all,cm,secret", "-l", "app.kubernetes.io/instance=web", "-o", "name"]).stdout.trim(), "");
+    assert!(
+        out.stdout
+            .contains("statefulset.apps/web created (server dry run)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        ns.kubectl(&[
+            "get",
+            "all,cm,secret",
+            "-l",
+            "app.kubernetes.io/instance=web",
+            "-o",
+            "name"
+        ])
+        .stdout
+        .trim(),
+        ""
+    );
 }
 
 /// Every bad input: one clear line, non-zero exit, nothing created.
@@ -96,48 +243,113 @@ fn dry_run_passes_server_side_validation() {
 fn bad_input_changes_nothing() {
     let ns = Namespace::new("e2e-bad");
     let nothing_created = || {
-        let objs = ns.kubectl(&["get", "statefulset,service,configmap,secret,pvc", "-o", "name"]).ok().stdout;
-        let objs: Vec<&str> = objs.lines().filter(|l| !l.contains("kube-root-ca.crt")).collect();
+        let objs = ns
+            .kubectl(&[
+                "get",
+                "statefulset,service,configmap,secret,pvc",
+                "-o",
+                "name",
+            ])
+            .ok()
+            .stdout;
+        let objs: Vec<&str> = objs
+            .lines()
+            .filter(|l| !l.contains("kube-root-ca.crt"))
+            .collect();
         assert!(objs.is_empty(), "objects were created: {objs:?}");
     };
     let expect = |args: &[&str], code: i32, message: &str| {
         let out = ns.plugin(args);
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(message), "{args:?}: stderr was {}", out.stderr);
-        assert_eq!(out.stderr.trim().lines().count(), 1, "{args:?}: more than one line: {}", out.stderr);
+        assert!(
+            out.stderr.contains(message),
+            "{args:?}: stderr was {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: more than one line: {}",
+            out.stderr
+        );
     };
-    expect(&["create", "Bad_Name"], 1, "invalid cluster name 'Bad_Name'");
+    expect(
+        &["create", "Bad_Name"],
+        1,
+        "invalid cluster name 'Bad_Name'",
+    );
     expect(&["create", &"a".repeat(46)], 1, "at most 45 characters");
-    expect(&["create", "ok", "--replicas", "0"], 1, "--replicas must be at least 1");
-    expect(&["create", "ok", "--replicas", "-2"], 1, "--replicas must be at least 1");
+    expect(
+        &["create", "ok", "--replicas", "0"],
+        1,
+        "--replicas must be at least 1",
+    );
+    expect(
+        &["create", "ok", "--replicas", "-2"],
+        1,
+        "--replicas must be at least 1",
+    );
     expect(&["status", "ghost"], 1, "cluster ghost not found");
     expect(&["delete", "ghost", "--yes"], 1, "cluster ghost not found");
     nothing_created();
     let out = run(PLUGIN, &["create", "ok", "-n", "no-such-namespace-x"], None);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("namespace no-such-namespace-x not found"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("namespace no-such-namespace-x not found"),
+        "{}",
+        out.stderr
+    );
     // An unreachable API server.
     let dir = std::env::temp_dir().join(format!("mysqlha-kubeconfig-{}", std::process::id()));
     std::fs::write(&dir, "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: x\n").unwrap();
-    let out = run(PLUGIN, &["status", "shop", "--kubeconfig", dir.to_str().unwrap()], None);
+    let out = run(
+        PLUGIN,
+        &["status", "shop", "--kubeconfig", dir.to_str().unwrap()],
+        None,
+    );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     // A StatefulSet of the same name that is not ours: refused, left alone.
     let foreign = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: other}\nspec:\n  replicas: 0\n  serviceName: other\n  selector: {matchLabels: {app: other}}\n  template:\n    metadata: {labels: {app: other}}\n    spec: {containers: [{name: c, image: none}]}\n";
-    run("kubectl", &["apply", "-n", &ns.name, "-f", "-"], Some(foreign)).ok();
+    run(
+        "kubectl",
+        &["apply", "-n", &ns.name, "-f", "-"],
+        Some(foreign),
+    )
+    .ok();
     expect(&["create", "other"], 1, "already exists in namespace");
-    let left = ns.kubectl(&["get", "statefulset,service,configmap,secret", "-o", "name"]).ok().stdout;
-    assert!(!left.contains("other-credentials") && !left.contains("service/other"), "{left}");
+    let left = ns
+        .kubectl(&["get", "statefulset,service,configmap,secret", "-o", "name"])
+        .ok()
+        .stdout;
+    assert!(
+        !left.contains("other-credentials") && !left.contains("service/other"),
+        "{left}"
+    );
 }
 
 /// An image that never starts is reported with the pod's reason before the timeout.
 #[test]
 fn image_that_never_starts_is_reported() {
     let ns = Namespace::new("e2e-img");
-    let out = ns.plugin(&["create", "bad", "--replicas", "1", "--image", "localhost/no/such-image:1", "--timeout", "120s"]);
+    let out = ns.plugin(&[
+        "create",
+        "bad",
+        "--replicas",
+        "1",
+        "--image",
+        "localhost/no/such-image:1",
+        "--timeout",
+        "120s",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("ErrImagePull") || out.stderr.contains("ImagePullBackOff"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ErrImagePull") || out.stderr.contains("ImagePullBackOff"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("timed out"), "{}", out.stderr);
     ns.plugin(&["delete", "bad", "--yes"]).ok();
 }

@@ -12,7 +12,10 @@ fn mariadbd_pids(cluster: &str, pod: &str) -> Vec<String> {
         .filter(|pid| {
             let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
             let env = String::from_utf8_lossy(&env);
-            env.split('\0').any(|v| v == format!("POD_NAME={pod}")) && env.split('\0').any(|v| v == format!("HEADLESS_SERVICE={cluster}"))
+            env.split('\0').any(|v| v == format!("POD_NAME={pod}"))
+                && env
+                    .split('\0')
+                    .any(|v| v == format!("HEADLESS_SERVICE={cluster}"))
         })
         .map(str::to_string)
         .collect()
@@ -28,7 +31,12 @@ fn signal_primary(cluster: &str, pod: &str, signal: &str) {
 
 fn setup(ns: &Namespace) {
     create_cluster(ns, "ha", 3);
-    ns.sql("ha", "ha-0", "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);").ok();
+    ns.sql(
+        "ha",
+        "ha-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
 }
 
 /// Every acknowledged id is on the new primary; one writable member; replicas converge.
@@ -36,15 +44,31 @@ fn check_no_loss(ns: &Namespace, acked: &[u64]) {
     let status = ns.status_json("ha");
     let primary = status["primary"].as_str().unwrap().to_string();
     let ids = ns.sql("ha", &primary, "SELECT id FROM app.w").ok().stdout;
-    let have: std::collections::HashSet<u64> = ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let have: std::collections::HashSet<u64> =
+        ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
     let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    let writable: Vec<_> = status["members"].as_array().unwrap().iter().filter(|m| m["state"] == "running" && m["read_only"] == false).collect();
-    assert!(writable.len() <= 1, "more than one writable member: {writable:?}");
+    let writable: Vec<_> = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "running" && m["read_only"] == false)
+        .collect();
+    assert!(
+        writable.len() <= 1,
+        "more than one writable member: {writable:?}"
+    );
     let sums = checksums(ns, "ha", &primary, "app");
     for m in members_with_role(&status, "replica") {
-        if status["members"].as_array().unwrap().iter().any(|x| x["name"] == m.as_str() && x["replicating"] == true) {
-            eventually(&format!("{m} converges"), Duration::from_secs(60), || checksums(ns, "ha", &m, "app") == sums);
+        if status["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == m.as_str() && x["replicating"] == true)
+        {
+            eventually(&format!("{m} converges"), Duration::from_secs(60), || {
+                checksums(ns, "ha", &m, "app") == sums
+            });
         }
     }
 }
@@ -67,7 +91,10 @@ fn switchover_under_writes_loses_nothing() {
     ns.plugin(&["switchover", "ha"]).ok();
     assert_ne!(ns.status_json("ha")["primary"], "ha-2");
     // Refused: switching to the primary itself, to a non-member.
-    assert!(ns.plugin(&["switchover", "ha", "--to", "ha-7"]).stderr.contains("not a member"));
+    assert!(ns
+        .plugin(&["switchover", "ha", "--to", "ha-7"])
+        .stderr
+        .contains("not a member"));
 }
 
 #[test]
@@ -77,7 +104,11 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
     // A healthy primary: failover refuses and changes nothing.
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("is healthy and takes writes"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is healthy and takes writes"),
+        "{}",
+        out.stderr
+    );
 
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
@@ -95,7 +126,11 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
         ns.admin_sql("ha-0", "SELECT @@read_only").stdout.trim() == "1"
     });
     ns.plugin(&["rebuild-replica", "ha", "ha-0", "--yes"]).ok();
-    eventually("the cluster is healthy again", Duration::from_secs(60), || ns.status_json("ha")["healthy"] == true);
+    eventually(
+        "the cluster is healthy again",
+        Duration::from_secs(60),
+        || ns.status_json("ha")["healthy"] == true,
+    );
 }
 
 #[test]
@@ -106,7 +141,14 @@ fn failover_after_kill_9_loses_no_acknowledged_write() {
     std::thread::sleep(Duration::from_secs(3));
     // mariadbd killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
     signal_primary("ha", "ha-0", "-KILL");
-    ns.kubectl(&["delete", "pod", "ha-0", "--grace-period=0", "--force", "--wait=false"]);
+    ns.kubectl(&[
+        "delete",
+        "pod",
+        "ha-0",
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
+    ]);
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::thread::sleep(Duration::from_secs(3));
@@ -117,12 +159,26 @@ fn failover_after_kill_9_loses_no_acknowledged_write() {
 /// Takes the pod's network down from the host (the test bed is this machine): its interface in
 /// the network namespace that holds its address.
 fn cut_network(ns: &Namespace, pod: &str) {
-    let ip = ns.kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"]).ok().stdout;
+    let ip = ns
+        .kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"])
+        .ok()
+        .stdout;
     let netns = run("ip", &["netns", "list"], None).ok().stdout;
     for name in netns.lines().filter_map(|l| l.split_whitespace().next()) {
-        let addrs = run("ip", &["netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0"], None);
+        let addrs = run(
+            "ip",
+            &[
+                "netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0",
+            ],
+            None,
+        );
         if addrs.stdout.contains(&format!(" {ip}/")) {
-            run("ip", &["netns", "exec", name, "ip", "link", "set", "eth0", "down"], None).ok();
+            run(
+                "ip",
+                &["netns", "exec", name, "ip", "link", "set", "eth0", "down"],
+                None,
+            )
+            .ok();
             return;
         }
     }
@@ -136,7 +192,20 @@ fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write() {
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
     cut_network(&ns, "ha-0");
-    std::thread::sleep(Duration::from_secs(2));
+    // The replicas notice within slave_net_timeout (10 s): their IO threads reconnect.
+    eventually(
+        "the replicas lose the primary",
+        Duration::from_secs(60),
+        || {
+            let status = ns.status_json("ha");
+            status["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["role"] == "replica")
+                .all(|m| m["io_thread"] != "Yes")
+        },
+    );
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::thread::sleep(Duration::from_secs(3));

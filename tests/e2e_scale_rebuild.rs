@@ -6,7 +6,10 @@ use std::time::Duration;
 
 /// Megabytes of table data loaded before scaling (MYSQLHA_TEST_DATA_MB, default 1024).
 fn data_mb() -> u64 {
-    std::env::var("MYSQLHA_TEST_DATA_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024)
+    std::env::var("MYSQLHA_TEST_DATA_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
 }
 
 fn load_data(ns: &Namespace, cluster: &str, mb: u64) {
@@ -27,20 +30,44 @@ fn scale_out_under_writes_then_in() {
     load_data(&ns, "db", data_mb());
     let writer = Writer::start(&ns, "db", "app.w");
     let out = ns.plugin(&["scale", "db", "--replicas", "4"]).ok();
-    assert!(out.stdout.contains("scaled from 2 to 4 members"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("scaled from 2 to 4 members"),
+        "{}",
+        out.stdout
+    );
     let acked = writer.stop();
-    assert!(acked.len() > 10, "the writer committed too little during the scale: {}", acked.len());
+    assert!(
+        acked.len() > 10,
+        "the writer committed too little during the scale: {}",
+        acked.len()
+    );
     let status = ns.status_json("db");
     assert_eq!(status["healthy"], true, "{status:#}");
     assert_eq!(members_with_role(&status, "replica").len(), 3);
     let primary_sums = checksums(&ns, "db", "db-0", "app");
     for pod in ["db-1", "db-2", "db-3"] {
-        eventually(&format!("{pod} matches the primary"), Duration::from_secs(60), || checksums(&ns, "db", pod, "app") == primary_sums);
+        eventually(
+            &format!("{pod} matches the primary"),
+            Duration::from_secs(60),
+            || checksums(&ns, "db", pod, "app") == primary_sums,
+        );
     }
     let out = ns.plugin(&["scale", "db", "--replicas", "2"]).ok();
-    assert!(out.stdout.contains("scaled from 4 to 2 members"), "{}", out.stdout);
-    assert_eq!(ns.kubectl(&["get", "pod", "db-3"]).code, 1, "db-3 still exists");
-    eventually("the cluster is healthy at 2", Duration::from_secs(60), || ns.status_json("db")["healthy"] == true);
+    assert!(
+        out.stdout.contains("scaled from 4 to 2 members"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        ns.kubectl(&["get", "pod", "db-3"]).code,
+        1,
+        "db-3 still exists"
+    );
+    eventually(
+        "the cluster is healthy at 2",
+        Duration::from_secs(60),
+        || ns.status_json("db")["healthy"] == true,
+    );
 }
 
 #[test]
@@ -48,15 +75,27 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
     let ns = Namespace::new("e2e-rebuild");
     create_cluster(&ns, "db", 3);
     load_data(&ns, "db", 64);
-    eventually("db-2 has replicated the load", Duration::from_secs(120), || {
-        ns.admin_sql("db-2", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name = 'w'").stdout.trim() == "1"
-    });
+    eventually(
+        "db-2 has replicated the load",
+        Duration::from_secs(120),
+        || {
+            ns.admin_sql("db-2", "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'app' AND table_name = 'w'").stdout.trim() == "1"
+        },
+    );
     // An errant transaction: written on a replica behind replication's back.
-    ns.admin_sql("db-2", "SET GLOBAL read_only = OFF; INSERT INTO app.w VALUES (999999); SET GLOBAL read_only = ON;").ok();
+    ns.admin_sql(
+        "db-2",
+        "SET GLOBAL read_only = OFF; INSERT INTO app.w VALUES (999999); SET GLOBAL read_only = ON;",
+    )
+    .ok();
     let status = ns.status_json("db");
     assert_eq!(status["healthy"], false);
     let reasons = status["reasons"].to_string();
-    assert!(reasons.contains("db-2 has errant transactions") && reasons.contains("rebuild-replica db db-2"), "{reasons}");
+    assert!(
+        reasons.contains("db-2 has errant transactions")
+            && reasons.contains("rebuild-replica db db-2"),
+        "{reasons}"
+    );
 
     // Interrupt a rebuild mid-stream: the pod stays out of service; a re-run completes it.
     let mut child = std::process::Command::new(PLUGIN)
@@ -65,34 +104,84 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    eventually("the rebuild takes db-2 out of service", Duration::from_secs(60), || {
-        ns.kubectl(&["get", "pod", "db-2", "-o", "jsonpath={.status.containerStatuses[0].ready}"]).stdout != "true"
-    });
+    eventually(
+        "the rebuild takes db-2 out of service",
+        Duration::from_secs(60),
+        || {
+            ns.kubectl(&[
+                "get",
+                "pod",
+                "db-2",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].ready}",
+            ])
+            .stdout
+                != "true"
+        },
+    );
     std::thread::sleep(Duration::from_secs(3));
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(5));
-    let ready = ns.kubectl(&["get", "pod", "db-2", "-o", "jsonpath={.status.containerStatuses[0].ready}"]).stdout;
+    let ready = ns
+        .kubectl(&[
+            "get",
+            "pod",
+            "db-2",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].ready}",
+        ])
+        .stdout;
     assert_ne!(ready, "true", "an interrupted rebuild left db-2 serving");
     let out = ns.plugin(&["rebuild-replica", "db", "db-2", "--yes"]).ok();
-    assert!(out.stdout.contains("replica db-2 rebuilt"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("replica db-2 rebuilt"),
+        "{}",
+        out.stdout
+    );
     let status = ns.status_json("db");
     assert_eq!(status["healthy"], true, "{status:#}");
-    assert_eq!(checksums(&ns, "db", "db-2", "app"), checksums(&ns, "db", "db-0", "app"));
+    assert_eq!(
+        checksums(&ns, "db", "db-2", "app"),
+        checksums(&ns, "db", "db-0", "app")
+    );
 
     // Bad input: one line, non-zero, nothing changed.
     for (args, message) in [
-        (vec!["rebuild-replica", "db", "db-9", "--yes"], "pod db-9 is not a member of cluster db"),
-        (vec!["rebuild-replica", "db", "db-0", "--yes"], "db-0 is the primary"),
-        (vec!["rebuild-replica", "db", "db-1", "--from", "db-1", "--yes"], "the donor must not be the pod being rebuilt"),
-        (vec!["rebuild-replica", "db", "db-1"], "refusing without --yes"),
-        (vec!["scale", "db", "--replicas", "0"], "--replicas must be at least 1"),
-        (vec!["scale", "nosuch", "--replicas", "3"], "cluster nosuch not found"),
+        (
+            vec!["rebuild-replica", "db", "db-9", "--yes"],
+            "pod db-9 is not a member of cluster db",
+        ),
+        (
+            vec!["rebuild-replica", "db", "db-0", "--yes"],
+            "db-0 is the primary",
+        ),
+        (
+            vec!["rebuild-replica", "db", "db-1", "--from", "db-1", "--yes"],
+            "the donor must not be the pod being rebuilt",
+        ),
+        (
+            vec!["rebuild-replica", "db", "db-1"],
+            "refusing without --yes",
+        ),
+        (
+            vec!["scale", "db", "--replicas", "0"],
+            "--replicas must be at least 1",
+        ),
+        (
+            vec!["scale", "nosuch", "--replicas", "3"],
+            "cluster nosuch not found",
+        ),
     ] {
         let out = ns.plugin(&args);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
-        assert_eq!(out.stderr.trim().lines().count(), 1, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            out.stderr
+        );
     }
     assert_eq!(ns.status_json("db")["healthy"], true);
 }

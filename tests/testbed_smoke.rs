@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 /// Fails the test with instructions when the test bed is not up.
 fn testbed() -> String {
-    let missing: Vec<&str> =
-        ["KUBECONFIG", "MYSQLHA_IMAGE"].into_iter().filter(|v| std::env::var_os(v).is_none()).collect();
+    let missing: Vec<&str> = ["KUBECONFIG", "MYSQLHA_IMAGE"]
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_none())
+        .collect();
     assert!(
         missing.is_empty(),
         "{} not set: the test bed is not up; run `eval \"$(tests/testbed/up)\"` first",
@@ -23,20 +25,35 @@ fn testbed() -> String {
 fn kubectl_in(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     let mut child = Command::new("kubectl")
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run kubectl (is the test bed's kubectl on PATH?): {e}"));
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         Ok(stdout)
     } else {
-        Err(format!("kubectl {}: {}\n{}{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr), stdout))
+        Err(format!(
+            "kubectl {}: {}\n{}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            stdout
+        ))
     }
 }
 
@@ -46,12 +63,18 @@ fn kubectl(args: &[&str]) -> String {
 }
 
 /// Polls CHECK every second until it returns Ok; after LIMIT, Err(WHAT and CHECK's last Err).
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> Result<(), String>) -> Result<(), String> {
+fn wait_until(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<(), String>,
+) -> Result<(), String> {
     let deadline = Instant::now() + limit;
     loop {
         match check() {
             Ok(()) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => return Err(format!("timed out after {limit:?} waiting for {what}: {e}")),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(format!("timed out after {limit:?} waiting for {what}: {e}"))
+            }
             Err(_) => std::thread::sleep(Duration::from_secs(1)),
         }
     }
@@ -59,7 +82,11 @@ fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> Result<(),
 
 /// Ok when COND holds, else Err(STATE).
 fn expect(cond: bool, state: impl std::fmt::Debug) -> Result<(), String> {
-    if cond { Ok(()) } else { Err(format!("{state:?}")) }
+    if cond {
+        Ok(())
+    } else {
+        Err(format!("{state:?}"))
+    }
 }
 
 /// A namespace of one test; deleted with everything in it when dropped (also on failure).
@@ -69,12 +96,17 @@ impl Namespace {
     fn new(test: &str) -> Self {
         testbed();
         let name = format!("smoke-{test}-{}", std::process::id());
-        let _ = kubectl_in(&["delete", "namespace", &name, "--ignore-not-found", "--wait"], None);
+        let _ = kubectl_in(
+            &["delete", "namespace", &name, "--ignore-not-found", "--wait"],
+            None,
+        );
         kubectl(&["create", "namespace", &name]);
         // The ServiceAccount admission needs the namespace's default ServiceAccount.
-        wait_until("the default ServiceAccount", Duration::from_secs(60), || {
-            kubectl_in(&["-n", &name, "get", "serviceaccount", "default"], None).map(drop)
-        })
+        wait_until(
+            "the default ServiceAccount",
+            Duration::from_secs(60),
+            || kubectl_in(&["-n", &name, "get", "serviceaccount", "default"], None).map(drop),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
         Namespace(name)
     }
@@ -89,13 +121,20 @@ impl Namespace {
     }
 
     fn apply(&self, yaml: &str) {
-        kubectl_in(&["-n", &self.0, "apply", "-f", "-"], Some(yaml)).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        kubectl_in(&["-n", &self.0, "apply", "-f", "-"], Some(yaml))
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     }
 
     /// Shows the namespace's objects and events: the context of a failed wait.
     fn describe(&self) -> String {
-        let mut text = self.kubectl_try(&["get", "all,pvc,events", "-o", "wide"]).unwrap_or_else(|e| e);
-        for pod in self.kubectl_try(&["get", "pods", "-o", "name"]).unwrap_or_default().lines() {
+        let mut text = self
+            .kubectl_try(&["get", "all,pvc,events", "-o", "wide"])
+            .unwrap_or_else(|e| e);
+        for pod in self
+            .kubectl_try(&["get", "pods", "-o", "name"])
+            .unwrap_or_default()
+            .lines()
+        {
             let logs = self.kubectl_try(&["logs", pod, "--all-containers", "--tail=20"]);
             text += &format!("\n--- logs of {pod}:\n{}", logs.unwrap_or_else(|e| e));
         }
@@ -132,18 +171,32 @@ fn pinned(key: &str) -> String {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/versions.env");
     let text = std::fs::read_to_string(file).unwrap();
     let prefix = format!("{key}=");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{key} not in {file}")).to_string()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{key} not in {file}"))
+        .to_string()
 }
 
 #[test]
 fn node_is_ready_and_runs_the_pinned_version() {
     testbed();
-    let ready = kubectl(&["get", "nodes", "-o=jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}"]);
+    let ready = kubectl(&[
+        "get",
+        "nodes",
+        "-o=jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+    ]);
     assert_eq!(ready, "True", "exactly one node, Ready");
     let version = kubectl(&["get", "--raw", "/version"]);
     let want = format!("\"gitVersion\": \"{}\"", pinned("K8S_VERSION"));
-    assert!(version.contains(&want), "/version says {version}, want {want}");
-    let kubelet = kubectl(&["get", "nodes", "-o=jsonpath={.items[0].status.nodeInfo.kubeletVersion}"]);
+    assert!(
+        version.contains(&want),
+        "/version says {version}, want {want}"
+    );
+    let kubelet = kubectl(&[
+        "get",
+        "nodes",
+        "-o=jsonpath={.items[0].status.nodeInfo.kubeletVersion}",
+    ]);
     assert_eq!(kubelet, pinned("K8S_VERSION"));
 }
 
@@ -163,7 +216,10 @@ exec mariadbd --user=mysql --datadir=/var/lib/mysql --bind-address=0.0.0.0 --ski
 /// A StatefulSet NAME of REPLICAS MariaDB pods, behind the headless Service NAME, each with
 /// a volume from the default StorageClass at /var/lib/mysql.
 fn mariadb_statefulset(name: &str, replicas: u32) -> String {
-    let script = MARIADB_START.lines().map(|l| format!("          {l}\n")).collect::<String>();
+    let script = MARIADB_START
+        .lines()
+        .map(|l| format!("          {l}\n"))
+        .collect::<String>();
     format!(
         r#"apiVersion: v1
 kind: Service
@@ -209,7 +265,9 @@ spec:
 }
 
 fn mariadb(ns: &Namespace, pod: &str, host: &str, sql: &str) -> Result<String, String> {
-    let args = ["exec", pod, "--", "mariadb", "-h", host, "-usmoke", "-psmoke", "-N", "-B", "-e", sql];
+    let args = [
+        "exec", pod, "--", "mariadb", "-h", host, "-usmoke", "-psmoke", "-N", "-B", "-e", sql,
+    ];
     ns.kubectl_try(&args).map(|s| s.trim().to_string())
 }
 
@@ -225,18 +283,31 @@ fn statefulset_of_mariadb_with_pod_dns_and_a_cluster_ip_service() {
         ns.wait_pod_ready(pod, Duration::from_secs(300));
     }
     // The volumes came from the default StorageClass.
-    let classes = ns.kubectl(&["get", "pvc", "-o=jsonpath={.items[*].spec.storageClassName}"]);
-    assert_eq!(classes.split_whitespace().count(), 3, "three claims: {classes}");
+    let classes = ns.kubectl(&[
+        "get",
+        "pvc",
+        "-o=jsonpath={.items[*].spec.storageClassName}",
+    ]);
+    assert_eq!(
+        classes.split_whitespace().count(),
+        3,
+        "three claims: {classes}"
+    );
 
     // Pod DNS (<pod>.<headless service>) and the pod network, from pod 2 to pod 0.
-    let answer = mariadb(&ns, "db-2", "db-0.db", "SELECT @@hostname").unwrap_or_else(|e| panic!("{e}"));
+    let answer =
+        mariadb(&ns, "db-2", "db-0.db", "SELECT @@hostname").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer, "db-0");
 
     // The ClusterIP Service through kube-proxy, from another pod; its endpoints may lag a little.
-    wait_until("the ClusterIP Service db-primary to answer from db-1", Duration::from_secs(60), || {
-        let host = mariadb(&ns, "db-1", "db-primary", "SELECT @@hostname")?;
-        expect(host == "db-0", host)
-    })
+    wait_until(
+        "the ClusterIP Service db-primary to answer from db-1",
+        Duration::from_secs(60),
+        || {
+            let host = mariadb(&ns, "db-1", "db-primary", "SELECT @@hostname")?;
+            expect(host == "db-0", host)
+        },
+    )
     .unwrap_or_else(|e| panic!("{e}\n{}", ns.describe()));
 }
 
@@ -248,10 +319,15 @@ fn exec_streams_one_gib_of_stdin_and_ends() {
     // The same random bytes go to a local sha256sum and, through the API server and the
     // kubelet, to sha256sum in the pod.
     let spawn = |cmd: &mut Command| -> Child {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     };
     let mut local = spawn(&mut Command::new("sha256sum"));
-    let mut remote = spawn(Command::new("kubectl").args(["-n", &ns.0, "exec", "-i", "sink", "--", "sha256sum"]));
+    let mut remote =
+        spawn(Command::new("kubectl").args(["-n", &ns.0, "exec", "-i", "sink", "--", "sha256sum"]));
     let started = Instant::now();
     let mut random = std::fs::File::open("/dev/urandom").unwrap();
     let mut buf = vec![0u8; 1 << 20];
@@ -259,7 +335,9 @@ fn exec_streams_one_gib_of_stdin_and_ends() {
     for _ in 0..SIZE / buf.len() {
         random.read_exact(&mut buf).unwrap();
         to_local.write_all(&buf).unwrap();
-        to_remote.write_all(&buf).unwrap_or_else(|e| panic!("kubectl exec stopped reading: {e}"));
+        to_remote
+            .write_all(&buf)
+            .unwrap_or_else(|e| panic!("kubectl exec stopped reading: {e}"));
     }
     drop((to_local, to_remote)); // end of input: sha256sum in the pod must see it and exit.
 
@@ -273,8 +351,16 @@ fn exec_streams_one_gib_of_stdin_and_ends() {
     }
     let digest = |child: Child| {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
     };
     let (want, got) = (digest(local), digest(remote));
     assert_eq!(got.len(), 64, "sha256sum in the pod printed {got:?}");
@@ -286,10 +372,14 @@ fn exec_streams_one_gib_of_stdin_and_ends() {
 fn logs_of_a_container_are_served() {
     let ns = Namespace::new("logs");
     ns.sleeper("talker", "smoke-log-marker-42");
-    wait_until("the marker in kubectl logs", Duration::from_secs(30), || {
-        let logs = ns.kubectl(&["logs", "talker"]);
-        expect(logs.contains("smoke-log-marker-42"), logs)
-    })
+    wait_until(
+        "the marker in kubectl logs",
+        Duration::from_secs(30),
+        || {
+            let logs = ns.kubectl(&["logs", "talker"]);
+            expect(logs.contains("smoke-log-marker-42"), logs)
+        },
+    )
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -300,7 +390,14 @@ fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
     ns.wait_pod_ready("keep-0", Duration::from_secs(300));
     let write = "CREATE DATABASE smoke; CREATE TABLE smoke.t (v VARCHAR(20)); INSERT INTO smoke.t VALUES ('survives')";
     mariadb(&ns, "keep-0", "127.0.0.1", write).unwrap_or_else(|e| panic!("{e}"));
-    ns.kubectl(&["exec", "keep-0", "--", "sh", "-c", "echo marker >/var/lib/mysql/smoke-marker"]);
+    ns.kubectl(&[
+        "exec",
+        "keep-0",
+        "--",
+        "sh",
+        "-c",
+        "echo marker >/var/lib/mysql/smoke-marker",
+    ]);
     let uid = ns.kubectl(&["get", "pod", "keep-0", "-o=jsonpath={.metadata.uid}"]);
 
     ns.kubectl(&["delete", "pod", "keep-0", "--wait"]);
@@ -310,21 +407,40 @@ fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", ns.describe()));
     ns.wait_pod_ready("keep-0", Duration::from_secs(300));
-    let read = mariadb(&ns, "keep-0", "127.0.0.1", "SELECT v FROM smoke.t").unwrap_or_else(|e| panic!("{e}"));
+    let read = mariadb(&ns, "keep-0", "127.0.0.1", "SELECT v FROM smoke.t")
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read, "survives");
 
     // The claim's volume is dynamic, from the default StorageClass, and deleting the claim
     // deletes it and its data (reclaimPolicy Delete). The test bed is this machine, so the
     // host path can be checked directly.
-    let pv = ns.kubectl(&["get", "pvc", "data-keep-0", "-o=jsonpath={.spec.volumeName}"]);
+    let pv = ns.kubectl(&[
+        "get",
+        "pvc",
+        "data-keep-0",
+        "-o=jsonpath={.spec.volumeName}",
+    ]);
     let path = kubectl(&["get", "pv", &pv, "-o=jsonpath={.spec.hostPath.path}"]);
-    assert!(std::path::Path::new(&path).join("smoke-marker").exists(), "data of {pv} is not at {path}");
+    assert!(
+        std::path::Path::new(&path).join("smoke-marker").exists(),
+        "data of {pv} is not at {path}"
+    );
     ns.kubectl(&["delete", "statefulset", "keep", "--wait"]);
     ns.kubectl(&["delete", "pod", "keep-0", "--ignore-not-found", "--wait"]);
     ns.kubectl(&["delete", "pvc", "data-keep-0", "--wait"]);
-    wait_until("the volume and its data to be deleted", Duration::from_secs(60), || {
-        let left = kubectl_in(&["get", "pv", &pv, "--ignore-not-found", "-o", "yaml"], None)?;
-        expect(left.is_empty() && !std::path::Path::new(&path).exists(), left)
-    })
+    wait_until(
+        "the volume and its data to be deleted",
+        Duration::from_secs(60),
+        || {
+            let left = kubectl_in(
+                &["get", "pv", &pv, "--ignore-not-found", "-o", "yaml"],
+                None,
+            )?;
+            expect(
+                left.is_empty() && !std::path::Path::new(&path).exists(),
+                left,
+            )
+        },
+    )
     .unwrap_or_else(|e| panic!("{e}"));
 }

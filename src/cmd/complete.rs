@@ -133,7 +133,11 @@ pub fn analyze(root: &Command, words: &[String]) -> Request {
                     break;
                 }
             }
-        } else if let Some(sub) = cmd.has_subcommands().then(|| cmd.find_subcommand(word)).flatten() {
+        } else if let Some(sub) = cmd
+            .has_subcommands()
+            .then(|| cmd.find_subcommand(word))
+            .flatten()
+        {
             cmd = sub;
             req.path.push(sub.get_name().to_string());
             req.used.clear();
@@ -213,13 +217,17 @@ fn split_long(word: &str) -> (&str, Option<&str>) {
 
 fn find_long<'a>(cmd: &'a Command, flag: &str) -> Option<&'a Arg> {
     let name = flag.strip_prefix("--")?;
-    cmd.get_arguments()
-        .find(|a| a.get_long_and_visible_aliases().is_some_and(|longs| longs.contains(&name)))
+    cmd.get_arguments().find(|a| {
+        a.get_long_and_visible_aliases()
+            .is_some_and(|longs| longs.contains(&name))
+    })
 }
 
 fn find_short(cmd: &Command, c: char) -> Option<&Arg> {
-    cmd.get_arguments()
-        .find(|a| a.get_short_and_visible_aliases().is_some_and(|shorts| shorts.contains(&c)))
+    cmd.get_arguments().find(|a| {
+        a.get_short_and_visible_aliases()
+            .is_some_and(|shorts| shorts.contains(&c))
+    })
 }
 
 fn takes_value(arg: &Arg) -> bool {
@@ -246,13 +254,20 @@ fn value_want(arg: &Arg, cluster: Option<String>) -> Want {
         return Want::Values(values);
     }
     let id = arg.get_id().as_str();
-    let is_pod = id == "pod" || arg.get_value_names().is_some_and(|names| names.iter().any(|n| n.as_str() == "POD"));
+    let is_pod = id == "pod"
+        || arg
+            .get_value_names()
+            .is_some_and(|names| names.iter().any(|n| n.as_str() == "POD"));
     match id {
         "name" if arg.is_positional() => Want::Clusters,
         _ if is_pod => Want::Pods { cluster },
         "namespace" => Want::Namespaces,
         "context" => Want::Contexts,
-        _ if matches!(arg.get_value_hint(), ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath) => {
+        _ if matches!(
+            arg.get_value_hint(),
+            ValueHint::AnyPath | ValueHint::FilePath | ValueHint::DirPath
+        ) =>
+        {
             Want::Files
         }
         _ => Want::Nothing,
@@ -261,7 +276,10 @@ fn value_want(arg: &Arg, cluster: Option<String>) -> Want {
 
 /// The candidates that need no cluster: subcommands, flags and fixed values, with descriptions.
 pub fn static_candidates(root: &Command, req: &Request) -> Vec<(String, String)> {
-    let cmd = req.path.iter().fold(root, |cmd, name| cmd.find_subcommand(name).unwrap_or(cmd));
+    let cmd = req
+        .path
+        .iter()
+        .fold(root, |cmd, name| cmd.find_subcommand(name).unwrap_or(cmd));
     match &req.want {
         Want::Subcommands => {
             let parent = if cmd.get_name() == "help" { root } else { cmd };
@@ -273,7 +291,10 @@ pub fn static_candidates(root: &Command, req: &Request) -> Vec<(String, String)>
         }
         Want::Flags => {
             let mut flags = Vec::new();
-            for arg in cmd.get_arguments().filter(|a| !a.is_positional() && !a.is_hide_set()) {
+            for arg in cmd
+                .get_arguments()
+                .filter(|a| !a.is_positional() && !a.is_hide_set())
+            {
                 let repeatable = matches!(arg.get_action(), ArgAction::Append | ArgAction::Count);
                 if !repeatable && req.used.iter().any(|id| id == arg.get_id().as_str()) {
                     continue;
@@ -295,8 +316,15 @@ pub fn static_candidates(root: &Command, req: &Request) -> Vec<(String, String)>
 }
 
 fn about(text: Option<&clap::builder::StyledStr>) -> String {
-    text.map(|t| t.to_string().lines().next().unwrap_or_default().trim_end_matches('.').to_string())
-        .unwrap_or_default()
+    text.map(|t| {
+        t.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_string()
+    })
+    .unwrap_or_default()
 }
 
 /// The answer kubectl reads: matching candidates (with `lead` put back in front), one per line,
@@ -312,7 +340,11 @@ pub fn render(req: &Request, candidates: &[(String, String)]) -> String {
         }
         out.push('\n');
     }
-    let directive = if req.want == Want::Files { DIRECTIVE_DEFAULT } else { DIRECTIVE_NO_FILE_COMP };
+    let directive = if req.want == Want::Files {
+        DIRECTIVE_DEFAULT
+    } else {
+        DIRECTIVE_NO_FILE_COMP
+    };
     out.push_str(&format!(":{directive}\n"));
     out
 }
@@ -329,7 +361,10 @@ pub fn script(shell: clap_complete::Shell) -> String {
     clap_complete::generate(shell, &mut Cli::command(), "kubectl-mysqlha", &mut out);
     let script = String::from_utf8(out).expect("clap_complete writes UTF-8");
     match shell {
-        clap_complete::Shell::Bash => script.replace("kubectl__subcmd__mysqlha__subcmd__", "kubectl__mysqlha__subcmd__"),
+        clap_complete::Shell::Bash => script.replace(
+            "kubectl__subcmd__mysqlha__subcmd__",
+            "kubectl__mysqlha__subcmd__",
+        ),
         _ => script,
     }
 }
@@ -341,7 +376,9 @@ pub async fn run(global: &GlobalArgs, args: &CompleteArgs) -> anyhow::Result<()>
     let global = req.global(global);
     let looked_up = match &req.want {
         Want::Clusters => tokio::time::timeout(LOOKUP_TIMEOUT, cluster_names(&global)).await,
-        Want::Pods { cluster } => tokio::time::timeout(LOOKUP_TIMEOUT, pod_names(&global, cluster.as_deref())).await,
+        Want::Pods { cluster } => {
+            tokio::time::timeout(LOOKUP_TIMEOUT, pod_names(&global, cluster.as_deref())).await
+        }
         Want::Namespaces => tokio::time::timeout(LOOKUP_TIMEOUT, namespace_names(&global)).await,
         Want::Contexts => Ok(context_names(&global)),
         _ => Ok(Ok(Vec::new())),
@@ -358,9 +395,18 @@ pub async fn run(global: &GlobalArgs, args: &CompleteArgs) -> anyhow::Result<()>
 async fn cluster_names(global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
     let ctx = Context::connect(global).await?;
     let api: Api<StatefulSet> = Api::namespaced(ctx.client, &ctx.namespace);
-    let selector = format!("app.kubernetes.io/managed-by={}", crate::manifests::FIELD_MANAGER);
-    let list = api.list_metadata(&ListParams::default().labels(&selector)).await?;
-    Ok(list.items.into_iter().filter_map(|s| s.metadata.name).collect())
+    let selector = format!(
+        "app.kubernetes.io/managed-by={}",
+        crate::manifests::FIELD_MANAGER
+    );
+    let list = api
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect())
 }
 
 async fn pod_names(global: &GlobalArgs, cluster: Option<&str>) -> anyhow::Result<Vec<String>> {
@@ -368,17 +414,30 @@ async fn pod_names(global: &GlobalArgs, cluster: Option<&str>) -> anyhow::Result
     let api: Api<Pod> = Api::namespaced(ctx.client, &ctx.namespace);
     let selector = match cluster {
         Some(name) => crate::manifests::selector_string(name),
-        None => format!("app.kubernetes.io/managed-by={}", crate::manifests::FIELD_MANAGER),
+        None => format!(
+            "app.kubernetes.io/managed-by={}",
+            crate::manifests::FIELD_MANAGER
+        ),
     };
-    let list = api.list_metadata(&ListParams::default().labels(&selector)).await?;
-    Ok(list.items.into_iter().filter_map(|p| p.metadata.name).collect())
+    let list = api
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|p| p.metadata.name)
+        .collect())
 }
 
 async fn namespace_names(global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
     let ctx = Context::connect(global).await?;
     let api: Api<Namespace> = Api::all(ctx.client);
     let list = api.list_metadata(&ListParams::default()).await?;
-    Ok(list.items.into_iter().filter_map(|n| n.metadata.name).collect())
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect())
 }
 
 fn context_names(global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
@@ -400,7 +459,11 @@ mod tests {
 
     fn names(words: &[&str]) -> Vec<String> {
         let req = want(words);
-        static_candidates(&command_tree(), &req).into_iter().map(|(v, _)| v).filter(|v| v.starts_with(&req.typed)).collect()
+        static_candidates(&command_tree(), &req)
+            .into_iter()
+            .map(|(v, _)| v)
+            .filter(|v| v.starts_with(&req.typed))
+            .collect()
     }
 
     fn output(words: &[&str]) -> String {
@@ -421,23 +484,56 @@ mod tests {
     #[test]
     fn subcommands_come_from_clap_and_hide_the_hidden_one() {
         let all = names(&[""]);
-        for sub in ["create", "status", "scale", "rebuild-replica", "switchover", "failover", "delete", "version", "completion"] {
+        for sub in [
+            "create",
+            "status",
+            "scale",
+            "rebuild-replica",
+            "switchover",
+            "failover",
+            "delete",
+            "version",
+            "completion",
+        ] {
             assert!(all.contains(&sub.to_string()), "{sub} missing from {all:?}");
         }
         assert!(!all.iter().any(|s| s == "__complete"));
-        assert_eq!(names(&["s"]).len(), all.iter().filter(|s| s.starts_with('s')).count());
-        assert_eq!(output(&["sw"]), "switchover\tPlanned move of the primary to a replica, losing no write\n:4\n");
+        assert_eq!(
+            names(&["s"]).len(),
+            all.iter().filter(|s| s.starts_with('s')).count()
+        );
+        assert_eq!(
+            output(&["sw"]),
+            "switchover\tPlanned move of the primary to a replica, losing no write\n:4\n"
+        );
     }
 
     #[test]
     fn name_positional_wants_clusters() {
-        for sub in ["status", "scale", "rebuild-replica", "switchover", "failover", "delete", "create"] {
+        for sub in [
+            "status",
+            "scale",
+            "rebuild-replica",
+            "switchover",
+            "failover",
+            "delete",
+            "create",
+        ] {
             assert_eq!(want(&[sub, ""]).want, Want::Clusters, "{sub}");
         }
         assert_eq!(want(&["status", "-n", "db", "sh"]).want, Want::Clusters);
-        assert_eq!(want(&["status", "-n", "db", "sh"]).namespace.as_deref(), Some("db"));
-        assert_eq!(want(&["-n", "db", "delete", "--yes", ""]).want, Want::Clusters);
-        assert_eq!(want(&["-n", "db", "delete", ""]).namespace.as_deref(), Some("db"));
+        assert_eq!(
+            want(&["status", "-n", "db", "sh"]).namespace.as_deref(),
+            Some("db")
+        );
+        assert_eq!(
+            want(&["-n", "db", "delete", "--yes", ""]).want,
+            Want::Clusters
+        );
+        assert_eq!(
+            want(&["-n", "db", "delete", ""]).namespace.as_deref(),
+            Some("db")
+        );
         // Past the positionals there is nothing to offer.
         assert_eq!(want(&["status", "shop", ""]).want, Want::Nothing);
         assert_eq!(want(&["version", ""]).want, Want::Nothing);
@@ -445,29 +541,63 @@ mod tests {
 
     #[test]
     fn pod_positional_and_pod_flags_want_pods_of_the_cluster() {
-        let shop = Want::Pods { cluster: Some("shop".into()) };
+        let shop = Want::Pods {
+            cluster: Some("shop".into()),
+        };
         assert_eq!(want(&["rebuild-replica", "shop", ""]).want, shop);
         assert_eq!(want(&["rebuild-replica", "shop", "--from", ""]).want, shop);
-        assert_eq!(want(&["rebuild-replica", "shop", "shop-2", "--from", "sh"]).want, shop);
+        assert_eq!(
+            want(&["rebuild-replica", "shop", "shop-2", "--from", "sh"]).want,
+            shop
+        );
         assert_eq!(want(&["rebuild-replica", "--yes", "shop", ""]).want, shop);
         assert_eq!(want(&["switchover", "shop", "--to", ""]).want, shop);
         assert_eq!(want(&["failover", "shop", "-y", "--to", ""]).want, shop);
-        assert_eq!(want(&["switchover", "--to", ""]).want, Want::Pods { cluster: None });
+        assert_eq!(
+            want(&["switchover", "--to", ""]).want,
+            Want::Pods { cluster: None }
+        );
         // `--to=` inside one word: the value is completed, and the flag put back in front.
         let req = want(&["switchover", "shop", "--to=shop-"]);
-        assert_eq!((req.want, req.lead.as_str(), req.typed.as_str()), (shop, "--to=", "shop-"));
+        assert_eq!(
+            (req.want, req.lead.as_str(), req.typed.as_str()),
+            (shop, "--to=", "shop-")
+        );
         let req = want(&["switchover", "shop", "--to=shop-"]);
-        assert_eq!(render(&req, &[("shop-1".into(), String::new()), ("other-0".into(), String::new())]), "--to=shop-1\n:4\n");
+        assert_eq!(
+            render(
+                &req,
+                &[
+                    ("shop-1".into(), String::new()),
+                    ("other-0".into(), String::new())
+                ]
+            ),
+            "--to=shop-1\n:4\n"
+        );
     }
 
     #[test]
     fn flags_when_the_word_starts_with_a_dash() {
         assert_eq!(want(&["status", "shop", "-"]).want, Want::Flags);
         let flags = names(&["rebuild-replica", "shop", "--"]);
-        for flag in ["--from", "--yes", "--timeout", "--namespace", "--context", "--kubeconfig", "--help"] {
-            assert!(flags.contains(&flag.to_string()), "{flag} missing from {flags:?}");
+        for flag in [
+            "--from",
+            "--yes",
+            "--timeout",
+            "--namespace",
+            "--context",
+            "--kubeconfig",
+            "--help",
+        ] {
+            assert!(
+                flags.contains(&flag.to_string()),
+                "{flag} missing from {flags:?}"
+            );
         }
-        assert!(!flags.contains(&"-y".to_string()), "short flags only while the word is not `--…`");
+        assert!(
+            !flags.contains(&"-y".to_string()),
+            "short flags only while the word is not `--…`"
+        );
         assert!(names(&["rebuild-replica", "shop", "-"]).contains(&"-y".to_string()));
         // A flag given already is not offered again.
         assert!(!names(&["delete", "shop", "--yes", "--"]).contains(&"--yes".to_string()));
@@ -479,12 +609,30 @@ mod tests {
 
     #[test]
     fn flag_values() {
-        assert_eq!(want(&["status", "shop", "-o", ""]).want, Want::Values(vec!["table".into(), "json".into(), "yaml".into()]));
-        assert_eq!(want(&["status", "shop", "--output", ""]).want, Want::Values(vec!["table".into(), "json".into(), "yaml".into()]));
-        assert_eq!(names(&["create", "shop", "--durability", ""]), ["semi-sync", "async"]);
-        assert_eq!(names(&["completion", ""]), ["bash", "elvish", "fish", "powershell", "zsh"]);
-        assert_eq!(want(&["create", "shop", "--replicas", ""]).want, Want::Nothing);
-        assert_eq!(want(&["create", "shop", "--timeout", ""]).want, Want::Nothing);
+        assert_eq!(
+            want(&["status", "shop", "-o", ""]).want,
+            Want::Values(vec!["table".into(), "json".into(), "yaml".into()])
+        );
+        assert_eq!(
+            want(&["status", "shop", "--output", ""]).want,
+            Want::Values(vec!["table".into(), "json".into(), "yaml".into()])
+        );
+        assert_eq!(
+            names(&["create", "shop", "--durability", ""]),
+            ["semi-sync", "async"]
+        );
+        assert_eq!(
+            names(&["completion", ""]),
+            ["bash", "elvish", "fish", "powershell", "zsh"]
+        );
+        assert_eq!(
+            want(&["create", "shop", "--replicas", ""]).want,
+            Want::Nothing
+        );
+        assert_eq!(
+            want(&["create", "shop", "--timeout", ""]).want,
+            Want::Nothing
+        );
         assert_eq!(want(&["status", "-n", ""]).want, Want::Namespaces);
         assert_eq!(want(&["status", "--namespace=k"]).want, Want::Namespaces);
         assert_eq!(want(&["status", "--context", ""]).want, Want::Contexts);
@@ -509,10 +657,13 @@ mod tests {
 
     /// `bash` completes with the script (COMP_WORDS as bash sets them on TAB).
     fn bash_complete(script: &str, words: &[&str]) -> String {
-        let path = std::env::temp_dir().join(format!("mysqlha-completion-{}.bash", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("mysqlha-completion-{}.bash", std::process::id()));
         std::fs::write(&path, script).unwrap();
         let cword = words.len() - 1;
-        let all: Vec<&str> = std::iter::once("kubectl-mysqlha").chain(words.iter().copied()).collect();
+        let all: Vec<&str> = std::iter::once("kubectl-mysqlha")
+            .chain(words.iter().copied())
+            .collect();
         let quoted = |w: &str| format!("'{w}'");
         // Bash calls the function with the command, the current word and the previous one.
         let program = format!(
@@ -523,10 +674,21 @@ mod tests {
             quoted(all[cword + 1]),
             quoted(all[cword]),
         );
-        let out = std::process::Command::new("bash").arg("-c").arg(program).output().expect("bash");
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(program)
+            .output()
+            .expect("bash");
         let _ = std::fs::remove_file(&path);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end()
+            .to_string()
     }
 
     #[test]
@@ -534,12 +696,23 @@ mod tests {
         let script = script(clap_complete::Shell::Bash);
         assert_eq!(bash_complete(&script, &["st"]), "status");
         assert_eq!(bash_complete(&script, &["status", "--o"]), "--output");
-        assert_eq!(bash_complete(&script, &["rebuild-replica", "--f"]), "--from");
+        assert_eq!(
+            bash_complete(&script, &["rebuild-replica", "--f"]),
+            "--from"
+        );
         assert_eq!(bash_complete(&script, &["status", "--output", "j"]), "json");
         // What clap_complete alone writes: nothing past the subcommand (clap-rs/clap#6421).
         let mut raw = Vec::new();
-        clap_complete::generate(clap_complete::Shell::Bash, &mut Cli::command(), "kubectl-mysqlha", &mut raw);
-        assert_eq!(bash_complete(&String::from_utf8(raw).unwrap(), &["status", "--o"]), "");
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "kubectl-mysqlha",
+            &mut raw,
+        );
+        assert_eq!(
+            bash_complete(&String::from_utf8(raw).unwrap(), &["status", "--o"]),
+            ""
+        );
     }
 
     #[test]

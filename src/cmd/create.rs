@@ -17,7 +17,10 @@ use kube::Api;
 pub fn validate(args: &CreateArgs) -> Result<()> {
     manifests::validate_name(&args.name).map_err(anyhow::Error::msg)?;
     if args.replicas < 1 {
-        bail!("--replicas must be at least 1 (the primary), got {}", args.replicas);
+        bail!(
+            "--replicas must be at least 1 (the primary), got {}",
+            args.replicas
+        );
     }
     Ok(())
 }
@@ -39,32 +42,56 @@ pub fn spec(args: &CreateArgs, namespace: &str) -> ClusterSpec {
 
 pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
     let passwords = Passwords::generate().context("cannot generate passwords")?;
-    print!("{}", manifests::to_yaml(&spec(args, namespace), &passwords)?);
+    print!(
+        "{}",
+        manifests::to_yaml(&spec(args, namespace), &passwords)?
+    );
     Ok(())
 }
 
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
     let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
-    if namespaces.get_opt(&ctx.namespace).await.context("cannot reach the Kubernetes API")?.is_none() {
+    if namespaces
+        .get_opt(&ctx.namespace)
+        .await
+        .context("cannot reach the Kubernetes API")?
+        .is_none()
+    {
         bail!("namespace {} not found", ctx.namespace);
     }
     let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let existing = statefulsets.get_opt(&args.name).await.context("cannot read StatefulSets")?;
+    let existing = statefulsets
+        .get_opt(&args.name)
+        .await
+        .context("cannot read StatefulSets")?;
     let resuming = existing.is_some();
     if let Some(sts) = existing {
-        let managed = sts.metadata.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/managed-by")).is_some_and(|v| v == manifests::FIELD_MANAGER);
+        let managed = sts
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+            .is_some_and(|v| v == manifests::FIELD_MANAGER);
         if !managed {
             bail!("a StatefulSet named {} already exists in namespace {} and is not a mysqlha cluster", args.name, ctx.namespace);
         }
         let cluster = Cluster::load(ctx, &args.name).await?;
         if status::report(&cluster).await.healthy {
-            println!("cluster {} already exists and is healthy; nothing changed", args.name);
+            println!(
+                "cluster {} already exists and is healthy; nothing changed",
+                args.name
+            );
             return Ok(());
         }
     }
-    let passwords = match secrets.get_opt(&format!("{}-credentials", args.name)).await.context("cannot read Secrets")? {
-        Some(secret) => Passwords::from_secret(&secret).context("the cluster's credentials Secret is incomplete")?,
+    let passwords = match secrets
+        .get_opt(&format!("{}-credentials", args.name))
+        .await
+        .context("cannot read Secrets")?
+    {
+        Some(secret) => Passwords::from_secret(&secret)
+            .context("the cluster's credentials Secret is incomplete")?,
         None => Passwords::generate().context("cannot generate passwords")?,
     };
     if !resuming {
@@ -89,13 +116,25 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
 
 async fn apply_objects(ctx: &Context, spec: &ClusterSpec, passwords: &Passwords) -> Result<()> {
     let client = ctx.client.clone();
-    apply(&Api::<Secret>::namespaced(client.clone(), &spec.namespace), &manifests::secret(spec, passwords)).await?;
-    apply(&Api::<ConfigMap>::namespaced(client.clone(), &spec.namespace), &manifests::config_map(spec)).await?;
+    apply(
+        &Api::<Secret>::namespaced(client.clone(), &spec.namespace),
+        &manifests::secret(spec, passwords),
+    )
+    .await?;
+    apply(
+        &Api::<ConfigMap>::namespaced(client.clone(), &spec.namespace),
+        &manifests::config_map(spec),
+    )
+    .await?;
     let services: Api<Service> = Api::namespaced(client.clone(), &spec.namespace);
     for svc in manifests::services(spec) {
         apply(&services, &svc).await?;
     }
-    apply(&Api::<StatefulSet>::namespaced(client, &spec.namespace), &manifests::statefulset(spec)).await?;
+    apply(
+        &Api::<StatefulSet>::namespaced(client, &spec.namespace),
+        &manifests::statefulset(spec),
+    )
+    .await?;
     Ok(())
 }
 
@@ -106,7 +145,12 @@ pub async fn bring_up(cluster: &mut Cluster, passwords: &Passwords) -> Result<()
     let task = progress.task(&primary);
     clone::ensure_member(cluster, &primary, passwords, &task).await?;
     task.finish("primary ready");
-    let replicas: Vec<String> = cluster.members.iter().map(|m| m.name.clone()).filter(|n| *n != primary).collect();
+    let replicas: Vec<String> = cluster
+        .members
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|n| *n != primary)
+        .collect();
     for pod in replicas {
         cluster.refresh().await?;
         let task = progress.task(&pod);

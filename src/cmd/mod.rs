@@ -20,7 +20,11 @@ pub async fn apply<K>(api: &Api<K>, object: &K) -> Result<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
-    let name = object.meta().name.clone().context("object without a name")?;
+    let name = object
+        .meta()
+        .name
+        .clone()
+        .context("object without a name")?;
     let params = PatchParams::apply(crate::manifests::FIELD_MANAGER).force();
     api.patch(&name, &params, &Patch::Apply(object))
         .await

@@ -26,23 +26,41 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
         }
         None => clone::choose_donor(&cluster, &args.pod).await?,
     };
-    confirm(&format!("Replace all data of {} with a clone of {donor}?", args.pod), args.yes)?;
+    confirm(
+        &format!("Replace all data of {} with a clone of {donor}?", args.pod),
+        args.yes,
+    )?;
     let passwords = passwords(ctx, &cluster).await?;
     let what = format!("rebuilding {}", args.pod);
     let task = Progress::new().task(&args.pod);
-    wait::with_timeout(args.timeout, &what, rebuild(&cluster, &args.pod, &donor, &passwords, &task)).await?;
+    wait::with_timeout(
+        args.timeout,
+        &what,
+        rebuild(&cluster, &args.pod, &donor, &passwords, &task),
+    )
+    .await?;
     task.finish("rebuilt");
-    println!("replica {} rebuilt from {donor} and replicating from {}", args.pod, cluster.primary);
+    println!(
+        "replica {} rebuilt from {donor} and replicating from {}",
+        args.pod, cluster.primary
+    );
     Ok(())
 }
 
 pub fn check_target(cluster: &Cluster, pod: &str) -> Result<()> {
     if cluster.member(pod).is_none() {
         let names: Vec<&str> = cluster.members.iter().map(|m| m.name.as_str()).collect();
-        bail!("pod {pod} is not a member of cluster {} (members: {})", cluster.name, names.join(", "));
+        bail!(
+            "pod {pod} is not a member of cluster {} (members: {})",
+            cluster.name,
+            names.join(", ")
+        );
     }
     if pod == cluster.primary {
-        bail!("{pod} is the primary of cluster {}: rebuild-replica only re-clones replicas", cluster.name);
+        bail!(
+            "{pod} is the primary of cluster {}: rebuild-replica only re-clones replicas",
+            cluster.name
+        );
     }
     Ok(())
 }
@@ -51,13 +69,19 @@ async fn check_donor(cluster: &Cluster, donor: &str, target: &str) -> Result<()>
     if donor == target {
         bail!("the donor must not be the pod being rebuilt ({target})");
     }
-    let member = cluster.member(donor).with_context(|| format!("donor {donor} is not a member of cluster {}", cluster.name))?;
+    let member = cluster
+        .member(donor)
+        .with_context(|| format!("donor {donor} is not a member of cluster {}", cluster.name))?;
     if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
         bail!("donor {donor} is not healthy (not ready); pick another with --from or omit it");
     }
     if donor != cluster.primary {
         let state = crate::cluster::observe(cluster.server(donor)).await?;
-        if !state.replication.as_ref().is_some_and(|r| r.io_running == "Yes" && r.sql_running == "Yes") {
+        if !state
+            .replication
+            .as_ref()
+            .is_some_and(|r| r.io_running == "Yes" && r.sql_running == "Yes")
+        {
             bail!("donor {donor} is not healthy (not replicating); pick another with --from or omit it");
         }
     }
@@ -66,20 +90,38 @@ async fn check_donor(cluster: &Cluster, donor: &str, target: &str) -> Result<()>
 
 pub async fn passwords(ctx: &Context, cluster: &Cluster) -> Result<Passwords> {
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let secret = secrets.get(&format!("{}-credentials", cluster.name)).await.context("cannot read the credentials Secret")?;
+    let secret = secrets
+        .get(&format!("{}-credentials", cluster.name))
+        .await
+        .context("cannot read the credentials Secret")?;
     Passwords::from_secret(&secret).context("the credentials Secret is incomplete")
 }
 
 /// Marks the data incomplete (the pod turns unready at once and stays out of service across
 /// restarts), restarts the pod into its waiting state, clones and rejoins it.
-pub async fn rebuild(cluster: &Cluster, pod: &str, donor: &str, passwords: &Passwords, task: &crate::progress::Task) -> Result<()> {
+pub async fn rebuild(
+    cluster: &Cluster,
+    pod: &str,
+    donor: &str,
+    passwords: &Passwords,
+    task: &crate::progress::Task,
+) -> Result<()> {
     let current = cluster.pods.get_opt(pod).await?;
     if let PodPhase::Running { .. } = pod_phase(current.as_ref()) {
         task.set("taking the replica out of service");
         let marker = format!("{DATA_DIR}/.mysqlha-incomplete");
-        exec::run(cluster.server(pod), &["touch", &marker], None).await.context("marking the data incomplete")?;
-        cluster.pods.delete(pod, &DeleteParams::default()).await.context("restarting the pod")?;
-        wait::pod_until(&cluster.pods, pod, "waits for data", |p| *p == PodPhase::WaitingForData).await?;
+        exec::run(cluster.server(pod), &["touch", &marker], None)
+            .await
+            .context("marking the data incomplete")?;
+        cluster
+            .pods
+            .delete(pod, &DeleteParams::default())
+            .await
+            .context("restarting the pod")?;
+        wait::pod_until(&cluster.pods, pod, "waits for data", |p| {
+            *p == PodPhase::WaitingForData
+        })
+        .await?;
     }
     clone::ensure_member_from(cluster, pod, Some(donor), passwords, task).await?;
     clone::catch_up(cluster, pod, task).await

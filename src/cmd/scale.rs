@@ -16,7 +16,10 @@ use std::time::Duration;
 pub fn validate(args: &ScaleArgs) -> Result<()> {
     crate::manifests::validate_name(&args.name).map_err(anyhow::Error::msg)?;
     if args.replicas < 1 {
-        bail!("--replicas must be at least 1 (the primary), got {}", args.replicas);
+        bail!(
+            "--replicas must be at least 1 (the primary), got {}",
+            args.replicas
+        );
     }
     Ok(())
 }
@@ -24,7 +27,12 @@ pub fn validate(args: &ScaleArgs) -> Result<()> {
 pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     let from = cluster.replicas();
-    let primary_ordinal: i32 = cluster.primary.rsplit('-').next().and_then(|o| o.parse().ok()).context("primary of record has no ordinal")?;
+    let primary_ordinal: i32 = cluster
+        .primary
+        .rsplit('-')
+        .next()
+        .and_then(|o| o.parse().ok())
+        .context("primary of record has no ordinal")?;
     if args.replicas <= primary_ordinal {
         bail!(
             "cannot scale {} to {} members: that would remove the primary {}; move it first: kubectl mysqlha switchover {} --to {}-0",
@@ -39,7 +47,10 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     if args.replicas != from {
         let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
-        statefulsets.patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch)).await.context("cannot scale the StatefulSet")?;
+        statefulsets
+            .patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .context("cannot scale the StatefulSet")?;
         cluster = Cluster::load(ctx, &args.name).await?;
     }
     cluster.transfer = args.transfer;
@@ -55,9 +66,15 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     })
     .await?;
     if args.replicas == from {
-        println!("cluster {} already has {from} members; every member serves", args.name);
+        println!(
+            "cluster {} already has {from} members; every member serves",
+            args.name
+        );
     } else {
-        println!("cluster {} scaled from {from} to {} members", args.name, args.replicas);
+        println!(
+            "cluster {} scaled from {from} to {} members",
+            args.name, args.replicas
+        );
     }
     Ok(())
 }
@@ -92,7 +109,10 @@ async fn diverged(cluster: &Cluster, pod: &str) -> bool {
     if !matches!(pod_phase(current.as_ref()), PodPhase::Running { .. }) {
         return false;
     }
-    let (Ok(mine), Ok(primary)) = (observe(cluster.server(pod)).await, observe(cluster.server(&cluster.primary)).await) else {
+    let (Ok(mine), Ok(primary)) = (
+        observe(cluster.server(pod)).await,
+        observe(cluster.server(&cluster.primary)).await,
+    ) else {
         return false;
     };
     match (mine.binlog_state(), primary.binlog_state()) {

@@ -78,7 +78,12 @@ pub async fn report(cluster: &Cluster) -> Report {
         let phase = pod_phase(m.pod.as_ref());
         let mut r = MemberReport {
             name: m.name.clone(),
-            role: if m.name == cluster.primary { "primary" } else { "replica" }.into(),
+            role: if m.name == cluster.primary {
+                "primary"
+            } else {
+                "replica"
+            }
+            .into(),
             ..Default::default()
         };
         let state = match &phase {
@@ -88,14 +93,20 @@ pub async fn report(cluster: &Cluster) -> Report {
                 match observe(cluster.server(&m.name)).await {
                     Ok(s) => Some(s),
                     Err(e) => {
-                        r.error = Some(format!("cannot query the server: {}", first_line(&e.to_string())));
+                        r.error = Some(format!(
+                            "cannot query the server: {}",
+                            first_line(&e.to_string())
+                        ));
                         None
                     }
                 }
             }
             PodPhase::WaitingForData => {
                 r.state = "waiting-for-data".into();
-                r.error = Some(format!("waiting for data: run kubectl mysqlha rebuild-replica {} {}", cluster.name, m.name));
+                r.error = Some(format!(
+                    "waiting for data: run kubectl mysqlha rebuild-replica {} {}",
+                    cluster.name, m.name
+                ));
                 None
             }
             PodPhase::Missing => {
@@ -116,7 +127,13 @@ pub async fn report(cluster: &Cluster) -> Report {
                 r.lag_seconds = repl.seconds_behind;
                 r.io_thread = Some(repl.io_running.clone());
                 r.sql_thread = Some(repl.sql_running.clone());
-                r.source = Some(repl.master_host.split('.').next().unwrap_or_default().to_string());
+                r.source = Some(
+                    repl.master_host
+                        .split('.')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
                 r.error = r.error.take().or_else(|| repl.error());
             }
         }
@@ -126,7 +143,13 @@ pub async fn report(cluster: &Cluster) -> Report {
     let mut reasons = judge(cluster, &mut members, &states);
     let durability = durability(cluster, &mut reasons).await;
     let broken = reasons.iter().any(|(b, _)| *b);
-    let verdict = if reasons.is_empty() { "healthy" } else if broken { "broken" } else { "degraded" };
+    let verdict = if reasons.is_empty() {
+        "healthy"
+    } else if broken {
+        "broken"
+    } else {
+        "degraded"
+    };
     Report {
         name: cluster.name.clone(),
         namespace: cluster.namespace.clone(),
@@ -134,26 +157,49 @@ pub async fn report(cluster: &Cluster) -> Report {
         healthy: reasons.is_empty(),
         verdict: verdict.into(),
         reasons: reasons.into_iter().map(|(_, r)| r).collect(),
-        endpoints: Endpoints { write: cluster.write_endpoint(), read: cluster.read_endpoint() },
+        endpoints: Endpoints {
+            write: cluster.write_endpoint(),
+            read: cluster.read_endpoint(),
+        },
         durability,
         members,
     }
 }
 
 /// Problems found, each flagged as breaking (true) or degrading (false) the cluster.
-fn judge(cluster: &Cluster, members: &mut [MemberReport], states: &[Option<ServerState>]) -> Vec<(bool, String)> {
+fn judge(
+    cluster: &Cluster,
+    members: &mut [MemberReport],
+    states: &[Option<ServerState>],
+) -> Vec<(bool, String)> {
     let mut reasons = Vec::new();
     let primary_idx = members.iter().position(|m| m.role == "primary");
     let primary_state = primary_idx.and_then(|i| states[i].as_ref());
     match (primary_idx, primary_state) {
-        (None, _) => reasons.push((true, format!("the primary of record {} is not a member", cluster.primary))),
-        (Some(i), None) => reasons.push((true, format!("primary {} is {}", members[i].name, members[i].state))),
-        (Some(i), Some(s)) if s.read_only => reasons.push((true, format!("primary {} is read-only", members[i].name))),
+        (None, _) => reasons.push((
+            true,
+            format!("the primary of record {} is not a member", cluster.primary),
+        )),
+        (Some(i), None) => reasons.push((
+            true,
+            format!("primary {} is {}", members[i].name, members[i].state),
+        )),
+        (Some(i), Some(s)) if s.read_only => {
+            reasons.push((true, format!("primary {} is read-only", members[i].name)))
+        }
         _ => {}
     }
-    let writable: Vec<&str> = members.iter().zip(states).filter(|(_, s)| s.as_ref().is_some_and(|s| !s.read_only)).map(|(m, _)| m.name.as_str()).collect();
+    let writable: Vec<&str> = members
+        .iter()
+        .zip(states)
+        .filter(|(_, s)| s.as_ref().is_some_and(|s| !s.read_only))
+        .map(|(m, _)| m.name.as_str())
+        .collect();
     if writable.len() > 1 {
-        reasons.push((true, format!("more than one writable member: {}", writable.join(", "))));
+        reasons.push((
+            true,
+            format!("more than one writable member: {}", writable.join(", ")),
+        ));
     }
     let primary_binlog: Option<GtidList> = primary_state.and_then(|s| s.binlog_state().ok());
     let rebuild = |name: &str| format!("kubectl mysqlha rebuild-replica {} {name}", cluster.name);
@@ -166,19 +212,47 @@ fn judge(cluster: &Cluster, members: &mut [MemberReport], states: &[Option<Serve
             continue;
         };
         if let (Some(p), Ok(mine)) = (&primary_binlog, s.binlog_state()) {
-            m.errant = mine.errant_against(p).iter().map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq)).collect();
+            m.errant = mine
+                .errant_against(p)
+                .iter()
+                .map(|g| format!("{}-{}-{}", g.domain, g.server, g.seq))
+                .collect();
         }
         if !m.errant.is_empty() {
-            reasons.push((false, format!("replica {} has errant transactions {} (the primary never had them): run {}", m.name, m.errant.join(","), rebuild(&m.name))));
+            reasons.push((
+                false,
+                format!(
+                    "replica {} has errant transactions {} (the primary never had them): run {}",
+                    m.name,
+                    m.errant.join(","),
+                    rebuild(&m.name)
+                ),
+            ));
         } else if !s.read_only {
             reasons.push((true, format!("replica {} is writable", m.name)));
         } else if s.replication.is_none() {
             reasons.push((false, format!("replica {} does not replicate", m.name)));
         } else if !m.replicating {
             let err = m.error.clone().unwrap_or_else(|| "threads stopped".into());
-            reasons.push((false, format!("replica {} is not replicating ({}): run {}", m.name, first_line(&err), rebuild(&m.name))));
+            reasons.push((
+                false,
+                format!(
+                    "replica {} is not replicating ({}): run {}",
+                    m.name,
+                    first_line(&err),
+                    rebuild(&m.name)
+                ),
+            ));
         } else if m.source.as_deref() != Some(cluster.primary.as_str()) {
-            reasons.push((false, format!("replica {} follows {} instead of the primary {}", m.name, m.source.clone().unwrap_or_default(), cluster.primary)));
+            reasons.push((
+                false,
+                format!(
+                    "replica {} follows {} instead of the primary {}",
+                    m.name,
+                    m.source.clone().unwrap_or_default(),
+                    cluster.primary
+                ),
+            ));
         } else if !m.ready {
             reasons.push((false, format!("replica {} is not ready", m.name)));
         }
@@ -189,21 +263,56 @@ fn judge(cluster: &Cluster, members: &mut [MemberReport], states: &[Option<Serve
 /// Reads the primary's semi-synchronous state and names a degraded durability.
 async fn durability(cluster: &Cluster, reasons: &mut Vec<(bool, String)>) -> Durability {
     let expected = cluster.semi_sync && cluster.replicas() > 1;
-    let mut d = Durability { mode: if cluster.semi_sync { "semi-sync" } else { "async" }.into(), ..Default::default() };
+    let mut d = Durability {
+        mode: if cluster.semi_sync {
+            "semi-sync"
+        } else {
+            "async"
+        }
+        .into(),
+        ..Default::default()
+    };
     let sql = "SELECT variable_name AS name, variable_value AS value FROM information_schema.global_status \
                WHERE variable_name IN ('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_CLIENTS', 'RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS');";
-    let Ok(rows) = crate::sql::query(cluster.server(&cluster.primary), sql).await else { return d };
-    let value = |name: &str| rows.iter().find(|r| r.get("name").is_some_and(|n| n == name)).and_then(|r| r.get("value").cloned()).unwrap_or_default();
+    let Ok(rows) = crate::sql::query(cluster.server(&cluster.primary), sql).await else {
+        return d;
+    };
+    let value = |name: &str| {
+        rows.iter()
+            .find(|r| r.get("name").is_some_and(|n| n == name))
+            .and_then(|r| r.get("value").cloned())
+            .unwrap_or_default()
+    };
     d.semi_sync_active = value("RPL_SEMI_SYNC_MASTER_STATUS") == "ON";
     d.acknowledging_replicas = value("RPL_SEMI_SYNC_MASTER_CLIENTS").parse().unwrap_or(0);
-    d.waiting_sessions = value("RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS").parse().unwrap_or(0);
+    d.waiting_sessions = value("RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS")
+        .parse()
+        .unwrap_or(0);
     if expected && !d.semi_sync_active {
-        reasons.push((false, format!("durability degraded: primary {} does not wait for replicas (semi-sync is off)", cluster.primary)));
+        reasons.push((
+            false,
+            format!(
+                "durability degraded: primary {} does not wait for replicas (semi-sync is off)",
+                cluster.primary
+            ),
+        ));
     } else if expected && d.acknowledging_replicas == 0 {
-        reasons.push((false, format!("durability: no replica acknowledges; commits on {} wait until one reconnects", cluster.primary)));
+        reasons.push((
+            false,
+            format!(
+                "durability: no replica acknowledges; commits on {} wait until one reconnects",
+                cluster.primary
+            ),
+        ));
     }
     if d.waiting_sessions > 0 {
-        reasons.push((false, format!("primary {} has {} session(s) waiting for a replica's acknowledgement", cluster.primary, d.waiting_sessions)));
+        reasons.push((
+            false,
+            format!(
+                "primary {} has {} session(s) waiting for a replica's acknowledgement",
+                cluster.primary, d.waiting_sessions
+            ),
+        ));
     }
     d
 }
@@ -214,18 +323,38 @@ fn first_line(s: &str) -> &str {
 
 pub fn table(r: &Report) -> String {
     let mut out = format!("Cluster {} in namespace {}\n", r.name, r.namespace);
-    out += &format!("Primary:   {}\nWrite:     {}\nRead:      {}\n", r.primary, r.endpoints.write, r.endpoints.read);
+    out += &format!(
+        "Primary:   {}\nWrite:     {}\nRead:      {}\n",
+        r.primary, r.endpoints.write, r.endpoints.read
+    );
     out += &format!(
         "Durability: {}{}\n",
         r.durability.mode,
-        if r.durability.semi_sync_active { format!(" (active, {} replica(s) acknowledging)", r.durability.acknowledging_replicas) } else { " (not waiting for replicas)".into() }
+        if r.durability.semi_sync_active {
+            format!(
+                " (active, {} replica(s) acknowledging)",
+                r.durability.acknowledging_replicas
+            )
+        } else {
+            " (not waiting for replicas)".into()
+        }
     );
     out += &format!("Verdict:   {}\n", r.verdict);
     for reason in &r.reasons {
         out += &format!("  - {reason}\n");
     }
     out += "\n";
-    let header = ["MEMBER", "ROLE", "READY", "READ-ONLY", "IO", "SQL", "LAG", "GTID", "ERROR"];
+    let header = [
+        "MEMBER",
+        "ROLE",
+        "READY",
+        "READ-ONLY",
+        "IO",
+        "SQL",
+        "LAG",
+        "GTID",
+        "ERROR",
+    ];
     let rows: Vec<Vec<String>> = r
         .members
         .iter()
@@ -233,21 +362,41 @@ pub fn table(r: &Report) -> String {
             vec![
                 m.name.clone(),
                 m.role.clone(),
-                if m.state == "running" { yes_no(m.ready) } else { m.state.clone() },
+                if m.state == "running" {
+                    yes_no(m.ready)
+                } else {
+                    m.state.clone()
+                },
                 yes_no(m.read_only),
                 m.io_thread.clone().unwrap_or_else(|| "-".into()),
                 m.sql_thread.clone().unwrap_or_else(|| "-".into()),
                 m.lag_seconds.map_or("-".into(), |l| format!("{l}s")),
-                if m.gtid.is_empty() { "-".into() } else { m.gtid.clone() },
-                m.error.as_deref().map_or("-".into(), |e| first_line(e).to_string()),
+                if m.gtid.is_empty() {
+                    "-".into()
+                } else {
+                    m.gtid.clone()
+                },
+                m.error
+                    .as_deref()
+                    .map_or("-".into(), |e| first_line(e).to_string()),
             ]
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         padded.join("  ").trim_end().to_string() + "\n"
     };
     out += &line(header.iter().map(|s| s.to_string()).collect());

@@ -32,9 +32,13 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         topology::fence(&cluster, &old).await?;
         let position = topology::binlog_pos(&cluster, &old).await?;
         task.set("waiting until the target has applied every write");
-        if let Err(e) = topology::wait_applied(&cluster, &target, &position, Duration::from_secs(30)).await {
+        if let Err(e) =
+            topology::wait_applied(&cluster, &target, &position, Duration::from_secs(30)).await
+        {
             // Nothing moved yet: give the writes back to the old primary.
-            crate::sql::execute(cluster.server(&old), "SET GLOBAL read_only = OFF;").await.ok();
+            crate::sql::execute(cluster.server(&old), "SET GLOBAL read_only = OFF;")
+                .await
+                .ok();
             return Err(e.context("switchover abandoned, the old primary takes writes again"));
         }
         topology::promote(&cluster, &target).await?;
@@ -42,7 +46,11 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         let window = started.elapsed();
         task.set("repointing the replicas");
         topology::follow(&cluster, &old, &target, &passwords, true).await?;
-        for m in cluster.members.iter().filter(|m| m.name != old && m.name != target) {
+        for m in cluster
+            .members
+            .iter()
+            .filter(|m| m.name != old && m.name != target)
+        {
             topology::follow(&cluster, &m.name, &target, &passwords, false).await?;
         }
         task.set("waiting until every member serves");
@@ -53,26 +61,39 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
     })
     .await?;
     task.finish("done");
-    println!("switched over {}: primary {old} → {target}; writes were refused for {:.2}s", args.name, window.as_secs_f64());
+    println!(
+        "switched over {}: primary {old} → {target}; writes were refused for {:.2}s",
+        args.name,
+        window.as_secs_f64()
+    );
     Ok(())
 }
 
 async fn check_primary_healthy(cluster: &Cluster) -> Result<()> {
     let primary = &cluster.primary;
-    let member = cluster.member(primary).context("the primary of record is not a member")?;
+    let member = cluster
+        .member(primary)
+        .context("the primary of record is not a member")?;
     if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
         bail!("primary {primary} is not ready: a switchover needs a healthy primary; use kubectl mysqlha failover {}", cluster.name);
     }
-    let state = observe(cluster.server(primary)).await.with_context(|| format!("primary {primary} does not answer; use failover"))?;
+    let state = observe(cluster.server(primary))
+        .await
+        .with_context(|| format!("primary {primary} does not answer; use failover"))?;
     if state.read_only {
-        bail!("primary {primary} is read-only; check kubectl mysqlha status {}", cluster.name);
+        bail!(
+            "primary {primary} is read-only; check kubectl mysqlha status {}",
+            cluster.name
+        );
     }
     Ok(())
 }
 
 /// A replica fit to take over: ready, replicating from the primary, no errant transactions.
 async fn check_candidate(cluster: &Cluster, pod: &str) -> Result<()> {
-    let member = cluster.member(pod).with_context(|| format!("pod {pod} is not a member of cluster {}", cluster.name))?;
+    let member = cluster
+        .member(pod)
+        .with_context(|| format!("pod {pod} is not a member of cluster {}", cluster.name))?;
     if pod == cluster.primary {
         bail!("{pod} is already the primary");
     }
@@ -80,11 +101,17 @@ async fn check_candidate(cluster: &Cluster, pod: &str) -> Result<()> {
         bail!("{pod} is not ready and cannot become the primary");
     }
     let state = observe(cluster.server(pod)).await?;
-    if !state.replication.as_ref().is_some_and(|r| r.io_running == "Yes" && r.sql_running == "Yes") {
+    if !state
+        .replication
+        .as_ref()
+        .is_some_and(|r| r.io_running == "Yes" && r.sql_running == "Yes")
+    {
         bail!("{pod} is not replicating and cannot become the primary");
     }
     let primary = observe(cluster.server(&cluster.primary)).await?;
-    let errant = state.binlog_state()?.errant_against(&primary.binlog_state()?);
+    let errant = state
+        .binlog_state()?
+        .errant_against(&primary.binlog_state()?);
     if !errant.is_empty() {
         bail!("{pod} has transactions the primary never had; rebuild it first: kubectl mysqlha rebuild-replica {} {pod}", cluster.name);
     }
@@ -98,9 +125,17 @@ async fn most_up_to_date_replica(cluster: &Cluster) -> Result<String> {
             continue;
         }
         let pos: GtidList = observe(cluster.server(&m.name)).await?.current_pos()?;
-        if best.as_ref().is_none_or(|(b, _)| pos.includes(b) && pos != *b) {
+        if best
+            .as_ref()
+            .is_none_or(|(b, _)| pos.includes(b) && pos != *b)
+        {
             best = Some((pos, m.name.clone()));
         }
     }
-    best.map(|(_, name)| name).with_context(|| format!("cluster {} has no healthy replica to switch over to", cluster.name))
+    best.map(|(_, name)| name).with_context(|| {
+        format!(
+            "cluster {} has no healthy replica to switch over to",
+            cluster.name
+        )
+    })
 }

@@ -44,11 +44,17 @@ pub fn semi_sync_cnf(spec: &ClusterSpec, primary: bool) -> String {
 pub const SEMI_SYNC_TIMEOUT_MS: u64 = 4_294_967_295;
 
 pub fn primary_cnf(spec: &ClusterSpec) -> String {
-    format!("{COMMON_CNF}{}# role: primary, the only member that takes writes\nread_only=OFF\n", semi_sync_cnf(spec, true))
+    format!(
+        "{COMMON_CNF}{}# role: primary, the only member that takes writes\nread_only=OFF\n",
+        semi_sync_cnf(spec, true)
+    )
 }
 
 pub fn replica_cnf(spec: &ClusterSpec) -> String {
-    format!("{COMMON_CNF}{}# role: replica, writes only through replication\nread_only=ON\n", semi_sync_cnf(spec, false))
+    format!(
+        "{COMMON_CNF}{}# role: replica, writes only through replication\nread_only=ON\n",
+        semi_sync_cnf(spec, false)
+    )
 }
 
 pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
@@ -65,10 +71,17 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("primary.cnf".to_string(), primary_cnf(spec)),
         ("replica.cnf".to_string(), replica_cnf(spec)),
         (PRIMARY_KEY.to_string(), spec.primary.clone()),
-        (DURABILITY_KEY.to_string(), if spec.semi_sync { "semi-sync" } else { "async" }.to_string()),
+        (
+            DURABILITY_KEY.to_string(),
+            if spec.semi_sync { "semi-sync" } else { "async" }.to_string(),
+        ),
     ]);
     data.extend(scripts.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    ConfigMap { metadata: metadata(spec, spec.name.clone()), data: Some(data), ..Default::default() }
+    ConfigMap {
+        metadata: metadata(spec, spec.name.clone()),
+        data: Some(data),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -91,7 +104,13 @@ mod tests {
         assert!(replica_cnf(&spec).contains("read_only=ON"));
         assert!(primary_cnf(&spec).contains("read_only=OFF"));
         for cnf in [primary_cnf(&spec), replica_cnf(&spec)] {
-            for key in ["log_bin=", "log_slave_updates=ON", "gtid_strict_mode=ON", "binlog_format=ROW", "sync_binlog=1"] {
+            for key in [
+                "log_bin=",
+                "log_slave_updates=ON",
+                "gtid_strict_mode=ON",
+                "binlog_format=ROW",
+                "sync_binlog=1",
+            ] {
                 assert!(cnf.contains(key), "{key}");
             }
         }

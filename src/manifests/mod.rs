@@ -60,7 +60,11 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
 
 /// The label selector string for `name`'s pods and PVCs.
 pub fn selector_string(name: &str) -> String {
-    selector_labels(name).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    selector_labels(name)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub fn labels(name: &str) -> BTreeMap<String, String> {
@@ -82,7 +86,9 @@ fn metadata(spec: &ClusterSpec, name: String) -> ObjectMeta {
 
 /// Checks that `name` can name a cluster: a DNS-1035 label short enough for every derived object.
 pub fn validate_name(name: &str) -> Result<(), String> {
-    let valid_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let starts_ok = name.starts_with(|c: char| c.is_ascii_lowercase());
     let ends_ok = name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
     if name.is_empty() || !valid_chars || !starts_ok || !ends_ok {
@@ -91,7 +97,10 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         ));
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("invalid cluster name '{name}': at most {MAX_NAME_LEN} characters ({} given)", name.len()));
+        return Err(format!(
+            "invalid cluster name '{name}': at most {MAX_NAME_LEN} characters ({} given)",
+            name.len()
+        ));
     }
     Ok(())
 }
@@ -137,13 +146,28 @@ mod tests {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
         assert!(validate_name(&"a".repeat(MAX_NAME_LEN)).is_ok());
-        assert!(validate_name(&"a".repeat(MAX_NAME_LEN + 1)).unwrap_err().contains("at most"));
+        assert!(validate_name(&"a".repeat(MAX_NAME_LEN + 1))
+            .unwrap_err()
+            .contains("at most"));
     }
 
     #[test]
     fn yaml_stream_has_every_object_in_order() {
         let yaml = to_yaml(&test_spec(), &Passwords::fixed("r", "p")).unwrap();
-        let kinds: Vec<&str> = yaml.lines().filter_map(|l| l.strip_prefix("kind: ")).collect();
-        assert_eq!(kinds, ["Secret", "ConfigMap", "Service", "Service", "Service", "StatefulSet"]);
+        let kinds: Vec<&str> = yaml
+            .lines()
+            .filter_map(|l| l.strip_prefix("kind: "))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "Secret",
+                "ConfigMap",
+                "Service",
+                "Service",
+                "Service",
+                "StatefulSet"
+            ]
+        );
     }
 }

@@ -15,19 +15,32 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn generate() -> std::io::Result<Self> {
-        Ok(Self { root: random_password()?, replication: random_password()? })
+        Ok(Self {
+            root: random_password()?,
+            replication: random_password()?,
+        })
     }
 
     #[cfg(test)]
     pub fn fixed(root: &str, replication: &str) -> Self {
-        Self { root: root.into(), replication: replication.into() }
+        Self {
+            root: root.into(),
+            replication: replication.into(),
+        }
     }
 
     /// Reads the passwords back from an existing Secret.
     pub fn from_secret(secret: &Secret) -> Option<Self> {
         let data = secret.data.as_ref()?;
-        let get = |key: &str| data.get(key).and_then(|v| String::from_utf8(v.0.clone()).ok()).filter(|s| !s.is_empty());
-        Some(Self { root: get(ROOT_PASSWORD_KEY)?, replication: get(REPLICATION_PASSWORD_KEY)? })
+        let get = |key: &str| {
+            data.get(key)
+                .and_then(|v| String::from_utf8(v.0.clone()).ok())
+                .filter(|s| !s.is_empty())
+        };
+        Some(Self {
+            root: get(ROOT_PASSWORD_KEY)?,
+            replication: get(REPLICATION_PASSWORD_KEY)?,
+        })
     }
 }
 
@@ -60,7 +73,10 @@ pub fn secret(spec: &ClusterSpec, passwords: &Passwords) -> Secret {
         type_: Some("Opaque".into()),
         string_data: Some(BTreeMap::from([
             (ROOT_PASSWORD_KEY.to_string(), passwords.root.clone()),
-            (REPLICATION_PASSWORD_KEY.to_string(), passwords.replication.clone()),
+            (
+                REPLICATION_PASSWORD_KEY.to_string(),
+                passwords.replication.clone(),
+            ),
         ])),
         ..Default::default()
     }

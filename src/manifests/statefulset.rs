@@ -1,12 +1,13 @@
 use super::{labels, metadata, selector_labels, ClusterSpec, DATA_DIR, MYSQL_PORT, SCRIPTS_DIR};
 use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource,
+    SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -28,16 +29,27 @@ pub fn statefulset(spec: &ClusterSpec) -> StatefulSet {
             service_name: Some(spec.name.clone()),
             pod_management_policy: Some("Parallel".into()),
             // The plugin restarts members itself, in an order that never surprises the primary.
-            update_strategy: Some(StatefulSetUpdateStrategy { type_: Some("OnDelete".into()), ..Default::default() }),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("OnDelete".into()),
+                ..Default::default()
+            }),
             // Scaling down drops the removed members' data (they are re-cloned on scale-up);
             // deleting the StatefulSet keeps it: `kubectl mysqlha delete` decides.
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_scaled: Some("Delete".into()),
-                when_deleted: Some("Retain".into()),
-            }),
-            selector: LabelSelector { match_labels: Some(selector_labels(&spec.name)), ..Default::default() },
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_scaled: Some("Delete".into()),
+                    when_deleted: Some("Retain".into()),
+                },
+            ),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(&spec.name)),
+                ..Default::default()
+            },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels(&spec.name)), ..Default::default() }),
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(&spec.name)),
+                    ..Default::default()
+                }),
                 spec: Some(pod_spec(spec)),
             },
             volume_claim_templates: Some(vec![data_claim(spec)]),
@@ -49,7 +61,10 @@ pub fn statefulset(spec: &ClusterSpec) -> StatefulSet {
 
 fn pod_spec(spec: &ClusterSpec) -> PodSpec {
     PodSpec {
-        security_context: Some(PodSecurityContext { fs_group: Some(MYSQL_UID), ..Default::default() }),
+        security_context: Some(PodSecurityContext {
+            fs_group: Some(MYSQL_UID),
+            ..Default::default()
+        }),
         termination_grace_period_seconds: Some(60),
         init_containers: Some(vec![config_container(spec), data_container(spec)]),
         containers: vec![server_container(spec)],
@@ -100,7 +115,10 @@ fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
 fn config_container(spec: &ClusterSpec) -> Container {
     Container {
         env: Some(pod_env(spec)),
-        security_context: Some(SecurityContext { run_as_user: Some(0), ..Default::default() }),
+        security_context: Some(SecurityContext {
+            run_as_user: Some(0),
+            ..Default::default()
+        }),
         ..member_container(spec, CONFIG_CONTAINER, "init.sh")
     }
 }
@@ -111,16 +129,25 @@ fn data_container(spec: &ClusterSpec) -> Container {
         resources: resources(spec),
         ..member_container(spec, DATA_CONTAINER, "wait-for-data.sh")
     };
-    container.volume_mounts.get_or_insert_with(Vec::new).push(mount("secret", "/etc/mysqlha/secret"));
+    container
+        .volume_mounts
+        .get_or_insert_with(Vec::new)
+        .push(mount("secret", "/etc/mysqlha/secret"));
     container
 }
 
 fn server_container(spec: &ClusterSpec) -> Container {
     Container {
         env: Some(pod_env(spec)),
-        ports: Some(vec![ContainerPort { name: Some("mysql".into()), container_port: MYSQL_PORT, ..Default::default() }]),
+        ports: Some(vec![ContainerPort {
+            name: Some("mysql".into()),
+            container_port: MYSQL_PORT,
+            ..Default::default()
+        }]),
         readiness_probe: Some(Probe {
-            exec: Some(ExecAction { command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/probe.sh")]) }),
+            exec: Some(ExecAction {
+                command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/probe.sh")]),
+            }),
             period_seconds: Some(2),
             timeout_seconds: Some(5),
             failure_threshold: Some(2),
@@ -138,23 +165,37 @@ fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
         EnvVar {
             name: "POD_NAME".into(),
             value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..Default::default() }),
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.name".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
         },
-        EnvVar { name: "HEADLESS_SERVICE".into(), value: Some(spec.name.clone()), ..Default::default() },
+        EnvVar {
+            name: "HEADLESS_SERVICE".into(),
+            value: Some(spec.name.clone()),
+            ..Default::default()
+        },
     ]
 }
 
 fn data_claim(spec: &ClusterSpec) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some("data".into()), labels: Some(selector_labels(&spec.name)), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            labels: Some(selector_labels(&spec.name)),
+            ..Default::default()
+        },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: spec.storage_class.clone(),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), Quantity(spec.storage.clone()))])),
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(spec.storage.clone()),
+                )])),
                 ..Default::default()
             }),
             ..Default::default()
@@ -171,7 +212,10 @@ fn resources(spec: &ClusterSpec) -> Option<ResourceRequirements> {
     if let Some(memory) = &spec.memory {
         requests.insert("memory".to_string(), Quantity(memory.clone()));
     }
-    (!requests.is_empty()).then(|| ResourceRequirements { requests: Some(requests), ..Default::default() })
+    (!requests.is_empty()).then(|| ResourceRequirements {
+        requests: Some(requests),
+        ..Default::default()
+    })
 }
 
 fn non_root() -> SecurityContext {
@@ -185,11 +229,19 @@ fn non_root() -> SecurityContext {
 }
 
 fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        ..Default::default()
+    }
 }
 
 fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -202,12 +254,30 @@ mod tests {
         let pod = sts.spec.as_ref().unwrap().template.spec.clone().unwrap();
         let server = &pod.containers[0];
         assert_eq!(server.name, SERVER_CONTAINER);
-        assert_eq!(server.security_context.as_ref().unwrap().run_as_user, Some(999));
-        let inits: Vec<_> = pod.init_containers.unwrap().iter().map(|c| c.name.clone()).collect();
+        assert_eq!(
+            server.security_context.as_ref().unwrap().run_as_user,
+            Some(999)
+        );
+        let inits: Vec<_> = pod
+            .init_containers
+            .unwrap()
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         assert_eq!(inits, [CONFIG_CONTAINER, DATA_CONTAINER]);
         let s = sts.spec.unwrap();
         assert_eq!(s.pod_management_policy.as_deref(), Some("Parallel"));
         assert_eq!(s.replicas, Some(3));
-        assert_eq!(server.resources.as_ref().unwrap().requests.as_ref().unwrap()["memory"].0, "512Mi");
+        assert_eq!(
+            server
+                .resources
+                .as_ref()
+                .unwrap()
+                .requests
+                .as_ref()
+                .unwrap()["memory"]
+                .0,
+            "512Mi"
+        );
     }
 }

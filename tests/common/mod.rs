@@ -22,7 +22,11 @@ pub struct Run {
 
 impl Run {
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "command failed\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "command failed\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -38,11 +42,22 @@ fn finish(out: Output) -> Run {
 pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(program);
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
     if let Some(input) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     finish(child.wait_with_output().unwrap())
 }
@@ -59,7 +74,10 @@ pub struct Namespace {
 impl Namespace {
     pub fn new(prefix: &str) -> Self {
         require_testbed();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
         let name = format!("{prefix}-{:05x}", nanos % 0xfffff);
         kubectl(&["create", "namespace", &name]).ok();
         Namespace { name }
@@ -80,7 +98,15 @@ impl Namespace {
 
     /// The cluster's root password, from its Secret.
     pub fn root_password(&self, cluster: &str) -> String {
-        let out = self.kubectl(&["get", "secret", &format!("{cluster}-credentials"), "-o", "jsonpath={.data.root-password}"]).ok();
+        let out = self
+            .kubectl(&[
+                "get",
+                "secret",
+                &format!("{cluster}-credentials"),
+                "-o",
+                "jsonpath={.data.root-password}",
+            ])
+            .ok();
         let decoded = run("base64", &["-d"], Some(&out.stdout)).ok();
         decoded.stdout
     }
@@ -88,7 +114,10 @@ impl Namespace {
     /// SQL as root through the network (`host`: a pod's DNS name or a Service), run from `pod`.
     pub fn sql_as(&self, pod: &str, host: &str, user: &str, password: &str, sql: &str) -> Run {
         let pw = format!("MYSQL_PWD={password}");
-        let args = ["exec", "-i", pod, "-c", "mysql", "--", "env", &pw, "mariadb", "-h", host, "-u", user, "-N", "-B"];
+        let args = [
+            "exec", "-i", pod, "-c", "mysql", "--", "env", &pw, "mariadb", "-h", host, "-u", user,
+            "-N", "-B",
+        ];
         let mut all: Vec<&str> = vec!["-n", &self.name];
         all.extend(args);
         run("kubectl", &all, Some(sql))
@@ -102,7 +131,9 @@ impl Namespace {
 
     /// SQL through the socket as the plugin's own account (bypasses read_only).
     pub fn admin_sql(&self, pod: &str, sql: &str) -> Run {
-        let args = ["exec", "-i", pod, "-c", "mysql", "--", "mariadb", "-umysql", "-N", "-B"];
+        let args = [
+            "exec", "-i", pod, "-c", "mysql", "--", "mariadb", "-umysql", "-N", "-B",
+        ];
         let mut all: Vec<&str> = vec!["-n", &self.name];
         all.extend(args);
         run("kubectl", &all, Some(sql))
@@ -110,7 +141,8 @@ impl Namespace {
 
     pub fn status_json(&self, cluster: &str) -> serde_json::Value {
         let out = self.plugin(&["status", cluster, "-o", "json"]).ok();
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("status -o json is not JSON ({e}): {}", out.stdout))
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("status -o json is not JSON ({e}): {}", out.stdout))
     }
 }
 
@@ -162,23 +194,54 @@ impl<'a> Writer<'a> {
              if mariadb -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
         );
         let env = format!("--env=MYSQL_PWD={pw}");
-        ns.kubectl(&["run", &pod, "--image", &image, "--image-pull-policy=IfNotPresent", "--restart=Never", &env, "--command", "--", "sh", "-c", &script]).ok();
-        ns.kubectl(&["wait", "--for=condition=Ready", &format!("pod/{pod}"), "--timeout=60s"]).ok();
+        ns.kubectl(&[
+            "run",
+            &pod,
+            "--image",
+            &image,
+            "--image-pull-policy=IfNotPresent",
+            "--restart=Never",
+            &env,
+            "--command",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .ok();
+        ns.kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            &format!("pod/{pod}"),
+            "--timeout=60s",
+        ])
+        .ok();
         Writer { ns, pod }
     }
 
     /// Stops the writer and returns the ids whose COMMIT was acknowledged.
     pub fn stop(self) -> Vec<u64> {
-        self.ns.kubectl(&["exec", &self.pod, "--", "touch", "/tmp/stop"]).ok();
-        eventually("the writer stops", Duration::from_secs(30), || self.ns.kubectl(&["logs", &self.pod]).stdout.contains("stopped"));
+        self.ns
+            .kubectl(&["exec", &self.pod, "--", "touch", "/tmp/stop"])
+            .ok();
+        eventually("the writer stops", Duration::from_secs(30), || {
+            self.ns
+                .kubectl(&["logs", &self.pod])
+                .stdout
+                .contains("stopped")
+        });
         let acked = self.acknowledged();
-        self.ns.kubectl(&["delete", "pod", &self.pod, "--wait=false"]);
+        self.ns
+            .kubectl(&["delete", "pod", &self.pod, "--wait=false"]);
         acked
     }
 
     pub fn acknowledged(&self) -> Vec<u64> {
         let logs = self.ns.kubectl(&["logs", &self.pod]).ok().stdout;
-        logs.lines().filter_map(|l| l.strip_prefix("ok ")).filter_map(|n| n.trim().parse().ok()).collect()
+        logs.lines()
+            .filter_map(|l| l.strip_prefix("ok "))
+            .filter_map(|n| n.trim().parse().ok())
+            .collect()
     }
 }
 
@@ -186,12 +249,24 @@ impl<'a> Writer<'a> {
 pub fn checksums(ns: &Namespace, cluster: &str, pod: &str, db: &str) -> String {
     let tables = ns.sql(cluster, pod, &format!("SELECT GROUP_CONCAT(CONCAT('{db}.', table_name)) FROM information_schema.tables WHERE table_schema = '{db}'")).ok();
     let list = tables.stdout.trim().to_string();
-    ns.sql(cluster, pod, &format!("CHECKSUM TABLE {list}")).ok().stdout
+    ns.sql(cluster, pod, &format!("CHECKSUM TABLE {list}"))
+        .ok()
+        .stdout
 }
 
 /// Creates a cluster and waits until the command returns.
 pub fn create_cluster(ns: &Namespace, name: &str, replicas: u32) {
     let image = std::env::var("MYSQLHA_IMAGE").unwrap();
     let replicas = replicas.to_string();
-    ns.plugin(&["create", name, "--replicas", &replicas, "--storage", "4Gi", "--image", &image]).ok();
+    ns.plugin(&[
+        "create",
+        name,
+        "--replicas",
+        &replicas,
+        "--storage",
+        "4Gi",
+        "--image",
+        &image,
+    ])
+    .ok();
 }
