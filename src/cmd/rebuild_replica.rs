@@ -106,8 +106,12 @@ pub async fn rebuild(
     passwords: &Passwords,
     task: &crate::progress::Task,
 ) -> Result<()> {
-    let current = cluster.pods.get_opt(pod).await?;
-    if let PodPhase::Running { .. } = pod_phase(current.as_ref()) {
+    // A pod that is (re)starting is waited for: its old data must be marked before it serves.
+    let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| {
+        matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
+    })
+    .await?;
+    if let PodPhase::Running { .. } = phase {
         task.set("taking the replica out of service");
         let marker = format!("{DATA_DIR}/.mysqlha-incomplete");
         exec::run(cluster.server(pod), &["touch", &marker], None)
