@@ -94,6 +94,22 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         .delete_collection(&params, &ListParams::default().labels(&labels))
         .await
         .context("cannot delete the PersistentVolumeClaims")?;
+    wait::with_timeout(
+        args.timeout,
+        "waiting for the PersistentVolumeClaims to go",
+        async {
+            while !claims
+                .list(&ListParams::default().labels(&labels))
+                .await?
+                .items
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     println!("cluster {name} deleted with its data");
     Ok(())
 }
