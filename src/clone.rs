@@ -336,19 +336,12 @@ pub fn change_master(cluster: &Cluster, primary: &str, passwords: &Passwords) ->
 pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("catching up with the primary");
     let primary = observe(cluster.server(&cluster.primary)).await?;
-    let sql = format!(
-        "SELECT MASTER_GTID_WAIT({}, 600) AS waited;",
-        quote(&primary.gtid_current_pos)
-    );
-    let rows = sql::query(cluster.server(pod), &sql).await?;
-    match rows
-        .first()
-        .and_then(|r| r.get("waited"))
-        .map(String::as_str)
-    {
-        Some("0") => Ok(()),
-        other => {
-            bail!("{pod} did not catch up with the primary (MASTER_GTID_WAIT returned {other:?})")
-        }
-    }
+    crate::topology::wait_applied(
+        cluster,
+        pod,
+        &primary.gtid_current_pos,
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .with_context(|| format!("{pod} did not catch up with the primary"))
 }
