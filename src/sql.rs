@@ -17,7 +17,7 @@ pub async fn query(target: Target<'_>, sql: &str) -> Result<Vec<Row>> {
         defaults.as_str(),
         "-umysql",
         "--batch",
-        "--connect-timeout=5",
+        "--connect-timeout=20",
     ];
     let out = exec::run(target, &cmd, Some(sql.as_bytes())).await?;
     Ok(parse_batch(&out.stdout))

@@ -5,7 +5,7 @@ use common::*;
 use std::time::Duration;
 
 /// Host PIDs of the mariadbd serving `pod` of cluster `cluster` (the test bed is this machine).
-fn mariadbd_pids(cluster: &str, pod: &str) -> Vec<String> {
+fn mariadbd_pids(namespace: &str, pod: &str) -> Vec<String> {
     let out = run("pgrep", &["-x", "mariadbd"], None);
     out.stdout
         .lines()
@@ -15,14 +15,16 @@ fn mariadbd_pids(cluster: &str, pod: &str) -> Vec<String> {
             env.split('\0').any(|v| v == format!("POD_NAME={pod}"))
                 && env
                     .split('\0')
-                    .any(|v| v == format!("HEADLESS_SERVICE={cluster}"))
+                    .any(|v| v == format!("POD_NAMESPACE={namespace}"))
         })
         .map(str::to_string)
         .collect()
 }
 
-fn signal_primary(cluster: &str, pod: &str, signal: &str) {
-    let pids = mariadbd_pids(cluster, pod);
+/// Signals `pod`'s mariadbd in this test's namespace only (other tests run clusters of the same
+/// name at the same time).
+fn signal_primary(ns: &Namespace, pod: &str, signal: &str) {
+    let pids = mariadbd_pids(&ns.name, pod);
     assert!(!pids.is_empty(), "no mariadbd found for {pod}");
     for pid in pids {
         run("kill", &[signal, &pid], None).ok();
@@ -112,9 +114,9 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
 
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
-    signal_primary("ha", "ha-0", "-STOP");
+    signal_primary(&ns, "ha-0", "-STOP");
     let out = ns.plugin(&["failover", "ha", "--yes"]);
-    signal_primary("ha", "ha-0", "-CONT");
+    signal_primary(&ns, "ha-0", "-CONT");
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
@@ -140,7 +142,7 @@ fn failover_after_kill_9_loses_no_acknowledged_write() {
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
     // mariadbd killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
-    signal_primary("ha", "ha-0", "-KILL");
+    signal_primary(&ns, "ha-0", "-KILL");
     ns.kubectl(&[
         "delete",
         "pod",

@@ -174,6 +174,17 @@ fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
             ..Default::default()
         },
         EnvVar {
+            name: "POD_NAMESPACE".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.namespace".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        EnvVar {
             name: "HEADLESS_SERVICE".into(),
             value: Some(spec.name.clone()),
             ..Default::default()
