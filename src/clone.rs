@@ -231,8 +231,11 @@ async fn stream_direct(
         .with_context(|| format!("pod {target} has no IP address yet"))?;
     let token = crate::manifests::one_time_token().context("cannot make a one-time token")?;
     let token_line = format!("{token}\n");
+    // A receiver left listening by an interrupted clone would hold the port and turn the new
+    // sender away (wrong token): end it first.
     let receive = format!(
-        "set -o pipefail; perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh"
+        "set -o pipefail; . {OPS_DIR}/stop-stale.sh; stop_stale perl; \
+         perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh"
     );
     let receiver = exec::start(
         cluster.data_init(target),
