@@ -159,37 +159,32 @@ fn server_container(spec: &ClusterSpec) -> Container {
     }
 }
 
-/// What write-config.sh needs to know about its pod.
+/// What write-config.sh (and whoever inspects the processes) needs to know about its pod.
 fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
     vec![
-        EnvVar {
-            name: "POD_NAME".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.name".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        EnvVar {
-            name: "POD_NAMESPACE".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.namespace".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        from_pod_field("POD_NAME", "metadata.name"),
+        from_pod_field("POD_NAMESPACE", "metadata.namespace"),
         EnvVar {
             name: "HEADLESS_SERVICE".into(),
             value: Some(spec.name.clone()),
             ..Default::default()
         },
     ]
+}
+
+/// An environment variable holding a field of the pod (downward API).
+fn from_pod_field(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn data_claim(spec: &ClusterSpec) -> PersistentVolumeClaim {
