@@ -393,39 +393,42 @@ pub async fn run(global: &GlobalArgs, args: &CompleteArgs) -> anyhow::Result<()>
 }
 
 async fn cluster_names(global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
-    let ctx = Context::connect(global).await?;
-    let api: Api<StatefulSet> = Api::namespaced(ctx.client, &ctx.namespace);
-    let selector = format!(
-        "app.kubernetes.io/managed-by={}",
-        crate::manifests::FIELD_MANAGER
-    );
-    let list = api
-        .list_metadata(&ListParams::default().labels(&selector))
-        .await?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|s| s.metadata.name)
-        .collect())
+    names_of::<StatefulSet>(global, &managed_selector()).await
 }
 
 async fn pod_names(global: &GlobalArgs, cluster: Option<&str>) -> anyhow::Result<Vec<String>> {
-    let ctx = Context::connect(global).await?;
-    let api: Api<Pod> = Api::namespaced(ctx.client, &ctx.namespace);
     let selector = match cluster {
         Some(name) => crate::manifests::selector_string(name),
-        None => format!(
-            "app.kubernetes.io/managed-by={}",
-            crate::manifests::FIELD_MANAGER
-        ),
+        None => managed_selector(),
     };
+    names_of::<Pod>(global, &selector).await
+}
+
+/// Objects the plugin made.
+fn managed_selector() -> String {
+    format!(
+        "app.kubernetes.io/managed-by={}",
+        crate::manifests::FIELD_MANAGER
+    )
+}
+
+/// Names of the objects of kind K in the namespace that match `selector`.
+async fn names_of<K>(global: &GlobalArgs, selector: &str) -> anyhow::Result<Vec<String>>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let ctx = Context::connect(global).await?;
+    let api: Api<K> = Api::namespaced(ctx.client, &ctx.namespace);
     let list = api
-        .list_metadata(&ListParams::default().labels(&selector))
+        .list_metadata(&ListParams::default().labels(selector))
         .await?;
     Ok(list
         .items
         .into_iter()
-        .filter_map(|p| p.metadata.name)
+        .filter_map(|o| o.metadata.name)
         .collect())
 }
 
