@@ -313,15 +313,20 @@ impl ServerState {
 
 /// Asks a member's server for its role, GTID positions and replication threads.
 pub async fn observe(target: Target<'_>) -> Result<ServerState> {
-    let vars = sql::query(
-        target,
-        "SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;",
-    )
-    .await?;
+    observe_after(target, &[]).await
+}
+
+/// Runs `statements`, then reads the server's state, all in one exec.
+pub async fn observe_after(target: Target<'_>, statements: &[&str]) -> Result<ServerState> {
+    let mut all = statements.to_vec();
+    all.push("SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;");
+    all.push("SHOW SLAVE STATUS;");
+    let mut sets = sql::query_sets(target, &all).await?;
+    let slave = sets.pop().unwrap_or_default();
+    let vars = sets.pop().unwrap_or_default();
     let Some(v) = vars.first() else {
         bail!("{}: no answer to SELECT @@read_only", target.pod)
     };
-    let slave = sql::query(target, "SHOW SLAVE STATUS;").await?;
     Ok(ServerState {
         read_only: v.get("read_only").is_some_and(|s| s == "1"),
         gtid_current_pos: v.get("current").cloned().unwrap_or_default(),

@@ -11,6 +11,24 @@ pub type Row = BTreeMap<String, String>;
 /// Runs `sql` (fed on stdin, so no secret reaches a process list) and returns the rows of the
 /// last result set.
 pub async fn query(target: Target<'_>, sql: &str) -> Result<Vec<Row>> {
+    Ok(parse_batch(&run_client(target, sql).await?))
+}
+
+/// The column of the marker row that `query_sets` puts after each statement.
+const END_OF_SET: &str = "mysqlha_end_of_result_set";
+
+/// Runs `statements` in one exec (one round trip) and returns one result set per statement,
+/// empty for a statement that returns no rows.
+pub async fn query_sets(target: Target<'_>, statements: &[&str]) -> Result<Vec<Vec<Row>>> {
+    let sql: String = statements
+        .iter()
+        .map(|s| format!("{s}\nSELECT 1 AS {END_OF_SET};\n"))
+        .collect();
+    Ok(split_sets(&run_client(target, &sql).await?))
+}
+
+/// The `mariadb` client in batch mode, `sql` on stdin; its stdout.
+async fn run_client(target: Target<'_>, sql: &str) -> Result<String> {
     let defaults = format!("--defaults-file={RUN_CNF}");
     let cmd = [
         "mariadb",
@@ -19,8 +37,25 @@ pub async fn query(target: Target<'_>, sql: &str) -> Result<Vec<Row>> {
         "--batch",
         "--connect-timeout=20",
     ];
-    let out = exec::run(target, &cmd, Some(sql.as_bytes())).await?;
-    Ok(parse_batch(&out.stdout))
+    Ok(exec::run(target, &cmd, Some(sql.as_bytes())).await?.stdout)
+}
+
+/// Splits `query_sets` output at its marker rows (header `END_OF_SET`, value 1).
+fn split_sets(text: &str) -> Vec<Vec<Row>> {
+    let mut sets = Vec::new();
+    let mut current = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == END_OF_SET {
+            lines.next(); // its value
+            sets.push(parse_batch(&current));
+            current.clear();
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    sets
 }
 
 /// Runs statements whose results are not needed.
@@ -118,6 +153,21 @@ mod tests {
         let rows = parse_batch(text);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["c"], "3");
+    }
+
+    #[test]
+    fn result_sets_are_split_at_their_markers() {
+        let text =
+            format!("a\tb\n1\t2\n{END_OF_SET}\n1\n{END_OF_SET}\n1\nc\n3\n4\n{END_OF_SET}\n1\n");
+        let sets = split_sets(&text);
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[0][0]["b"], "2");
+        assert!(
+            sets[1].is_empty(),
+            "a statement without rows gives an empty set"
+        );
+        assert_eq!(sets[2].len(), 2);
+        assert_eq!(sets[2][1]["c"], "4");
     }
 
     #[test]

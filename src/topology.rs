@@ -44,18 +44,29 @@ pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
 }
 
 /// Stops writes on `pod`: read_only for every account, then client sessions are cut so that
-/// clients reconnect through the write Service.
-pub async fn fence(cluster: &Cluster, pod: &str) -> Result<()> {
-    sql::execute(cluster.server(pod), "SET GLOBAL read_only = ON;")
-        .await
-        .with_context(|| format!("cannot make {pod} read-only"))?;
-    let sessions = sql::query(
+/// clients reconnect through the write Service. Returns the GTID position `pod` has written to
+/// its binary log, which no client can add to any more.
+pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
+    let sets = sql::query_sets(
         cluster.server(pod),
-        &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
+        &[
+            "SET GLOBAL read_only = ON;",
+            "SELECT @@gtid_binlog_pos AS pos;",
+            &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
+        ],
     )
-    .await?;
-    let kills: String = sessions
-        .iter()
+    .await
+    .with_context(|| format!("cannot make {pod} read-only"))?;
+    let position = sets
+        .get(1)
+        .and_then(|rows| rows.first())
+        .and_then(|r| r.get("pos"))
+        .cloned()
+        .unwrap_or_default();
+    let kills: String = sets
+        .get(2)
+        .into_iter()
+        .flatten()
         .filter_map(|r| r.get("id"))
         .map(|id| format!("KILL CONNECTION {id};\n"))
         .collect();
@@ -63,17 +74,7 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<()> {
         // A session may end on its own between the query and the kill: not an error.
         let _ = sql::execute(cluster.server(pod), &kills).await;
     }
-    Ok(())
-}
-
-/// The GTID position `pod` has written to its binary log.
-pub async fn binlog_pos(cluster: &Cluster, pod: &str) -> Result<String> {
-    let rows = sql::query(cluster.server(pod), "SELECT @@gtid_binlog_pos AS pos;").await?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.get("pos"))
-        .cloned()
-        .unwrap_or_default())
+    Ok(position)
 }
 
 /// Waits until `pod` has applied `position` (MASTER_GTID_WAIT).
@@ -103,16 +104,32 @@ pub async fn wait_applied(
     }
 }
 
-/// Turns replica `pod` into the writable primary.
-pub async fn promote(cluster: &Cluster, pod: &str) -> Result<()> {
+/// Turns replica `pod` into the writable primary once it has applied `position` (waiting at most
+/// `limit`), in one exec: a failed wait stops the statements before any of them changes `pod`.
+pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
     let semi_sync = cluster.semi_sync && cluster.replicas() > 1;
     let sql = format!(
-        "STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL rpl_semi_sync_master_enabled = {};\nSET GLOBAL read_only = OFF;\n",
+        "{}STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL rpl_semi_sync_master_enabled = {};\nSET GLOBAL read_only = OFF;\n",
+        fail_unless_applied(pod, position, limit),
         if semi_sync { "ON" } else { "OFF" }
     );
     sql::execute(cluster.server(pod), &sql)
         .await
         .with_context(|| format!("cannot promote {pod}"))
+}
+
+/// A compound statement that raises an error (which ends the client's batch) unless the server
+/// applies `position` within `limit`.
+fn fail_unless_applied(pod: &str, position: &str, limit: Duration) -> String {
+    if position.is_empty() {
+        return String::new();
+    }
+    let seconds = limit.as_secs().max(1);
+    format!(
+        "DELIMITER //\nBEGIN NOT ATOMIC\n  IF IFNULL(MASTER_GTID_WAIT({}, {seconds}), -1) <> 0 THEN\n    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {};\n  END IF;\nEND//\nDELIMITER ;\n",
+        quote(position),
+        quote(&format!("{pod} did not apply {position} within {seconds}s")),
+    )
 }
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
@@ -155,4 +172,25 @@ pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     )
     .await
     .context("cannot set the primary's semi-synchronous replication")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotion_waits_for_the_position_in_the_same_batch() {
+        let sql = fail_unless_applied("db-1", "0-1-42", Duration::from_secs(30));
+        assert!(sql.starts_with("DELIMITER //\nBEGIN NOT ATOMIC\n"), "{sql}");
+        assert!(
+            sql.contains("IFNULL(MASTER_GTID_WAIT('0-1-42', 30), -1) <> 0"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("'db-1 did not apply 0-1-42 within 30s'"),
+            "{sql}"
+        );
+        assert!(sql.ends_with("END//\nDELIMITER ;\n"), "{sql}");
+        assert_eq!(fail_unless_applied("db-1", "", Duration::from_secs(30)), "");
+    }
 }

@@ -2,12 +2,12 @@
 //! promote the replica that received the most (after it applied all it received), repoint the
 //! others; the old primary restarts read-only, out of service, to be checked and rebuilt.
 use crate::cli::FailoverArgs;
-use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
+use crate::cluster::{observe, observe_after, pod_phase, Cluster, PodPhase, ServerState};
 use crate::cmd::{confirm, rebuild_replica::passwords};
 use crate::context::Context;
 use crate::gtid::GtidList;
 use crate::progress::Progress;
-use crate::{sql, topology, wait};
+use crate::{topology, wait};
 use anyhow::{bail, Context as _, Result};
 use kube::api::DeleteParams;
 use std::time::{Duration, Instant};
@@ -19,8 +19,10 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let started = Instant::now();
     let cluster = Cluster::load(ctx, &args.name).await?;
     let old = cluster.primary.clone();
-    let old_answers = refuse_if_primary_healthy(&cluster).await?;
-    let replicas = reachable_replicas(&cluster, args.force).await?;
+    // Every member is asked at once: a silent primary costs one PROBE_TIMEOUT, not more.
+    let (old_state, replica_states) = tokio::join!(probe(&cluster, &old), probe_replicas(&cluster));
+    let old_answers = refuse_if_primary_healthy(&cluster, old_state.as_ref(), &replica_states)?;
+    let replicas = reachable_replicas(&cluster, replica_states, args.force)?;
     // Decide before changing anything: the candidate must have received all any replica has.
     let candidate = choose_candidate(&cluster.name, &replicas, args.to.as_deref())?;
     confirm(
@@ -30,44 +32,37 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let passwords = passwords(ctx, &cluster).await?;
     let task = Progress::new().task(&format!("{old} → {candidate}"));
     let what = format!("failing over from {old} to {candidate}");
-    let writable_after = wait::with_timeout(args.timeout, &what, async {
+    let (candidate, writable_after) = wait::with_timeout(args.timeout, &what, async {
         task.set("fencing the old primary");
-        topology::point_write_service(&cluster, None).await?;
-        if old_answers {
-            let _ = tokio::time::timeout(PROBE_TIMEOUT, topology::fence(&cluster, &old)).await;
-        }
-        // Replicas stop receiving from the old primary: it can get no more acknowledgements.
-        for (pod, _) in &replicas {
-            sql::execute(cluster.server(pod), "STOP SLAVE IO_THREAD;").await?;
-        }
-        let received = received_position(&cluster, &candidate).await?;
-        task.set("applying the relay log");
-        topology::wait_applied(
-            &cluster,
-            &candidate,
-            &received.to_string(),
-            Duration::from_secs(60),
-        )
-        .await?;
-        topology::promote(&cluster, &candidate).await?;
-        topology::record_primary(&cluster, &candidate).await?;
+        let pods: Vec<&str> = replicas.iter().map(|(p, _)| p.as_str()).collect();
+        let (service, (), received) = tokio::join!(
+            topology::point_write_service(&cluster, None),
+            fence_if_it_answers(&cluster, &old, old_answers),
+            stop_receiving(&cluster, &pods),
+        );
+        service?;
+        // Nothing more can arrive now: decide again on what each replica really received.
+        let stopped = received?;
+        let candidate = choose_candidate(&cluster.name, &stopped, args.to.as_deref())?;
+        let position = received(state_of(&stopped, &candidate)).to_string();
+        task.set("applying the relay log and promoting");
+        topology::promote(&cluster, &candidate, &position, Duration::from_secs(60)).await?;
+        task.set("recording the new primary; repointing the replicas");
+        let repoint = pods
+            .iter()
+            .filter(|p| **p != candidate)
+            .map(|p| topology::follow(&cluster, p, &candidate, &passwords, false));
+        let (recorded, repointed) = tokio::join!(
+            topology::record_primary(&cluster, &candidate),
+            futures::future::try_join_all(repoint),
+        );
+        recorded?;
         let writable_after = started.elapsed();
-        task.set("repointing the replicas");
-        for (pod, _) in replicas.iter().filter(|(p, _)| *p != candidate) {
-            topology::follow(&cluster, pod, &candidate, &passwords, false).await?;
-        }
+        repointed?;
         task.set("restarting the old primary read-only");
-        let now = DeleteParams {
-            grace_period_seconds: Some(0),
-            ..Default::default()
-        };
-        match cluster.pods.delete(&old, &now).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e).context("cannot restart the old primary"),
-        }
+        restart_now(&cluster, &old).await?;
         wait::until_ready(&cluster.pods, &candidate).await?;
-        Ok(writable_after)
+        Ok((candidate, writable_after))
     })
     .await?;
     task.finish("done");
@@ -81,71 +76,128 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     Ok(())
 }
 
+/// A running member's state, or None when it does not answer within PROBE_TIMEOUT.
+async fn probe(cluster: &Cluster, pod: &str) -> Option<ServerState> {
+    let running = cluster
+        .member(pod)
+        .is_some_and(|m| matches!(pod_phase(m.pod.as_ref()), PodPhase::Running { .. }));
+    if !running {
+        return None;
+    }
+    tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(pod)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
+/// Every replica of record and its state (None: it does not answer), probed at once.
+async fn probe_replicas(cluster: &Cluster) -> Vec<(String, Option<ServerState>)> {
+    let replicas: Vec<&str> = cluster
+        .members
+        .iter()
+        .map(|m| m.name.as_str())
+        .filter(|m| *m != cluster.primary)
+        .collect();
+    let states = futures::future::join_all(replicas.iter().map(|p| probe(cluster, p))).await;
+    replicas.into_iter().map(String::from).zip(states).collect()
+}
+
+/// read_only and sessions cut on an old primary that still answers; a silent one is not waited
+/// for (it gets no acknowledgement once the replicas stop receiving).
+async fn fence_if_it_answers(cluster: &Cluster, old: &str, answers: bool) {
+    if answers {
+        let _ = tokio::time::timeout(PROBE_TIMEOUT, topology::fence(cluster, old)).await;
+    }
+}
+
+/// Stops every replica's IO thread (the old primary can get no more acknowledgements) and
+/// reads what each has received, one exec per replica, all at once.
+async fn stop_receiving(cluster: &Cluster, pods: &[&str]) -> Result<Vec<(String, ServerState)>> {
+    let stop = pods.iter().map(|pod| async move {
+        let state = observe_after(cluster.server(pod), &["STOP SLAVE IO_THREAD;"])
+            .await
+            .with_context(|| format!("cannot stop replication on {pod}"))?;
+        Ok::<_, anyhow::Error>((pod.to_string(), state))
+    });
+    futures::future::try_join_all(stop).await
+}
+
+fn state_of<'a>(states: &'a [(String, ServerState)], pod: &str) -> &'a ServerState {
+    &states
+        .iter()
+        .find(|(p, _)| p == pod)
+        .expect("a chosen candidate")
+        .1
+}
+
+/// Deletes the old primary's pod at once: it restarts read-only (the record names another
+/// primary) and out of the write Service.
+async fn restart_now(cluster: &Cluster, pod: &str) -> Result<()> {
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
+    match cluster.pods.delete(pod, &now).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e).context("cannot restart the old primary"),
+    }
+}
+
 /// Refuses while the primary is healthy; otherwise tells whether its server still answers
 /// (then it is fenced with read_only; a silent one is not waited for).
-async fn refuse_if_primary_healthy(cluster: &Cluster) -> Result<bool> {
-    let primary = &cluster.primary;
-    let current = cluster.pods.get_opt(primary).await?;
-    if !matches!(pod_phase(current.as_ref()), PodPhase::Running { .. }) {
-        return Ok(false);
-    }
-    match tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(primary))).await {
-        Ok(Ok(state)) if !state.read_only && !cut_off_from_replicas(cluster).await => bail!(
-            "primary {primary} is healthy and takes writes: nothing changed. For a planned move use kubectl mysqlha switchover {}",
+fn refuse_if_primary_healthy(
+    cluster: &Cluster,
+    primary: Option<&ServerState>,
+    replicas: &[(String, Option<ServerState>)],
+) -> Result<bool> {
+    match primary {
+        Some(state) if !state.read_only && !cut_off_from_replicas(replicas) => bail!(
+            "primary {} is healthy and takes writes: nothing changed. For a planned move use kubectl mysqlha switchover {}",
+            cluster.primary,
             cluster.name
         ),
-        Ok(Ok(_)) => Ok(true),
-        _ => Ok(false),
+        Some(_) => Ok(true),
+        None => Ok(false),
     }
 }
 
 /// A primary that answers the plugin (exec does not cross the pod network) may still be cut
 /// off: no replica's IO thread is connected to it.
-async fn cut_off_from_replicas(cluster: &Cluster) -> bool {
-    let mut replicas = 0;
-    for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
-        replicas += 1;
-        if let Ok(Ok(state)) =
-            tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(&m.name))).await
-        {
-            if state.replication.is_some_and(|r| r.io_running == "Yes") {
-                return false;
-            }
-        }
-    }
-    replicas > 0
+fn cut_off_from_replicas(replicas: &[(String, Option<ServerState>)]) -> bool {
+    !replicas.is_empty()
+        && !replicas.iter().any(|(_, state)| {
+            state
+                .as_ref()
+                .and_then(|s| s.replication.as_ref())
+                .is_some_and(|r| r.io_running == "Yes")
+        })
 }
 
-/// Every replica and its state; an unreachable one may hold acknowledged writes, so without
-/// --force that is a refusal.
-async fn reachable_replicas(cluster: &Cluster, force: bool) -> Result<Vec<(String, ServerState)>> {
-    let mut reachable = Vec::new();
-    let mut unreachable = Vec::new();
-    for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
-        let running = matches!(pod_phase(m.pod.as_ref()), PodPhase::Running { .. });
-        let state = if running {
-            tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(&m.name)))
-                .await
-                .ok()
-                .and_then(Result::ok)
-        } else {
-            None
-        };
-        match state {
-            Some(s) if s.replication.is_some() => reachable.push((m.name.clone(), s)),
-            _ => unreachable.push(m.name.clone()),
-        }
-    }
+/// The replicas that answer and replicate; an unreachable one may hold acknowledged writes, so
+/// without --force that is a refusal.
+fn reachable_replicas(
+    cluster: &Cluster,
+    probed: Vec<(String, Option<ServerState>)>,
+    force: bool,
+) -> Result<Vec<(String, ServerState)>> {
+    let (reachable, unreachable): (Vec<_>, Vec<_>) = probed
+        .into_iter()
+        .partition(|(_, s)| s.as_ref().is_some_and(|s| s.replication.is_some()));
     if reachable.is_empty() {
         bail!("no replica of cluster {} can be promoted (none answers and replicates): nothing changed", cluster.name);
     }
     if !unreachable.is_empty() && !force {
+        let names: Vec<&str> = unreachable.iter().map(|(p, _)| p.as_str()).collect();
         bail!(
             "replica(s) {} cannot be reached and may hold acknowledged writes the others lack: nothing changed. Bring them back, or accept the risk with --force",
-            unreachable.join(", ")
+            names.join(", ")
         );
     }
-    Ok(reachable)
+    Ok(reachable
+        .into_iter()
+        .filter_map(|(p, s)| s.map(|s| (p, s)))
+        .collect())
 }
 
 /// What a replica has received from the primary (Gtid_IO_Pos), or what it applied if more.
@@ -161,10 +213,6 @@ fn received(state: &ServerState) -> GtidList {
     } else {
         applied
     }
-}
-
-async fn received_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
-    Ok(received(&observe(cluster.server(pod)).await?))
 }
 
 fn choose_candidate(

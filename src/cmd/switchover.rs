@@ -29,30 +29,22 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
     let window = wait::with_timeout(args.timeout, &what, async {
         task.set("stopping writes on the old primary");
         let started = Instant::now();
-        topology::fence(&cluster, &old).await?;
-        let position = topology::binlog_pos(&cluster, &old).await?;
+        let position = topology::fence(&cluster, &old).await?;
         task.set("waiting until the target has applied every write");
         if let Err(e) =
-            topology::wait_applied(&cluster, &target, &position, Duration::from_secs(30)).await
+            topology::promote(&cluster, &target, &position, Duration::from_secs(30)).await
         {
-            // Nothing moved yet: give the writes back to the old primary.
-            crate::sql::execute(cluster.server(&old), "SET GLOBAL read_only = OFF;")
-                .await
-                .ok();
-            return Err(e.context("switchover abandoned, the old primary takes writes again"));
+            return Err(give_writes_back_unless_promoted(&cluster, &old, &target, e).await);
         }
-        topology::promote(&cluster, &target).await?;
         topology::record_primary(&cluster, &target).await?;
         let window = started.elapsed();
         task.set("repointing the replicas");
-        topology::follow(&cluster, &old, &target, &passwords, true).await?;
-        for m in cluster
+        let repoint = cluster
             .members
             .iter()
-            .filter(|m| m.name != old && m.name != target)
-        {
-            topology::follow(&cluster, &m.name, &target, &passwords, false).await?;
-        }
+            .filter(|m| m.name != target)
+            .map(|m| topology::follow(&cluster, &m.name, &target, &passwords, m.name == old));
+        futures::future::try_join_all(repoint).await?;
         task.set("waiting until every member serves");
         for m in &cluster.members {
             wait::until_ready(&cluster.pods, &m.name).await?;
@@ -67,6 +59,32 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         window.as_secs_f64()
     );
     Ok(())
+}
+
+/// A promotion that failed before the target turned writable (its wait for the old primary's
+/// last write ran out) leaves nothing moved: the old primary takes writes again.
+async fn give_writes_back_unless_promoted(
+    cluster: &Cluster,
+    old: &str,
+    target: &str,
+    error: anyhow::Error,
+) -> anyhow::Error {
+    let target_still_replica = observe(cluster.server(target))
+        .await
+        .is_ok_and(|s| s.read_only);
+    if !target_still_replica {
+        return error.context(format!(
+            "switchover stopped half way: {old} is read-only; check kubectl mysqlha status {}",
+            cluster.name
+        ));
+    }
+    match crate::sql::execute(cluster.server(old), "SET GLOBAL read_only = OFF;").await {
+        Ok(()) => error.context("switchover abandoned, the old primary takes writes again"),
+        Err(_) => error.context(format!(
+            "switchover abandoned; {old} stays read-only: check kubectl mysqlha status {}",
+            cluster.name
+        )),
+    }
 }
 
 async fn check_primary_healthy(cluster: &Cluster) -> Result<()> {

@@ -178,7 +178,8 @@ pub fn members_with_role(status: &serde_json::Value, role: &str) -> Vec<String> 
 }
 
 /// A pod that commits numbered rows into `table` through the write Service, one connection per
-/// row, and prints `ok N` only after the COMMIT of row N returned OK.
+/// row, and prints `ok N` only after the COMMIT of row N returned OK. Like any sane client it gives
+/// up on a statement after 5 s: a primary that vanished from the network answers nothing, ever.
 pub struct Writer<'a> {
     ns: &'a Namespace,
     pub pod: String,
@@ -191,7 +192,7 @@ impl<'a> Writer<'a> {
         let pw = ns.root_password(cluster);
         let script = format!(
             "i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); \
-             if mariadb -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
+             if timeout 5 mariadb -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
         );
         let env = format!("--env=MYSQL_PWD={pw}");
         ns.kubectl(&[
