@@ -35,14 +35,14 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let (candidate, writable_after) = wait::with_timeout(args.timeout, &what, async {
         task.set("fencing the old primary");
         let pods: Vec<&str> = replicas.iter().map(|(p, _)| p.as_str()).collect();
-        let (service, (), received) = tokio::join!(
+        let (service, (), stopped) = tokio::join!(
             topology::point_write_service(&cluster, None),
             fence_if_it_answers(&cluster, &old, old_answers),
             stop_receiving(&cluster, &pods),
         );
         service?;
         // Nothing more can arrive now: decide again on what each replica really received.
-        let stopped = received?;
+        let stopped = stopped?;
         let candidate = choose_candidate(&cluster.name, &stopped, args.to.as_deref())?;
         let position = received(state_of(&stopped, &candidate)).to_string();
         task.set("applying the relay log and promoting");
