@@ -316,12 +316,25 @@ pub async fn observe(target: Target<'_>) -> Result<ServerState> {
     observe_after(target, &[]).await
 }
 
+/// `observe`, failing fast (sql::PROBE_CONNECT_TIMEOUT) when the server does not greet.
+pub async fn probe(target: Target<'_>) -> Result<ServerState> {
+    read_state(target, &[], sql::PROBE_CONNECT_TIMEOUT).await
+}
+
 /// Runs `statements`, then reads the server's state, all in one exec.
 pub async fn observe_after(target: Target<'_>, statements: &[&str]) -> Result<ServerState> {
+    read_state(target, statements, sql::WORK_CONNECT_TIMEOUT).await
+}
+
+async fn read_state(
+    target: Target<'_>,
+    statements: &[&str],
+    connect_timeout: u32,
+) -> Result<ServerState> {
     let mut all = statements.to_vec();
     all.push("SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;");
     all.push("SHOW SLAVE STATUS;");
-    let mut sets = sql::query_sets(target, &all).await?;
+    let mut sets = sql::query_sets(target, &all, connect_timeout).await?;
     let slave = sets.pop().unwrap_or_default();
     let vars = sets.pop().unwrap_or_default();
     let Some(v) = vars.first() else {

@@ -11,31 +11,45 @@ pub type Row = BTreeMap<String, String>;
 /// Runs `sql` (fed on stdin, so no secret reaches a process list) and returns the rows of the
 /// last result set.
 pub async fn query(target: Target<'_>, sql: &str) -> Result<Vec<Row>> {
-    Ok(parse_batch(&run_client(target, sql).await?))
+    Ok(parse_batch(
+        &run_client(target, sql, WORK_CONNECT_TIMEOUT).await?,
+    ))
 }
+
+/// Seconds the client waits for the server's greeting: ample for work on a loaded server, and
+/// short for a probe that must tell a silent (frozen, hung) server quickly.
+pub const WORK_CONNECT_TIMEOUT: u32 = 20;
+pub const PROBE_CONNECT_TIMEOUT: u32 = 1;
 
 /// The column of the marker row that `query_sets` puts after each statement.
 const END_OF_SET: &str = "mysqlha_end_of_result_set";
 
 /// Runs `statements` in one exec (one round trip) and returns one result set per statement,
 /// empty for a statement that returns no rows.
-pub async fn query_sets(target: Target<'_>, statements: &[&str]) -> Result<Vec<Vec<Row>>> {
+pub async fn query_sets(
+    target: Target<'_>,
+    statements: &[&str],
+    connect_timeout: u32,
+) -> Result<Vec<Vec<Row>>> {
     let sql: String = statements
         .iter()
         .map(|s| format!("{s}\nSELECT 1 AS {END_OF_SET};\n"))
         .collect();
-    Ok(split_sets(&run_client(target, &sql).await?))
+    Ok(split_sets(
+        &run_client(target, &sql, connect_timeout).await?,
+    ))
 }
 
 /// The `mariadb` client in batch mode, `sql` on stdin; its stdout.
-async fn run_client(target: Target<'_>, sql: &str) -> Result<String> {
+async fn run_client(target: Target<'_>, sql: &str, connect_timeout: u32) -> Result<String> {
     let defaults = format!("--defaults-file={RUN_CNF}");
+    let connect_timeout = format!("--connect-timeout={connect_timeout}");
     let cmd = [
         "mariadb",
         defaults.as_str(),
         "-umysql",
         "--batch",
-        "--connect-timeout=20",
+        connect_timeout.as_str(),
     ];
     Ok(exec::run(target, &cmd, Some(sql.as_bytes())).await?.stdout)
 }

@@ -54,6 +54,7 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
             "SELECT @@gtid_binlog_pos AS pos;",
             &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
         ],
+        sql::WORK_CONNECT_TIMEOUT,
     )
     .await
     .with_context(|| format!("cannot make {pod} read-only"))?;

@@ -2,18 +2,20 @@
 //! promote the replica that received the most (after it applied all it received), repoint the
 //! others; the old primary restarts read-only, out of service, to be checked and rebuilt.
 use crate::cli::FailoverArgs;
-use crate::cluster::{observe, observe_after, pod_phase, Cluster, PodPhase, ServerState};
+use crate::cluster::{self, observe_after, pod_phase, Cluster, PodPhase, ServerState};
 use crate::cmd::{confirm, rebuild_replica::passwords};
 use crate::context::Context;
 use crate::gtid::GtidList;
+use crate::manifests::KILL_CONN_TIMEOUT_S;
 use crate::progress::Progress;
 use crate::{topology, wait};
 use anyhow::{bail, Context as _, Result};
 use kube::api::DeleteParams;
 use std::time::{Duration, Instant};
 
-/// How long a member may take to answer before it counts as unreachable.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a member may take to answer before it counts as unreachable: its server has
+/// sql::PROBE_CONNECT_TIMEOUT to greet; the rest is for the exec through the API server.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let started = Instant::now();
@@ -84,7 +86,7 @@ async fn probe(cluster: &Cluster, pod: &str) -> Option<ServerState> {
     if !running {
         return None;
     }
-    tokio::time::timeout(PROBE_TIMEOUT, observe(cluster.server(pod)))
+    tokio::time::timeout(PROBE_TIMEOUT, cluster::probe(cluster.server(pod)))
         .await
         .ok()
         .and_then(Result::ok)
@@ -114,7 +116,12 @@ async fn fence_if_it_answers(cluster: &Cluster, old: &str, answers: bool) {
 /// reads what each has received, one exec per replica, all at once.
 async fn stop_receiving(cluster: &Cluster, pods: &[&str]) -> Result<Vec<(String, ServerState)>> {
     let stop = pods.iter().map(|pod| async move {
-        let state = observe_after(cluster.server(pod), &["STOP SLAVE IO_THREAD;"])
+        // The kill timeout of a cluster made before it was in the config, set here too.
+        let stop = [
+            &format!("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = {KILL_CONN_TIMEOUT_S};"),
+            "STOP SLAVE IO_THREAD;",
+        ];
+        let state = observe_after(cluster.server(pod), &stop)
             .await
             .with_context(|| format!("cannot stop replication on {pod}"))?;
         Ok::<_, anyhow::Error>((pod.to_string(), state))

@@ -30,15 +30,21 @@ pub const DURABILITY_KEY: &str = "durability";
 /// Every member acknowledges as a replica, so a crashed primary that restarts as a replica
 /// truncates the transactions no replica acknowledged. Only the primary waits for
 /// acknowledgements (a replica that waited would block its own SQL thread), and a lone primary
-/// cannot wait for anyone.
+/// cannot wait for anyone. A replica that stops its IO thread asks the primary to end its dump
+/// thread over a new connection; against a dead primary that costs this timeout (the default,
+/// 5 s for the connect and 5 s for the answer, doubled a failover's time).
 pub fn semi_sync_cnf(spec: &ClusterSpec, primary: bool) -> String {
     let wait_for_replicas = primary && spec.semi_sync && spec.replicas > 1;
     format!(
-        "rpl_semi_sync_slave_enabled=ON\nrpl_semi_sync_master_wait_point=AFTER_SYNC\nrpl_semi_sync_master_timeout={}\nrpl_semi_sync_master_enabled={}\n",
+        "rpl_semi_sync_slave_enabled=ON\nrpl_semi_sync_slave_kill_conn_timeout={KILL_CONN_TIMEOUT_S}\nrpl_semi_sync_master_wait_point=AFTER_SYNC\nrpl_semi_sync_master_timeout={}\nrpl_semi_sync_master_enabled={}\n",
         SEMI_SYNC_TIMEOUT_MS,
         if wait_for_replicas { "ON" } else { "OFF" }
     )
 }
+
+/// Seconds a stopping replica waits for the primary when it ends its dump thread (0 would be
+/// no limit at all).
+pub const KILL_CONN_TIMEOUT_S: u32 = 1;
 
 /// The longest wait MariaDB allows: in effect, never fall back to asynchronous replication.
 pub const SEMI_SYNC_TIMEOUT_MS: u64 = 4_294_967_295;

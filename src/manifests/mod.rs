@@ -4,7 +4,7 @@ mod secret;
 mod services;
 mod statefulset;
 
-pub use config::{config_map, DURABILITY_KEY, PRIMARY_KEY};
+pub use config::{config_map, DURABILITY_KEY, KILL_CONN_TIMEOUT_S, PRIMARY_KEY};
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
