@@ -52,7 +52,8 @@ pub async fn ensure_member_from(
     wait::until_server_runs(&cluster.pods, pod).await?;
     let state = wait::retry(|| observe(cluster.server(pod))).await;
     if !is_primary && state.replication.is_none() {
-        start_replication(cluster, pod, passwords, task).await?;
+        let fresh = state.gtid_binlog_state.is_empty();
+        start_replication(cluster, pod, fresh, passwords, task).await?;
     }
     task.set("waiting until ready");
     wait::until_ready(&cluster.pods, pod).await?;
@@ -306,18 +307,27 @@ async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
     .with_context(|| format!("{pod}: cannot read the position of its cloned data"))
 }
 
-/// Points `pod` at the primary of record from the position its data was cloned at.
+/// Points `pod` at the primary of record from the position its data was cloned at. A restored
+/// server that has logged nothing yet (`fresh`) also takes that position as its binary log
+/// state, so its binary log starts where its data does: promoted one day, it can then serve a
+/// replica standing exactly at that position (MariaDB refuses a GTID found in neither its binary
+/// log nor its state: error 1236, "slave has diverged"), and errant checks compare like with like.
 pub async fn start_replication(
     cluster: &Cluster,
     pod: &str,
+    fresh: bool,
     passwords: &Passwords,
     task: &Task,
 ) -> Result<()> {
     task.set("starting replication");
-    let position = cloned_position(cluster, pod).await?;
+    let position = quote(&cloned_position(cluster, pod).await?.to_string());
+    let seed = if fresh {
+        format!("SET GLOBAL gtid_binlog_state = {position};\n")
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "STOP SLAVE;\nSET GLOBAL gtid_slave_pos = {};\n{}\nSTART SLAVE;\n",
-        quote(&position.to_string()),
+        "STOP SLAVE;\n{seed}SET GLOBAL gtid_slave_pos = {position};\n{}\nSTART SLAVE;\n",
         change_master(cluster, &cluster.primary, passwords)
     );
     sql::execute(cluster.server(pod), &sql)

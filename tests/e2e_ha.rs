@@ -219,3 +219,58 @@ fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write() {
     check_no_loss(&ns, &acked);
     assert_ne!(ns.status_json("ha")["primary"], "ha-0");
 }
+
+/// A replica cloned from a backup, once promoted, must serve a replica that stands exactly at the
+/// position it was cloned at, even after it has written on its own: its binary log must start
+/// where its data does (MariaDB otherwise refuses with error 1236, "slave has diverged").
+#[test]
+fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position() {
+    let ns = Namespace::new("e2e-clonepos");
+    setup(&ns);
+    ns.sql("ha", "ha-0", "INSERT INTO app.w VALUES (1)").ok();
+    let has = |pod: &str, id: u32| {
+        ns.admin_sql(pod, &format!("SELECT COUNT(*) FROM app.w WHERE id = {id}"))
+            .stdout
+            .trim()
+            == "1"
+    };
+    eventually("ha-1 has row 1", Duration::from_secs(60), || has("ha-1", 1));
+    ns.plugin(&["rebuild-replica", "ha", "ha-2", "--from", "ha-1", "--yes"])
+        .ok();
+    // No write since the clone: every member stands at ha-2's clone position.
+    ns.plugin(&["switchover", "ha", "--to", "ha-2"]).ok();
+    ns.admin_sql("ha-1", "STOP SLAVE;").ok();
+    let pw = format!("MYSQL_PWD={}", ns.root_password("ha"));
+    run(
+        "timeout",
+        &[
+            "60",
+            "kubectl",
+            "-n",
+            &ns.name,
+            "exec",
+            "ha-2",
+            "-c",
+            "mysql",
+            "--",
+            "env",
+            &pw,
+            "mariadb",
+            "-h",
+            "127.0.0.1",
+            "-uroot",
+            "-e",
+            "INSERT INTO app.w VALUES (2)",
+        ],
+        None,
+    )
+    .ok();
+    // ha-1 asks ha-2 for the events after the clone position.
+    ns.admin_sql("ha-1", "START SLAVE;").ok();
+    eventually("ha-1 replicates from ha-2", Duration::from_secs(60), || {
+        has("ha-1", 2)
+    });
+    let status = ns.status_json("ha");
+    assert_eq!(status["primary"], "ha-2");
+    assert_eq!(status["healthy"], true, "{status:#}");
+}
