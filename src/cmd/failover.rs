@@ -9,7 +9,7 @@ use crate::gtid::GtidList;
 use crate::manifests::KILL_CONN_TIMEOUT_S;
 use crate::progress::Progress;
 use crate::{topology, wait};
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use kube::api::DeleteParams;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,8 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let old_answers = refuse_if_primary_healthy(&cluster, old_state.as_ref(), &replica_states)?;
     let replicas = reachable_replicas(&cluster, replica_states, args.force)?;
     // Decide before changing anything: the candidate must have received all any replica has.
-    let candidate = choose_candidate(&cluster.name, &replicas, args.to.as_deref())?;
+    let candidate = choose_candidate(&cluster.name, &replicas, args.to.as_deref())
+        .map_err(|e| anyhow!("{e}: nothing changed"))?;
     confirm(
         &format!("Fail over cluster {} from {old} to {candidate}?", args.name),
         args.yes,
@@ -45,7 +46,9 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
         service?;
         // Nothing more can arrive now: decide again on what each replica really received.
         let stopped = stopped?;
-        let candidate = choose_candidate(&cluster.name, &stopped, args.to.as_deref())?;
+        let candidate = choose_candidate(&cluster.name, &stopped, args.to.as_deref()).map_err(|e| {
+            anyhow!("{e}, once the replicas stopped receiving; the write Service points at no pod: run failover again")
+        })?;
         let position = received(state_of(&stopped, &candidate)).to_string();
         task.set("applying the relay log and promoting");
         topology::promote(&cluster, &candidate, &position, Duration::from_secs(60)).await?;
@@ -235,10 +238,12 @@ fn choose_candidate(
     match wanted {
         Some(pod) => {
             let (_, pos) = positions.iter().find(|(p, _)| *p == pod).with_context(|| {
-                format!("{pod} is not a reachable replica of cluster {cluster}: nothing changed")
+                format!("{pod} is not a reachable replica of cluster {cluster}")
             })?;
             if !has_all(pos) {
-                bail!("{pod} has received less than another replica; promoting it would lose writes: nothing changed");
+                bail!(
+                    "{pod} has received less than another replica; promoting it would lose writes"
+                );
             }
             Ok(pod.to_string())
         }
@@ -246,7 +251,7 @@ fn choose_candidate(
             .iter()
             .find(|(_, pos)| has_all(pos))
             .map(|(p, _)| p.to_string())
-            .context("no replica has received everything the others have (their histories differ): nothing changed"),
+            .context("no replica has received everything the others have (their histories differ)"),
     }
 }
 
