@@ -444,3 +444,37 @@ fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// The node's bridge keeps the address the test bed set, whatever the MACs of the pods' veths:
+/// a bridge otherwise takes the lowest MAC of its ports, and every pod's ARP entry for its
+/// gateway and DNS server (the node) goes stale whenever a pod with a lower MAC joins.
+#[test]
+fn the_node_keeps_its_mac_as_pods_come_and_go() {
+    let bridge = |file: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/mysqlha0/{file}"))
+            .unwrap_or_else(|e| panic!("the test bed's bridge mysqlha0: {e}"))
+            .trim()
+            .to_string()
+    };
+    let before = bridge("address");
+    assert_eq!(
+        bridge("addr_assign_type"),
+        "3",
+        "the bridge's MAC {before} is not set (NET_ADDR_SET): it follows its ports"
+    );
+    let ns = Namespace::new("mac");
+    for pod in ["mac-a", "mac-b", "mac-c"] {
+        ns.sleeper(pod, "joined");
+        assert_eq!(
+            bridge("address"),
+            before,
+            "a pod joining changed the node's MAC"
+        );
+    }
+    ns.kubectl(&["delete", "pod", "mac-a", "--grace-period=0", "--force"]);
+    assert_eq!(
+        bridge("address"),
+        before,
+        "a pod leaving changed the node's MAC"
+    );
+}

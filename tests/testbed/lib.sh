@@ -4,6 +4,7 @@ STATE=${MYSQLHA_STATE:-/var/lib/mysqlha-testbed}
 K8S_BIN=$CACHE/kubernetes-$K8S_VERSION
 IMAGES=$CACHE/images-rev$IMAGE_REV
 BRIDGE=mysqlha0
+BRIDGE_MAC=02:00:0a:f4:00:01 # locally administered; 0a:f4:00:01 is the node address 10.244.0.1
 NODE_IP=10.244.0.1
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/16
