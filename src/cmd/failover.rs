@@ -22,7 +22,8 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     let cluster = Cluster::load(ctx, &args.name).await?;
     let old = cluster.primary.clone();
     // Every member is asked at once: a silent primary costs one PROBE_TIMEOUT, not more.
-    let (old_state, replica_states) = tokio::join!(probe(&cluster, &old), probe_replicas(&cluster));
+    let (old_state, replica_states) =
+        tokio::join!(probe_member(&cluster, &old), probe_replicas(&cluster));
     let old_answers = refuse_if_primary_healthy(&cluster, old_state.as_ref(), &replica_states)?;
     let replicas = reachable_replicas(&cluster, replica_states, args.force)?;
     // Decide before changing anything: the candidate must have received all any replica has.
@@ -82,7 +83,7 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
 }
 
 /// A running member's state, or None when it does not answer within PROBE_TIMEOUT.
-async fn probe(cluster: &Cluster, pod: &str) -> Option<ServerState> {
+async fn probe_member(cluster: &Cluster, pod: &str) -> Option<ServerState> {
     let running = cluster
         .member(pod)
         .is_some_and(|m| matches!(pod_phase(m.pod.as_ref()), PodPhase::Running { .. }));
@@ -103,7 +104,7 @@ async fn probe_replicas(cluster: &Cluster) -> Vec<(String, Option<ServerState>)>
         .map(|m| m.name.as_str())
         .filter(|m| *m != cluster.primary)
         .collect();
-    let states = futures::future::join_all(replicas.iter().map(|p| probe(cluster, p))).await;
+    let states = futures::future::join_all(replicas.iter().map(|p| probe_member(cluster, p))).await;
     replicas.into_iter().map(String::from).zip(states).collect()
 }
 
