@@ -5,7 +5,7 @@ use crate::cluster::Cluster;
 use crate::cmd::apply;
 use crate::manifests::{self, Passwords};
 use crate::sql::{self, quote};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::api::{Patch, PatchParams};
 use kube::Api;
@@ -88,21 +88,11 @@ pub async fn wait_applied(
     if position.is_empty() {
         return Ok(());
     }
-    let sql = format!(
-        "SELECT MASTER_GTID_WAIT({}, {}) AS waited;",
-        quote(position),
-        limit.as_secs().max(1)
-    );
-    let rows = sql::query(cluster.server(pod), &sql).await?;
-    match rows
-        .first()
-        .and_then(|r| r.get("waited"))
-        .map(String::as_str)
-    {
-        Some("0") => Ok(()),
-        Some("-1") => bail!("{pod} did not apply {position} within {}s", limit.as_secs()),
-        other => bail!("{pod}: MASTER_GTID_WAIT returned {other:?}"),
-    }
+    sql::execute(
+        cluster.server(pod),
+        &fail_unless_applied(pod, position, limit),
+    )
+    .await
 }
 
 /// Turns replica `pod` into the writable primary once it has applied `position` (waiting at most
