@@ -103,6 +103,8 @@ pub enum Command {
 pub struct CreateArgs {
     /// Cluster name (DNS-1035 label, at most 45 characters)
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Number of members, primary included (1 means a lone primary)
     #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
     pub replicas: i32,
@@ -127,6 +129,10 @@ pub struct CreateArgs {
     /// Print every manifest as YAML and contact nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// On kept data (after delete --keep-data): take this member as the primary when the
+    /// members' histories diverged; members holding transactions it lacks are re-cloned from it
+    #[arg(long, value_name = "POD")]
+    pub primary: Option<String>,
     /// semi-sync: a commit returns only once a replica has it (no acknowledged write is lost;
     /// writes wait while no replica is connected). async: never wait, may lose recent writes.
     #[arg(long, value_enum, default_value_t = Durability::SemiSync)]
@@ -153,6 +159,32 @@ pub enum Durability {
     Async,
 }
 
+/// The per-cluster operation lock every changing command takes first.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LockArgs {
+    /// When another operation holds the cluster's lock, wait for it (at most this long,
+    /// 10m when given without a value) instead of failing at once
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+}
+
+impl Command {
+    /// For a command that changes a cluster: the cluster, the operation's name and how long to
+    /// wait for the lock. None for read-only commands.
+    pub fn operation(&self) -> Option<(&str, &'static str, Option<Duration>)> {
+        let (name, operation, lock) = match self {
+            Command::Create(a) => (&a.name, "create", &a.lock),
+            Command::Scale(a) => (&a.name, "scale", &a.lock),
+            Command::RebuildReplica(a) => (&a.name, "rebuild-replica", &a.lock),
+            Command::Switchover(a) => (&a.name, "switchover", &a.lock),
+            Command::Failover(a) => (&a.name, "failover", &a.lock),
+            Command::Delete(a) => (&a.name, "delete", &a.lock),
+            _ => return None,
+        };
+        Some((name.as_str(), operation, lock.wait))
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     pub name: String,
@@ -164,6 +196,8 @@ pub struct StatusArgs {
 #[derive(Args, Debug)]
 pub struct ScaleArgs {
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Wanted number of members, primary included
     #[arg(long, allow_negative_numbers = true)]
     pub replicas: i32,
@@ -177,6 +211,8 @@ pub struct ScaleArgs {
 #[derive(Args, Debug)]
 pub struct RebuildArgs {
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// The replica pod to re-clone
     pub pod: String,
     /// Donor pod (default: the healthy replica with the least lag, else the primary)
@@ -195,6 +231,8 @@ pub struct RebuildArgs {
 #[derive(Args, Debug)]
 pub struct SwitchoverArgs {
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// The replica to promote (default: the most up-to-date healthy replica)
     #[arg(long, value_name = "POD")]
     pub to: Option<String>,
@@ -205,6 +243,8 @@ pub struct SwitchoverArgs {
 #[derive(Args, Debug)]
 pub struct FailoverArgs {
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// The replica to promote (default: the one that received the most)
     #[arg(long, value_name = "POD")]
     pub to: Option<String>,
@@ -221,6 +261,8 @@ pub struct FailoverArgs {
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
     pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Keep the PersistentVolumeClaims (the data)
     #[arg(long)]
     pub keep_data: bool,
@@ -244,20 +286,33 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
-/// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds.
+/// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds: more than zero, at
+/// most 7 days.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    const MAX_SECS: u64 = 7 * 24 * 3600;
+    let invalid = || format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)");
+    let too_long = || format!("duration '{s}' is too long (at most 7d = 168h)");
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit())
         .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)")),
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(invalid()),
     };
+    if num.is_empty() {
+        return Err(invalid());
+    }
+    // Only digits here: a number that does not parse is beyond u64.
+    let n: u64 = num.parse().map_err(|_| too_long())?;
+    let secs = n
+        .checked_mul(unit_secs)
+        .filter(|&secs| secs <= MAX_SECS)
+        .ok_or_else(too_long)?;
+    if secs == 0 {
+        return Err(format!("duration '{s}' is zero (use e.g. 90s, 10m, 1h)"));
+    }
     Ok(Duration::from_secs(secs))
 }
 
@@ -278,6 +333,24 @@ mod tests {
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert!(parse_duration("ten").is_err());
         assert!(parse_duration("5d").is_err());
+        let week = Duration::from_secs(604_800);
+        assert_eq!(parse_duration("168h").unwrap(), week);
+        assert_eq!(parse_duration("604800").unwrap(), week);
+        let u64_max_minutes = format!("{}m", u64::MAX);
+        for too_long in ["169h", "604801s", "99999999999999999h", &u64_max_minutes] {
+            let e = parse_duration(too_long).unwrap_err();
+            assert!(e.contains("too long"), "{too_long}: {e}");
+        }
+        let e = parse_duration("99999999999999999999999h").unwrap_err();
+        assert_eq!(
+            e,
+            "duration '99999999999999999999999h' is too long (at most 7d = 168h)"
+        );
+        assert!(parse_duration("h").unwrap_err().contains("invalid"));
+        for zero in ["0", "0s", "0m", "00h"] {
+            assert!(parse_duration(zero).is_err(), "{zero}");
+        }
+        assert!(parse_duration("").is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@ use kube::{Client, Config};
 pub struct Context {
     pub client: Client,
     pub namespace: String,
+    /// The cluster's operation lock, held while a changing command runs.
+    pub lock: Option<crate::lock::OperationLock>,
 }
 
 impl Context {
@@ -29,6 +31,21 @@ impl Context {
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
         let client = Client::try_from(config).context("cannot build a Kubernetes client")?;
-        Ok(Self { client, namespace })
+        Ok(Self {
+            client,
+            namespace,
+            lock: None,
+        })
+    }
+}
+
+impl Context {
+    /// Fails when this command's operation lock was lost (not renewed in time, or taken over):
+    /// called before each step that cannot be undone.
+    pub fn ensure_lock_held(&self) -> Result<()> {
+        match &self.lock {
+            Some(lock) => lock.ensure_held(),
+            None => Ok(()),
+        }
     }
 }

@@ -7,8 +7,11 @@ mod cmd;
 mod context;
 mod exec;
 mod gtid;
+mod input;
+mod lock;
 mod manifests;
 mod progress;
+mod restore;
 mod sql;
 mod topology;
 mod wait;
@@ -36,21 +39,66 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
-            ExitCode::FAILURE
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-/// The error and its causes on one line, most general first.
+/// A bad argument, found before anything is contacted: exit status 2, like clap's own.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(error: anyhow::Error) -> anyhow::Error {
+    UsageError(one_line(&error)).into()
+}
+
+/// The error and its causes on one line, most general first. An API error shows the API
+/// server's message, never the raw response structure.
 fn one_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
-        let text = cause.to_string().replace('\n', " ");
+        let text = match cause.downcast_ref::<kube::Error>() {
+            Some(kube::Error::Api(status)) => api_message(status),
+            _ => cause.to_string(),
+        }
+        .replace('\n', " ");
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
     }
     parts.join(": ")
+}
+
+/// What the API server said, in its words (e.g. `namespaces "shop" not found (NotFound)`).
+fn api_message(status: &kube::core::Status) -> String {
+    match (status.message.is_empty(), status.reason.is_empty()) {
+        (false, false) => format!("{} ({})", status.message, status.reason),
+        (false, true) => status.message.clone(),
+        (true, false) => format!("{} (HTTP {})", status.reason, status.code),
+        (true, true) => format!("the API server answered HTTP {}", status.code),
+    }
+}
+
+/// Resolves when the user interrupts (Ctrl-C) or the process is asked to stop (SIGTERM).
+async fn interrupted() -> &'static str {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -67,7 +115,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Complete(args) => return cmd::complete::run(&cli.global, args).await,
         Command::Create(args) => {
-            cmd::create::validate(args)?;
+            cmd::create::validate(args).map_err(usage)?;
             if args.dry_run {
                 let namespace = cli
                     .global
@@ -77,18 +125,48 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 return cmd::create::dry_run(args, &namespace);
             }
         }
-        Command::Scale(args) => cmd::scale::validate(args)?,
+        Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
         _ => {}
     }
-    let ctx = Context::connect(&cli.global).await?;
-    match &cli.command {
-        Command::Create(args) => cmd::create::run(&ctx, args).await,
-        Command::Status(args) => cmd::status::run(&ctx, args).await,
-        Command::Scale(args) => cmd::scale::run(&ctx, args).await,
-        Command::RebuildReplica(args) => cmd::rebuild_replica::run(&ctx, args).await,
-        Command::Switchover(args) => cmd::switchover::run(&ctx, args).await,
-        Command::Failover(args) => cmd::failover::run(&ctx, args).await,
-        Command::Delete(args) => cmd::delete::run(&ctx, args).await,
+    let mut ctx = Context::connect(&cli.global).await?;
+    let Some((cluster, operation, wait)) = cli.command.operation() else {
+        return run(&ctx, &cli.command).await;
+    };
+    ctx.lock = Some(
+        lock::OperationLock::acquire(&ctx.client, &ctx.namespace, cluster, operation, wait).await?,
+    );
+    // The lock is released however the command ends; on Ctrl-C or SIGTERM too.
+    let outcome = tokio::select! {
+        result = run(&ctx, &cli.command) => Ok(result),
+        how = interrupted() => Err(how),
+    };
+    if let Some(held) = ctx.lock.take() {
+        if let Err(e) = held.release().await {
+            eprintln!(
+                "warning: {} (it expires by itself within {}s)",
+                one_line(&e),
+                lock::LEASE_SECONDS
+            );
+        }
+    }
+    match outcome {
+        Ok(result) => result,
+        Err(how) => {
+            eprintln!("error: {how} during {operation} of cluster {cluster}; the operation lock is released; run the command again to finish it");
+            std::process::exit(130);
+        }
+    }
+}
+
+async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
+    match command {
+        Command::Create(args) => cmd::create::run(ctx, args).await,
+        Command::Status(args) => cmd::status::run(ctx, args).await,
+        Command::Scale(args) => cmd::scale::run(ctx, args).await,
+        Command::RebuildReplica(args) => cmd::rebuild_replica::run(ctx, args).await,
+        Command::Switchover(args) => cmd::switchover::run(ctx, args).await,
+        Command::Failover(args) => cmd::failover::run(ctx, args).await,
+        Command::Delete(args) => cmd::delete::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

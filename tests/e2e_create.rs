@@ -275,19 +275,71 @@ fn bad_input_changes_nothing() {
     };
     expect(
         &["create", "Bad_Name"],
-        1,
+        2,
         "invalid cluster name 'Bad_Name'",
     );
-    expect(&["create", &"a".repeat(46)], 1, "at most 45 characters");
+    expect(&["create", &"a".repeat(46)], 2, "at most 45 characters");
     expect(
         &["create", "ok", "--replicas", "0"],
-        1,
+        2,
         "--replicas must be at least 1",
     );
     expect(
         &["create", "ok", "--replicas", "-2"],
-        1,
+        2,
         "--replicas must be at least 1",
+    );
+    // Every quantity, the image reference and the storage class are checked before anything
+    // is created (a bad --storage used to leave Services, ConfigMap and Secret behind).
+    expect(
+        &["create", "ok3", "--storage", "notasize"],
+        2,
+        "invalid --storage 'notasize'",
+    );
+    expect(
+        &["create", "ok3", "--storage", "0"],
+        2,
+        "invalid --storage '0'",
+    );
+    expect(
+        &["create", "ok3", "--cpu", "lots"],
+        2,
+        "invalid --cpu 'lots'",
+    );
+    expect(
+        &["create", "ok3", "--memory", "1GB"],
+        2,
+        "invalid --memory '1GB'",
+    );
+    expect(
+        &["create", "ok3", "--image", "Not An Image"],
+        2,
+        "invalid --image",
+    );
+    expect(
+        &["create", "ok3", "--image", "mariadb:"],
+        2,
+        "invalid --image 'mariadb:'",
+    );
+    expect(
+        &["create", "ok3", "--storage-class", "Fast_SSD"],
+        2,
+        "invalid --storage-class",
+    );
+    expect(
+        &["create", "ok3", "--primary", "ok3-7"],
+        2,
+        "--primary ok3-7 is not a member",
+    );
+    expect(
+        &["create", "ok3", "--timeout", "99999999999999999h"],
+        2,
+        "--timeout",
+    );
+    expect(
+        &["create", "ok3", "--storage-class", "no-such-class"],
+        1,
+        "storage class no-such-class not found",
     );
     expect(&["status", "ghost"], 1, "cluster ghost not found");
     expect(&["delete", "ghost", "--yes"], 1, "cluster ghost not found");

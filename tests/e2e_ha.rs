@@ -4,37 +4,6 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-/// Host PIDs of the mariadbd serving `pod` of cluster `cluster` (the test bed is this machine).
-fn mariadbd_pids(namespace: &str, pod: &str) -> Vec<String> {
-    let out = run("pgrep", &["-x", "mariadbd"], None);
-    out.stdout
-        .lines()
-        .filter(|pid| {
-            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            let env = String::from_utf8_lossy(&env);
-            env.split('\0').any(|v| v == format!("POD_NAME={pod}"))
-                && env
-                    .split('\0')
-                    .any(|v| v == format!("POD_NAMESPACE={namespace}"))
-        })
-        .map(str::to_string)
-        .collect()
-}
-
-/// Signals `pod`'s mariadbd in this test's namespace only (other tests run clusters of the same
-/// name at the same time).
-/// SIGCONT may find nothing: failover deletes the frozen primary's pod.
-fn signal_primary(ns: &Namespace, pod: &str, signal: &str) {
-    let pids = mariadbd_pids(&ns.name, pod);
-    assert!(
-        signal == "-CONT" || !pids.is_empty(),
-        "no mariadbd found for {pod}"
-    );
-    for pid in pids {
-        run("kill", &[signal, &pid], None);
-    }
-}
-
 fn setup(ns: &Namespace) {
     create_cluster(ns, "ha", 3);
     ns.sql(

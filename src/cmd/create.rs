@@ -1,17 +1,29 @@
 //! `kubectl mysqlha create NAME`: apply the typed manifests, bootstrap the primary, clone every
-//! replica from a healthy donor and start replication by GTID.
+//! replica from a healthy donor and start replication by GTID. On kept data (after `delete
+//! --keep-data`) the primary is the member whose history includes every other's.
 use crate::cli::CreateArgs;
 use crate::clone;
-use crate::cluster::Cluster;
+use crate::cluster::{observe, Cluster, PodPhase};
 use crate::cmd::{apply, status};
 use crate::context::Context;
-use crate::manifests::{self, ClusterSpec, Passwords};
+use crate::exec;
+use crate::input;
+use crate::manifests::{self, ClusterSpec, Passwords, DATA_DIR, PRIMARY_KEY};
 use crate::progress::Progress;
+use crate::restore::{self, KeptMember};
+use crate::topology;
 use crate::wait;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::Api;
+use std::time::Duration;
+
+/// ConfigMap key that remembers the last primary of record while kept data is being restored
+/// (the key `primary` is then empty: no member writes, none replicates).
+const LAST_PRIMARY_KEY: &str = "last-primary";
 
 /// Checks the arguments before anything is contacted.
 pub fn validate(args: &CreateArgs) -> Result<()> {
@@ -21,6 +33,32 @@ pub fn validate(args: &CreateArgs) -> Result<()> {
             "--replicas must be at least 1 (the primary), got {}",
             args.replicas
         );
+    }
+    input::quantity("--storage", &args.storage).map_err(anyhow::Error::msg)?;
+    if let Some(cpu) = &args.cpu {
+        input::quantity("--cpu", cpu).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(memory) = &args.memory {
+        input::quantity("--memory", memory).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(class) = &args.storage_class {
+        input::object_name("--storage-class", class).map_err(anyhow::Error::msg)?;
+    }
+    input::image(&args.image).map_err(anyhow::Error::msg)?;
+    if let Some(primary) = &args.primary {
+        let ordinal = primary
+            .strip_prefix(&format!("{}-", args.name))
+            .and_then(|o| o.parse::<i32>().ok());
+        if !ordinal.is_some_and(|o| (0..args.replicas).contains(&o)) {
+            bail!(
+                "--primary {primary} is not a member of cluster {} with {} member(s) ({}-0 … {}-{})",
+                args.name,
+                args.replicas,
+                args.name,
+                args.name,
+                args.replicas - 1
+            );
+        }
     }
     Ok(())
 }
@@ -49,63 +87,79 @@ pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
     Ok(())
 }
 
+/// What `delete --keep-data` (or an interrupted create) left of a cluster.
+struct Kept {
+    secret: Option<Secret>,
+    /// The primary of record, from the kept ConfigMap.
+    record: Option<String>,
+    config_map: bool,
+    claims: Vec<String>,
+}
+
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
-    let namespaces: Api<Namespace> = Api::all(ctx.client.clone());
-    if namespaces
-        .get_opt(&ctx.namespace)
-        .await
-        .context("cannot reach the Kubernetes API")?
-        .is_none()
-    {
-        bail!("namespace {} not found", ctx.namespace);
-    }
     let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let existing = statefulsets
         .get_opt(&args.name)
         .await
-        .context("cannot read StatefulSets")?;
+        .with_context(|| format!("cannot read StatefulSet {}", args.name))?;
+    let kept = find_kept(ctx, &args.name).await?;
+    let passwords = match &kept.secret {
+        Some(secret) => Passwords::from_secret(secret).with_context(|| {
+            format!(
+                "Secret {}-credentials cannot be used as the cluster's credentials",
+                args.name
+            )
+        })?,
+        None => Passwords::generate().context("cannot generate passwords")?,
+    };
     let resuming = existing.is_some();
-    if let Some(sts) = existing {
-        let managed = sts
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get("app.kubernetes.io/managed-by"))
-            .is_some_and(|v| v == manifests::FIELD_MANAGER);
-        if !managed {
+    if let Some(sts) = &existing {
+        if !is_managed(sts) {
             bail!("a StatefulSet named {} already exists in namespace {} and is not a mysqlha cluster", args.name, ctx.namespace);
         }
         let cluster = Cluster::load(ctx, &args.name).await?;
-        if status::report(&cluster).await.healthy {
+        if !cluster.primary.is_empty() && status::report(&cluster).await.healthy {
             println!(
                 "cluster {} already exists and is healthy; nothing changed",
                 args.name
             );
             return Ok(());
         }
-    }
-    let passwords = match secrets
-        .get_opt(&format!("{}-credentials", args.name))
-        .await
-        .context("cannot read Secrets")?
-    {
-        Some(secret) => Passwords::from_secret(&secret)
-            .context("the cluster's credentials Secret is incomplete")?,
-        None => Passwords::generate().context("cannot generate passwords")?,
-    };
-    if !resuming {
-        apply_objects(ctx, &spec(args, &ctx.namespace), &passwords).await?;
+    } else {
+        check_storage_class(ctx, args).await?;
+        let mut spec = spec(args, &ctx.namespace);
+        let restoring = !kept.claims.is_empty();
+        if restoring {
+            // No member writes and none replicates until the primary is chosen.
+            spec.primary = String::new();
+        }
+        let last = kept.record.clone().filter(|r| !r.is_empty());
+        let objects = Objects::new(&spec, &passwords, last.as_deref());
+        objects.apply(ctx, true).await?;
+        objects.apply_new(ctx, &kept).await?;
     }
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     cluster.transfer = args.transfer;
     let what = format!("bringing up cluster {}", args.name);
-    wait::with_timeout(args.timeout, &what, bring_up(&mut cluster, &passwords)).await?;
+    let restored = cluster.primary.is_empty();
+    wait::with_timeout(args.timeout, &what, async {
+        if restored {
+            restore_kept(ctx, &mut cluster, args, &passwords).await?;
+        }
+        bring_up(&mut cluster, &passwords).await
+    })
+    .await?;
     let replicas = cluster.replicas() - 1;
     println!(
         "cluster {} {}: primary {}, {replicas} replica{} (write: {}, read: {})",
         args.name,
-        if resuming { "completed" } else { "created" },
+        if restored {
+            "brought back on its kept data"
+        } else if resuming {
+            "completed"
+        } else {
+            "created"
+        },
         cluster.primary,
         if replicas == 1 { "" } else { "s" },
         cluster.write_endpoint(),
@@ -114,28 +168,338 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
     Ok(())
 }
 
-async fn apply_objects(ctx: &Context, spec: &ClusterSpec, passwords: &Passwords) -> Result<()> {
-    let client = ctx.client.clone();
-    apply(
-        &Api::<Secret>::namespaced(client.clone(), &spec.namespace),
-        &manifests::secret(spec, passwords),
-    )
-    .await?;
-    apply(
-        &Api::<ConfigMap>::namespaced(client.clone(), &spec.namespace),
-        &manifests::config_map(spec),
-    )
-    .await?;
-    let services: Api<Service> = Api::namespaced(client.clone(), &spec.namespace);
-    for svc in manifests::services(spec) {
-        apply(&services, &svc).await?;
+fn is_managed(sts: &StatefulSet) -> bool {
+    sts.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+        .is_some_and(|v| v == manifests::FIELD_MANAGER)
+}
+
+async fn find_kept(ctx: &Context, name: &str) -> Result<Kept> {
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .get_opt(&format!("{name}-credentials"))
+        .await
+        .with_context(|| format!("cannot read Secret {name}-credentials"))?;
+    let config = Api::<ConfigMap>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read ConfigMap {name}"))?;
+    let record = config.as_ref().and_then(|c| {
+        let data = c.data.as_ref()?;
+        data.get(LAST_PRIMARY_KEY)
+            .or_else(|| data.get(PRIMARY_KEY))
+            .cloned()
+    });
+    let claims = Api::<PersistentVolumeClaim>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .list(&ListParams::default().labels(&manifests::selector_string(name)))
+        .await
+        .with_context(|| format!("cannot list the PersistentVolumeClaims of cluster {name}"))?
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    Ok(Kept {
+        secret,
+        record,
+        config_map: config.is_some(),
+        claims,
+    })
+}
+
+/// A named StorageClass must exist. Reading StorageClasses is a cluster-scoped right that a
+/// namespaced Role does not give: when refused, the check is left to the volume's provisioning.
+async fn check_storage_class(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    let Some(class) = &args.storage_class else {
+        return Ok(());
+    };
+    match Api::<StorageClass>::all(ctx.client.clone())
+        .get_opt(class)
+        .await
+    {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => bail!("storage class {class} not found (see kubectl get storageclass)"),
+        Err(kube::Error::Api(e)) if e.code == 403 => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot read StorageClass {class}")),
     }
-    apply(
-        &Api::<StatefulSet>::namespaced(client, &spec.namespace),
-        &manifests::statefulset(spec),
-    )
-    .await?;
+}
+
+/// Every object of a new cluster, in the order they are applied.
+struct Objects {
+    secret: Secret,
+    config_map: ConfigMap,
+    services: Vec<Service>,
+    statefulset: StatefulSet,
+    namespace: String,
+}
+
+impl Objects {
+    fn new(spec: &ClusterSpec, passwords: &Passwords, last_primary: Option<&str>) -> Self {
+        let mut config_map = manifests::config_map(spec);
+        if let (Some(last), Some(data)) = (last_primary, config_map.data.as_mut()) {
+            data.insert(LAST_PRIMARY_KEY.into(), last.to_string());
+        }
+        Objects {
+            secret: manifests::secret(spec, passwords),
+            config_map,
+            services: manifests::services(spec),
+            statefulset: manifests::statefulset(spec),
+            namespace: spec.namespace.clone(),
+        }
+    }
+
+    /// Applies every object (server-side), or with `dry_run` only asks the API server whether
+    /// it would accept them all: a refusal then changes nothing.
+    async fn apply(&self, ctx: &Context, dry_run: bool) -> Result<()> {
+        let client = &ctx.client;
+        let ns = &self.namespace;
+        let check = |r: Result<()>| -> Result<()> {
+            r.map_err(|e| {
+                let missing_namespace = e.chain().any(|c| {
+                    matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s))
+                        if s.code == 404 && s.details.as_ref().is_some_and(|d| d.kind == "namespaces"))
+                });
+                if missing_namespace {
+                    anyhow::anyhow!("namespace {ns} not found")
+                } else if dry_run {
+                    e.context("the API server refused the cluster's objects; nothing was created")
+                } else {
+                    e
+                }
+            })
+        };
+        check(apply_one(client, ns, &self.secret, dry_run).await)?;
+        check(apply_one(client, ns, &self.config_map, dry_run).await)?;
+        for svc in &self.services {
+            check(apply_one(client, ns, svc, dry_run).await)?;
+        }
+        check(apply_one(client, ns, &self.statefulset, dry_run).await)
+    }
+
+    /// Applies for real; when that fails part-way, removes what this run created (kept objects
+    /// stay) and says so.
+    async fn apply_new(&self, ctx: &Context, kept: &Kept) -> Result<()> {
+        let Err(error) = self.apply(ctx, false).await else {
+            return Ok(());
+        };
+        let name = self.statefulset.metadata.name.clone().unwrap_or_default();
+        let params = DeleteParams::background();
+        let ns = &self.namespace;
+        let mut undone = vec![];
+        let _ = Api::<StatefulSet>::namespaced(ctx.client.clone(), ns)
+            .delete(&name, &params)
+            .await;
+        let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
+        for svc in &self.services {
+            let svc_name = svc.metadata.name.clone().unwrap_or_default();
+            if services.delete(&svc_name, &params).await.is_ok() {
+                undone.push(format!("Service {svc_name}"));
+            }
+        }
+        if !kept.config_map
+            && Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
+                .delete(&name, &params)
+                .await
+                .is_ok()
+        {
+            undone.push(format!("ConfigMap {name}"));
+        }
+        if kept.secret.is_none()
+            && Api::<Secret>::namespaced(ctx.client.clone(), ns)
+                .delete(&format!("{name}-credentials"), &params)
+                .await
+                .is_ok()
+        {
+            undone.push(format!("Secret {name}-credentials"));
+        }
+        Err(error.context(format!(
+            "creating cluster {name} failed part-way; removed what this run created ({})",
+            if undone.is_empty() {
+                "nothing had been created".to_string()
+            } else {
+                undone.join(", ")
+            }
+        )))
+    }
+}
+
+async fn apply_one<K>(
+    client: &kube::Client,
+    namespace: &str,
+    object: &K,
+    dry_run: bool,
+) -> Result<()>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    if !dry_run {
+        return apply(&api, object).await.map(|_| ());
+    }
+    let name = object.meta().name.clone().unwrap_or_default();
+    let mut params = PatchParams::apply(manifests::FIELD_MANAGER).force();
+    params.dry_run = true;
+    api.patch(&name, &params, &Patch::Apply(object))
+        .await
+        .map(|_| ())
+        .with_context(|| format!("{} {name}", K::kind(&())))
+}
+
+/// Kept data: every member with data starts read-only with replication held; the member whose
+/// binary log state includes every other's becomes the primary, the others follow it. When the
+/// histories diverge, the cluster is put back as delete --keep-data left it.
+async fn restore_kept(
+    ctx: &Context,
+    cluster: &mut Cluster,
+    args: &CreateArgs,
+    passwords: &Passwords,
+) -> Result<()> {
+    let progress = Progress::new();
+    let mut kept = vec![];
+    for member in cluster
+        .members
+        .iter()
+        .map(|m| m.name.clone())
+        .collect::<Vec<_>>()
+    {
+        let task = progress.task(&member);
+        task.set("waiting for the pod");
+        let phase = wait::pod_until(&cluster.pods, &member, "starts", |p| {
+            matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
+        })
+        .await?;
+        if phase == PodPhase::WaitingForData {
+            task.finish("no kept data: will be cloned");
+            continue;
+        }
+        task.set("reading its GTID state");
+        let state = wait::retry(
+            Duration::from_secs(300),
+            &format!("asking mariadbd in {member} for its kept GTID state"),
+            || observe(cluster.server(&member)),
+        )
+        .await?;
+        let binlog_state = state
+            .binlog_state()
+            .with_context(|| format!("{member}: unreadable gtid_binlog_state"))?;
+        task.finish(&format!("kept data at {}", state.gtid_binlog_state));
+        kept.push(KeptMember {
+            name: member,
+            binlog_state,
+        });
+    }
+    let config = Api::<ConfigMap>::namespaced(cluster.client.clone(), &cluster.namespace)
+        .get(&cluster.name)
+        .await
+        .with_context(|| format!("cannot read ConfigMap {}", cluster.name))?;
+    let record = config
+        .data
+        .as_ref()
+        .and_then(|d| d.get(LAST_PRIMARY_KEY))
+        .cloned();
+    let choice = match restore::choose_primary(
+        &cluster.name,
+        &kept,
+        record.as_deref(),
+        args.primary.as_deref(),
+    ) {
+        Ok(choice) => choice,
+        Err(refusal) => {
+            put_back(cluster, record.as_deref()).await?;
+            bail!("{refusal}");
+        }
+    };
+    ctx.ensure_lock_held()?;
+    let primary = choice.primary.clone();
+    for (pod, extra) in &choice.discard {
+        eprintln!(
+            "{pod} holds {} that {primary} lacks: its data is discarded and re-cloned from {primary}",
+            crate::gtid::GtidList(extra.clone())
+        );
+        discard_data(cluster, pod).await?;
+    }
+    cluster.primary = primary.clone();
+    topology::promote(cluster, &primary, "", Duration::from_secs(30)).await?;
+    topology::record_primary(cluster, &primary).await?;
+    for member in kept
+        .iter()
+        .filter(|m| m.name != primary && !choice.discard.iter().any(|(d, _)| *d == m.name))
+    {
+        topology::follow(cluster, &member.name, &primary, passwords, true).await?;
+    }
+    cluster.refresh().await
+}
+
+/// Marks `pod`'s data incomplete and restarts it: it waits for a clone.
+async fn discard_data(cluster: &Cluster, pod: &str) -> Result<()> {
+    let marker = format!("{DATA_DIR}/.mysqlha-incomplete");
+    exec::run(cluster.server(pod), &["touch", &marker], None)
+        .await
+        .with_context(|| format!("{pod}: marking its data incomplete"))?;
+    cluster
+        .pods
+        .delete(pod, &DeleteParams::default())
+        .await
+        .with_context(|| format!("cannot restart pod {pod}"))?;
     Ok(())
+}
+
+/// Undoes a refused restore: removes the StatefulSet and Services and puts the record back,
+/// leaving the Secret, the ConfigMap and the data as delete --keep-data left them.
+async fn put_back(cluster: &Cluster, record: Option<&str>) -> Result<()> {
+    let params = DeleteParams::background();
+    let ns = &cluster.namespace;
+    let name = &cluster.name;
+    let gone = |r: Result<(), kube::Error>| match r {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        other => other,
+    };
+    gone(
+        Api::<StatefulSet>::namespaced(cluster.client.clone(), ns)
+            .delete(name, &params)
+            .await
+            .map(|_| ()),
+    )
+    .with_context(|| format!("cannot delete StatefulSet {name}"))?;
+    let services: Api<Service> = Api::namespaced(cluster.client.clone(), ns);
+    for svc in [
+        name.clone(),
+        format!("{name}-primary"),
+        format!("{name}-read"),
+    ] {
+        gone(services.delete(&svc, &params).await.map(|_| ()))
+            .with_context(|| format!("cannot delete Service {svc}"))?;
+    }
+    if let Some(record) = record {
+        let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), ns);
+        apply(
+            &configs,
+            &manifests::config_map(&cluster.config_spec(cluster.replicas(), record)),
+        )
+        .await?;
+    }
+    let labels = manifests::selector_string(name);
+    wait::with_timeout(
+        Duration::from_secs(120),
+        "waiting for the pods to stop",
+        async {
+            while !cluster
+                .pods
+                .list(&ListParams::default().labels(&labels))
+                .await?
+                .items
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The primary first, then each replica in ordinal order (each may be the next one's donor).

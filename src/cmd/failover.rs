@@ -52,6 +52,7 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
         })?;
         let position = received(state_of(&stopped, &candidate)).to_string();
         task.set("applying the relay log and promoting");
+        ctx.ensure_lock_held()?;
         topology::promote(&cluster, &candidate, &position, Duration::from_secs(60)).await?;
         task.set("recording the new primary; repointing the replicas");
         let repoint = pods

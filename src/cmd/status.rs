@@ -19,6 +19,8 @@ pub struct Report {
     pub endpoints: Endpoints,
     pub durability: Durability,
     pub members: Vec<MemberReport>,
+    /// The operation holding the cluster's lock right now, if any.
+    pub operation: Option<crate::lock::Holder>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -163,6 +165,10 @@ pub async fn report(cluster: &Cluster) -> Report {
         },
         durability,
         members,
+        operation: crate::lock::current(&cluster.client, &cluster.namespace, &cluster.name)
+            .await
+            .ok()
+            .flatten(),
     }
 }
 
@@ -176,6 +182,13 @@ fn judge(
     let primary_idx = members.iter().position(|m| m.role == "primary");
     let primary_state = primary_idx.and_then(|i| states[i].as_ref());
     match (primary_idx, primary_state) {
+        (None, _) if cluster.primary.is_empty() => reasons.push((
+            true,
+            format!(
+                "no primary of record: kept data is being brought back (run kubectl mysqlha create {} to finish)",
+                cluster.name
+            ),
+        )),
         (None, _) => reasons.push((
             true,
             format!("the primary of record {} is not a member", cluster.primary),
@@ -339,6 +352,9 @@ pub fn table(r: &Report) -> String {
             " (not waiting for replicas)".into()
         }
     );
+    if let Some(op) = &r.operation {
+        out += &format!("Operation: {}\n", op.describe());
+    }
     out += &format!("Verdict:   {}\n", r.verdict);
     for reason in &r.reasons {
         out += &format!("  - {reason}\n");

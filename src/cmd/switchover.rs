@@ -28,6 +28,7 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
     let what = format!("switching over from {old} to {target}");
     let window = wait::with_timeout(args.timeout, &what, async {
         task.set("stopping writes on the old primary");
+        ctx.ensure_lock_held()?;
         let started = Instant::now();
         let position = topology::fence(&cluster, &old).await?;
         task.set("waiting until the target has applied every write");

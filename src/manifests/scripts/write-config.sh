@@ -6,7 +6,11 @@ set -eu
 ordinal=${POD_NAME##*-}
 primary=$(cat /etc/mysqlha/config/primary)
 role=replica
-[ "$POD_NAME" = "$primary" ] && role=primary
+[ -n "$primary" ] && [ "$POD_NAME" = "$primary" ] && role=primary
+# No primary of record (kept data being brought back): every member starts read-only and does
+# not replicate until the plugin has chosen the primary from the members' GTID states.
+hold=""
+[ -z "$primary" ] && hold="skip-slave-start"
 cat >/etc/mysqlha/run/my.cnf.new <<CNF
 [client]
 socket=/run/mysqld/mysqld.sock
@@ -22,7 +26,9 @@ bind_address=0.0.0.0
 server_id=$((ordinal + 1))
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
 !include /etc/mysqlha/config/${role}.cnf
+[mysqld]
+$hold
 CNF
 mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf
 echo "$role" >/etc/mysqlha/run/role
-echo "pod $POD_NAME starts as $role (primary of record: $primary)"
+echo "pod $POD_NAME starts as $role (primary of record: ${primary:-none, replication held})"

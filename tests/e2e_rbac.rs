@@ -1,0 +1,162 @@
+//! Least privilege, proven: every command runs as a ServiceAccount bound (RoleBinding) to
+//! exactly the Role printed in the README, through a token kubeconfig.
+mod common;
+use common::*;
+use std::time::Duration;
+
+/// The Role YAML between the README's role markers.
+fn readme_role() -> String {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("<!-- role:begin -->")
+        .expect("README has the Role");
+    let end = readme
+        .find("<!-- role:end -->")
+        .expect("README has the Role's end");
+    let block = &readme[start..end];
+    let yaml = block
+        .split_once("```yaml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("the Role is a yaml block")
+        .0;
+    yaml.to_string()
+}
+
+/// A kubeconfig for ServiceAccount `sa` in `ns`, using the test bed's server and CA.
+fn token_kubeconfig(ns: &Namespace, sa: &str) -> std::path::PathBuf {
+    let token = ns
+        .kubectl(&["create", "token", sa, "--duration", "2h"])
+        .ok()
+        .stdout;
+    let view = |path: &str| {
+        kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "-o",
+            &format!("jsonpath={path}"),
+        ])
+        .ok()
+        .stdout
+    };
+    let server = view("{.clusters[0].cluster.server}");
+    let mut ca = view("{.clusters[0].cluster.certificate-authority-data}");
+    if ca.is_empty() {
+        let file = view("{.clusters[0].cluster.certificate-authority}");
+        let pem = std::fs::read(file).expect("the test bed's CA file");
+        ca = run("base64", &["-w0"], Some(&String::from_utf8(pem).unwrap()))
+            .ok()
+            .stdout;
+    }
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: bed\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\ncontexts:\n- name: dba\n  context:\n    cluster: bed\n    user: dba\n    namespace: {}\ncurrent-context: dba\nusers:\n- name: dba\n  user:\n    token: {}\n",
+        ns.name,
+        token.trim()
+    );
+    let path = std::env::temp_dir().join(format!("mysqlha-rbac-{}.kubeconfig", ns.name));
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+#[test]
+fn the_readme_role_runs_every_command() {
+    let ns = Namespace::new("e2e-rbac");
+    run(
+        "kubectl",
+        &["apply", "-n", &ns.name, "-f", "-"],
+        Some(&readme_role()),
+    )
+    .ok();
+    ns.kubectl(&["create", "serviceaccount", "dba"]).ok();
+    ns.kubectl(&[
+        "create",
+        "rolebinding",
+        "dba",
+        "--role=mysqlha-operator",
+        &format!("--serviceaccount={}:dba", ns.name),
+    ])
+    .ok();
+    let kubeconfig = token_kubeconfig(&ns, "dba");
+    let kc = kubeconfig.to_str().unwrap().to_string();
+    let dba = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--kubeconfig", &kc]);
+        run(PLUGIN, &all, None)
+    };
+    // The account really is limited: it may not read the namespace or list nodes.
+    let cannot = run(
+        "kubectl",
+        &["--kubeconfig", &kc, "get", "namespace", &ns.name],
+        None,
+    );
+    assert_ne!(
+        cannot.code, 0,
+        "the ServiceAccount must not read Namespaces"
+    );
+    let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+    dba(&[
+        "create",
+        "r1",
+        "--replicas",
+        "2",
+        "--storage",
+        "4Gi",
+        "--image",
+        &image,
+        "--storage-class",
+        "standard",
+    ])
+    .ok();
+    let status = dba(&["status", "r1", "-o", "json"]).ok();
+    assert!(
+        status.stdout.contains("\"healthy\": true"),
+        "{}",
+        status.stdout
+    );
+    dba(&["scale", "r1", "--replicas", "3"]).ok();
+    dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
+    dba(&["switchover", "r1", "--to", "r1-1"]).ok();
+    signal_primary(&ns, "r1-1", "-STOP");
+    let failover = dba(&["failover", "r1", "--yes"]);
+    signal_primary(&ns, "r1-1", "-CONT");
+    assert_eq!(failover.code, 0, "{}", failover.stderr);
+    eventually(
+        "the old primary is back (read-only)",
+        Duration::from_secs(120),
+        || {
+            ns.kubectl(&[
+                "get",
+                "pod",
+                "r1-1",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.running}",
+            ])
+            .stdout
+            .contains("startedAt")
+        },
+    );
+    dba(&["rebuild-replica", "r1", "r1-1", "--yes"]).ok();
+    let status = dba(&["status", "r1", "-o", "json"]).ok();
+    assert!(
+        status.stdout.contains("\"healthy\": true"),
+        "{}",
+        status.stdout
+    );
+    dba(&["delete", "r1", "--yes"]).ok();
+    let left = ns
+        .kubectl(&[
+            "get",
+            "statefulset,service,configmap,secret,pvc,lease",
+            "-o",
+            "name",
+        ])
+        .ok()
+        .stdout;
+    let left: Vec<&str> = left
+        .lines()
+        .filter(|l| !l.contains("kube-root-ca.crt"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let _ = std::fs::remove_file(kubeconfig);
+}
