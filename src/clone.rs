@@ -50,7 +50,12 @@ pub async fn ensure_member_from(
     }
     task.set("starting mariadbd");
     wait::until_server_runs(&cluster.pods, pod).await?;
-    let state = wait::retry(|| observe(cluster.server(pod))).await;
+    let state = wait::retry(
+        std::time::Duration::from_secs(300),
+        &format!("asking mariadbd in {pod} for its state"),
+        || observe(cluster.server(pod)),
+    )
+    .await?;
     if !is_primary && state.replication.is_none() {
         let fresh = state.gtid_binlog_state.is_empty();
         start_replication(cluster, pod, fresh, passwords, task).await?;
@@ -60,8 +65,46 @@ pub async fn ensure_member_from(
     Ok(())
 }
 
-/// Where the plugin puts the scripts it runs in a container.
-const OPS_DIR: &str = "/tmp/mysqlha";
+/// Every operation (a bootstrap, one clone) works in its own directory in each container it
+/// touches: OPS_PREFIX + a random id. Processes it leaves running are found again only through
+/// that directory (see stop-stale.sh).
+const OPS_PREFIX: &str = "/tmp/mysqlha-op-";
+
+/// One operation's workspace in a container, for filling member `target`: the scripts, the
+/// one-time token, the backup's work directory and the pid files of what it starts.
+struct Operation {
+    dir: String,
+    target: String,
+}
+
+impl Operation {
+    fn new(target: &str) -> Result<Self> {
+        // Pod names are DNS labels; the name goes into a shell script below.
+        if target.is_empty()
+            || !target
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            bail!("unexpected pod name {target:?}");
+        }
+        Ok(Self {
+            dir: format!("{OPS_PREFIX}{}", operation_id()?),
+            target: target.to_string(),
+        })
+    }
+
+    /// The path of `name` inside the workspace.
+    fn path(&self, name: &str) -> String {
+        format!("{}/{name}", self.dir)
+    }
+}
+
+/// 12 random letters and digits: the first characters of a one-time token (each drawn
+/// uniformly from the same alphabet).
+fn operation_id() -> Result<String> {
+    let token = crate::manifests::one_time_token().context("cannot make an operation id")?;
+    Ok(token.chars().take(12).collect())
+}
 
 /// The scripts the plugin runs inside pods, shipped by this very plugin.
 const OPERATION_SCRIPTS: [(&str, &str); 7] = [
@@ -86,12 +129,17 @@ const OPERATION_SCRIPTS: [(&str, &str); 7] = [
     ),
 ];
 
-/// Writes the operation scripts into the container's /tmp/mysqlha (one exec, over stdin).
-async fn install_scripts(target: exec::Target<'_>) -> Result<()> {
-    let mut installer = format!("set -e\nmkdir -p {OPS_DIR}\n");
+/// Creates the operation's workspace in a container (private to its user) and writes the
+/// operation scripts and the target's name into it (one exec, over stdin).
+async fn install_scripts(target: exec::Target<'_>, op: &Operation) -> Result<()> {
+    let dir = &op.dir;
+    let mut installer = format!(
+        "set -e\numask 077\nmkdir -m 700 {dir}\nprintf '%s\\n' '{}' > {dir}/target\n",
+        op.target
+    );
     for (name, text) in OPERATION_SCRIPTS {
         installer +=
-            &format!("cat > {OPS_DIR}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
+            &format!("cat > {dir}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
     }
     exec::run(target, &["sh", "-s"], Some(installer.as_bytes()))
         .await
@@ -101,8 +149,9 @@ async fn install_scripts(target: exec::Target<'_>) -> Result<()> {
 
 async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("initialising the primary");
-    install_scripts(cluster.data_init(pod)).await?;
-    let script = format!("{OPS_DIR}/bootstrap.sh");
+    let op = Operation::new(pod)?;
+    install_scripts(cluster.data_init(pod), &op).await?;
+    let script = op.path("bootstrap.sh");
     exec::run(cluster.data_init(pod), &["sh", &script], None)
         .await
         .context("bootstrapping the primary")?;
@@ -159,10 +208,12 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         Transfer::Api => "through the API server",
     };
     task.bytes(&format!("cloning from {donor} ({how})"), estimate);
-    install_scripts(cluster.server(donor)).await?;
-    install_scripts(cluster.data_init(target)).await?;
+    let op = Operation::new(target)?;
+    install_scripts(cluster.server(donor), &op).await?;
+    install_scripts(cluster.data_init(target), &op).await?;
     let backup = format!(
-        "{OPS_DIR}/backup.sh{}",
+        "{}{}",
+        op.path("backup.sh"),
         if donor == cluster.primary {
             ""
         } else {
@@ -171,8 +222,8 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
     );
     let started = std::time::Instant::now();
     let bytes = match cluster.transfer {
-        Transfer::Direct => stream_direct(cluster, donor, &backup, target, task).await,
-        Transfer::Api => stream_through_plugin(cluster, donor, &backup, target, task).await,
+        Transfer::Direct => stream_direct(cluster, donor, &backup, target, &op, task).await,
+        Transfer::Api => stream_through_plugin(cluster, donor, &backup, target, &op, task).await,
     }
     .with_context(|| format!("cloning {target} from {donor}"))?;
     let seconds = started.elapsed().as_secs_f64();
@@ -181,10 +232,14 @@ pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Tas
         bytes,
         bytes as f64 / seconds.max(0.001) / 1e6
     ));
-    let finish = format!("{OPS_DIR}/finish-clone.sh");
+    // finish-clone.sh removes the target's workspace itself (the container ends once it is done).
+    let finish = op.path("finish-clone.sh");
     exec::run(cluster.data_init(target), &["sh", &finish], None)
         .await
         .context("preparing the cloned data")?;
+    // Best effort: a leftover workspace is only a few small files, and the next clone of this
+    // target removes it.
+    let _ = exec::run(cluster.server(donor), &["rm", "-rf", &op.dir], None).await;
     Ok(bytes)
 }
 
@@ -194,9 +249,10 @@ async fn stream_through_plugin(
     donor: &str,
     backup: &str,
     target: &str,
+    op: &Operation,
     task: &Task,
 ) -> Result<u64> {
-    let extract = format!("{OPS_DIR}/start-clone.sh");
+    let extract = op.path("start-clone.sh");
     let backup = format!("sh {backup}");
     relay(
         cluster.server(donor),
@@ -219,6 +275,7 @@ async fn stream_direct(
     donor: &str,
     backup: &str,
     target: &str,
+    op: &Operation,
     task: &Task,
 ) -> Result<u64> {
     let pod = cluster
@@ -232,11 +289,13 @@ async fn stream_direct(
         .with_context(|| format!("pod {target} has no IP address yet"))?;
     let token = crate::manifests::one_time_token().context("cannot make a one-time token")?;
     let token_line = format!("{token}\n");
-    // A receiver left listening by an interrupted clone would hold the port and turn the new
-    // sender away (wrong token): end it first.
+    // A receiver left listening by an interrupted clone of this target would hold the port and
+    // turn the new sender away (wrong token): end it first (stop-stale.sh ends only what earlier
+    // operations of this plugin for this target recorded).
+    let dir = &op.dir;
     let receive = format!(
-        "set -o pipefail; . {OPS_DIR}/stop-stale.sh; stop_stale perl; \
-         perl {OPS_DIR}/receive.pl {DIRECT_PORT} | sh {OPS_DIR}/start-clone.sh"
+        "set -o pipefail; OP={dir}; . {dir}/stop-stale.sh; stop_stale; \
+         perl {dir}/receive.pl {DIRECT_PORT} {dir}/receive.pid | sh {dir}/start-clone.sh"
     );
     let receiver = exec::start(
         cluster.data_init(target),
@@ -244,13 +303,17 @@ async fn stream_direct(
         Some(token_line.as_bytes()),
     )
     .await?;
+    let token_file = op.path("token");
+    let keep_token = format!("umask 077; cat > {token_file}");
     exec::run(
         cluster.server(donor),
-        &["sh", "-c", "umask 077; cat > /tmp/mysqlha-token"],
+        &["sh", "-c", &keep_token],
         Some(token_line.as_bytes()),
     )
     .await?;
-    let send = format!("set -o pipefail; sh {backup} | perl {OPS_DIR}/send.pl {address} {DIRECT_PORT} /tmp/mysqlha-token");
+    let send = format!(
+        "set -o pipefail; sh {backup} | perl {dir}/send.pl {address} {DIRECT_PORT} {token_file}"
+    );
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
     let mut bytes = 0u64;
     let sent = sender.wait_lines(|line| {
@@ -357,4 +420,24 @@ pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     )
     .await
     .with_context(|| format!("{pod} did not catch up with the primary"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_operation_has_its_own_workspace() {
+        let a = Operation::new("shop-1").unwrap();
+        let b = Operation::new("shop-1").unwrap();
+        assert_ne!(a.dir, b.dir);
+        let id = a.dir.strip_prefix(OPS_PREFIX).unwrap();
+        assert_eq!(id.len(), 12);
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(a.path("token"), format!("{}/token", a.dir));
+        assert_eq!(a.target, "shop-1");
+        for bad in ["", "shop-1'; rm -rf /", "Shop 1", "shop/1"] {
+            assert!(Operation::new(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1,12 +1,28 @@
 //! Polling a pod until it reaches a phase, failing early when it is stuck for a reason that
-//! waiting will not heal.
+//! waiting will not heal. A deadline that passes says what was last seen, not just "timed out".
 use crate::cluster::{pod_phase, stuck_reason, PodPhase};
 use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(500);
+
+tokio::task_local! {
+    /// What the waits inside the innermost `with_timeout` last saw (a pod's phase, a failing
+    /// attempt's error): its timeout error reports it.
+    static LAST_SEEN: Arc<Mutex<Option<String>>>;
+}
+
+/// Records what a wait last saw, for the deadline's error (no-op outside `with_timeout`).
+fn note(seen: String) {
+    let _ = LAST_SEEN.try_with(|last| {
+        if let Ok(mut last) = last.lock() {
+            *last = Some(seen);
+        }
+    });
+}
 
 /// Waits until `pod`'s phase satisfies `wanted`; returns that phase.
 pub async fn pod_until(
@@ -27,6 +43,7 @@ pub async fn pod_until(
         if let Some(reason) = current.as_ref().and_then(stuck_reason) {
             bail!("pod {pod} cannot start ({reason}) while waiting until it {what}");
         }
+        note(format!("pod {pod} is {phase:?}, waiting until it {what}"));
         tokio::time::sleep(POLL).await;
     }
 }
@@ -47,28 +64,113 @@ pub async fn until_server_runs(pods: &Api<Pod>, pod: &str) -> Result<()> {
     .map(|_| ())
 }
 
-/// Runs `work` with a deadline; the error names what was being waited for.
+/// Runs `work` with a deadline; the error names what was being waited for and, when a wait
+/// inside recorded it, what it saw last.
 pub async fn with_timeout<T>(
     limit: Duration,
     what: &str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    match tokio::time::timeout(limit, work).await {
+    let seen = Arc::new(Mutex::new(None));
+    match tokio::time::timeout(limit, LAST_SEEN.scope(seen.clone(), work)).await {
         Ok(result) => result,
-        Err(_) => bail!("timed out after {}s while {what}", limit.as_secs()),
+        Err(_) => {
+            let last = seen.lock().ok().and_then(|mut s| s.take());
+            match last {
+                Some(last) => bail!(
+                    "timed out after {}s while {what} (last seen: {last})",
+                    limit.as_secs()
+                ),
+                None => bail!("timed out after {}s while {what}", limit.as_secs()),
+            }
+        }
     }
 }
 
-/// Retries `attempt` every half second until it succeeds (e.g. a server that is still starting).
-pub async fn retry<T, F, Fut>(mut attempt: F) -> T
+/// Retries `attempt` every half second until it succeeds (e.g. a server that is still starting),
+/// for at most `limit`; then fails with the last error.
+pub async fn retry<T, F, Fut>(limit: Duration, what: &str, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
+    let started = tokio::time::Instant::now();
     loop {
-        if let Ok(value) = attempt().await {
-            return value;
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) if started.elapsed() >= limit => {
+                return Err(error.context(format!(
+                    "still failing after {}s while {what}",
+                    started.elapsed().as_secs()
+                )))
+            }
+            Err(error) => note(format!("{what}: {error:#}")),
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::anyhow;
+
+    #[tokio::test]
+    async fn retry_gives_up_with_the_last_error() {
+        let mut n = 0;
+        let error = retry(Duration::from_millis(100), "waiting for the server", || {
+            n += 1;
+            let attempt = n;
+            async move { Err::<(), _>(anyhow!("attempt {attempt} refused")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(n, 2);
+        assert_eq!(
+            format!("{error:#}"),
+            "still failing after 0s while waiting for the server: attempt 2 refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn retry_returns_the_first_success() {
+        let mut n = 0;
+        let value = retry(Duration::from_secs(10), "counting", || {
+            n += 1;
+            let attempt = n;
+            async move {
+                if attempt < 2 {
+                    bail!("not yet")
+                }
+                Ok(attempt)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 2);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_says_what_it_saw_last() {
+        let error = with_timeout(
+            Duration::from_millis(800),
+            "bringing up shop-1",
+            retry(Duration::from_secs(60), "asking mariadbd", || async {
+                Err::<(), _>(anyhow!("connection refused"))
+            }),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "timed out after 0s while bringing up shop-1 (last seen: asking mariadbd: connection refused)"
+        );
+        let error = with_timeout(Duration::from_millis(10), "idling", async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error.to_string(), "timed out after 0s while idling");
     }
 }

@@ -94,7 +94,7 @@ pub async fn passwords(ctx: &Context, cluster: &Cluster) -> Result<Passwords> {
         .get(&format!("{}-credentials", cluster.name))
         .await
         .context("cannot read the credentials Secret")?;
-    Passwords::from_secret(&secret).context("the credentials Secret is incomplete")
+    Passwords::from_secret(&secret).context("the credentials Secret cannot be used")
 }
 
 /// Marks the data incomplete (the pod turns unready at once and stays out of service across

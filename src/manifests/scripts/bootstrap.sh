@@ -6,10 +6,20 @@ set -eu
 D=/var/lib/mysql
 S=/etc/mysqlha/secret
 CNF=/etc/mysqlha/run/my.cnf
+OP=${0%/*}
+# This operation's workspace (the directory of this script) goes whatever happens.
+trap 'case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac' EXIT
 SOCK=/tmp/bootstrap.sock
 if [ -d "$D/mysql" ] && [ ! -e "$D/.mysqlha-incomplete" ]; then
   echo "already initialised"; exit 0
 fi
+# The passwords go into SQL below: only what the plugin generates ([A-Za-z0-9], no newline).
+for key in root-password replication-password; do
+  if [ ! -s "$S/$key" ] || [ "$(LC_ALL=C tr -d 'A-Za-z0-9' <"$S/$key" | wc -c)" -ne 0 ]; then
+    echo "Secret key $key is empty or holds characters other than letters and digits: refusing to use it (replace it or delete the Secret)" >&2
+    exit 1
+  fi
+done
 find "$D" -mindepth 1 -delete
 touch "$D/.mysqlha-incomplete"
 mariadb-install-db --defaults-file="$CNF" --datadir="$D" --user=mysql \

@@ -2,8 +2,12 @@
 # Direct clone, receiving side (init container "data"): accept ONE connection on the given port
 # that presents the one-time token read from stdin, and copy what it sends to stdout. A
 # connection with a wrong token is closed and forgotten. Gives up after 120 s without a sender.
+# Writes its pid to PIDFILE (in the operation's workspace) so that a later clone of the same
+# target can end it if this one is interrupted (stop-stale.sh).
 use strict; use warnings; use IO::Socket::INET;
-my $port = shift or die "usage: receive.pl PORT\n";
+my ($port, $pidfile) = @ARGV;
+$port or die "usage: receive.pl PORT [PIDFILE]\n";
+if ($pidfile) { open(my $p, '>', $pidfile) or die "cannot write $pidfile: $!\n"; print $p "$$\n"; close $p; }
 my $token = <STDIN>; defined $token or die "no token on stdin\n"; chomp $token;
 length($token) >= 32 or die "token too short\n";
 my $server = IO::Socket::INET->new(LocalPort => $port, Listen => 1, ReuseAddr => 1, Proto => 'tcp')
