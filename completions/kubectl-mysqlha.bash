@@ -191,12 +191,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__create)
-            opts="-n -h -V --replicas --image --storage --storage-class --cpu --memory --timeout --dry-run --durability --transfer --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -222,6 +226,10 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --primary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -261,12 +269,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__delete)
-            opts="-y -n -h -V --keep-data --yes --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-y -n -h -V --wait --keep-data --yes --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -299,12 +311,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__failover)
-            opts="-y -n -h -V --to --force --yes --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-y -n -h -V --wait --to --force --yes --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -509,12 +525,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__rebuild__subcmd__replica)
-            opts="-y -n -h -V --from --transfer --yes --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-y -n -h -V --wait --from --transfer --yes --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -555,12 +575,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__scale)
-            opts="-n -h -V --replicas --transfer --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --transfer --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -643,12 +667,16 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__switchover)
-            opts="-n -h -V --to --timeout --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --to --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

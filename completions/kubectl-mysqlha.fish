@@ -43,6 +43,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "ver
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l replicas -d 'Number of members, primary included (1 means a lone primary)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l image -d 'Server image (MariaDB 10.11 with mariadb-backup)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l storage -d 'Size of each member\'s volume' -r
@@ -50,6 +51,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l cpu -d 'CPU request of the server container' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l memory -d 'Memory request of the server container' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l timeout -d 'How long to wait for the cluster to become healthy' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l primary -d 'On kept data (after delete --keep-data): take this member as the primary when the members\' histories diverged; members holding transactions it lacks are re-cloned from it' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l durability -d 'semi-sync: a commit returns only once a replica has it (no acknowledged write is lost; writes wait while no replica is connected). async: never wait, may lose recent writes' -r -f -a "semi-sync\t''
 async\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
@@ -74,6 +76,7 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l replicas -d 'Wanted number of members, primary included' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
 api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
@@ -86,6 +89,7 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand scale" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l from -d 'Donor pod (default: the healthy replica with the least lag, else the primary)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
 api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
@@ -99,6 +103,7 @@ never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l to -d 'The replica to promote (default: the most up-to-date healthy replica)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -109,6 +114,7 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l to -d 'The replica to promote (default: the one that received the most)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -121,6 +127,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l context -d 'The kubeconfig context to use' -r

@@ -76,6 +76,8 @@ fn usage_errors_exit_2_with_one_error_line() {
         (&["status", "shop", "--replicas", "3"], "error: unexpected argument '--replicas' found"),
         (&["create", "shop", "--replicas", "abc"], "error: invalid value 'abc' for '--replicas <REPLICAS>': invalid digit found in string"),
         (&["create", "shop", "--timeout", "5d"], "error: invalid value '5d' for '--timeout <TIMEOUT>': invalid duration '5d' (use e.g. 90s, 10m, 1h)"),
+        (&["create", "shop", "--timeout", "99999999999999999h"], "error: invalid value '99999999999999999h' for '--timeout <TIMEOUT>': duration '99999999999999999h' is too long (at most 7d = 168h)"),
+        (&["switchover", "shop", "--wait", "forever"], "error: invalid value 'forever' for '--wait [<DURATION>]': invalid duration 'forever' (use e.g. 90s, 10m, 1h)"),
         (&["create", "shop", "--durability", "sync"], "error: invalid value 'sync' for '--durability <DURABILITY>'"),
         (&["status", "shop", "-o", "xml"], "error: invalid value 'xml' for '--output <OUTPUT>'"),
         (&["status", "shop", "extra"], "error: unexpected argument 'extra' found"),
@@ -141,10 +143,13 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
         (vec!["create", &long], long_error.clone()),
         (vec!["create", &long, "--dry-run"], long_error),
         (vec!["scale", "x", "--replicas", "0"], "error: --replicas must be at least 1 (the primary), got 0\n".into()),
+        (vec!["create", "x", "--storage", "notasize", "--dry-run"], "error: invalid --storage 'notasize': expected a Kubernetes quantity greater than zero, e.g. 10Gi, 512Mi, 500m or 2\n".into()),
+        (vec!["create", "x", "--memory", "1GB"], "error: invalid --memory '1GB': expected a Kubernetes quantity greater than zero, e.g. 10Gi, 512Mi, 500m or 2\n".into()),
     ];
+    // Usage errors exit 2, like clap's own.
     for (args, expected) in cases {
         let run = plugin(&args);
-        assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
         assert_eq!(run.stdout, "", "{args:?}");
         assert_eq!(run.stderr, expected, "{args:?}");
     }

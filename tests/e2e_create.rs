@@ -332,11 +332,6 @@ fn bad_input_changes_nothing() {
         "--primary ok3-7 is not a member",
     );
     expect(
-        &["create", "ok3", "--timeout", "99999999999999999h"],
-        2,
-        "--timeout",
-    );
-    expect(
         &["create", "ok3", "--storage-class", "no-such-class"],
         1,
         "storage class no-such-class not found",
