@@ -478,3 +478,31 @@ fn the_node_keeps_its_mac_as_pods_come_and_go() {
         "a pod leaving changed the node's MAC"
     );
 }
+
+/// A fresh machine: the test bed installs its own host packages. `up` runs `prereqs` first (so
+/// do `tests/demo`, `tests/run-all` and `.ci/run`), and on a machine that has them all it is a
+/// quiet no-op.
+#[test]
+fn the_test_bed_installs_its_own_host_packages() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let up = std::fs::read_to_string(format!("{root}/tests/testbed/up")).unwrap();
+    assert!(up.contains("\"$here/prereqs\""), "up does not run prereqs");
+    let ci = std::fs::read_to_string(format!("{root}/.ci/run")).unwrap();
+    assert!(ci.contains("tests/testbed/prereqs"), ".ci/run keeps its own list");
+    let out = Command::new(format!("{root}/tests/testbed/prereqs"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty() && out.stdout.is_empty(),
+        "packages were missing after up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for tool in ["containerd", "runc", "buildah", "debootstrap", "catatonit", "conntrack", "nft"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        assert!(found.status.success(), "{tool} is not installed");
+    }
+}
