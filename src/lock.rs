@@ -164,6 +164,12 @@ impl OperationLock {
                 Ok(_) => break,
                 // Someone else created or renewed it between our read and write: read again.
                 Err(kube::Error::Api(e)) if e.code == 409 => continue,
+                Err(kube::Error::Api(e))
+                    if e.code == 404
+                        && e.details.as_ref().is_some_and(|d| d.kind == "namespaces") =>
+                {
+                    bail!("namespace {namespace} not found")
+                }
                 Err(e) => {
                     return Err(e).with_context(|| {
                         format!("cannot take Lease {name} (the cluster's operation lock)")
