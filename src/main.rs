@@ -7,6 +7,7 @@ mod cmd;
 mod context;
 mod exec;
 mod gtid;
+mod gtid_set;
 mod input;
 mod lock;
 mod manifests;
