@@ -133,7 +133,11 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
         ])
         .stdout;
     assert_ne!(ready, "true", "an interrupted rebuild left db-2 serving");
-    let out = ns.plugin(&["rebuild-replica", "db", "db-2", "--yes"]).ok();
+    // The killed command's lock expires on its own (it is no longer renewed): the re-run waits
+    // for it.
+    let out = ns
+        .plugin(&["rebuild-replica", "db", "db-2", "--yes", "--wait", "60s"])
+        .ok();
     assert!(
         out.stdout.contains("replica db-2 rebuilt"),
         "{}",
