@@ -1,4 +1,5 @@
 //! Command-line interface: global flags shared with kubectl, and one subcommand per file in cmd/.
+use crate::engine::Engine;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 #[command(
     name = "kubectl-mysqlha",
     bin_name = "kubectl mysqlha",
-    about = "Create and run a highly available MariaDB primary/replica cluster on Kubernetes",
+    about = "Create and run a highly available MySQL or MariaDB primary/replica cluster on Kubernetes",
     version = crate::VERSION_LINE,
     propagate_version = true,
     after_help = "Examples:\n  kubectl mysqlha create shop --replicas 3\n  kubectl mysqlha status shop\n  kubectl mysqlha scale shop --replicas 5"
@@ -108,9 +109,14 @@ pub struct CreateArgs {
     /// Number of members, primary included (1 means a lone primary)
     #[arg(long, default_value_t = 3, allow_negative_numbers = true)]
     pub replicas: i32,
-    /// Server image (MariaDB 10.11 with mariadb-backup)
-    #[arg(long, env = "MYSQLHA_IMAGE", default_value = "mariadb:10.11")]
-    pub image: String,
+    /// Database engine: mariadb (10.11, 11.8) or mysql (9.7); default mariadb, or the engine
+    /// of the kept data when the cluster is brought back
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    /// Server image (default: mariadb:10.11 or mysql:9.7 by --engine; $MYSQLHA_IMAGE or
+    /// $MYSQLHA_MYSQL_IMAGE override the default)
+    #[arg(long)]
+    pub image: Option<String>,
     /// Size of each member's volume
     #[arg(long, default_value = "10Gi")]
     pub storage: String,

@@ -1,16 +1,20 @@
-//! Filling a member with data: bootstrap of the first primary, or a clone streamed from a donor
-//! (mariadb-backup in the donor → this process → mbstream in the target), then replication by GTID.
-//! Every step can be repeated: a member is brought from whatever state it is in to serving.
+//! Filling a member with data: bootstrap of the first primary, or a clone from a donor, then
+//! replication by GTID. The clone method is the engine's: MariaDB streams a physical backup
+//! (mariadb-backup in the donor → pod network or this process → mbstream in the target); MySQL
+//! runs its clone plugin from the target, over TLS. Every step can be repeated: a member is
+//! brought from whatever state it is in to serving.
 use crate::backup_info;
 use crate::cli::Transfer;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
+use crate::engine::{mariadb, Engine};
 use crate::exec::{self, relay};
 use crate::gtid::GtidList;
 use crate::manifests::{Passwords, DATA_DIR};
 use crate::progress::Task;
-use crate::sql::{self, quote};
+use crate::sql;
 use crate::wait;
 use anyhow::{bail, Context, Result};
+use kube::api::DeleteParams;
 
 /// Brings member `pod` to serving: bootstraps it (the primary of a new cluster), clones it, or
 /// finishes an interrupted clone, depending on where it is.
@@ -37,6 +41,7 @@ pub async fn ensure_member_from(
     })
     .await?;
     let is_primary = pod == cluster.primary;
+    let mut cloned = false;
     if phase == PodPhase::WaitingForData {
         if is_primary {
             bootstrap(cluster, pod, task).await?;
@@ -45,19 +50,21 @@ pub async fn ensure_member_from(
                 Some(d) => d.to_string(),
                 None => choose_donor(cluster, pod).await?,
             };
-            clone_from(cluster, &donor, pod, task).await?;
+            clone_from(cluster, &donor, pod, passwords, task).await?;
+            cloned = true;
         }
     }
-    task.set("starting mariadbd");
+    task.set("starting the server");
     wait::until_server_runs(&cluster.pods, pod).await?;
     let state = wait::retry(
         std::time::Duration::from_secs(300),
-        &format!("asking mariadbd in {pod} for its state"),
+        &format!("asking the server in {pod} for its state"),
         || observe(cluster.server(pod)),
     )
     .await?;
-    if !is_primary && state.replication.is_none() {
-        let fresh = state.gtid_binlog_state.is_empty();
+    // A MySQL clone carries its donor's replication settings: set them for this cluster anyway.
+    if !is_primary && (state.replication.is_none() || cloned) {
+        let fresh = state.history.is_empty();
         start_replication(cluster, pod, fresh, passwords, task).await?;
     }
     task.set("waiting until ready");
@@ -106,27 +113,15 @@ fn operation_id() -> Result<String> {
     Ok(token.chars().take(12).collect())
 }
 
-/// The scripts the plugin runs inside pods, shipped by this very plugin.
-const OPERATION_SCRIPTS: [(&str, &str); 7] = [
-    (
-        "bootstrap.sh",
-        include_str!("manifests/scripts/bootstrap.sh"),
-    ),
+/// The scripts the plugin runs inside pods whatever the engine, shipped by this very plugin
+/// (the engine adds its own: bootstrap, backup or clone).
+const COMMON_OPERATION_SCRIPTS: [(&str, &str); 3] = [
     (
         "stop-stale.sh",
         include_str!("manifests/scripts/stop-stale.sh"),
     ),
-    ("backup.sh", include_str!("manifests/scripts/backup.sh")),
     ("send.pl", include_str!("manifests/scripts/send.pl")),
     ("receive.pl", include_str!("manifests/scripts/receive.pl")),
-    (
-        "start-clone.sh",
-        include_str!("manifests/scripts/start-clone.sh"),
-    ),
-    (
-        "finish-clone.sh",
-        include_str!("manifests/scripts/finish-clone.sh"),
-    ),
 ];
 
 /// Creates the operation's workspace in a container (private to its user) and writes the
@@ -137,7 +132,8 @@ async fn install_scripts(target: exec::Target<'_>, op: &Operation) -> Result<()>
         "set -e\numask 077\nmkdir -m 700 {dir}\nprintf '%s\\n' '{}' > {dir}/target\n",
         op.target
     );
-    for (name, text) in OPERATION_SCRIPTS {
+    let engine_scripts = target.engine.operation_scripts();
+    for (name, text) in COMMON_OPERATION_SCRIPTS.iter().chain(engine_scripts) {
         installer +=
             &format!("cat > {dir}/{name} <<'MYSQLHA_SCRIPT_END'\n{text}MYSQLHA_SCRIPT_END\n");
     }
@@ -172,10 +168,7 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
         let Ok(state) = observe(cluster.server(&m.name)).await else {
             continue;
         };
-        let Some(repl) = state
-            .replication
-            .filter(|r| r.io_running == "Yes" && r.sql_running == "Yes")
-        else {
+        let Some(repl) = state.replication.filter(|r| r.is_connected()) else {
             continue;
         };
         let lag = repl.seconds_behind.unwrap_or(u64::MAX);
@@ -200,8 +193,57 @@ async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
     pod_phase(current.as_ref()) == (PodPhase::Running { ready: true })
 }
 
-/// Streams a physical backup of `donor` into `target`'s waiting data directory and prepares it.
-pub async fn clone_from(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
+/// Fills `target`'s waiting data directory with a copy of `donor`'s, by the engine's method.
+pub async fn clone_from(
+    cluster: &Cluster,
+    donor: &str,
+    target: &str,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<u64> {
+    match cluster.engine {
+        Engine::Mariadb => stream_backup(cluster, donor, target, task).await,
+        Engine::Mysql => clone_by_plugin(cluster, donor, target, passwords, task).await,
+    }
+}
+
+/// MySQL: the target runs CLONE INSTANCE FROM the donor (clone.sh), the replication password
+/// on stdin. Returns the bytes the clone plugin reports it moved.
+async fn clone_by_plugin(
+    cluster: &Cluster,
+    donor: &str,
+    target: &str,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<u64> {
+    task.set(&format!("cloning from {donor} (MySQL clone plugin, TLS)"));
+    let op = Operation::new(target)?;
+    install_scripts(cluster.data_init(target), &op).await?;
+    let donor_address = format!(
+        "{}:{}",
+        cluster.host_of(donor),
+        crate::manifests::MYSQL_PORT
+    );
+    let started = std::time::Instant::now();
+    let script = op.path("clone.sh");
+    let password = format!("{}\n", passwords.replication);
+    exec::run(
+        cluster.data_init(target),
+        &["sh", &script, &donor_address],
+        Some(password.as_bytes()),
+    )
+    .await
+    .with_context(|| format!("cloning {target} from {donor}"))?;
+    task.set(&format!(
+        "cloned from {donor} in {:.2}s",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(0)
+}
+
+/// MariaDB: streams a physical backup of `donor` into `target`'s waiting data directory and
+/// prepares it.
+async fn stream_backup(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
     let estimate = data_size(cluster, donor).await.ok();
     let how = match cluster.transfer {
         Transfer::Direct => "pod to pod",
@@ -370,11 +412,8 @@ async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
     .with_context(|| format!("{pod}: cannot read the position of its cloned data"))
 }
 
-/// Points `pod` at the primary of record from the position its data was cloned at. A restored
-/// server that has logged nothing yet (`fresh`) also takes that position as its binary log
-/// state, so its binary log starts where its data does: promoted one day, it can then serve a
-/// replica standing exactly at that position (MariaDB refuses a GTID found in neither its binary
-/// log nor its state: error 1236, "slave has diverged"), and errant checks compare like with like.
+/// Points `pod` at the primary of record from the position its data was cloned at (MariaDB: the
+/// backup's position, see mariadb::start_from_backup for `fresh`; MySQL: its gtid_executed).
 pub async fn start_replication(
     cluster: &Cluster,
     pod: &str,
@@ -383,29 +422,20 @@ pub async fn start_replication(
     task: &Task,
 ) -> Result<()> {
     task.set("starting replication");
-    let position = quote(&cloned_position(cluster, pod).await?.to_string());
-    let seed = if fresh {
-        format!("SET GLOBAL gtid_binlog_state = {position};\n")
-    } else {
-        String::new()
+    let host = cluster.host_of(&cluster.primary);
+    let sql = match cluster.engine {
+        Engine::Mariadb => {
+            let position = cloned_position(cluster, pod).await?.to_string();
+            mariadb::start_from_backup(&position, fresh, &host, &passwords.replication)
+        }
+        // The clone carried gtid_executed: auto-position starts from there.
+        Engine::Mysql => cluster
+            .engine
+            .follow_statements(&host, &passwords.replication, false),
     };
-    let sql = format!(
-        "STOP SLAVE;\n{seed}SET GLOBAL gtid_slave_pos = {position};\n{}\nSTART SLAVE;\n",
-        change_master(cluster, &cluster.primary, passwords)
-    );
     sql::execute(cluster.server(pod), &sql)
         .await
         .with_context(|| format!("{pod}: starting replication"))
-}
-
-/// CHANGE MASTER TO the given primary by GTID.
-pub fn change_master(cluster: &Cluster, primary: &str, passwords: &Passwords) -> String {
-    format!(
-        "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = 'repl', MASTER_PASSWORD = {}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;",
-        quote(&cluster.host_of(primary)),
-        crate::manifests::MYSQL_PORT,
-        quote(&passwords.replication)
-    )
 }
 
 /// Waits until `pod` has applied everything the primary had committed when this was called.
@@ -415,11 +445,51 @@ pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     crate::topology::wait_applied(
         cluster,
         pod,
-        &primary.gtid_current_pos,
+        &primary.applied.to_string(),
         std::time::Duration::from_secs(600),
     )
     .await
     .with_context(|| format!("{pod} did not catch up with the primary"))
+}
+
+/// Marks `pod`'s data incomplete (it turns unready at once and stays out of service across
+/// restarts) and restarts it: it comes back waiting for a clone.
+pub async fn take_out_of_service(cluster: &Cluster, pod: &str) -> Result<()> {
+    let marker = format!("{DATA_DIR}/.mysqlha-incomplete");
+    exec::run(cluster.server(pod), &["touch", &marker], None)
+        .await
+        .with_context(|| format!("{pod}: marking its data incomplete"))?;
+    cluster
+        .pods
+        .delete(pod, &DeleteParams::default())
+        .await
+        .with_context(|| format!("cannot restart pod {pod}"))?;
+    Ok(())
+}
+
+/// Throws away replica `pod`'s data, re-clones it from `donor` and rejoins it once caught up.
+pub async fn rebuild(
+    cluster: &Cluster,
+    pod: &str,
+    donor: &str,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
+    // A pod that is (re)starting is waited for: its old data must be marked before it serves.
+    let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| {
+        matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
+    })
+    .await?;
+    if let PodPhase::Running { .. } = phase {
+        task.set("taking the replica out of service");
+        take_out_of_service(cluster, pod).await?;
+        wait::pod_until(&cluster.pods, pod, "waits for data", |p| {
+            *p == PodPhase::WaitingForData
+        })
+        .await?;
+    }
+    ensure_member_from(cluster, pod, Some(donor), passwords, task).await?;
+    catch_up(cluster, pod, task).await
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Discovery: what a cluster is made of right now (StatefulSet, ConfigMap record, pods), and what
 //! each member's server says about itself.
 use crate::context::Context;
+use crate::engine::Engine;
 use crate::exec::Target;
-use crate::gtid::GtidList;
-use crate::manifests::{self, DATA_CONTAINER, PRIMARY_KEY, SERVER_CONTAINER};
-use crate::sql::{self, non_null};
-use anyhow::{bail, Context as _, Result};
+use crate::manifests::{self, Passwords, DATA_CONTAINER, PRIMARY_KEY, SERVER_CONTAINER};
+use crate::sql;
+use anyhow::{Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::ListParams;
 use kube::Api;
 
@@ -19,6 +19,8 @@ pub struct Cluster {
     pub primary: String,
     /// Semi-synchronous replication is the cluster's durability mode.
     pub semi_sync: bool,
+    /// MariaDB or MySQL, as recorded in the ConfigMap.
+    pub engine: Engine,
     pub pods: Api<Pod>,
     pub client: kube::Client,
     /// How clones made by this invocation travel.
@@ -60,6 +62,14 @@ impl Cluster {
             .as_ref()
             .and_then(|d| d.get(manifests::DURABILITY_KEY))
             .is_none_or(|v| v == "semi-sync");
+        let engine = Engine::from_record(
+            config
+                .data
+                .as_ref()
+                .and_then(|d| d.get(manifests::ENGINE_KEY))
+                .map(String::as_str),
+        )
+        .with_context(|| format!("ConfigMap {name}"))?;
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let mut cluster = Cluster {
             name: name.into(),
@@ -67,6 +77,7 @@ impl Cluster {
             statefulset,
             primary,
             semi_sync,
+            engine,
             pods,
             client: ctx.client.clone(),
             transfer: Default::default(),
@@ -117,6 +128,7 @@ impl Cluster {
             pods: &self.pods,
             pod,
             container: SERVER_CONTAINER,
+            engine: self.engine,
         }
     }
 
@@ -126,6 +138,7 @@ impl Cluster {
             pods: &self.pods,
             pod,
             container: DATA_CONTAINER,
+            engine: self.engine,
         }
     }
 
@@ -142,6 +155,7 @@ impl Cluster {
             memory: None,
             primary: primary.to_string(),
             semi_sync: self.semi_sync,
+            engine: self.engine,
         }
     }
 
@@ -161,6 +175,17 @@ impl Cluster {
             self.namespace,
             manifests::MYSQL_PORT
         )
+    }
+
+    /// The cluster's passwords, from its credentials Secret.
+    pub async fn passwords(&self) -> Result<Passwords> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let name = format!("{}-credentials", self.name);
+        let secret = secrets
+            .get(&name)
+            .await
+            .with_context(|| format!("cannot read Secret {name}"))?;
+        Passwords::from_secret(&secret).with_context(|| format!("Secret {name} cannot be used"))
     }
 
     /// The DNS name replicas use to reach pod `pod`.
@@ -183,7 +208,7 @@ pub enum PodPhase {
     Missing,
     /// Init container "data" is running: the data directory waits to be filled.
     WaitingForData,
-    /// mariadbd runs (ready or not).
+    /// The database server runs (ready or not).
     Running {
         ready: bool,
     },
@@ -255,61 +280,7 @@ pub fn stuck_reason(pod: &Pod) -> Option<String> {
     None
 }
 
-/// What a member's server says about itself.
-#[derive(Debug, Clone, Default)]
-pub struct ServerState {
-    pub read_only: bool,
-    pub gtid_current_pos: String,
-    pub gtid_binlog_state: String,
-    pub replication: Option<Replication>,
-}
-
-/// SHOW SLAVE STATUS, the parts that matter.
-#[derive(Debug, Clone, Default)]
-pub struct Replication {
-    pub master_host: String,
-    pub io_running: String,
-    pub sql_running: String,
-    pub seconds_behind: Option<u64>,
-    pub gtid_io_pos: String,
-    pub last_io_error: Option<String>,
-    pub last_sql_error: Option<String>,
-}
-
-impl Replication {
-    pub fn from_row(row: &sql::Row) -> Self {
-        let get = |k: &str| row.get(k).cloned().unwrap_or_default();
-        Replication {
-            master_host: get("Master_Host"),
-            io_running: get("Slave_IO_Running"),
-            sql_running: get("Slave_SQL_Running"),
-            seconds_behind: non_null(row.get("Seconds_Behind_Master")).and_then(|s| s.parse().ok()),
-            gtid_io_pos: get("Gtid_IO_Pos"),
-            last_io_error: non_null(row.get("Last_IO_Error")),
-            last_sql_error: non_null(row.get("Last_SQL_Error")),
-        }
-    }
-
-    /// Both threads run (the IO thread may be reconnecting).
-    pub fn is_running(&self) -> bool {
-        self.sql_running == "Yes" && matches!(self.io_running.as_str(), "Yes" | "Connecting")
-    }
-
-    pub fn error(&self) -> Option<String> {
-        self.last_sql_error
-            .clone()
-            .or_else(|| self.last_io_error.clone())
-    }
-}
-
-impl ServerState {
-    pub fn binlog_state(&self) -> Result<GtidList> {
-        self.gtid_binlog_state.parse()
-    }
-    pub fn current_pos(&self) -> Result<GtidList> {
-        self.gtid_current_pos.parse()
-    }
-}
+pub use crate::engine::ServerState;
 
 /// Asks a member's server for its role, GTID positions and replication threads.
 pub async fn observe(target: Target<'_>) -> Result<ServerState> {
@@ -332,21 +303,12 @@ async fn read_state(
     connect_timeout: u32,
 ) -> Result<ServerState> {
     let mut all = statements.to_vec();
-    all.push("SELECT @@read_only AS read_only, @@gtid_current_pos AS current, @@gtid_binlog_state AS binlog_state;");
-    all.push("SHOW SLAVE STATUS;");
+    all.extend(target.engine.state_statements());
     let mut sets = sql::query_sets(target, &all, connect_timeout).await?;
-    let slave = sets.pop().unwrap_or_default();
-    let vars = sets.pop().unwrap_or_default();
-    let Some(v) = vars.first() else {
-        bail!("{}: no answer to SELECT @@read_only", target.pod)
-    };
-    Ok(ServerState {
-        read_only: v.get("read_only").is_some_and(|s| s == "1"),
-        gtid_current_pos: v.get("current").cloned().unwrap_or_default(),
-        gtid_binlog_state: v.get("binlog_state").cloned().unwrap_or_default(),
-        replication: slave
-            .first()
-            .map(Replication::from_row)
-            .filter(|r| !r.master_host.is_empty()),
-    })
+    let replica = sets.pop().unwrap_or_default();
+    let variables = sets.pop().unwrap_or_default();
+    target
+        .engine
+        .parse_state(&variables, &replica)
+        .with_context(|| format!("{}: cannot read its state", target.pod))
 }

@@ -13,12 +13,13 @@ pub struct Output {
     pub stdout: String,
 }
 
-/// Where to run: a pod's container.
+/// Where to run: a pod's container (whose image holds `engine`'s tools).
 #[derive(Clone, Copy)]
 pub struct Target<'a> {
     pub pods: &'a Api<Pod>,
     pub pod: &'a str,
     pub container: &'a str,
+    pub engine: crate::engine::Engine,
 }
 
 /// Runs `command` in the container, feeding `stdin` (if any), and returns its output; a

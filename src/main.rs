@@ -1,13 +1,16 @@
 //! kubectl-mysqlha: a highly available MariaDB primary/replica cluster on Kubernetes.
+mod apply;
 mod backup_info;
 mod cli;
 mod clone;
 mod cluster;
 mod cmd;
 mod context;
+mod engine;
 mod exec;
 mod gtid;
 mod gtid_set;
+mod health;
 mod input;
 mod lock;
 mod manifests;

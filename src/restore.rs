@@ -2,14 +2,15 @@
 //! whose binary log state includes every other member's is the only safe choice: promoting
 //! any other would throw away a transaction that a member holds (and that may have been
 //! acknowledged to a client). The record of the last primary is preferred when it is safe.
-use crate::gtid::{Gtid, GtidList};
+use crate::engine::Gtids;
 use std::fmt::Write as _;
 
-/// A member that holds data, and its binary log state (`@@gtid_binlog_state`).
+/// A member that holds data, and its history (MariaDB `@@gtid_binlog_state`, MySQL
+/// `@@gtid_executed`).
 #[derive(Debug, Clone)]
 pub struct KeptMember {
     pub name: String,
-    pub binlog_state: GtidList,
+    pub history: Gtids,
 }
 
 /// What create does with kept data.
@@ -18,7 +19,7 @@ pub struct Choice {
     pub primary: String,
     /// Members holding transactions the primary lacks (only when the user chose the primary):
     /// they are re-cloned from it.
-    pub discard: Vec<(String, Vec<Gtid>)>,
+    pub discard: Vec<(String, Gtids)>,
 }
 
 /// Chooses the primary among `members`. `record` is the primary of record kept by delete;
@@ -44,12 +45,7 @@ pub fn choose_primary(
         let discard = members
             .iter()
             .filter(|m| m.name != chosen)
-            .map(|m| {
-                (
-                    m.name.clone(),
-                    m.binlog_state.errant_against(&primary.binlog_state),
-                )
-            })
+            .map(|m| (m.name.clone(), m.history.errant_against(&primary.history)))
             .filter(|(_, extra)| !extra.is_empty())
             .collect();
         return Ok(Choice {
@@ -60,7 +56,7 @@ pub fn choose_primary(
     let includes_all = |c: &KeptMember| {
         members
             .iter()
-            .all(|m| m.binlog_state.errant_against(&c.binlog_state).is_empty())
+            .all(|m| m.history.errant_against(&c.history).is_empty())
     };
     let candidates: Vec<&KeptMember> = members.iter().filter(|m| includes_all(m)).collect();
     let primary = candidates
@@ -81,14 +77,12 @@ fn divergence(cluster: &str, members: &[KeptMember]) -> String {
     let mut text = format!("the kept members of cluster {cluster} have diverged histories, so no member can be the primary without losing another's transactions:");
     for m in members {
         for other in members.iter().filter(|o| o.name != m.name) {
-            let extra = m.binlog_state.errant_against(&other.binlog_state);
+            let extra = m.history.errant_against(&other.history);
             if !extra.is_empty() {
                 let _ = write!(
                     text,
                     " {} holds {} that {} lacks;",
-                    m.name,
-                    GtidList(extra),
-                    other.name
+                    m.name, extra, other.name
                 );
             }
         }
@@ -107,7 +101,7 @@ mod tests {
     fn m(name: &str, state: &str) -> KeptMember {
         KeptMember {
             name: name.into(),
-            binlog_state: state.parse().unwrap(),
+            history: crate::engine::Engine::Mariadb.parse_gtids(state).unwrap(),
         }
     }
 

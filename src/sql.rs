@@ -1,5 +1,6 @@
-//! SQL in a member, run by the `mariadb` client inside its server container as the
-//! socket-authenticated `mysql` account; results parsed from batch (tab-separated) output.
+//! SQL in a member, run by the engine's client (`mariadb` or `mysql`) inside its server
+//! container as the socket-authenticated `mysql` account; results parsed from batch
+//! (tab-separated) output.
 use crate::exec::{self, Target};
 use crate::manifests::RUN_CNF;
 use anyhow::Result;
@@ -40,12 +41,12 @@ pub async fn query_sets(
     ))
 }
 
-/// The `mariadb` client in batch mode, `sql` on stdin; its stdout.
+/// The engine's client in batch mode, `sql` on stdin; its stdout.
 async fn run_client(target: Target<'_>, sql: &str, connect_timeout: u32) -> Result<String> {
     let defaults = format!("--defaults-file={RUN_CNF}");
     let connect_timeout = format!("--connect-timeout={connect_timeout}");
     let cmd = [
-        "mariadb",
+        target.engine.client(),
         defaults.as_str(),
         "-umysql",
         "--batch",
@@ -77,7 +78,7 @@ pub async fn execute(target: Target<'_>, sql: &str) -> Result<()> {
     query(target, sql).await.map(|_| ())
 }
 
-/// Parses `mariadb --batch` output: a header line, then rows; `\t`, `\n`, `\\` and `\0` are
+/// Parses `mariadb --batch` / `mysql --batch` output: a header line, then rows; `\t`, `\n`, `\\` and `\0` are
 /// escaped, NULL is the bare word NULL. With several result sets only the last is kept.
 pub fn parse_batch(text: &str) -> Vec<Row> {
     let mut header: Vec<String> = Vec::new();

@@ -1,18 +1,15 @@
 //! Moving the primary: fencing, promoting, repointing replicas, and the record of the primary
 //! (ConfigMap key and the write Service's selector).
-use crate::clone::change_master;
+use crate::apply::apply;
 use crate::cluster::Cluster;
-use crate::cmd::apply;
+use crate::engine::KEEP_SESSIONS_OF;
 use crate::manifests::{self, Passwords};
-use crate::sql::{self, quote};
+use crate::sql;
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::api::{Patch, PatchParams};
 use kube::Api;
 use std::time::Duration;
-
-/// Users whose sessions a switchover leaves alone: replication, the plugin, the server itself.
-const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'mysql', 'repl'";
 
 /// Points the write Service at `pod` (or at nothing, with None) without touching the ConfigMap.
 pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result<()> {
@@ -43,15 +40,16 @@ pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
     point_write_service(cluster, Some(pod)).await
 }
 
-/// Stops writes on `pod`: read_only for every account, then client sessions are cut so that
+/// Stops writes on `pod`: read-only for every account, then client sessions are cut so that
 /// clients reconnect through the write Service. Returns the GTID position `pod` has written to
 /// its binary log, which no client can add to any more.
 pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
+    let [read_only, position] = cluster.engine.fence_statements();
     let sets = sql::query_sets(
         cluster.server(pod),
         &[
-            "SET GLOBAL read_only = ON;",
-            "SELECT @@gtid_binlog_pos AS pos;",
+            read_only,
+            position,
             &format!("SELECT id FROM information_schema.processlist WHERE user NOT IN ({KEEP_SESSIONS_OF}) AND id <> CONNECTION_ID();"),
         ],
         sql::WORK_CONNECT_TIMEOUT,
@@ -78,7 +76,8 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
     Ok(position)
 }
 
-/// Waits until `pod` has applied `position` (MASTER_GTID_WAIT).
+/// Waits until `pod` has applied `position` (MariaDB MASTER_GTID_WAIT, MySQL
+/// WAIT_FOR_EXECUTED_GTID_SET).
 pub async fn wait_applied(
     cluster: &Cluster,
     pod: &str,
@@ -90,7 +89,7 @@ pub async fn wait_applied(
     }
     sql::execute(
         cluster.server(pod),
-        &fail_unless_applied(pod, position, limit),
+        &cluster.engine.fail_unless_applied(pod, position, limit),
     )
     .await
 }
@@ -100,27 +99,13 @@ pub async fn wait_applied(
 pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
     let semi_sync = cluster.semi_sync && cluster.replicas() > 1;
     let sql = format!(
-        "{}STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL rpl_semi_sync_master_enabled = {};\nSET GLOBAL read_only = OFF;\n",
-        fail_unless_applied(pod, position, limit),
-        if semi_sync { "ON" } else { "OFF" }
+        "{}{}",
+        cluster.engine.fail_unless_applied(pod, position, limit),
+        cluster.engine.promote_statements(semi_sync)
     );
     sql::execute(cluster.server(pod), &sql)
         .await
         .with_context(|| format!("cannot promote {pod}"))
-}
-
-/// A compound statement that raises an error (which ends the client's batch) unless the server
-/// applies `position` within `limit`.
-fn fail_unless_applied(pod: &str, position: &str, limit: Duration) -> String {
-    if position.is_empty() {
-        return String::new();
-    }
-    let seconds = limit.as_secs().max(1);
-    format!(
-        "DELIMITER //\nBEGIN NOT ATOMIC\n  IF IFNULL(MASTER_GTID_WAIT({}, {seconds}), -1) <> 0 THEN\n    SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = {};\n  END IF;\nEND//\nDELIMITER ;\n",
-        quote(position),
-        quote(&format!("{pod} did not apply {position} within {seconds}s")),
-    )
 }
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
@@ -132,14 +117,10 @@ pub async fn follow(
     passwords: &Passwords,
     former_primary: bool,
 ) -> Result<()> {
-    let adopt = if former_primary {
-        "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "STOP SLAVE;\nSET GLOBAL read_only = ON;\nSET GLOBAL rpl_semi_sync_master_enabled = OFF;\n{adopt}{}\nSTART SLAVE;\n",
-        change_master(cluster, primary, passwords)
+    let sql = cluster.engine.follow_statements(
+        &cluster.host_of(primary),
+        &passwords.replication,
+        former_primary,
     );
     sql::execute(cluster.server(pod), &sql)
         .await
@@ -152,36 +133,11 @@ pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let spec = cluster.config_spec(replicas, &cluster.primary);
     apply(&configs, &manifests::config_map(&spec)).await?;
-    let wait = if cluster.semi_sync && replicas > 1 {
-        "ON"
-    } else {
-        "OFF"
-    };
+    let wait = cluster.semi_sync && replicas > 1;
     sql::execute(
         cluster.server(&cluster.primary),
-        &format!("SET GLOBAL rpl_semi_sync_master_enabled = {wait};"),
+        &cluster.engine.set_semi_sync_wait(wait),
     )
     .await
     .context("cannot set the primary's semi-synchronous replication")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn promotion_waits_for_the_position_in_the_same_batch() {
-        let sql = fail_unless_applied("db-1", "0-1-42", Duration::from_secs(30));
-        assert!(sql.starts_with("DELIMITER //\nBEGIN NOT ATOMIC\n"), "{sql}");
-        assert!(
-            sql.contains("IFNULL(MASTER_GTID_WAIT('0-1-42', 30), -1) <> 0"),
-            "{sql}"
-        );
-        assert!(
-            sql.contains("'db-1 did not apply 0-1-42 within 30s'"),
-            "{sql}"
-        );
-        assert!(sql.ends_with("END//\nDELIMITER ;\n"), "{sql}");
-        assert_eq!(fail_unless_applied("db-1", "", Duration::from_secs(30)), "");
-    }
 }

@@ -57,7 +57,7 @@ pub async fn until_ready(pods: &Api<Pod>, pod: &str) -> Result<()> {
 }
 
 pub async fn until_server_runs(pods: &Api<Pod>, pod: &str) -> Result<()> {
-    pod_until(pods, pod, "runs mariadbd", |p| {
+    pod_until(pods, pod, "runs its database server", |p| {
         matches!(p, PodPhase::Running { .. })
     })
     .await

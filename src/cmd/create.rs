@@ -1,14 +1,15 @@
 //! `kubectl mysqlha create NAME`: apply the typed manifests, bootstrap the primary, clone every
 //! replica from a healthy donor and start replication by GTID. On kept data (after `delete
 //! --keep-data`) the primary is the member whose history includes every other's.
+use crate::apply::apply;
 use crate::cli::CreateArgs;
 use crate::clone;
 use crate::cluster::{observe, Cluster, PodPhase};
-use crate::cmd::{apply, status};
 use crate::context::Context;
-use crate::exec;
+use crate::engine::Engine;
+use crate::health;
 use crate::input;
-use crate::manifests::{self, ClusterSpec, Passwords, DATA_DIR, PRIMARY_KEY};
+use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
 use crate::progress::Progress;
 use crate::restore::{self, KeptMember};
 use crate::topology;
@@ -44,7 +45,7 @@ pub fn validate(args: &CreateArgs) -> Result<()> {
     if let Some(class) = &args.storage_class {
         input::object_name("--storage-class", class).map_err(anyhow::Error::msg)?;
     }
-    input::image(&args.image).map_err(anyhow::Error::msg)?;
+    input::image(&image(args, args.engine.unwrap_or_default())).map_err(anyhow::Error::msg)?;
     if let Some(primary) = &args.primary {
         let ordinal = primary
             .strip_prefix(&format!("{}-", args.name))
@@ -63,12 +64,18 @@ pub fn validate(args: &CreateArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn spec(args: &CreateArgs, namespace: &str) -> ClusterSpec {
+/// The image asked for, or the engine's default.
+fn image(args: &CreateArgs, engine: Engine) -> String {
+    args.image.clone().unwrap_or_else(|| engine.default_image())
+}
+
+pub fn spec(args: &CreateArgs, namespace: &str, engine: Engine) -> ClusterSpec {
     ClusterSpec {
         name: args.name.clone(),
         namespace: namespace.to_string(),
         replicas: args.replicas,
-        image: args.image.clone(),
+        image: image(args, engine),
+        engine,
         storage: args.storage.clone(),
         storage_class: args.storage_class.clone(),
         cpu: args.cpu.clone(),
@@ -82,7 +89,10 @@ pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
     let passwords = Passwords::generate().context("cannot generate passwords")?;
     print!(
         "{}",
-        manifests::to_yaml(&spec(args, namespace), &passwords)?
+        manifests::to_yaml(
+            &spec(args, namespace, args.engine.unwrap_or_default()),
+            &passwords
+        )?
     );
     Ok(())
 }
@@ -93,6 +103,8 @@ struct Kept {
     /// The primary of record, from the kept ConfigMap.
     record: Option<String>,
     config_map: bool,
+    /// The engine of record, from the kept ConfigMap.
+    engine: Option<Engine>,
     claims: Vec<String>,
 }
 
@@ -118,7 +130,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
             bail!("a StatefulSet named {} already exists in namespace {} and is not a mysqlha cluster", args.name, ctx.namespace);
         }
         let cluster = Cluster::load(ctx, &args.name).await?;
-        if !cluster.primary.is_empty() && status::report(&cluster).await.healthy {
+        if !cluster.primary.is_empty() && health::report(&cluster).await.healthy {
             println!(
                 "cluster {} already exists and is healthy; nothing changed",
                 args.name
@@ -127,7 +139,15 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         }
     } else {
         check_storage_class(ctx, args).await?;
-        let mut spec = spec(args, &ctx.namespace);
+        let engine = match (args.engine, kept.engine) {
+            (Some(asked), Some(kept)) if asked != kept => bail!(
+                "the kept data of cluster {} is {kept}'s (ConfigMap {}); --engine {asked} cannot run it",
+                args.name,
+                args.name
+            ),
+            (asked, kept) => asked.or(kept).unwrap_or_default(),
+        };
+        let mut spec = spec(args, &ctx.namespace, engine);
         let restoring = !kept.claims.is_empty();
         if restoring {
             // No member writes and none replicates until the primary is chosen.
@@ -203,6 +223,11 @@ async fn find_kept(ctx: &Context, name: &str) -> Result<Kept> {
         secret,
         record,
         config_map: config.is_some(),
+        engine: config
+            .as_ref()
+            .and_then(|c| c.data.as_ref()?.get(manifests::ENGINE_KEY).cloned())
+            .map(|e| Engine::from_record(Some(&e)))
+            .transpose()?,
         claims,
     })
 }
@@ -379,17 +404,14 @@ async fn restore_kept(
         task.set("reading its GTID state");
         let state = wait::retry(
             Duration::from_secs(300),
-            &format!("asking mariadbd in {member} for its kept GTID state"),
+            &format!("asking the server in {member} for its kept GTID state"),
             || observe(cluster.server(&member)),
         )
         .await?;
-        let binlog_state = state
-            .binlog_state()
-            .with_context(|| format!("{member}: unreadable gtid_binlog_state"))?;
-        task.finish(&format!("kept data at {}", state.gtid_binlog_state));
+        task.finish(&format!("kept data at {}", state.history));
         kept.push(KeptMember {
             name: member,
-            binlog_state,
+            history: state.history,
         });
     }
     let config = Api::<ConfigMap>::namespaced(cluster.client.clone(), &cluster.namespace)
@@ -418,9 +440,9 @@ async fn restore_kept(
     for (pod, extra) in &choice.discard {
         eprintln!(
             "{pod} holds {} that {primary} lacks: its data is discarded and re-cloned from {primary}",
-            crate::gtid::GtidList(extra.clone())
+            extra
         );
-        discard_data(cluster, pod).await?;
+        clone::take_out_of_service(cluster, pod).await?;
     }
     cluster.primary = primary.clone();
     topology::promote(cluster, &primary, "", Duration::from_secs(30)).await?;
@@ -432,20 +454,6 @@ async fn restore_kept(
         topology::follow(cluster, &member.name, &primary, passwords, true).await?;
     }
     cluster.refresh().await
-}
-
-/// Marks `pod`'s data incomplete and restarts it: it waits for a clone.
-async fn discard_data(cluster: &Cluster, pod: &str) -> Result<()> {
-    let marker = format!("{DATA_DIR}/.mysqlha-incomplete");
-    exec::run(cluster.server(pod), &["touch", &marker], None)
-        .await
-        .with_context(|| format!("{pod}: marking its data incomplete"))?;
-    cluster
-        .pods
-        .delete(pod, &DeleteParams::default())
-        .await
-        .with_context(|| format!("cannot restart pod {pod}"))?;
-    Ok(())
 }
 
 /// Undoes a refused restore: removes the StatefulSet and Services and puts the record back,

@@ -3,10 +3,9 @@
 //! others; the old primary restarts read-only, out of service, to be checked and rebuilt.
 use crate::cli::FailoverArgs;
 use crate::cluster::{self, observe_after, pod_phase, Cluster, PodPhase, ServerState};
-use crate::cmd::{confirm, rebuild_replica::passwords};
+use crate::cmd::confirm;
 use crate::context::Context;
-use crate::gtid::GtidList;
-use crate::manifests::KILL_CONN_TIMEOUT_S;
+use crate::engine::Gtids;
 use crate::progress::Progress;
 use crate::{topology, wait};
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -33,7 +32,7 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
         &format!("Fail over cluster {} from {old} to {candidate}?", args.name),
         args.yes,
     )?;
-    let passwords = passwords(ctx, &cluster).await?;
+    let passwords = cluster.passwords().await?;
     let task = Progress::new().task(&format!("{old} → {candidate}"));
     let what = format!("failing over from {old} to {candidate}");
     let (candidate, writable_after) = wait::with_timeout(args.timeout, &what, async {
@@ -120,13 +119,11 @@ async fn fence_if_it_answers(cluster: &Cluster, old: &str, answers: bool) {
 /// Stops every replica's IO thread (the old primary can get no more acknowledgements) and
 /// reads what each has received, one exec per replica, all at once.
 async fn stop_receiving(cluster: &Cluster, pods: &[&str]) -> Result<Vec<(String, ServerState)>> {
+    let statements = cluster.engine.stop_receiving_statements();
+    let stop: Vec<&str> = statements.iter().map(String::as_str).collect();
+    let stop = &stop;
     let stop = pods.iter().map(|pod| async move {
-        // The kill timeout of a cluster made before it was in the config, set here too.
-        let stop = [
-            &format!("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = {KILL_CONN_TIMEOUT_S};"),
-            "STOP SLAVE IO_THREAD;",
-        ];
-        let state = observe_after(cluster.server(pod), &stop)
+        let state = observe_after(cluster.server(pod), stop)
             .await
             .with_context(|| format!("cannot stop replication on {pod}"))?;
         Ok::<_, anyhow::Error>((pod.to_string(), state))
@@ -212,19 +209,13 @@ fn reachable_replicas(
         .collect())
 }
 
-/// What a replica has received from the primary (Gtid_IO_Pos), or what it applied if more.
-fn received(state: &ServerState) -> GtidList {
-    let io: GtidList = state
+/// What a replica has received from the primary, applied or not (the engine's reading).
+fn received(state: &ServerState) -> Gtids {
+    state
         .replication
         .as_ref()
-        .and_then(|r| r.gtid_io_pos.parse().ok())
-        .unwrap_or_default();
-    let applied: GtidList = state.current_pos().unwrap_or_default();
-    if io.includes(&applied) {
-        io
-    } else {
-        applied
-    }
+        .map(|r| r.received.clone())
+        .unwrap_or_else(|| state.applied.clone())
 }
 
 fn choose_candidate(
@@ -232,11 +223,11 @@ fn choose_candidate(
     replicas: &[(String, ServerState)],
     wanted: Option<&str>,
 ) -> Result<String> {
-    let positions: Vec<(&str, GtidList)> = replicas
+    let positions: Vec<(&str, Gtids)> = replicas
         .iter()
         .map(|(p, s)| (p.as_str(), received(s)))
         .collect();
-    let has_all = |pos: &GtidList| positions.iter().all(|(_, other)| pos.includes(other));
+    let has_all = |pos: &Gtids| positions.iter().all(|(_, other)| pos.includes(other));
     match wanted {
         Some(pod) => {
             let (_, pos) = positions.iter().find(|(p, _)| *p == pod).with_context(|| {
@@ -260,23 +251,30 @@ fn choose_candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::Replication;
 
+    /// A MariaDB replica's state as the engine reads it from its rows.
     fn replica(name: &str, applied: &str, received: &str) -> (String, ServerState) {
-        let replication = Replication {
-            gtid_io_pos: received.into(),
-            master_host: "x".into(),
-            ..Default::default()
+        let row = |pairs: &[(&str, &str)]| -> crate::sql::Row {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
-        (
-            name.into(),
-            ServerState {
-                read_only: true,
-                gtid_current_pos: applied.into(),
-                replication: Some(replication),
-                ..Default::default()
-            },
-        )
+        let vars = row(&[
+            ("read_only", "1"),
+            ("current", applied),
+            ("binlog_state", applied),
+        ]);
+        let slave = row(&[
+            ("Master_Host", "x"),
+            ("Slave_IO_Running", "No"),
+            ("Slave_SQL_Running", "Yes"),
+            ("Gtid_IO_Pos", received),
+        ]);
+        let state = crate::engine::Engine::Mariadb
+            .parse_state(&[vars], &[slave])
+            .unwrap();
+        (name.into(), state)
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use crate::cli::ScaleArgs;
 use crate::clone;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
-use crate::cmd::rebuild_replica::{self, passwords};
 use crate::context::Context;
 use crate::progress::Progress;
 use crate::{topology, wait};
@@ -39,7 +38,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
             args.name, args.replicas, cluster.primary, args.name, args.name
         );
     }
-    let passwords = passwords(ctx, &cluster).await?;
+    let passwords = cluster.passwords().await?;
     if args.replicas < from {
         // Fewer members: stop waiting for acknowledgements they would have sent, first.
         topology::set_member_count(&cluster, args.replicas).await?;
@@ -93,7 +92,7 @@ async fn fill_members(cluster: &Cluster, passwords: &crate::manifests::Passwords
         if diverged(cluster, &m.name).await {
             let donor = clone::choose_donor(cluster, &m.name).await?;
             task.set("holds transactions the primary lacks: re-cloning");
-            rebuild_replica::rebuild(cluster, &m.name, &donor, passwords, &task).await?;
+            crate::clone::rebuild(cluster, &m.name, &donor, passwords, &task).await?;
         } else {
             clone::ensure_member(cluster, &m.name, passwords, &task).await?;
             clone::catch_up(cluster, &m.name, &task).await?;
@@ -115,10 +114,7 @@ async fn diverged(cluster: &Cluster, pod: &str) -> bool {
     ) else {
         return false;
     };
-    match (mine.binlog_state(), primary.binlog_state()) {
-        (Ok(m), Ok(p)) => !m.errant_against(&p).is_empty(),
-        _ => false,
-    }
+    !mine.history.errant_against(&primary.history).is_empty()
 }
 
 async fn wait_for_removal(cluster: &Cluster, to: i32, from: i32) -> Result<()> {

@@ -3,9 +3,8 @@
 //! it promoted; no acknowledged write can be lost and no history forks.
 use crate::cli::SwitchoverArgs;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
-use crate::cmd::rebuild_replica::passwords;
 use crate::context::Context;
-use crate::gtid::GtidList;
+use crate::engine::Gtids;
 use crate::progress::Progress;
 use crate::topology;
 use crate::wait;
@@ -23,7 +22,7 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         }
         None => most_up_to_date_replica(&cluster).await?,
     };
-    let passwords = passwords(ctx, &cluster).await?;
+    let passwords = cluster.passwords().await?;
     let task = Progress::new().task(&format!("{old} → {target}"));
     let what = format!("switching over from {old} to {target}");
     let window = wait::with_timeout(args.timeout, &what, async {
@@ -79,7 +78,7 @@ async fn give_writes_back_unless_promoted(
             cluster.name
         ));
     }
-    match crate::sql::execute(cluster.server(old), "SET GLOBAL read_only = OFF;").await {
+    match crate::sql::execute(cluster.server(old), cluster.engine.writable_statements()).await {
         Ok(()) => error.context("switchover abandoned, the old primary takes writes again"),
         Err(_) => error.context(format!(
             "switchover abandoned; {old} stays read-only: check kubectl mysqlha status {}",
@@ -120,17 +119,11 @@ async fn check_candidate(cluster: &Cluster, pod: &str) -> Result<()> {
         bail!("{pod} is not ready and cannot become the primary");
     }
     let state = observe(cluster.server(pod)).await?;
-    if !state
-        .replication
-        .as_ref()
-        .is_some_and(|r| r.io_running == "Yes" && r.sql_running == "Yes")
-    {
+    if !state.replication.as_ref().is_some_and(|r| r.is_connected()) {
         bail!("{pod} is not replicating and cannot become the primary");
     }
     let primary = observe(cluster.server(&cluster.primary)).await?;
-    let errant = state
-        .binlog_state()?
-        .errant_against(&primary.binlog_state()?);
+    let errant = state.history.errant_against(&primary.history);
     if !errant.is_empty() {
         bail!("{pod} has transactions the primary never had; rebuild it first: kubectl mysqlha rebuild-replica {} {pod}", cluster.name);
     }
@@ -138,12 +131,12 @@ async fn check_candidate(cluster: &Cluster, pod: &str) -> Result<()> {
 }
 
 async fn most_up_to_date_replica(cluster: &Cluster) -> Result<String> {
-    let mut best: Option<(GtidList, String)> = None;
+    let mut best: Option<(Gtids, String)> = None;
     for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
         if check_candidate(cluster, &m.name).await.is_err() {
             continue;
         }
-        let pos: GtidList = observe(cluster.server(&m.name)).await?.current_pos()?;
+        let pos = observe(cluster.server(&m.name)).await?.applied;
         if best
             .as_ref()
             .is_none_or(|(b, _)| pos.includes(b) && pos != *b)

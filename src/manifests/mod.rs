@@ -4,7 +4,7 @@ mod secret;
 mod services;
 mod statefulset;
 
-pub use config::{config_map, DURABILITY_KEY, KILL_CONN_TIMEOUT_S, PRIMARY_KEY};
+pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
@@ -36,6 +36,7 @@ pub struct ClusterSpec {
     pub primary: String,
     /// Semi-synchronous replication (no acknowledged write lost) or asynchronous.
     pub semi_sync: bool,
+    pub engine: crate::engine::Engine,
 }
 
 impl ClusterSpec {
@@ -71,15 +72,20 @@ pub fn labels(name: &str) -> BTreeMap<String, String> {
     let mut labels = selector_labels(name);
     labels.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
     labels.insert("app.kubernetes.io/component".into(), "database".into());
-    labels.insert("app.kubernetes.io/version".into(), "10.11".into());
     labels
 }
 
+/// The label that names a cluster's engine on its objects (the ConfigMap key `engine` is the
+/// record every command reads).
+pub const ENGINE_LABEL: &str = "mysqlha.io/engine";
+
 fn metadata(spec: &ClusterSpec, name: String) -> ObjectMeta {
+    let mut labels = labels(&spec.name);
+    labels.insert(ENGINE_LABEL.into(), spec.engine.name().into());
     ObjectMeta {
         name: Some(name),
         namespace: Some(spec.namespace.clone()),
-        labels: Some(labels(&spec.name)),
+        labels: Some(labels),
         ..Default::default()
     }
 }
@@ -131,6 +137,7 @@ pub(crate) fn test_spec() -> ClusterSpec {
         memory: Some("512Mi".into()),
         primary: "shop-0".into(),
         semi_sync: true,
+        engine: crate::engine::Engine::Mariadb,
     }
 }
 

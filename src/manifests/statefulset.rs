@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 pub const CONFIG_CONTAINER: &str = "config";
 /// Init container in which a pod waits for its data; the plugin execs the clone into it.
 pub const DATA_CONTAINER: &str = "data";
-/// The mariadbd container.
+/// The database server container (mariadbd or mysqld).
 pub const SERVER_CONTAINER: &str = "mysql";
 const MYSQL_UID: i64 = 999;
 

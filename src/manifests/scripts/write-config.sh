@@ -10,7 +10,7 @@ role=replica
 # No primary of record (kept data being brought back): every member starts read-only and does
 # not replicate until the plugin has chosen the primary from the members' GTID states.
 hold=""
-[ -z "$primary" ] && hold="skip-slave-start"
+[ -z "$primary" ] && hold="!include /etc/mysqlha/config/hold.cnf"
 cat >/etc/mysqlha/run/my.cnf.new <<CNF
 [client]
 socket=/run/mysqld/mysqld.sock
@@ -26,7 +26,6 @@ bind_address=0.0.0.0
 server_id=$((ordinal + 1))
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
 !include /etc/mysqlha/config/${role}.cnf
-[mysqld]
 $hold
 CNF
 mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf

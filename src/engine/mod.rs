@@ -1,0 +1,343 @@
+//! The one seam between the two database engines. Everything that differs between MariaDB and
+//! MySQL (configuration per role, bootstrap, the SQL that observes, fences, waits, promotes and
+//! repoints, GTID arithmetic, the clone method) is answered here; commands, topology moves and
+//! status are written once against these answers.
+pub mod mariadb;
+pub mod mysql;
+
+use crate::gtid::GtidList;
+use crate::gtid_set::GtidSet;
+use crate::sql::Row;
+use anyhow::Result;
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// MariaDB (10.11, 11.8): mariadb-backup clones, GTID domain-server-seq positions
+    #[default]
+    Mariadb,
+    /// MySQL (9.7 LTS): the clone plugin, GTID uuid:interval sets
+    Mysql,
+}
+
+impl Engine {
+    /// The engine recorded in a cluster's ConfigMap (clusters made before the key existed are
+    /// MariaDB).
+    pub fn from_record(value: Option<&str>) -> Result<Self> {
+        match value {
+            None | Some("") | Some("mariadb") => Ok(Engine::Mariadb),
+            Some("mysql") => Ok(Engine::Mysql),
+            Some(other) => anyhow::bail!("unknown engine '{other}' in the cluster's record"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadb",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// The image a cluster runs unless --image says otherwise: the official one, or the one
+    /// the environment names (the test bed sets MYSQLHA_IMAGE / MYSQLHA_MYSQL_IMAGE).
+    pub fn default_image(self) -> String {
+        let (var, official) = match self {
+            Engine::Mariadb => ("MYSQLHA_IMAGE", "mariadb:10.11"),
+            Engine::Mysql => ("MYSQLHA_MYSQL_IMAGE", "mysql:9.7"),
+        };
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| official.to_string())
+    }
+
+    /// The command line client in the server's image.
+    pub fn client(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadb",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// The server's settings for a role (the part of my.cnf that the ConfigMap carries).
+    pub fn role_cnf(self, semi_sync_waits: bool, primary: bool) -> String {
+        match self {
+            Engine::Mariadb => mariadb::role_cnf(semi_sync_waits, primary),
+            Engine::Mysql => mysql::role_cnf(semi_sync_waits, primary),
+        }
+    }
+
+    /// Scripts that pods run on their own (ConfigMap), by file name.
+    pub fn pod_scripts(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Engine::Mariadb => mariadb::POD_SCRIPTS,
+            Engine::Mysql => mysql::POD_SCRIPTS,
+        }
+    }
+
+    /// Scripts the plugin runs in pods (installed per operation), by file name.
+    pub fn operation_scripts(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Engine::Mariadb => mariadb::OPERATION_SCRIPTS,
+            Engine::Mysql => mysql::OPERATION_SCRIPTS,
+        }
+    }
+
+    /// Statements whose result sets `parse_state` reads, in this order.
+    pub fn state_statements(self) -> [&'static str; 2] {
+        match self {
+            Engine::Mariadb => mariadb::STATE_STATEMENTS,
+            Engine::Mysql => mysql::STATE_STATEMENTS,
+        }
+    }
+
+    pub fn parse_state(self, variables: &[Row], replica: &[Row]) -> Result<ServerState> {
+        match self {
+            Engine::Mariadb => mariadb::parse_state(variables, replica),
+            Engine::Mysql => mysql::parse_state(variables, replica),
+        }
+    }
+
+    /// Read-only for every account (the plugin's own included where the engine allows), then
+    /// `SELECT <everything written> AS pos`.
+    pub fn fence_statements(self) -> [&'static str; 2] {
+        match self {
+            Engine::Mariadb => mariadb::FENCE_STATEMENTS,
+            Engine::Mysql => mysql::FENCE_STATEMENTS,
+        }
+    }
+
+    /// A statement that raises an error (ending the client's batch, so nothing after it runs)
+    /// unless the server applies `position` within `limit`.
+    pub fn fail_unless_applied(self, pod: &str, position: &str, limit: Duration) -> String {
+        if position.is_empty() {
+            return String::new();
+        }
+        let seconds = limit.as_secs().max(1);
+        match self {
+            Engine::Mariadb => mariadb::fail_unless_applied(pod, position, seconds),
+            Engine::Mysql => mysql::fail_unless_applied(pod, position, seconds),
+        }
+    }
+
+    /// Turns a replica into the writable primary (after the wait, in the same batch).
+    pub fn promote_statements(self, semi_sync_waits: bool) -> String {
+        match self {
+            Engine::Mariadb => mariadb::promote_statements(semi_sync_waits),
+            Engine::Mysql => mysql::promote_statements(semi_sync_waits),
+        }
+    }
+
+    /// Makes a member a read-only replica of `host` by GTID. `former_primary`: it was writable
+    /// and its own binary log is its position.
+    pub fn follow_statements(self, host: &str, password: &str, former_primary: bool) -> String {
+        match self {
+            Engine::Mariadb => mariadb::follow_statements(host, password, former_primary),
+            Engine::Mysql => mysql::follow_statements(host, password),
+        }
+    }
+
+    /// Stops receiving from the primary (failover), before the state is read.
+    pub fn stop_receiving_statements(self) -> Vec<String> {
+        match self {
+            Engine::Mariadb => mariadb::stop_receiving_statements(),
+            Engine::Mysql => mysql::stop_receiving_statements(),
+        }
+    }
+
+    /// Settings that hold a member read-only and not replicating while no primary is
+    /// recorded (kept data being brought back).
+    pub fn hold_cnf(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "[mysqld]\nskip-slave-start\n",
+            Engine::Mysql => "[mysqld]\nskip_replica_start=ON\n",
+        }
+    }
+
+    /// Whether the primary waits for a replica's acknowledgement.
+    pub fn set_semi_sync_wait(self, on: bool) -> String {
+        let value = if on { "ON" } else { "OFF" };
+        match self {
+            Engine::Mariadb => format!("SET GLOBAL rpl_semi_sync_master_enabled = {value};"),
+            Engine::Mysql => format!("SET GLOBAL rpl_semi_sync_source_enabled = {value};"),
+        }
+    }
+
+    /// Writable again (a switchover that could not promote gives writes back).
+    pub fn writable_statements(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "SET GLOBAL read_only = OFF;",
+            Engine::Mysql => "SET GLOBAL super_read_only = OFF;\nSET GLOBAL read_only = OFF;",
+        }
+    }
+
+    /// Rows (name, value) of the primary's semi-sync status: active, clients, waiting sessions.
+    pub fn semi_sync_status_query(self) -> &'static str {
+        match self {
+            Engine::Mariadb => mariadb::SEMI_SYNC_STATUS,
+            Engine::Mysql => mysql::SEMI_SYNC_STATUS,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn parse_gtids(self, text: &str) -> Result<Gtids> {
+        Ok(match self {
+            Engine::Mariadb => Gtids::Mariadb(text.parse()?),
+            Engine::Mysql => Gtids::Mysql(text.parse()?),
+        })
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// GTIDs as the engine counts them: MariaDB's per-domain lists, MySQL's uuid:interval sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gtids {
+    Mariadb(GtidList),
+    Mysql(GtidSet),
+}
+
+impl Default for Gtids {
+    fn default() -> Self {
+        Gtids::Mariadb(GtidList::default())
+    }
+}
+
+impl Gtids {
+    /// This position is at or past `other` (MariaDB: per domain; MySQL: a superset).
+    pub fn includes(&self, other: &Gtids) -> bool {
+        match (self, other) {
+            (Gtids::Mariadb(a), Gtids::Mariadb(b)) => a.includes(b),
+            (Gtids::Mysql(a), Gtids::Mysql(b)) => a.includes(b),
+            _ => false,
+        }
+    }
+
+    /// What this history holds that `reference` never had (errant transactions). MariaDB
+    /// compares binary log states per (domain, server); MySQL takes the set difference.
+    pub fn errant_against(&self, reference: &Gtids) -> Gtids {
+        match (self, reference) {
+            (Gtids::Mariadb(a), Gtids::Mariadb(b)) => Gtids::Mariadb(GtidList(a.errant_against(b))),
+            (Gtids::Mysql(a), Gtids::Mysql(b)) => Gtids::Mysql(a.difference(b)),
+            (a, _) => a.clone(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Gtids::Mariadb(a) => a.0.is_empty(),
+            Gtids::Mysql(a) => a.is_empty(),
+        }
+    }
+
+    /// Each GTID (MariaDB) or each uuid's intervals (MySQL), for listing.
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            Gtids::Mariadb(a) => a.0.iter().map(|g| GtidList(vec![*g]).to_string()).collect(),
+            Gtids::Mysql(a) => a
+                .to_string()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Gtids {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gtids::Mariadb(a) => a.fmt(f),
+            Gtids::Mysql(a) => a.fmt(f),
+        }
+    }
+}
+
+/// What a member's server says about itself, in the same terms for both engines.
+#[derive(Debug, Clone, Default)]
+pub struct ServerState {
+    /// read_only (MySQL: read_only, which super_read_only implies).
+    pub read_only: bool,
+    /// What it has applied: the position to wait for (MariaDB gtid_current_pos, MySQL
+    /// gtid_executed).
+    pub applied: Gtids,
+    /// Everything it ever logged, for errant checks (MariaDB gtid_binlog_state, MySQL
+    /// gtid_executed).
+    pub history: Gtids,
+    /// The server's version string.
+    pub version: String,
+    pub replication: Option<Replication>,
+}
+
+/// The replica side, the parts that matter.
+#[derive(Debug, Clone, Default)]
+pub struct Replication {
+    /// The host it replicates from.
+    pub source_host: String,
+    /// IO (receiver) thread: Yes, No or Connecting.
+    pub io_running: String,
+    /// SQL (applier) thread: Yes or No.
+    pub sql_running: String,
+    pub seconds_behind: Option<u64>,
+    /// Everything it has received from its source, applied or not (MariaDB Gtid_IO_Pos or the
+    /// applied position if further; MySQL Retrieved_Gtid_Set ∪ gtid_executed).
+    pub received: Gtids,
+    pub last_io_error: Option<String>,
+    pub last_sql_error: Option<String>,
+}
+
+impl Replication {
+    /// Both threads run (the IO thread may be reconnecting).
+    pub fn is_running(&self) -> bool {
+        self.sql_running == "Yes" && matches!(self.io_running.as_str(), "Yes" | "Connecting")
+    }
+
+    /// Both threads run and the IO thread is connected.
+    pub fn is_connected(&self) -> bool {
+        self.io_running == "Yes" && self.sql_running == "Yes"
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.last_sql_error
+            .clone()
+            .or_else(|| self.last_io_error.clone())
+    }
+}
+
+/// Users whose sessions a fence leaves alone: replication, the plugin, the server itself.
+pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'mysql', 'repl'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_recorded_by_name() {
+        assert_eq!(Engine::from_record(None).unwrap(), Engine::Mariadb);
+        assert_eq!(Engine::from_record(Some("mysql")).unwrap(), Engine::Mysql);
+        assert!(Engine::from_record(Some("postgres")).is_err());
+        assert_eq!(Engine::Mysql.to_string(), "mysql");
+    }
+
+    #[test]
+    fn errant_and_includes_for_both_engines() {
+        let m = |s: &str| Engine::Mariadb.parse_gtids(s).unwrap();
+        assert!(m("0-1-10").includes(&m("0-1-9")));
+        assert_eq!(
+            m("0-1-10,0-2-3").errant_against(&m("0-1-12")).to_string(),
+            "0-2-3"
+        );
+        let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        let y = |s: &str| Engine::Mysql.parse_gtids(s).unwrap();
+        assert!(y(&format!("{u}:1-10")).includes(&y(&format!("{u}:1-9"))));
+        let errant = y(&format!("{u}:1-12")).errant_against(&y(&format!("{u}:1-10")));
+        assert_eq!(errant.to_string(), format!("{u}:11-12"));
+        assert!(!m("0-1-1").includes(&y(&format!("{u}:1"))));
+    }
+}
