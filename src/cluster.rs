@@ -43,7 +43,7 @@ impl Cluster {
             .get_opt(name)
             .await
             .with_context(|| format!("cannot read StatefulSet {name}"))?
-            .filter(is_managed)
+            .filter(|s| manifests::is_managed(&s.metadata))
             .with_context(|| format!("cluster {name} not found in namespace {}", ctx.namespace))?;
         let config = configs
             .get_opt(name)
@@ -192,14 +192,6 @@ impl Cluster {
     pub fn host_of(&self, pod: &str) -> String {
         format!("{pod}.{}.{}.svc.cluster.local", self.name, self.namespace)
     }
-}
-
-fn is_managed(sts: &StatefulSet) -> bool {
-    sts.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
-        .is_some_and(|v| v == manifests::FIELD_MANAGER)
 }
 
 /// Where a member's pod is in its life.

@@ -4,6 +4,62 @@
 //! healthy before changing it.
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
 use serde::Serialize;
+use std::fmt;
+
+/// The role of record of a member.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    #[default]
+    Replica,
+}
+
+/// Where a member's pod is.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberState {
+    Running,
+    WaitingForData,
+    Pending,
+    #[default]
+    Missing,
+}
+
+/// The one word on the whole cluster.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Healthy,
+    Degraded,
+    Broken,
+}
+
+/// The JSON spelling, for tables and messages.
+fn word(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&word(self))
+    }
+}
+
+impl fmt::Display for MemberState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&word(self))
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&word(self))
+    }
+}
 
 #[derive(Serialize, Debug)]
 pub struct Report {
@@ -12,7 +68,7 @@ pub struct Report {
     pub primary: String,
     pub healthy: bool,
     /// healthy, degraded or broken
-    pub verdict: String,
+    pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub endpoints: Endpoints,
     pub durability: Durability,
@@ -46,15 +102,16 @@ pub struct Endpoints {
 #[derive(Serialize, Debug, Default)]
 pub struct MemberReport {
     pub name: String,
-    /// "primary" or "replica": the role of record.
-    pub role: String,
+    /// The role of record.
+    pub role: Role,
     pub ready: bool,
-    /// Pod state: running, waiting-for-data, pending, missing.
-    pub state: String,
+    /// Where its pod is.
+    pub state: MemberState,
     pub replicating: bool,
     pub lag_seconds: Option<u64>,
     pub gtid: String,
-    pub read_only: bool,
+    /// read_only as the server says it; None when it could not be asked.
+    pub read_only: Option<bool>,
     pub io_thread: Option<String>,
     pub sql_thread: Option<String>,
     pub source: Option<String>,
@@ -81,17 +138,16 @@ pub async fn report(cluster: &Cluster) -> Report {
         let mut r = MemberReport {
             name: m.name.clone(),
             role: if m.name == cluster.primary {
-                "primary"
+                Role::Primary
             } else {
-                "replica"
-            }
-            .into(),
+                Role::Replica
+            },
             ..Default::default()
         };
         let state = match &phase {
             PodPhase::Running { ready } => {
                 r.ready = *ready;
-                r.state = "running".into();
+                r.state = MemberState::Running;
                 match observed.expect("a running member is observed") {
                     Ok(s) => Some(s),
                     Err(e) => {
@@ -104,7 +160,7 @@ pub async fn report(cluster: &Cluster) -> Report {
                 }
             }
             PodPhase::WaitingForData => {
-                r.state = "waiting-for-data".into();
+                r.state = MemberState::WaitingForData;
                 r.error = Some(format!(
                     "waiting for data: run kubectl mysqlha rebuild-replica {} {}",
                     cluster.name, m.name
@@ -112,11 +168,11 @@ pub async fn report(cluster: &Cluster) -> Report {
                 None
             }
             PodPhase::Missing => {
-                r.state = "missing".into();
+                r.state = MemberState::Missing;
                 None
             }
             PodPhase::Pending(reason) => {
-                r.state = "pending".into();
+                r.state = MemberState::Pending;
                 r.error = reason.clone();
                 None
             }
@@ -124,7 +180,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         if let Some(s) = &state {
             r.gtid = s.applied.to_string();
             r.version = s.version.clone();
-            r.read_only = s.read_only;
+            r.read_only = Some(s.read_only);
             if let Some(repl) = &s.replication {
                 r.replicating = repl.is_running();
                 r.lag_seconds = repl.seconds_behind;
@@ -147,18 +203,18 @@ pub async fn report(cluster: &Cluster) -> Report {
     let durability = durability(cluster, &mut reasons).await;
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() {
-        "healthy"
+        Verdict::Healthy
     } else if broken {
-        "broken"
+        Verdict::Broken
     } else {
-        "degraded"
+        Verdict::Degraded
     };
     Report {
         name: cluster.name.clone(),
         namespace: cluster.namespace.clone(),
         primary: cluster.primary.clone(),
         healthy: reasons.is_empty(),
-        verdict: verdict.into(),
+        verdict,
         reasons: reasons.into_iter().map(|(_, r)| r).collect(),
         endpoints: Endpoints {
             write: cluster.write_endpoint(),
@@ -181,7 +237,7 @@ fn judge(
     states: &[Option<ServerState>],
 ) -> Vec<(bool, String)> {
     let mut reasons = Vec::new();
-    let primary_idx = members.iter().position(|m| m.role == "primary");
+    let primary_idx = members.iter().position(|m| m.role == Role::Primary);
     let primary_state = primary_idx.and_then(|i| states[i].as_ref());
     match (primary_idx, primary_state) {
         (None, _) if cluster.primary.is_empty() => reasons.push((
@@ -219,7 +275,7 @@ fn judge(
     let primary_history = primary_state.map(|s| &s.history);
     let rebuild = |name: &str| format!("kubectl mysqlha rebuild-replica {} {name}", cluster.name);
     for (m, s) in members.iter_mut().zip(states) {
-        if m.role == "primary" {
+        if m.role == Role::Primary {
             continue;
         }
         let Some(s) = s else {

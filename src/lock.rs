@@ -94,8 +94,27 @@ pub fn identity() -> String {
     });
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(user_of_this_process)
+        .unwrap_or_else(|| "unknown".into());
     format!("{user}@{host} (pid {})", std::process::id())
+}
+
+/// The name of this process's user in /etc/passwd (when $USER is not set, e.g. under cron).
+fn user_of_this_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let fields: Vec<&str> = l.split(':').collect();
+        (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
+    })
 }
 
 /// A held lock. Renewed in the background until `release`; dropping it without release stops

@@ -17,6 +17,7 @@ mod manifests;
 mod progress;
 mod restore;
 mod sql;
+mod sqltext;
 mod topology;
 mod wait;
 

@@ -4,10 +4,14 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-#[test]
-fn create_three_replicates_and_only_the_primary_takes_writes() {
-    let ns = Namespace::new("e2e-create");
-    let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+for_both_engines!(
+    create_three_replicates_and_only_the_primary_takes_writes,
+    dry_run_passes_server_side_validation,
+);
+
+fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-create", engine);
+    let image = engine.image();
     let out = ns
         .plugin(&[
             "create",
@@ -16,10 +20,22 @@ fn create_three_replicates_and_only_the_primary_takes_writes() {
             "3",
             "--storage",
             "1Gi",
+            "--engine",
+            engine.name(),
             "--image",
             &image,
         ])
         .ok();
+    let status = ns.status_json("shop");
+    assert_eq!(status["engine"], engine.name(), "{status:#}");
+    let version = status["members"][0]["version"].as_str().unwrap_or_default();
+    assert!(
+        version.starts_with(match engine {
+            Engine::Mariadb => "10.11",
+            Engine::Mysql => "9.7",
+        }),
+        "{version}"
+    );
     assert!(
         out.stdout.contains("cluster shop created"),
         "{}",
@@ -115,7 +131,16 @@ fn create_three_replicates_and_only_the_primary_takes_writes() {
 
     // Re-running create on a healthy cluster changes nothing and says so.
     let again = ns
-        .plugin(&["create", "shop", "--replicas", "3", "--image", &image])
+        .plugin(&[
+            "create",
+            "shop",
+            "--replicas",
+            "3",
+            "--engine",
+            engine.name(),
+            "--image",
+            &image,
+        ])
         .ok();
     assert!(
         again.stdout.contains("already exists and is healthy"),
@@ -203,12 +228,19 @@ fn write_through_service(ns: &Namespace, pw: &str, sql: &str) {
     );
 }
 
-#[test]
-fn dry_run_passes_server_side_validation() {
-    let ns = Namespace::new("e2e-dry");
-    let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+fn dry_run_passes_server_side_validation(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-dry", engine);
+    let image = engine.image();
     let yaml = ns
-        .plugin(&["create", "web", "--dry-run", "--image", &image])
+        .plugin(&[
+            "create",
+            "web",
+            "--dry-run",
+            "--engine",
+            engine.name(),
+            "--image",
+            &image,
+        ])
         .ok()
         .stdout;
     let out = run(
@@ -243,19 +275,7 @@ fn dry_run_passes_server_side_validation() {
 fn bad_input_changes_nothing() {
     let ns = Namespace::new("e2e-bad");
     let nothing_created = || {
-        let objs = ns
-            .kubectl(&[
-                "get",
-                "statefulset,service,configmap,secret,pvc",
-                "-o",
-                "name",
-            ])
-            .ok()
-            .stdout;
-        let objs: Vec<&str> = objs
-            .lines()
-            .filter(|l| !l.contains("kube-root-ca.crt"))
-            .collect();
+        let objs = objects(&ns);
         assert!(objs.is_empty(), "objects were created: {objs:?}");
     };
     let expect = |args: &[&str], code: i32, message: &str| {

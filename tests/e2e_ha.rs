@@ -4,6 +4,14 @@ mod common;
 use common::*;
 use std::time::Duration;
 
+for_both_engines!(
+    switchover_under_writes_loses_nothing,
+    failover_after_the_primary_is_frozen_loses_no_acknowledged_write,
+    failover_after_kill_9_loses_no_acknowledged_write,
+    failover_after_the_primary_is_cut_off_loses_no_acknowledged_write,
+    a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position,
+);
+
 fn setup(ns: &Namespace) {
     create_cluster(ns, "ha", 3);
     ns.sql(
@@ -48,9 +56,8 @@ fn check_no_loss(ns: &Namespace, acked: &[u64]) {
     }
 }
 
-#[test]
-fn switchover_under_writes_loses_nothing() {
-    let ns = Namespace::new("e2e-switch");
+fn switchover_under_writes_loses_nothing(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-switch", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
@@ -72,9 +79,8 @@ fn switchover_under_writes_loses_nothing() {
         .contains("not a member"));
 }
 
-#[test]
-fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
-    let ns = Namespace::new("e2e-failover");
+fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-failover", engine);
     setup(&ns);
     // A healthy primary: failover refuses and changes nothing.
     let out = ns.plugin(&["failover", "ha", "--yes"]);
@@ -108,13 +114,12 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write() {
     );
 }
 
-#[test]
-fn failover_after_kill_9_loses_no_acknowledged_write() {
-    let ns = Namespace::new("e2e-kill");
+fn failover_after_kill_9_loses_no_acknowledged_write(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-kill", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
-    // mariadbd killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
+    // The server killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
     signal_primary(&ns, "ha-0", "-KILL");
     ns.kubectl(&[
         "delete",
@@ -160,9 +165,8 @@ fn cut_network(ns: &Namespace, pod: &str) {
     panic!("no network namespace holds {pod}'s address {ip}");
 }
 
-#[test]
-fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write() {
-    let ns = Namespace::new("e2e-netcut");
+fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-netcut", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
     std::thread::sleep(Duration::from_secs(3));
@@ -192,9 +196,8 @@ fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write() {
 /// A replica cloned from a backup, once promoted, must serve a replica that stands exactly at the
 /// position it was cloned at, even after it has written on its own: its binary log must start
 /// where its data does (MariaDB otherwise refuses with error 1236, "slave has diverged").
-#[test]
-fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position() {
-    let ns = Namespace::new("e2e-clonepos");
+fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-clonepos", engine);
     setup(&ns);
     ns.sql("ha", "ha-0", "INSERT INTO app.w VALUES (1)").ok();
     let has = |pod: &str, id: u32| {
@@ -208,7 +211,7 @@ fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position() {
         .ok();
     // No write since the clone: every member stands at ha-2's clone position.
     ns.plugin(&["switchover", "ha", "--to", "ha-2"]).ok();
-    ns.admin_sql("ha-1", "STOP SLAVE;").ok();
+    ns.admin_sql("ha-1", "STOP REPLICA;").ok();
     let pw = format!("MYSQL_PWD={}", ns.root_password("ha"));
     run(
         "timeout",
@@ -224,7 +227,7 @@ fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position() {
             "--",
             "env",
             &pw,
-            "mariadb",
+            ns.engine.client(),
             "-h",
             "127.0.0.1",
             "-uroot",
@@ -235,7 +238,7 @@ fn a_rebuilt_replica_once_promoted_serves_a_replica_at_its_clone_position() {
     )
     .ok();
     // ha-1 asks ha-2 for the events after the clone position.
-    ns.admin_sql("ha-1", "START SLAVE;").ok();
+    ns.admin_sql("ha-1", "START REPLICA;").ok();
     eventually("ha-1 replicates from ha-2", Duration::from_secs(60), || {
         has("ha-1", 2)
     });

@@ -4,6 +4,8 @@ mod common;
 use common::*;
 use std::time::Duration;
 
+for_both_engines!(the_readme_role_runs_every_command,);
+
 /// The Role YAML between the README's role markers.
 fn readme_role() -> String {
     let readme = include_str!("../README.md");
@@ -59,9 +61,8 @@ fn token_kubeconfig(ns: &Namespace, sa: &str) -> std::path::PathBuf {
     path
 }
 
-#[test]
-fn the_readme_role_runs_every_command() {
-    let ns = Namespace::new("e2e-rbac");
+fn the_readme_role_runs_every_command(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-rbac", engine);
     run(
         "kubectl",
         &["apply", "-n", &ns.name, "-f", "-"],
@@ -94,7 +95,7 @@ fn the_readme_role_runs_every_command() {
         cannot.code, 0,
         "the ServiceAccount must not read Namespaces"
     );
-    let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+    let image = engine.image();
     dba(&[
         "create",
         "r1",
@@ -102,6 +103,8 @@ fn the_readme_role_runs_every_command() {
         "2",
         "--storage",
         "4Gi",
+        "--engine",
+        engine.name(),
         "--image",
         &image,
         "--storage-class",

@@ -6,6 +6,13 @@ use common::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+for_both_engines!(
+    a_second_operation_is_refused_or_waits_while_one_runs,
+    a_killed_holder_frees_the_lock_within_its_expiry,
+    kept_data_comes_back_with_the_member_that_has_everything,
+    diverged_kept_data_is_refused_and_the_way_out_works,
+);
+
 fn spawn_plugin(ns: &Namespace, args: &[&str]) -> Child {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["-n", &ns.name]);
@@ -72,15 +79,7 @@ fn assert_replicas_equal_primary(ns: &Namespace, cluster: &str, members: u32, db
         if pod == primary {
             continue;
         }
-        let pos = ns
-            .admin_sql(&primary, "SELECT @@gtid_binlog_pos")
-            .ok()
-            .stdout;
-        ns.admin_sql(
-            &pod,
-            &format!("SELECT MASTER_GTID_WAIT('{}', 60)", pos.trim()),
-        )
-        .ok();
+        ns.wait_applied(&pod, &primary);
         assert_eq!(checksums(ns, cluster, &pod, db), expected, "{pod} differs");
     }
     assert_eq!(writable_members(ns, cluster, members), vec![primary]);
@@ -88,9 +87,8 @@ fn assert_replicas_equal_primary(ns: &Namespace, cluster: &str, members: u32, db
 
 /// A rebuild and, a second later, a switchover: the switchover is refused at once naming the
 /// rebuild; with --wait it runs after it; the cluster ends healthy with every write kept.
-#[test]
-fn a_second_operation_is_refused_or_waits_while_one_runs() {
-    let ns = Namespace::new("e2e-lock");
+fn a_second_operation_is_refused_or_waits_while_one_runs(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-lock", engine);
     create_cluster(&ns, "c9", 3);
     ns.sql(
         "c9",
@@ -165,9 +163,8 @@ fn a_second_operation_is_refused_or_waits_while_one_runs() {
 
 /// A holder killed with SIGKILL stops renewing: its lock expires within the lease time and
 /// the next command runs. Ctrl-C (SIGINT) releases the lock at once.
-#[test]
-fn a_killed_holder_frees_the_lock_within_its_expiry() {
-    let ns = Namespace::new("e2e-kill");
+fn a_killed_holder_frees_the_lock_within_its_expiry(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-kill", engine);
     create_cluster(&ns, "k9", 2);
     let mut scale = spawn_plugin(&ns, &["scale", "k9", "--replicas", "3"]);
     wait_for_lease(&ns, "k9");
@@ -205,37 +202,20 @@ fn unsafe_kill(pid: u32, signal: &str) {
 /// create, switchover to NAME-2, a replica that lags, delete --keep-data, create again: the
 /// member that has everything becomes the primary (not NAME-0), nothing acknowledged is lost,
 /// the lagging member catches up.
-#[test]
-fn kept_data_comes_back_with_the_member_that_has_everything() {
-    let ns = Namespace::new("e2e-keep");
+fn kept_data_comes_back_with_the_member_that_has_everything(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-keep", engine);
     create_cluster(&ns, "k1", 3);
     ns.plugin(&["switchover", "k1", "--to", "k1-2"]).ok();
     ns.sql("k1", "k1-2", "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t VALUES (1),(2),(3)")
         .ok();
     // k1-0 stops applying: it lags behind k1-1 and the primary k1-2.
-    ns.admin_sql("k1-0", "STOP SLAVE SQL_THREAD").ok();
+    ns.admin_sql("k1-0", "STOP REPLICA SQL_THREAD").ok();
     ns.sql("k1", "k1-2", "INSERT INTO app.t VALUES (4),(5)")
         .ok();
-    let pos = ns.admin_sql("k1-2", "SELECT @@gtid_binlog_pos").ok().stdout;
-    ns.admin_sql(
-        "k1-1",
-        &format!("SELECT MASTER_GTID_WAIT('{}', 60)", pos.trim()),
-    )
-    .ok();
+    ns.wait_applied("k1-1", "k1-2");
     let out = ns.plugin(&["delete", "k1", "--keep-data", "--yes"]).ok();
     assert!(out.stdout.contains("data kept"), "{}", out.stdout);
-    let out = ns
-        .plugin(&[
-            "create",
-            "k1",
-            "--replicas",
-            "3",
-            "--storage",
-            "4Gi",
-            "--image",
-            &std::env::var("MYSQLHA_IMAGE").unwrap(),
-        ])
-        .ok();
+    let out = create_command(&ns, "k1", 3, &[]).ok();
     assert!(
         out.stdout.contains("brought back on its kept data") && out.stdout.contains("primary k1-2"),
         "{}\n{}",
@@ -253,9 +233,8 @@ fn kept_data_comes_back_with_the_member_that_has_everything() {
 
 /// Members whose histories diverged: create on the kept data is refused naming the errant
 /// GTIDs, and leaves things as delete --keep-data left them; `create --primary` is the way out.
-#[test]
-fn diverged_kept_data_is_refused_and_the_way_out_works() {
-    let ns = Namespace::new("e2e-div");
+fn diverged_kept_data_is_refused_and_the_way_out_works(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-div", engine);
     create_cluster(&ns, "d1", 2);
     ns.sql(
         "d1",
@@ -263,30 +242,17 @@ fn diverged_kept_data_is_refused_and_the_way_out_works() {
         "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY)",
     )
     .ok();
-    let pos = ns.admin_sql("d1-0", "SELECT @@gtid_binlog_pos").ok().stdout;
-    ns.admin_sql(
-        "d1-1",
-        &format!("SELECT MASTER_GTID_WAIT('{}', 60)", pos.trim()),
-    )
-    .ok();
+    ns.wait_applied("d1-1", "d1-0");
     // d1-1 receives (and acknowledges) the primary's next write without applying it, then
     // stops and takes a write of its own (an errant transaction): neither includes the other.
-    ns.admin_sql("d1-1", "STOP SLAVE SQL_THREAD").ok();
+    ns.admin_sql("d1-1", "STOP REPLICA SQL_THREAD").ok();
     ns.sql("d1", "d1-0", "INSERT INTO app.t VALUES (1)").ok();
-    ns.admin_sql("d1-1", "STOP SLAVE; INSERT INTO app.t VALUES (100)")
+    let errant = engine.errant_write("INSERT INTO app.t VALUES (100)");
+    ns.admin_sql("d1-1", &format!("STOP REPLICA; {errant}"))
         .ok();
     ns.plugin(&["delete", "d1", "--keep-data", "--yes"]).ok();
-    let before = kept_objects(&ns);
-    let out = ns.plugin(&[
-        "create",
-        "d1",
-        "--replicas",
-        "2",
-        "--storage",
-        "4Gi",
-        "--image",
-        &std::env::var("MYSQLHA_IMAGE").unwrap(),
-    ]);
+    let before = objects(&ns);
+    let out = create_command(&ns, "d1", 2, &[]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let last = out
         .stderr
@@ -297,27 +263,14 @@ fn diverged_kept_data_is_refused_and_the_way_out_works() {
         .to_string();
     assert!(last.starts_with("error: "), "{}", out.stderr);
     assert!(last.contains("diverged"), "{last}");
-    assert!(last.contains("d1-1 holds 0-2-"), "{last}");
+    assert!(last.contains("d1-1 holds "), "{last}");
     assert!(last.contains("--primary POD"), "{last}");
     assert_eq!(
-        kept_objects(&ns),
+        objects(&ns),
         before,
         "a refused create changed the kept objects"
     );
-    let out = ns
-        .plugin(&[
-            "create",
-            "d1",
-            "--replicas",
-            "2",
-            "--storage",
-            "4Gi",
-            "--image",
-            &std::env::var("MYSQLHA_IMAGE").unwrap(),
-            "--primary",
-            "d1-0",
-        ])
-        .ok();
+    let out = create_command(&ns, "d1", 2, &["--primary", "d1-0"]).ok();
     assert!(out.stdout.contains("primary d1-0"), "{}", out.stdout);
     assert!(out.stderr.contains("d1-1 holds"), "{}", out.stderr);
     let status = ns.status_json("d1");
@@ -330,26 +283,6 @@ fn diverged_kept_data_is_refused_and_the_way_out_works() {
         .collect();
     assert!(errant.is_empty(), "{status:#}");
     assert_replicas_equal_primary(&ns, "d1", 2, "app");
-}
-
-/// Objects left in the namespace (kind/name, sorted), pods and leases excepted.
-fn kept_objects(ns: &Namespace) -> Vec<String> {
-    let out = ns
-        .kubectl(&[
-            "get",
-            "statefulset,service,configmap,secret,pvc",
-            "-o",
-            "name",
-        ])
-        .ok()
-        .stdout;
-    let mut names: Vec<String> = out
-        .lines()
-        .filter(|l| !l.contains("kube-root-ca.crt"))
-        .map(String::from)
-        .collect();
-    names.sort();
-    names
 }
 
 /// A delete interrupted after the StatefulSet, Services and ConfigMap were gone is finished by
@@ -374,7 +307,7 @@ fn an_interrupted_delete_is_finished_by_a_rerun() {
         "{}",
         out.stdout
     );
-    assert!(kept_objects(&ns).is_empty(), "{:?}", kept_objects(&ns));
+    assert!(objects(&ns).is_empty(), "{:?}", objects(&ns));
     let again = ns.plugin(&["delete", "x1", "--yes"]);
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("not found"), "{}", again.stderr);

@@ -4,6 +4,11 @@ mod common;
 use common::*;
 use std::time::Duration;
 
+for_both_engines!(
+    scale_out_under_writes_then_in,
+    rebuild_heals_an_errant_replica_and_resumes_after_interruption,
+);
+
 /// Megabytes of table data loaded before scaling (MYSQLHA_TEST_DATA_MB, default 1024).
 fn data_mb() -> u64 {
     std::env::var("MYSQLHA_TEST_DATA_MB")
@@ -15,17 +20,25 @@ fn data_mb() -> u64 {
 fn load_data(ns: &Namespace, cluster: &str, mb: u64) {
     // ~1 KiB per row, random so that nothing compresses it away.
     let rows = mb * 1024;
+    // MariaDB counts with its sequence engine; MySQL with a recursive common table expression.
+    let insert = match ns.engine {
+        Engine::Mariadb => {
+            format!("INSERT INTO app.big SELECT seq, RANDOM_BYTES(1000) FROM seq_1_to_{rows};")
+        }
+        Engine::Mysql => format!(
+            "SET SESSION cte_max_recursion_depth = {}; INSERT INTO app.big WITH RECURSIVE s (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {rows}) SELECT n, RANDOM_BYTES(1000) FROM s;",
+            rows + 1
+        ),
+    };
     let sql = format!(
         "CREATE DATABASE IF NOT EXISTS app; USE app; CREATE TABLE app.big (id INT PRIMARY KEY, pad VARBINARY(1000)) ENGINE=InnoDB; \
-         INSERT INTO app.big SELECT seq, RANDOM_BYTES(1000) FROM seq_1_to_{rows}; \
-         CREATE TABLE app.w (id INT PRIMARY KEY);"
+         {insert} CREATE TABLE app.w (id INT PRIMARY KEY);"
     );
     ns.sql(cluster, &format!("{cluster}-0"), &sql).ok();
 }
 
-#[test]
-fn scale_out_under_writes_then_in() {
-    let ns = Namespace::new("e2e-scale");
+fn scale_out_under_writes_then_in(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-scale", engine);
     create_cluster(&ns, "db", 2);
     load_data(&ns, "db", data_mb());
     let writer = Writer::start(&ns, "db", "app.w");
@@ -70,9 +83,8 @@ fn scale_out_under_writes_then_in() {
     );
 }
 
-#[test]
-fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
-    let ns = Namespace::new("e2e-rebuild");
+fn rebuild_heals_an_errant_replica_and_resumes_after_interruption(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-rebuild", engine);
     create_cluster(&ns, "db", 3);
     load_data(&ns, "db", 64);
     eventually(
@@ -85,7 +97,7 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption() {
     // An errant transaction: written on a replica behind replication's back.
     ns.admin_sql(
         "db-2",
-        "SET GLOBAL read_only = OFF; INSERT INTO app.w VALUES (999999); SET GLOBAL read_only = ON;",
+        &ns.engine.errant_write("INSERT INTO app.w VALUES (999999)"),
     )
     .ok();
     let status = ns.status_json("db");

@@ -126,10 +126,17 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
     };
     let resuming = existing.is_some();
     if let Some(sts) = &existing {
-        if !is_managed(sts) {
+        if !manifests::is_managed(&sts.metadata) {
             bail!("a StatefulSet named {} already exists in namespace {} and is not a mysqlha cluster", args.name, ctx.namespace);
         }
         let cluster = Cluster::load(ctx, &args.name).await?;
+        if let Some(asked) = args.engine.filter(|e| *e != cluster.engine) {
+            bail!(
+                "cluster {} runs {}; --engine {asked} does not match it",
+                args.name,
+                cluster.engine
+            );
+        }
         if !cluster.primary.is_empty() && health::report(&cluster).await.healthy {
             println!(
                 "cluster {} already exists and is healthy; nothing changed",
@@ -186,14 +193,6 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         cluster.read_endpoint()
     );
     Ok(())
-}
-
-fn is_managed(sts: &StatefulSet) -> bool {
-    sts.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
-        .is_some_and(|v| v == manifests::FIELD_MANAGER)
 }
 
 async fn find_kept(ctx: &Context, name: &str) -> Result<Kept> {

@@ -141,13 +141,7 @@ impl Found {
             .await
             .with_context(|| format!("cannot read StatefulSet {name}"))?
         {
-            let managed = sts
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("app.kubernetes.io/managed-by"))
-                .is_some_and(|v| v == manifests::FIELD_MANAGER);
-            if !managed {
+            if !manifests::is_managed(&sts.metadata) {
                 bail!("StatefulSet {name} in namespace {ns} is not a mysqlha cluster; nothing deleted");
             }
             objects.push(format!("StatefulSet {name}"));
@@ -156,7 +150,7 @@ impl Found {
             .get_opt(name)
             .await
             .with_context(|| format!("cannot read ConfigMap {name}"))?
-            .is_some_and(|cm| is_ours(&cm.metadata))
+            .is_some_and(|cm| manifests::is_managed(&cm.metadata))
         {
             objects.push(format!("ConfigMap {name}"));
         }
@@ -193,11 +187,4 @@ impl Found {
     fn is_empty(&self) -> bool {
         self.objects.is_empty()
     }
-}
-
-fn is_ours(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool {
-    meta.labels
-        .as_ref()
-        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
-        .is_some_and(|v| v == manifests::FIELD_MANAGER)
 }

@@ -3,7 +3,7 @@
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::cluster::Cluster;
 use crate::context::Context;
-use crate::health::{first_line, report, Report};
+use crate::health::{first_line, report, MemberState, Report, Role};
 use anyhow::Result;
 
 pub async fn run(ctx: &Context, args: &StatusArgs) -> Result<()> {
@@ -24,6 +24,13 @@ pub fn table(r: &Report) -> String {
         "Primary:   {}\nWrite:     {}\nRead:      {}\n",
         r.primary, r.endpoints.write, r.endpoints.read
     );
+    let version = r
+        .members
+        .iter()
+        .find(|m| m.role == Role::Primary && !m.version.is_empty())
+        .map(|m| format!(" {}", m.version))
+        .unwrap_or_default();
+    out += &format!("Engine:    {}{version}\n", r.engine);
     out += &format!(
         "Durability: {}{}\n",
         r.durability.mode,
@@ -61,13 +68,13 @@ pub fn table(r: &Report) -> String {
         .map(|m| {
             vec![
                 m.name.clone(),
-                m.role.clone(),
-                if m.state == "running" {
+                m.role.to_string(),
+                if m.state == MemberState::Running {
                     yes_no(m.ready)
                 } else {
-                    m.state.clone()
+                    m.state.to_string()
                 },
-                yes_no(m.read_only),
+                m.read_only.map_or("-".into(), yes_no),
                 m.io_thread.clone().unwrap_or_else(|| "-".into()),
                 m.sql_thread.clone().unwrap_or_else(|| "-".into()),
                 m.lag_seconds.map_or("-".into(), |l| format!("{l}s")),

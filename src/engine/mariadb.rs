@@ -1,7 +1,7 @@
 //! MariaDB (10.11, 11.8): mariadb-backup clones, `domain-server-seq` GTID positions,
 //! read_only with READ_ONLY ADMIN kept only by the plugin's socket account.
 use super::{Replication, ServerState};
-use crate::sql::{non_null, quote, Row};
+use crate::sqltext::{non_null, quote, Row};
 use anyhow::{bail, Result};
 
 /// Settings of every member: any replica can be promoted, so all keep GTID binary logs. The redo
@@ -175,7 +175,7 @@ pub fn change_master(host: &str, password: &str) -> String {
     format!(
         "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = 'repl', MASTER_PASSWORD = {}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;",
         quote(host),
-        crate::manifests::MYSQL_PORT,
+        super::PORT,
         quote(password)
     )
 }

@@ -7,7 +7,7 @@ pub mod mysql;
 
 use crate::gtid::GtidList;
 use crate::gtid_set::GtidSet;
-use crate::sql::Row;
+use crate::sqltext::Row;
 use anyhow::Result;
 use std::fmt;
 use std::time::Duration;
@@ -309,6 +309,9 @@ impl Replication {
             .or_else(|| self.last_io_error.clone())
     }
 }
+
+/// The port every member's server listens on.
+pub const PORT: i32 = 3306;
 
 /// Users whose sessions a fence leaves alone: replication, the plugin, the server itself.
 pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'mysql', 'repl'";

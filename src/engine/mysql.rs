@@ -3,7 +3,7 @@
 //! replication by SOURCE_AUTO_POSITION over TLS (caching_sha2_password needs it).
 use super::{Gtids, Replication, ServerState};
 use crate::gtid_set::GtidSet;
-use crate::sql::{non_null, quote, Row};
+use crate::sqltext::{non_null, quote, Row};
 use anyhow::{bail, Context, Result};
 
 /// Settings of every member: GTIDs, binary logs with replica updates on every member (any
@@ -158,7 +158,7 @@ pub fn change_source(host: &str, password: &str) -> String {
     format!(
         "CHANGE REPLICATION SOURCE TO SOURCE_HOST = {}, SOURCE_PORT = {}, SOURCE_USER = 'repl', SOURCE_PASSWORD = {}, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1, SOURCE_CONNECT_RETRY = 1, SOURCE_RETRY_COUNT = 86400;",
         quote(host),
-        crate::manifests::MYSQL_PORT,
+        super::PORT,
         quote(password)
     )
 }

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
 
 pub const FIELD_MANAGER: &str = "kubectl-mysqlha";
-pub const MYSQL_PORT: i32 = 3306;
+pub const MYSQL_PORT: i32 = crate::engine::PORT;
 pub const DATA_DIR: &str = "/var/lib/mysql";
 pub const SCRIPTS_DIR: &str = "/etc/mysqlha/config";
 pub const RUN_CNF: &str = "/etc/mysqlha/run/my.cnf";
@@ -73,6 +73,14 @@ pub fn labels(name: &str) -> BTreeMap<String, String> {
     labels.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
     labels.insert("app.kubernetes.io/component".into(), "database".into());
     labels
+}
+
+/// An object this plugin made (its managed-by label), as opposed to a user's of the same name.
+pub fn is_managed(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+        .is_some_and(|v| v == FIELD_MANAGER)
 }
 
 /// The label that names a cluster's engine on its objects (the ConfigMap key `engine` is the

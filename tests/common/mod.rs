@@ -6,6 +6,88 @@ use std::time::{Duration, Instant};
 
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-mysqlha");
 
+/// The database engine a test runs against; end-to-end tests run for both (for_both_engines!).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Mariadb,
+    Mysql,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadb",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// The test bed's image of this engine.
+    pub fn image(self) -> String {
+        let var = match self {
+            Engine::Mariadb => "MYSQLHA_IMAGE",
+            Engine::Mysql => "MYSQLHA_MYSQL_IMAGE",
+        };
+        std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: bring the test bed up"))
+    }
+
+    /// The command line client in the image.
+    pub fn client(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadb",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// The server's process name on the host.
+    pub fn server_process(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadbd",
+            Engine::Mysql => "mysqld",
+        }
+    }
+
+    /// A query whose one value is everything the server has written (its GTID position).
+    pub fn position_query(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "SELECT @@gtid_binlog_pos",
+            Engine::Mysql => "SELECT REPLACE(@@gtid_executed, '\\n', '')",
+        }
+    }
+
+    /// A query that waits (at most 60 s) until the server has applied `position`.
+    pub fn wait_query(self, position: &str) -> String {
+        match self {
+            Engine::Mariadb => format!("SELECT MASTER_GTID_WAIT('{position}', 60)"),
+            Engine::Mysql => format!("SELECT WAIT_FOR_EXECUTED_GTID_SET('{position}', 60)"),
+        }
+    }
+
+    /// `sql` run on a replica through its read-only guard: an errant transaction.
+    pub fn errant_write(self, sql: &str) -> String {
+        match self {
+            Engine::Mariadb => {
+                format!("SET GLOBAL read_only = OFF; {sql}; SET GLOBAL read_only = ON;")
+            }
+            Engine::Mysql => {
+                format!("SET GLOBAL super_read_only = OFF; {sql}; SET GLOBAL super_read_only = ON;")
+            }
+        }
+    }
+}
+
+/// Runs each named test (a `fn(Engine)`) once per engine: `mariadb::NAME` and `mysql::NAME`.
+#[macro_export]
+macro_rules! for_both_engines {
+    ($($test:ident),* $(,)?) => {
+        mod mariadb {
+            $( #[test] fn $test() { super::$test($crate::common::Engine::Mariadb) } )*
+        }
+        mod mysql {
+            $( #[test] fn $test() { super::$test($crate::common::Engine::Mysql) } )*
+        }
+    };
+}
+
 /// Fails (never skips) when the test bed is not up.
 pub fn require_testbed() {
     assert!(
@@ -69,18 +151,58 @@ pub fn kubectl(args: &[&str]) -> Run {
 /// A namespace of its own for one test, deleted (with everything in it) when dropped.
 pub struct Namespace {
     pub name: String,
+    /// The engine of the clusters this test makes.
+    pub engine: Engine,
 }
 
 impl Namespace {
     pub fn new(prefix: &str) -> Self {
+        Self::with_engine(prefix, Engine::Mariadb)
+    }
+
+    pub fn with_engine(prefix: &str, engine: Engine) -> Self {
         require_testbed();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
-        let name = format!("{prefix}-{:05x}", nanos % 0xfffff);
+        let short = match engine {
+            Engine::Mariadb => "",
+            Engine::Mysql => "-my",
+        };
+        let name = format!("{prefix}{short}-{:05x}", nanos % 0xfffff);
         kubectl(&["create", "namespace", &name]).ok();
-        Namespace { name }
+        Namespace { name, engine }
+    }
+
+    /// `--engine E --image I` for a create in this namespace.
+    pub fn engine_args(&self) -> Vec<String> {
+        vec![
+            "--engine".into(),
+            self.engine.name().into(),
+            "--image".into(),
+            self.engine.image(),
+        ]
+    }
+
+    /// Everything `pod` has written (its GTID position), as the engine prints it.
+    pub fn position(&self, pod: &str) -> String {
+        self.admin_sql(pod, self.engine.position_query())
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    }
+
+    /// Waits until `pod` has applied everything `from` has written.
+    pub fn wait_applied(&self, pod: &str, from: &str) {
+        let position = self.position(from);
+        let out = self.admin_sql(pod, &self.engine.wait_query(&position)).ok();
+        assert_eq!(
+            out.stdout.trim(),
+            "0",
+            "{pod} did not apply {position} from {from}"
+        );
     }
 
     /// Runs the plugin in this namespace.
@@ -115,8 +237,21 @@ impl Namespace {
     pub fn sql_as(&self, pod: &str, host: &str, user: &str, password: &str, sql: &str) -> Run {
         let pw = format!("MYSQL_PWD={password}");
         let args = [
-            "exec", "-i", pod, "-c", "mysql", "--", "env", &pw, "mariadb", "-h", host, "-u", user,
-            "-N", "-B",
+            "exec",
+            "-i",
+            pod,
+            "-c",
+            "mysql",
+            "--",
+            "env",
+            &pw,
+            self.engine.client(),
+            "-h",
+            host,
+            "-u",
+            user,
+            "-N",
+            "-B",
         ];
         let mut all: Vec<&str> = vec!["-n", &self.name];
         all.extend(args);
@@ -132,7 +267,16 @@ impl Namespace {
     /// SQL through the socket as the plugin's own account (bypasses read_only).
     pub fn admin_sql(&self, pod: &str, sql: &str) -> Run {
         let args = [
-            "exec", "-i", pod, "-c", "mysql", "--", "mariadb", "-umysql", "-N", "-B",
+            "exec",
+            "-i",
+            pod,
+            "-c",
+            "mysql",
+            "--",
+            self.engine.client(),
+            "-umysql",
+            "-N",
+            "-B",
         ];
         let mut all: Vec<&str> = vec!["-n", &self.name];
         all.extend(args);
@@ -187,12 +331,13 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     pub fn start(ns: &'a Namespace, cluster: &str, table: &str) -> Self {
-        let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+        let image = ns.engine.image();
+        let client = ns.engine.client();
         let pod = format!("writer-{}", table.replace(['.', '_'], "-"));
         let pw = ns.root_password(cluster);
         let script = format!(
             "i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); \
-             if timeout 5 mariadb -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
+             if timeout 5 {client} -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
         );
         let env = format!("--env=MYSQL_PWD={pw}");
         ns.kubectl(&[
@@ -255,26 +400,47 @@ pub fn checksums(ns: &Namespace, cluster: &str, pod: &str, db: &str) -> String {
         .stdout
 }
 
-/// Creates a cluster and waits until the command returns.
-pub fn create_cluster(ns: &Namespace, name: &str, replicas: u32) {
-    let image = std::env::var("MYSQLHA_IMAGE").unwrap();
+/// Runs `create NAME --replicas N` for the namespace's engine (4Gi volumes) with `extra`
+/// arguments, and returns how it ended.
+pub fn create_command(ns: &Namespace, name: &str, replicas: u32, extra: &[&str]) -> Run {
     let replicas = replicas.to_string();
-    ns.plugin(&[
-        "create",
-        name,
-        "--replicas",
-        &replicas,
-        "--storage",
-        "4Gi",
-        "--image",
-        &image,
-    ])
-    .ok();
+    let mut args = vec!["create", name, "--replicas", &replicas, "--storage", "4Gi"];
+    let engine = ns.engine_args();
+    args.extend(engine.iter().map(String::as_str));
+    args.extend(extra);
+    ns.plugin(&args)
 }
 
-/// Host PIDs of the mariadbd serving `pod` of cluster `cluster` (the test bed is this machine).
-pub fn mariadbd_pids(namespace: &str, pod: &str) -> Vec<String> {
-    let out = run("pgrep", &["-x", "mariadbd"], None);
+/// Creates a cluster of the namespace's engine and waits until the command returns.
+pub fn create_cluster(ns: &Namespace, name: &str, replicas: u32) {
+    create_command(ns, name, replicas, &[]).ok();
+}
+
+/// The cluster objects in the namespace (kind/name, sorted): StatefulSets, Services,
+/// ConfigMaps, Secrets and claims, without the namespace's own CA ConfigMap.
+pub fn objects(ns: &Namespace) -> Vec<String> {
+    let out = ns
+        .kubectl(&[
+            "get",
+            "statefulset,service,configmap,secret,pvc",
+            "-o",
+            "name",
+        ])
+        .ok()
+        .stdout;
+    let mut names: Vec<String> = out
+        .lines()
+        .filter(|l| !l.contains("kube-root-ca.crt"))
+        .map(String::from)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Host PIDs of the database server serving `pod` in `ns` (the test bed is this machine).
+pub fn server_pids(ns: &Namespace, pod: &str) -> Vec<String> {
+    let namespace = &ns.name;
+    let out = run("pgrep", &["-x", ns.engine.server_process()], None);
     out.stdout
         .lines()
         .filter(|pid| {
@@ -289,14 +455,15 @@ pub fn mariadbd_pids(namespace: &str, pod: &str) -> Vec<String> {
         .collect()
 }
 
-/// Signals `pod`'s mariadbd in this test's namespace only (other tests run clusters of the same
+/// Signals `pod`'s server in this test's namespace only (other tests run clusters of the same
 /// name at the same time).
 /// SIGCONT may find nothing: failover deletes the frozen primary's pod.
 pub fn signal_primary(ns: &Namespace, pod: &str, signal: &str) {
-    let pids = mariadbd_pids(&ns.name, pod);
+    let pids = server_pids(ns, pod);
     assert!(
         signal == "-CONT" || !pids.is_empty(),
-        "no mariadbd found for {pod}"
+        "no {} found for {pod}",
+        ns.engine.server_process()
     );
     for pid in pids {
         run("kill", &[signal, &pid], None);
