@@ -488,17 +488,32 @@ fn the_test_bed_installs_its_own_host_packages() {
     let up = std::fs::read_to_string(format!("{root}/tests/testbed/up")).unwrap();
     assert!(up.contains("\"$here/prereqs\""), "up does not run prereqs");
     let ci = std::fs::read_to_string(format!("{root}/.ci/run")).unwrap();
-    assert!(ci.contains("tests/testbed/prereqs"), ".ci/run keeps its own list");
+    assert!(
+        ci.contains("tests/testbed/prereqs"),
+        ".ci/run keeps its own list"
+    );
     let out = Command::new(format!("{root}/tests/testbed/prereqs"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.stderr.is_empty() && out.stdout.is_empty(),
         "packages were missing after up: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for tool in ["containerd", "runc", "buildah", "debootstrap", "catatonit", "conntrack", "nft"] {
+    for tool in [
+        "containerd",
+        "runc",
+        "buildah",
+        "debootstrap",
+        "catatonit",
+        "conntrack",
+        "nft",
+    ] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
