@@ -191,7 +191,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__create)
-            opts="-n -h -V --wait --replicas --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +203,10 @@ _kubectl__mysqlha() {
                     ;;
                 --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
+                    COMPREPLY=($(compgen -W "mariadb mysql" -- "${cur}"))
                     return 0
                     ;;
                 --image)

@@ -45,7 +45,9 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__c
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l replicas -d 'Number of members, primary included (1 means a lone primary)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l image -d 'Server image (MariaDB 10.11 with mariadb-backup)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l engine -d 'Database engine: mariadb (10.11, 11.8) or mysql (9.7); default mariadb, or the engine of the kept data when the cluster is brought back' -r -f -a "mariadb\t'MariaDB (10.11, 11.8): mariadb-backup clones, GTID domain-server-seq positions'
+mysql\t'MySQL (9.7 LTS): the clone plugin, GTID uuid:interval sets'"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l image -d 'Server image (default: mariadb:10.11 or mysql:9.7 by --engine; $MYSQLHA_IMAGE or $MYSQLHA_MYSQL_IMAGE override the default)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l storage -d 'Size of each member\'s volume' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l storage-class -d 'StorageClass of the volumes (default: the cluster\'s default class)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l cpu -d 'CPU request of the server container' -r
