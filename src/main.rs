@@ -1,4 +1,4 @@
-//! kubectl-mysqlha: a highly available MariaDB primary/replica cluster on Kubernetes.
+//! kubectl-mysqlha: a highly available MySQL or MariaDB primary/replica cluster on Kubernetes.
 mod apply;
 mod backup_info;
 mod cli;
