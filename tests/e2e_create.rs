@@ -7,6 +7,7 @@ use std::time::Duration;
 for_both_engines!(
     create_three_replicates_and_only_the_primary_takes_writes,
     dry_run_passes_server_side_validation,
+    bad_input_changes_nothing,
 );
 
 fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
@@ -271,15 +272,19 @@ fn dry_run_passes_server_side_validation(engine: Engine) {
 }
 
 /// Every bad input: one clear line, non-zero exit, nothing created.
-#[test]
-fn bad_input_changes_nothing() {
-    let ns = Namespace::new("e2e-bad");
+fn bad_input_changes_nothing(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-bad", engine);
     let nothing_created = || {
         let objs = objects(&ns);
         assert!(objs.is_empty(), "objects were created: {objs:?}");
     };
     let expect = |args: &[&str], code: i32, message: &str| {
-        let out = ns.plugin(args);
+        // Every create names the engine under test.
+        let mut args = args.to_vec();
+        if args.first() == Some(&"create") {
+            args.extend(["--engine", engine.name()]);
+        }
+        let out = ns.plugin(&args);
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
         assert!(
             out.stderr.contains(message),
