@@ -115,10 +115,14 @@ fn operation_id() -> Result<String> {
 
 /// The scripts the plugin runs inside pods whatever the engine, shipped by this very plugin
 /// (the engine adds its own: bootstrap, backup or clone).
-const COMMON_OPERATION_SCRIPTS: [(&str, &str); 3] = [
+const COMMON_OPERATION_SCRIPTS: [(&str, &str); 4] = [
     (
         "stop-stale.sh",
         include_str!("manifests/scripts/stop-stale.sh"),
+    ),
+    (
+        "check-secret.sh",
+        include_str!("manifests/scripts/check-secret.sh"),
     ),
     ("send.pl", include_str!("manifests/scripts/send.pl")),
     ("receive.pl", include_str!("manifests/scripts/receive.pl")),
@@ -208,7 +212,8 @@ pub async fn clone_from(
 }
 
 /// MySQL: the target runs CLONE INSTANCE FROM the donor (clone.sh), the replication password
-/// on stdin. Returns the bytes the clone plugin reports it moved.
+/// on stdin. Returns 0: the plugin's byte count stays in the new member's
+/// performance_schema.clone_progress (tests/bench/clone reads it there).
 async fn clone_by_plugin(
     cluster: &Cluster,
     donor: &str,

@@ -5,6 +5,15 @@ use std::collections::BTreeMap;
 /// One result row, by column name.
 pub type Row = BTreeMap<String, String>;
 
+/// A row from (column, value) pairs, for tests of what parses rows.
+#[cfg(test)]
+pub fn row(pairs: &[(&str, &str)]) -> Row {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Parses `mariadb --batch` / `mysql --batch` output: a header line, then rows; `\t`, `\n`, `\\` and `\0` are
 /// escaped, NULL is the bare word NULL. With several result sets only the last is kept.
 pub fn parse_batch(text: &str) -> Vec<Row> {

@@ -254,12 +254,7 @@ mod tests {
 
     /// A MariaDB replica's state as the engine reads it from its rows.
     fn replica(name: &str, applied: &str, received: &str) -> (String, ServerState) {
-        let row = |pairs: &[(&str, &str)]| -> crate::sql::Row {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
+        let row = crate::sqltext::row;
         let vars = row(&[
             ("read_only", "1"),
             ("current", applied),

@@ -258,16 +258,13 @@ mod tests {
 
     #[test]
     fn state_from_rows() {
-        let vars: Row = [
+        let vars = crate::sqltext::row(&[
             ("read_only", "1"),
             ("current", "0-1-9"),
             ("binlog_state", "0-1-9"),
             ("version", "10.11.14-MariaDB"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let slave: Row = [
+        ]);
+        let slave = crate::sqltext::row(&[
             ("Master_Host", "db-0.db.ns.svc.cluster.local"),
             ("Slave_IO_Running", "Yes"),
             ("Slave_SQL_Running", "Yes"),
@@ -275,10 +272,7 @@ mod tests {
             ("Gtid_IO_Pos", "0-1-12"),
             ("Last_IO_Error", ""),
             ("Last_SQL_Error", ""),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ]);
         let s = parse_state(&[vars], &[slave]).unwrap();
         assert!(s.read_only);
         let r = s.replication.unwrap();

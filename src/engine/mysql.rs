@@ -221,12 +221,7 @@ mod tests {
     #[test]
     fn state_from_rows() {
         let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
-        let row = |pairs: &[(&str, &str)]| -> Row {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
+        let row = crate::sqltext::row;
         let vars = row(&[
             ("read_only", "1"),
             ("executed", &format!("{u}:1-9")),

@@ -13,13 +13,7 @@ SOCK=/tmp/bootstrap.sock
 if [ -d "$D/mysql" ] && [ ! -e "$D/.mysqlha-incomplete" ]; then
   echo "already initialised"; exit 0
 fi
-# The passwords go into SQL below: only what the plugin generates ([A-Za-z0-9], no newline).
-for key in root-password replication-password; do
-  if [ ! -s "$S/$key" ] || [ "$(LC_ALL=C tr -d 'A-Za-z0-9' <"$S/$key" | wc -c)" -ne 0 ]; then
-    echo "Secret key $key is empty or holds characters other than letters and digits: refusing to use it (replace it or delete the Secret)" >&2
-    exit 1
-  fi
-done
+. "$OP/check-secret.sh"
 find "$D" -mindepth 1 -delete
 touch "$D/.mysqlha-incomplete"
 mariadb-install-db --defaults-file="$CNF" --datadir="$D" --user=mysql \

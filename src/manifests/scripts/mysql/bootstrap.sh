@@ -13,12 +13,7 @@ SOCK=$OP/bootstrap.sock
 if [ -d "$D/mysql" ] && [ ! -e "$D/.mysqlha-incomplete" ]; then
   echo "already initialised"; exit 0
 fi
-for key in root-password replication-password; do
-  if [ ! -s "$S/$key" ] || [ "$(LC_ALL=C tr -d 'A-Za-z0-9' <"$S/$key" | wc -c)" -ne 0 ]; then
-    echo "Secret key $key is empty or holds characters other than letters and digits: refusing to use it (replace it or delete the Secret)" >&2
-    exit 1
-  fi
-done
+. "$OP/check-secret.sh"
 # The mark first: the pod's data container waits until the data directory is complete.
 # (mysqld --initialize wants an empty directory: it works in one beside the mark, on the same
 # volume, and its result moves up by rename.)
