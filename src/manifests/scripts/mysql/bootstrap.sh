@@ -47,5 +47,8 @@ GRANT REPLICATION SLAVE, REPLICATION CLIENT, BACKUP_ADMIN ON *.* TO repl@'%';
 SQL
 mysqladmin --socket="$SOCK" -umysql shutdown
 wait $pid || true
-rm -f "$D/.mysqlha-incomplete"
 echo "initialised"
+trap - EXIT
+case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac
+# Last: once the mark is gone the data container ends, and with it anything still running there.
+exec rm -f "$D/.mysqlha-incomplete"

@@ -46,6 +46,7 @@ wait $pid || true
 # (this member makes its own server_uuid) and TLS files (made at the first start).
 find "$D/.mysqlha-clone" -mindepth 1 -maxdepth 1 -exec mv {} "$D/" \;
 rmdir "$D/.mysqlha-clone"
-case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac
-rm -f "$D/.mysqlha-incomplete"
 echo "cloned from $DONOR"
+case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac
+# Last: once the mark is gone the data container ends, and with it anything still running there.
+exec rm -f "$D/.mysqlha-incomplete"
