@@ -82,7 +82,7 @@ mod tests {
         let data = config_map(&spec).data.unwrap();
         assert!(data["primary.cnf"].contains("rpl_semi_sync_source_enabled=ON"));
         assert!(data["replica.cnf"].contains("super_read_only=ON"));
-        assert!(data["start.sh"].contains("exec mysqld"));
+        assert!(data["start.sh"].contains("mysqld --defaults-file=/etc/mysqlha/run/my.cnf &"));
         assert_eq!(data[ENGINE_KEY], "mysql");
     }
 }
