@@ -152,10 +152,49 @@ async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     let op = Operation::new(pod)?;
     install_scripts(cluster.data_init(pod), &op).await?;
     let script = op.path("bootstrap.sh");
-    exec::run(cluster.data_init(pod), &["sh", &script], None)
+    fill(cluster, pod, &["sh", &script], None)
         .await
         .context("bootstrapping the primary")?;
     Ok(())
+}
+
+/// Runs a script that completes `pod`'s data directory, in its data container. That container
+/// ends the moment the data is complete, which can cut the script's exec short (exit 137) after
+/// its work is done: a data container that has ended successfully counts as done.
+async fn fill(
+    cluster: &Cluster,
+    pod: &str,
+    command: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<()> {
+    let Err(error) = exec::run(cluster.data_init(pod), command, stdin).await else {
+        return Ok(());
+    };
+    for _ in 0..10 {
+        if data_container_done(cluster, pod).await {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(error)
+}
+
+/// The data container of `pod` has ended with status 0: its data directory is complete.
+async fn data_container_done(cluster: &Cluster, pod: &str) -> bool {
+    let Ok(Some(current)) = cluster.pods.get_opt(pod).await else {
+        return false;
+    };
+    current
+        .status
+        .and_then(|s| s.init_container_statuses)
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.name == crate::manifests::DATA_CONTAINER
+                && c.state
+                    .and_then(|s| s.terminated)
+                    .is_some_and(|t| t.exit_code == 0)
+        })
 }
 
 /// The donor for a new replica: the healthy replica with the least lag, else the primary.
@@ -232,8 +271,9 @@ async fn clone_by_plugin(
     let started = std::time::Instant::now();
     let script = op.path("clone.sh");
     let password = format!("{}\n", passwords.replication);
-    exec::run(
-        cluster.data_init(target),
+    fill(
+        cluster,
+        target,
         &["sh", &script, &donor_address],
         Some(password.as_bytes()),
     )
@@ -281,7 +321,7 @@ async fn stream_backup(cluster: &Cluster, donor: &str, target: &str, task: &Task
     ));
     // finish-clone.sh removes the target's workspace itself (the container ends once it is done).
     let finish = op.path("finish-clone.sh");
-    exec::run(cluster.data_init(target), &["sh", &finish], None)
+    fill(cluster, target, &["sh", &finish], None)
         .await
         .context("preparing the cloned data")?;
     // Best effort: a leftover workspace is only a few small files, and the next clone of this

@@ -43,5 +43,8 @@ FLUSH PRIVILEGES;
 SQL
 mariadb-admin --socket="$SOCK" -umysql shutdown
 wait $pid || true
-rm -f "$D/.mysqlha-incomplete"
 echo "initialised"
+trap - EXIT
+case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac
+# Last: once the mark is gone the data container ends, and with it anything still running there.
+exec rm -f "$D/.mysqlha-incomplete"

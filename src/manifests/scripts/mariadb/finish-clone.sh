@@ -10,4 +10,5 @@ OP=${0%/*}
 mariadb-backup --prepare --target-dir="$D" --use-memory=256M >"$OP/prepare.log" 2>&1 \
   || { tail -n 20 "$OP/prepare.log" >&2; exit 1; }
 case $OP in /tmp/mysqlha-op-?*) rm -rf "$OP" ;; esac
-rm -f "$D/.mysqlha-incomplete"
+# Last: once the mark is gone the data container ends, and with it anything still running there.
+exec rm -f "$D/.mysqlha-incomplete"
