@@ -161,12 +161,7 @@ async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
 /// Runs a script that completes `pod`'s data directory, in its data container. That container
 /// ends the moment the data is complete, which can cut the script's exec short (exit 137) after
 /// its work is done: a data container that has ended successfully counts as done.
-async fn fill(
-    cluster: &Cluster,
-    pod: &str,
-    command: &[&str],
-    stdin: Option<&[u8]>,
-) -> Result<()> {
+async fn fill(cluster: &Cluster, pod: &str, command: &[&str], stdin: Option<&[u8]>) -> Result<()> {
     let Err(error) = exec::run(cluster.data_init(pod), command, stdin).await else {
         return Ok(());
     };

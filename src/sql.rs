@@ -5,8 +5,8 @@ use crate::exec::{self, Target};
 use crate::manifests::RUN_CNF;
 use anyhow::Result;
 
-pub use crate::sqltext::Row;
 use crate::sqltext::parse_batch;
+pub use crate::sqltext::Row;
 
 /// Runs `sql` (fed on stdin, so no secret reaches a process list) and returns the rows of the
 /// last result set.
@@ -95,5 +95,4 @@ mod tests {
         assert_eq!(sets[2].len(), 2);
         assert_eq!(sets[2][1]["c"], "4");
     }
-
 }
