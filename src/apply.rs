@@ -1,6 +1,9 @@
-//! Server-side apply of the plugin's typed objects, under its own field manager.
+//! Server-side apply of the plugin's typed objects, under its own field manager, and their
+//! removal.
 use anyhow::{Context, Result};
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Resource};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
@@ -19,4 +22,31 @@ where
     api.patch(&name, &params, &Patch::Apply(object))
         .await
         .with_context(|| format!("cannot apply {} {name}", K::kind(&())))
+}
+
+/// Deletes one object by name; "not found" counts as deleted.
+pub async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot delete {} {name}", K::kind(&()))),
+    }
+}
+
+/// Deletes cluster `name`'s StatefulSet and its three Services (the pods go with the
+/// StatefulSet); the ConfigMap, Secret and claims stay.
+pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str) -> Result<()> {
+    delete_if_present::<StatefulSet>(&Api::namespaced(client.clone(), namespace), name).await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), namespace);
+    for svc in [
+        name.to_string(),
+        format!("{name}-primary"),
+        format!("{name}-read"),
+    ] {
+        delete_if_present(&services, &svc).await?;
+    }
+    Ok(())
 }

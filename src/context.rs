@@ -37,9 +37,7 @@ impl Context {
             lock: None,
         })
     }
-}
 
-impl Context {
     /// Fails when this command's operation lock was lost (not renewed in time, or taken over):
     /// called before each step that cannot be undone.
     pub fn ensure_lock_held(&self) -> Result<()> {

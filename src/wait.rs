@@ -64,6 +64,36 @@ pub async fn until_server_runs(pods: &Api<Pod>, pod: &str) -> Result<()> {
     .map(|_| ())
 }
 
+/// Waits until no object of `api` carries `labels` (pods stopped, claims gone); `on_count` hears
+/// each new count of what is left.
+pub async fn until_none_left<K>(
+    api: &Api<K>,
+    labels: &str,
+    mut on_count: impl FnMut(usize),
+) -> Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut last = 0;
+    loop {
+        let left = api
+            .list(&kube::api::ListParams::default().labels(labels))
+            .await
+            .with_context(|| format!("cannot list {}s", K::kind(&())))?
+            .items
+            .len();
+        if left == 0 {
+            return Ok(());
+        }
+        if left != last {
+            last = left;
+            note(format!("{left} {}(s) left", K::kind(&())));
+            on_count(left);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Runs `work` with a deadline; the error names what was being waited for and, when a wait
 /// inside recorded it, what it saw last.
 pub async fn with_timeout<T>(

@@ -26,11 +26,7 @@ fn setup(ns: &Namespace) {
 fn check_no_loss(ns: &Namespace, acked: &[u64]) {
     let status = ns.status_json("ha");
     let primary = status["primary"].as_str().unwrap().to_string();
-    let ids = ns.sql("ha", &primary, "SELECT id FROM app.w").ok().stdout;
-    let have: std::collections::HashSet<u64> =
-        ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
-    let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_no_acknowledged_write_lost(ns, "ha", &primary, "app.w", acked);
     let writable: Vec<_> = status["members"]
         .as_array()
         .unwrap()

@@ -148,11 +148,7 @@ fn a_second_operation_is_refused_or_waits_while_one_runs(engine: Engine) {
     );
     let acked = writer.stop();
     assert!(!acked.is_empty());
-    let rows = ns.sql("c9", "c9-2", "SELECT id FROM app.t").ok().stdout;
-    let have: std::collections::HashSet<u64> =
-        rows.lines().filter_map(|l| l.trim().parse().ok()).collect();
-    let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
-    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    assert_no_acknowledged_write_lost(&ns, "c9", "c9-2", "app.t", &acked);
     assert_replicas_equal_primary(&ns, "c9", 3, "app");
     assert_eq!(
         lease_holder(&ns, "c9"),

@@ -1,7 +1,7 @@
 //! `kubectl mysqlha create NAME`: apply the typed manifests, bootstrap the primary, clone every
 //! replica from a healthy donor and start replication by GTID. On kept data (after `delete
 //! --keep-data`) the primary is the member whose history includes every other's.
-use crate::apply::apply;
+use crate::apply::{apply, delete_workloads};
 use crate::cli::CreateArgs;
 use crate::clone;
 use crate::cluster::{observe, Cluster, PodPhase};
@@ -171,7 +171,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
     let restored = cluster.primary.is_empty();
     wait::with_timeout(args.timeout, &what, async {
         if restored {
-            restore_kept(ctx, &mut cluster, args, &passwords).await?;
+            restore_kept(ctx, &mut cluster, args, kept.record.as_deref(), &passwords).await?;
         }
         bring_up(&mut cluster, &passwords).await
     })
@@ -373,13 +373,15 @@ where
         .with_context(|| format!("{} {name}", K::kind(&())))
 }
 
-/// Kept data: every member with data starts read-only with replication held; the member whose
-/// binary log state includes every other's becomes the primary, the others follow it. When the
-/// histories diverge, the cluster is put back as delete --keep-data left it.
+/// Kept data (`record`: the last primary of record, as delete left it): every member with data
+/// starts read-only with replication held; the member whose history includes every other's
+/// becomes the primary, the others follow it. When the histories diverge, the cluster is put
+/// back as delete --keep-data left it.
 async fn restore_kept(
     ctx: &Context,
     cluster: &mut Cluster,
     args: &CreateArgs,
+    record: Option<&str>,
     passwords: &Passwords,
 ) -> Result<()> {
     let progress = Progress::new();
@@ -413,27 +415,14 @@ async fn restore_kept(
             history: state.history,
         });
     }
-    let config = Api::<ConfigMap>::namespaced(cluster.client.clone(), &cluster.namespace)
-        .get(&cluster.name)
-        .await
-        .with_context(|| format!("cannot read ConfigMap {}", cluster.name))?;
-    let record = config
-        .data
-        .as_ref()
-        .and_then(|d| d.get(LAST_PRIMARY_KEY))
-        .cloned();
-    let choice = match restore::choose_primary(
-        &cluster.name,
-        &kept,
-        record.as_deref(),
-        args.primary.as_deref(),
-    ) {
-        Ok(choice) => choice,
-        Err(refusal) => {
-            put_back(cluster, record.as_deref()).await?;
-            bail!("{refusal}");
-        }
-    };
+    let choice =
+        match restore::choose_primary(&cluster.name, &kept, record, args.primary.as_deref()) {
+            Ok(choice) => choice,
+            Err(refusal) => {
+                put_back(cluster, record).await?;
+                bail!("{refusal}");
+            }
+        };
     ctx.ensure_lock_held()?;
     let primary = choice.primary.clone();
     for (pod, extra) in &choice.discard {
@@ -458,53 +447,20 @@ async fn restore_kept(
 /// Undoes a refused restore: removes the StatefulSet and Services and puts the record back,
 /// leaving the Secret, the ConfigMap and the data as delete --keep-data left them.
 async fn put_back(cluster: &Cluster, record: Option<&str>) -> Result<()> {
-    let params = DeleteParams::background();
-    let ns = &cluster.namespace;
-    let name = &cluster.name;
-    let gone = |r: Result<(), kube::Error>| match r {
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
-        other => other,
-    };
-    gone(
-        Api::<StatefulSet>::namespaced(cluster.client.clone(), ns)
-            .delete(name, &params)
-            .await
-            .map(|_| ()),
-    )
-    .with_context(|| format!("cannot delete StatefulSet {name}"))?;
-    let services: Api<Service> = Api::namespaced(cluster.client.clone(), ns);
-    for svc in [
-        name.clone(),
-        format!("{name}-primary"),
-        format!("{name}-read"),
-    ] {
-        gone(services.delete(&svc, &params).await.map(|_| ()))
-            .with_context(|| format!("cannot delete Service {svc}"))?;
-    }
+    delete_workloads(&cluster.client, &cluster.namespace, &cluster.name).await?;
     if let Some(record) = record {
-        let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), ns);
+        let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
         apply(
             &configs,
             &manifests::config_map(&cluster.config_spec(cluster.replicas(), record)),
         )
         .await?;
     }
-    let labels = manifests::selector_string(name);
+    let labels = manifests::selector_string(&cluster.name);
     wait::with_timeout(
         Duration::from_secs(120),
         "waiting for the pods to stop",
-        async {
-            while !cluster
-                .pods
-                .list(&ListParams::default().labels(&labels))
-                .await?
-                .items
-                .is_empty()
-            {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Ok(())
-        },
+        wait::until_none_left(&cluster.pods, &labels, |_| {}),
     )
     .await
 }

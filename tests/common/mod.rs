@@ -391,6 +391,24 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// Every id in `acked` (acknowledged by a Writer) is in `table` on `pod`.
+pub fn assert_no_acknowledged_write_lost(
+    ns: &Namespace,
+    cluster: &str,
+    pod: &str,
+    table: &str,
+    acked: &[u64],
+) {
+    let ids = ns
+        .sql(cluster, pod, &format!("SELECT id FROM {table}"))
+        .ok()
+        .stdout;
+    let have: std::collections::HashSet<u64> =
+        ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+}
+
 /// `CHECKSUM TABLE` of every table of `db` on `pod`, as one comparable string.
 pub fn checksums(ns: &Namespace, cluster: &str, pod: &str, db: &str) -> String {
     let tables = ns.sql(cluster, pod, &format!("SELECT GROUP_CONCAT(CONCAT('{db}.', table_name)) FROM information_schema.tables WHERE table_schema = '{db}'")).ok();
