@@ -11,6 +11,11 @@ SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
 NODE_NAME=mysqlha-node
 CONTAINERD_SOCK=$STATE/containerd/containerd.sock
+# Control-plane timings (values a production cluster could use): a node that has not reported
+# for NODE_GRACE is NotReady (the kubelets report every 4 s); pods on a NotReady or unreachable
+# node are evicted after POD_EVICTION_SECONDS (Kubernetes' defaults: 50 s and 300 s).
+NODE_GRACE=20s
+POD_EVICTION_SECONDS=30
 # The in-tree hostPath provisioner only creates and deletes volumes under /tmp/hostpath_pv.
 HOSTPATH_ROOT=/tmp/hostpath_pv
 
@@ -44,6 +49,9 @@ stop_pidfile() {
 
 # lock: one up or down at a time (fd 8; daemons are started with it closed).
 lock() { mkdir -p "$CACHE"; exec 8>"$CACHE/testbed.lock"; flock 8; }
+
+# The local provisioner's cache key: its sources' hash.
+local_provisioner_key() { cat "$(dirname "${BASH_SOURCE[0]}")"/local-provisioner/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12; }
 
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 
