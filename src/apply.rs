@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Resource};
 use serde::{de::DeserializeOwned, Serialize};
@@ -36,8 +37,8 @@ where
     }
 }
 
-/// Deletes cluster `name`'s StatefulSet and its three Services (the pods go with the
-/// StatefulSet); the ConfigMap, Secret and claims stay.
+/// Deletes cluster `name`'s StatefulSet, its three Services and its PodDisruptionBudget (the
+/// pods go with the StatefulSet); the ConfigMap, Secret and claims stay.
 pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str) -> Result<()> {
     delete_if_present::<StatefulSet>(&Api::namespaced(client.clone(), namespace), name).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
@@ -48,5 +49,7 @@ pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str
     ] {
         delete_if_present(&services, &svc).await?;
     }
+    delete_if_present::<PodDisruptionBudget>(&Api::namespaced(client.clone(), namespace), name)
+        .await?;
     Ok(())
 }

@@ -209,7 +209,7 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
     let left = ns
         .kubectl(&[
             "get",
-            "statefulset,service,configmap,secret,pvc",
+            "statefulset,service,configmap,secret,pvc,poddisruptionbudget",
             "-l",
             "app.kubernetes.io/instance=shop",
             "-o",

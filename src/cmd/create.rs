@@ -17,6 +17,7 @@ use crate::wait;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::Api;
@@ -253,6 +254,7 @@ struct Objects {
     secret: Secret,
     config_map: ConfigMap,
     services: Vec<Service>,
+    disruption_budget: PodDisruptionBudget,
     statefulset: StatefulSet,
     namespace: String,
 }
@@ -267,6 +269,7 @@ impl Objects {
             secret: manifests::secret(spec, passwords),
             config_map,
             services: manifests::services(spec),
+            disruption_budget: manifests::pod_disruption_budget(spec),
             statefulset: manifests::statefulset(spec),
             namespace: spec.namespace.clone(),
         }
@@ -297,6 +300,7 @@ impl Objects {
         for svc in &self.services {
             check(apply_one(client, ns, svc, dry_run).await)?;
         }
+        check(apply_one(client, ns, &self.disruption_budget, dry_run).await)?;
         check(apply_one(client, ns, &self.statefulset, dry_run).await)
     }
 
@@ -319,6 +323,13 @@ impl Objects {
             if services.delete(&svc_name, &params).await.is_ok() {
                 undone.push(format!("Service {svc_name}"));
             }
+        }
+        if Api::<PodDisruptionBudget>::namespaced(ctx.client.clone(), ns)
+            .delete(&name, &params)
+            .await
+            .is_ok()
+        {
+            undone.push(format!("PodDisruptionBudget {name}"));
         }
         if !kept.config_map
             && Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)

@@ -1,10 +1,12 @@
 //! Pure functions from a ClusterSpec to typed Kubernetes objects. Nothing here talks to a cluster.
 mod config;
+mod disruption;
 mod secret;
 mod services;
 mod statefulset;
 
 pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
+pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
@@ -128,6 +130,7 @@ pub fn to_yaml(spec: &ClusterSpec, passwords: &Passwords) -> anyhow::Result<Stri
     for svc in services(spec) {
         docs.push(serde_yaml::to_string(&svc)?);
     }
+    docs.push(serde_yaml::to_string(&pod_disruption_budget(spec))?);
     docs.push(serde_yaml::to_string(&statefulset(spec))?);
     Ok(docs.iter().map(|d| format!("---\n{d}")).collect())
 }
@@ -181,6 +184,7 @@ mod tests {
                 "Service",
                 "Service",
                 "Service",
+                "PodDisruptionBudget",
                 "StatefulSet"
             ]
         );

@@ -4,10 +4,11 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource, SecurityContext, Volume,
+    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -66,6 +67,7 @@ fn pod_spec(spec: &ClusterSpec) -> PodSpec {
             ..Default::default()
         }),
         termination_grace_period_seconds: Some(60),
+        affinity: Some(spread_over_nodes(spec)),
         init_containers: Some(vec![config_container(spec), data_container(spec)]),
         containers: vec![server_container(spec)],
         volumes: Some(vec![
@@ -90,6 +92,30 @@ fn pod_spec(spec: &ClusterSpec) -> PodSpec {
             empty_dir("run"),
             empty_dir("socket"),
         ]),
+        ..Default::default()
+    }
+}
+
+/// The scheduler puts members on different nodes when it can (a lost node then takes one
+/// member); preferred, not required, so a cluster larger than the node count still runs.
+fn spread_over_nodes(spec: &ClusterSpec) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        topology_key: "kubernetes.io/hostname".into(),
+                        label_selector: Some(LabelSelector {
+                            match_labels: Some(selector_labels(&spec.name)),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                },
+            ]),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -284,6 +310,25 @@ mod tests {
                 .unwrap()["memory"]
                 .0,
             "512Mi"
+        );
+    }
+
+    #[test]
+    fn members_prefer_different_nodes() {
+        let sts = statefulset(&crate::manifests::test_spec());
+        let pod = sts.spec.unwrap().template.spec.unwrap();
+        let anti = pod.affinity.unwrap().pod_anti_affinity.unwrap();
+        assert!(anti
+            .required_during_scheduling_ignored_during_execution
+            .is_none());
+        let preferred = anti
+            .preferred_during_scheduling_ignored_during_execution
+            .unwrap();
+        let term = &preferred[0].pod_affinity_term;
+        assert_eq!(term.topology_key, "kubernetes.io/hostname");
+        assert_eq!(
+            term.label_selector.clone().unwrap().match_labels.unwrap(),
+            selector_labels("shop")
         );
     }
 }

@@ -435,12 +435,13 @@ pub fn create_cluster(ns: &Namespace, name: &str, replicas: u32) {
 }
 
 /// The cluster objects in the namespace (kind/name, sorted): StatefulSets, Services,
-/// ConfigMaps, Secrets and claims, without the namespace's own CA ConfigMap.
+/// ConfigMaps, Secrets, claims and PodDisruptionBudgets, without the namespace's own CA
+/// ConfigMap.
 pub fn objects(ns: &Namespace) -> Vec<String> {
     let out = ns
         .kubectl(&[
             "get",
-            "statefulset,service,configmap,secret,pvc",
+            "statefulset,service,configmap,secret,pvc,poddisruptionbudget",
             "-o",
             "name",
         ])
