@@ -69,7 +69,7 @@ pub enum Command {
     Scale(ScaleArgs),
     /// Re-clone a broken or diverged replica from a healthy donor and rejoin it
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1"
+        after_help = "Examples:\n  kubectl mysqlha rebuild-replica shop shop-2 --yes\n  kubectl mysqlha rebuild-replica shop shop-2 --from shop-1\n  kubectl mysqlha rebuild-replica shop shop-2 --lost-node --yes"
     )]
     RebuildReplica(RebuildArgs),
     /// Planned move of the primary to a replica, losing no write
@@ -224,6 +224,10 @@ pub struct RebuildArgs {
     /// Donor pod (default: the healthy replica with the least lag, else the primary)
     #[arg(long, value_name = "POD")]
     pub from: Option<String>,
+    /// The replica's node is lost for good: release its claim and pod (only once Kubernetes
+    /// reports the node lost) and re-create the member on a live node, cloned afresh
+    #[arg(long)]
+    pub lost_node: bool,
     /// How clones travel: direct (pod to pod, one-time token) or api (through the plugin)
     #[arg(long, value_enum, default_value_t = Transfer::Direct)]
     pub transfer: Transfer,

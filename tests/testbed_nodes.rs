@@ -23,10 +23,8 @@ fn nodes() -> Vec<String> {
     nodes
 }
 
-/// `tests/testbed/node ARGS`, which must succeed.
 fn node(args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/node");
-    run(script, args, None).ok().stdout
+    testbed_node(args)
 }
 
 /// A pod pinned to `on` that answers its own name on TCP port 7000, labelled app=mesh, with
@@ -107,18 +105,6 @@ fn wait_ready(ns: &Namespace, pod: &str) {
     .ok();
 }
 
-fn node_ready(name: &str) -> bool {
-    kubectl(&[
-        "get",
-        "node",
-        name,
-        "-o",
-        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-    ])
-    .stdout
-        == "True"
-}
-
 #[test]
 fn pods_on_every_node_reach_each_other_by_name_and_through_services() {
     let nodes = nodes();
@@ -158,7 +144,12 @@ fn a_volume_stays_on_its_node_and_waits_for_it() {
     let ns = Namespace::new("local");
     let claim = r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "d"},
       "spec": {"storageClassName": "local", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}"#;
-    run("kubectl", &["-n", &ns.name, "apply", "-f", "-"], Some(claim)).ok();
+    run(
+        "kubectl",
+        &["-n", &ns.name, "apply", "-f", "-"],
+        Some(claim),
+    )
+    .ok();
     let pod = |name: &str| {
         let image = Engine::Mariadb.image();
         serde_json::json!({
@@ -177,7 +168,12 @@ fn a_volume_stays_on_its_node_and_waits_for_it() {
         })
         .to_string()
     };
-    run("kubectl", &["-n", &ns.name, "apply", "-f", "-"], Some(&pod("a"))).ok();
+    run(
+        "kubectl",
+        &["-n", &ns.name, "apply", "-f", "-"],
+        Some(&pod("a")),
+    )
+    .ok();
     wait_ready(&ns, "a");
     let node_of = |p: &str| {
         ns.kubectl(&["get", "pod", p, "-o", "jsonpath={.spec.nodeName}"])
@@ -199,7 +195,10 @@ fn a_volume_stays_on_its_node_and_waits_for_it() {
     .ok()
     .stdout;
     let (bound_to, path) = affinity.split_once('|').unwrap();
-    assert_eq!(bound_to, home, "the volume is tied to the node of its first pod");
+    assert_eq!(
+        bound_to, home,
+        "the volume is tied to the node of its first pod"
+    );
     assert!(
         path.contains(&format!("/nodes/{home}/")),
         "the data lives on {home}: {path}"
@@ -209,10 +208,21 @@ fn a_volume_stays_on_its_node_and_waits_for_it() {
     // The node is lost: a new pod for the same claim cannot start anywhere else.
     node(&[&home, "poweroff"]);
     ns.kubectl(&["delete", "pod", "a", "--grace-period=0", "--force"]);
-    run("kubectl", &["-n", &ns.name, "apply", "-f", "-"], Some(&pod("b"))).ok();
+    run(
+        "kubectl",
+        &["-n", &ns.name, "apply", "-f", "-"],
+        Some(&pod("b")),
+    )
+    .ok();
     std::thread::sleep(Duration::from_secs(8));
     let phase = ns
-        .kubectl(&["get", "pod", "b", "-o", "jsonpath={.status.phase}/{.spec.nodeName}"])
+        .kubectl(&[
+            "get",
+            "pod",
+            "b",
+            "-o",
+            "jsonpath={.status.phase}/{.spec.nodeName}",
+        ])
         .ok()
         .stdout;
     let started = node(&[&home, "start"]);
@@ -257,7 +267,10 @@ fn each_fault_command_does_what_it_says() {
     let back = run(
         "nsenter",
         &[
-            &format!("--net=/run/netns/mysqlha-n{}", victim.trim_start_matches("mysqlha-node-")),
+            &format!(
+                "--net=/run/netns/mysqlha-n{}",
+                victim.trim_start_matches("mysqlha-node-")
+            ),
             "timeout",
             "4",
             "perl",
@@ -267,7 +280,10 @@ fn each_fault_command_does_what_it_says() {
         ],
         None,
     );
-    assert_ne!(back.code, 0, "the partitioned node reached a pod on {other}");
+    assert_ne!(
+        back.code, 0,
+        "the partitioned node reached a pod on {other}"
+    );
     eventually(
         &format!("{victim} NotReady"),
         Duration::from_secs(90),
@@ -295,14 +311,23 @@ fn each_fault_command_does_what_it_says() {
 
     // Power loss: everything on the node stops at once; start brings it and its pods back.
     let restarts = || {
-        ns.kubectl(&["get", "pod", "v", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"])
-            .ok()
-            .stdout
+        ns.kubectl(&[
+            "get",
+            "pod",
+            "v",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].restartCount}",
+        ])
+        .ok()
+        .stdout
     };
     let before = restarts();
     node(&[&victim, "poweroff"]);
     assert!(node(&["list"]).contains("off"));
-    assert!(ask(&ns, "o", &v_ip, 3).is_err(), "a powered-off pod answered");
+    assert!(
+        ask(&ns, "o", &v_ip, 3).is_err(),
+        "a powered-off pod answered"
+    );
     eventually(
         &format!("{victim} NotReady after power loss"),
         Duration::from_secs(90),

@@ -1,11 +1,13 @@
 //! `kubectl mysqlha rebuild-replica NAME POD`: throw away a replica's data, re-clone it from a
 //! healthy donor and rejoin it. The pod serves nothing until it has caught up; an interrupted
-//! rebuild is completed by running the command again.
+//! rebuild is completed by running the command again. With --lost-node the member first moves
+//! off its lost node: a new claim and pod on a live node, then the clone.
 use crate::cli::RebuildArgs;
 use crate::clone;
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::cmd::confirm;
 use crate::context::Context;
+use crate::placement;
 use crate::progress::Progress;
 use crate::wait;
 use anyhow::{bail, Context as _, Result};
@@ -14,6 +16,10 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     cluster.transfer = args.transfer;
     check_target(&cluster, &args.pod)?;
+    let lost = match args.lost_node {
+        true => Some(placement::confirm_node_lost(&cluster, &args.pod).await?),
+        false => None,
+    };
     let donor = match &args.from {
         Some(donor) => {
             check_donor(&cluster, donor, &args.pod).await?;
@@ -21,22 +27,33 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
         }
         None => clone::choose_donor(&cluster, &args.pod).await?,
     };
-    confirm(
-        &format!("Replace all data of {} with a clone of {donor}?", args.pod),
-        args.yes,
-    )?;
+    let question = match &lost {
+        Some((node, why)) => format!(
+            "{why}. Move {} off {node}: delete its claim and pod there for good and clone it afresh from {donor} on a live node?",
+            args.pod
+        ),
+        None => format!("Replace all data of {} with a clone of {donor}?", args.pod),
+    };
+    confirm(&question, args.yes)?;
     let passwords = cluster.passwords().await?;
     let what = format!("rebuilding {}", args.pod);
     let task = Progress::new().task(&args.pod);
-    wait::with_timeout(
-        args.timeout,
-        &what,
-        clone::rebuild(&cluster, &args.pod, &donor, &passwords, &task),
-    )
+    wait::with_timeout(args.timeout, &what, async {
+        if let Some((node, why)) = &lost {
+            eprintln!("{why}: moving {} off {node}", args.pod);
+            ctx.ensure_lock_held()?;
+            placement::release_from_lost_node(&cluster, &args.pod, &task).await?;
+        }
+        clone::rebuild(&cluster, &args.pod, &donor, &passwords, &task).await
+    })
     .await?;
     task.finish("rebuilt");
+    let moved = match &lost {
+        Some((node, _)) => format!(", moved off lost node {node}"),
+        None => String::new(),
+    };
     println!(
-        "replica {} rebuilt from {donor} and replicating from {}",
+        "replica {} rebuilt from {donor} and replicating from {}{moved}",
         args.pod, cluster.primary
     );
     Ok(())

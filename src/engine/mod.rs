@@ -181,6 +181,19 @@ impl Engine {
         }
     }
 
+    /// The ids of the binary log dump threads serving a replica at `address` (one row each,
+    /// column `id`): a replica whose node died leaves one behind, never told its peer is gone.
+    pub fn dump_threads_of(self, address: &str) -> String {
+        let table = match self {
+            Engine::Mariadb => "information_schema.PROCESSLIST",
+            Engine::Mysql => "performance_schema.processlist",
+        };
+        format!(
+            "SELECT ID AS id FROM {table} WHERE COMMAND LIKE 'Binlog Dump%' AND HOST LIKE {}",
+            crate::sqltext::quote(&format!("{address}:%"))
+        )
+    }
+
     #[cfg(test)]
     pub fn parse_gtids(self, text: &str) -> Result<Gtids> {
         Ok(match self {

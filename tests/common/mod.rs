@@ -330,16 +330,32 @@ pub struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
+    /// A writer through the write Service NAME-primary, on any node.
     pub fn start(ns: &'a Namespace, cluster: &str, table: &str) -> Self {
+        Self::start_at(ns, cluster, table, &format!("{cluster}-primary"), None)
+    }
+
+    /// A writer to `host` (the write Service, or a pod's address) running on node `on` (any
+    /// node when None).
+    pub fn start_at(
+        ns: &'a Namespace,
+        cluster: &str,
+        table: &str,
+        host: &str,
+        on: Option<&str>,
+    ) -> Self {
         let image = ns.engine.image();
         let client = ns.engine.client();
         let pod = format!("writer-{}", table.replace(['.', '_'], "-"));
         let pw = ns.root_password(cluster);
         let script = format!(
             "i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); \
-             if timeout 5 {client} -h {cluster}-primary -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
+             if timeout 5 {client} -h {host} -uroot --connect-timeout=2 -e \"INSERT INTO {table} (id) VALUES ($i)\" 2>/dev/null; then echo ok $i; else echo fail $i; sleep 0.2; fi; done; echo stopped"
         );
         let env = format!("--env=MYSQL_PWD={pw}");
+        let overrides = on
+            .map(|node| format!(r#"--overrides={{"spec":{{"nodeName":"{node}"}}}}"#))
+            .unwrap_or_else(|| "--overrides={}".into());
         ns.kubectl(&[
             "run",
             &pod,
@@ -348,6 +364,7 @@ impl<'a> Writer<'a> {
             "--image-pull-policy=IfNotPresent",
             "--restart=Never",
             &env,
+            &overrides,
             "--command",
             "--",
             "sh",
@@ -487,4 +504,29 @@ pub fn signal_primary(ns: &Namespace, pod: &str, signal: &str) {
     for pid in pids {
         run("kill", &[signal, &pid], None);
     }
+}
+
+/// `tests/testbed/node ARGS` (a fault of a worker node of the test bed), which must succeed.
+pub fn testbed_node(args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/node");
+    run(script, args, None).ok().stdout
+}
+
+/// The node `pod` runs on (empty when it is not scheduled).
+pub fn node_of(ns: &Namespace, pod: &str) -> String {
+    ns.kubectl(&["get", "pod", pod, "-o", "jsonpath={.spec.nodeName}"])
+        .stdout
+}
+
+/// Whether Kubernetes reports `node` Ready.
+pub fn node_ready(node: &str) -> bool {
+    kubectl(&[
+        "get",
+        "node",
+        node,
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+    ])
+    .stdout
+        == "True"
 }

@@ -1,0 +1,214 @@
+//! Issue 11 end to end on the three-node test bed: members on different nodes, failover when
+//! the primary's node loses power or is partitioned (no acknowledged write lost, never two
+//! writable members, the isolated old primary acknowledges nothing), and a replica moved off a
+//! node lost for good. Volumes are node-local (StorageClass `local`).
+mod common;
+use common::*;
+use std::time::Duration;
+
+for_both_engines!(failover_after_the_primary_node_loses_power_loses_nothing,);
+
+fn create_spread(ns: &Namespace, name: &str) -> Vec<String> {
+    create_command(ns, name, 3, &["--storage-class", "local"]).ok();
+    ns.sql(
+        name,
+        &format!("{name}-0"),
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY); CREATE TABLE app.iso (id INT PRIMARY KEY);",
+    )
+    .ok();
+    let nodes: Vec<String> = (0..3)
+        .map(|i| node_of(ns, &format!("{name}-{i}")))
+        .collect();
+    let mut distinct = nodes.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        3,
+        "members do not land on three different nodes: {nodes:?}"
+    );
+    nodes
+}
+
+fn writable_members(ns: &Namespace, cluster: &str) -> Vec<String> {
+    let status = ns.status_json(cluster);
+    status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "running" && m["read_only"] == false)
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn a_node_other_than<'n>(nodes: &'n [String], not: &str) -> &'n str {
+    nodes.iter().find(|n| n.as_str() != not).unwrap()
+}
+
+/// After `fault` on the primary's node, `failover` promotes a replica on a live node without
+/// waiting for Kubernetes; the old primary, back with its node, is not writable.
+fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-nodeoff", engine);
+    let nodes = create_spread(&ns, "nd");
+    let primary_node = nodes[0].clone();
+    let writer = Writer::start_at(
+        &ns,
+        "nd",
+        "app.w",
+        "nd-primary",
+        Some(a_node_other_than(&nodes, &primary_node)),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    testbed_node(&[&primary_node, "poweroff"]);
+    let out = ns.plugin(&["failover", "nd", "--yes"]);
+    let started = node_ready(&primary_node);
+    assert_eq!(out.code, 0, "failover failed: {}", out.stderr);
+    assert!(
+        started,
+        "the failover waited for Kubernetes to declare {primary_node} lost"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let acked = writer.stop();
+    let status = ns.status_json("nd");
+    let primary = status["primary"].as_str().unwrap().to_string();
+    assert_ne!(primary, "nd-0");
+    assert_ne!(node_of(&ns, &primary), primary_node);
+    assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.w", &acked);
+    assert!(acked.len() > 5, "the writer hardly wrote: {acked:?}");
+
+    testbed_node(&[&primary_node, "start"]);
+    eventually(
+        "the old primary's node is back",
+        Duration::from_secs(120),
+        || node_ready(&primary_node),
+    );
+    eventually(
+        "the old primary's pod runs again",
+        Duration::from_secs(180),
+        || {
+            ns.kubectl(&[
+                "get",
+                "pod",
+                "nd-0",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.running}",
+            ])
+            .stdout
+            .contains("startedAt")
+        },
+    );
+    for _ in 0..5 {
+        let writable = writable_members(&ns, "nd");
+        assert_eq!(writable, vec![primary.clone()], "writable members");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// A partitioned primary keeps running; a writer on its own node (pinned to its pod address,
+/// so it still reaches it) gets no acknowledgement that the new primary lacks.
+#[test]
+fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_old_primary() {
+    let ns = Namespace::new("e2e-nodecut");
+    let nodes = create_spread(&ns, "nd");
+    let primary_node = nodes[0].clone();
+    let old_ip = ns
+        .kubectl(&["get", "pod", "nd-0", "-o", "jsonpath={.status.podIP}"])
+        .ok()
+        .stdout;
+    let service_writer = Writer::start_at(
+        &ns,
+        "nd",
+        "app.w",
+        "nd-primary",
+        Some(a_node_other_than(&nodes, &primary_node)),
+    );
+    let isolated_writer = Writer::start_at(&ns, "nd", "app.iso", &old_ip, Some(&primary_node));
+    std::thread::sleep(Duration::from_secs(3));
+    testbed_node(&[&primary_node, "partition"]);
+    let out = ns.plugin(&["failover", "nd", "--yes"]);
+    assert_eq!(out.code, 0, "failover failed: {}", out.stderr);
+    // The isolated writer keeps trying against the old primary for a while.
+    std::thread::sleep(Duration::from_secs(10));
+    let acked = service_writer.stop();
+    testbed_node(&[&primary_node, "heal"]);
+    eventually(
+        "the partitioned node is back",
+        Duration::from_secs(120),
+        || node_ready(&primary_node),
+    );
+    let status = ns.status_json("nd");
+    let primary = status["primary"].as_str().unwrap().to_string();
+    assert_ne!(primary, "nd-0");
+    assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.w", &acked);
+    let isolated_acked = isolated_writer.stop();
+    assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.iso", &isolated_acked);
+    eventually(
+        "one writable member once the node is back",
+        Duration::from_secs(120),
+        || writable_members(&ns, "nd") == vec![primary.clone()],
+    );
+}
+
+/// A replica whose node is gone for good moves to a live node: refused while the node is
+/// Ready, then a new claim and pod elsewhere, cloned, replicating, equal to the primary.
+#[test]
+fn a_replica_on_a_lost_node_moves_to_a_live_node() {
+    let ns = Namespace::new("e2e-nodemove");
+    let nodes = create_spread(&ns, "nd");
+    ns.sql("nd", "nd-0", "INSERT INTO app.w VALUES (1), (2), (3)")
+        .ok();
+    let lost = nodes[2].clone();
+    let old_claim_uid = ns
+        .kubectl(&["get", "pvc", "data-nd-2", "-o", "jsonpath={.metadata.uid}"])
+        .ok()
+        .stdout;
+
+    let refused = ns.plugin(&["rebuild-replica", "nd", "nd-2", "--lost-node", "--yes"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("not lost"), "{}", refused.stderr);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+
+    testbed_node(&[&lost, "poweroff"]);
+    eventually(
+        &format!("Kubernetes reports {lost} lost"),
+        Duration::from_secs(90),
+        || !node_ready(&lost),
+    );
+    let out = ns
+        .plugin(&["rebuild-replica", "nd", "nd-2", "--lost-node", "--yes"])
+        .ok();
+    assert!(out.stdout.contains("moved off lost node"), "{}", out.stdout);
+    let new_node = node_of(&ns, "nd-2");
+    assert_ne!(new_node, lost);
+    let new_claim_uid = ns
+        .kubectl(&["get", "pvc", "data-nd-2", "-o", "jsonpath={.metadata.uid}"])
+        .ok()
+        .stdout;
+    assert_ne!(
+        new_claim_uid, old_claim_uid,
+        "the lost node's claim was reused"
+    );
+    let status = ns.status_json("nd");
+    assert_eq!(status["verdict"], "healthy", "{status}");
+    ns.sql("nd", "nd-0", "INSERT INTO app.w VALUES (4)").ok();
+    ns.wait_applied("nd-2", "nd-0");
+    assert_eq!(
+        checksums(&ns, "nd", "nd-2", "app"),
+        checksums(&ns, "nd", "nd-0", "app")
+    );
+
+    // The node comes back: the member stays where it is, on its new claim.
+    testbed_node(&[&lost, "start"]);
+    eventually("the node is back", Duration::from_secs(120), || {
+        node_ready(&lost)
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(node_of(&ns, "nd-2"), new_node);
+    let status = ns.status_json("nd");
+    assert_eq!(status["verdict"], "healthy", "{status}");
+}
