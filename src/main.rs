@@ -18,6 +18,7 @@ mod progress;
 mod restore;
 mod sql;
 mod sqltext;
+mod style;
 mod topology;
 mod wait;
 
@@ -131,6 +132,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
+        Command::Status(args) => cmd::status::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
