@@ -70,6 +70,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l watch -d 'Refresh every INTERVAL (2s when given without a value) until Ctrl-C: in place on a terminal, else one report after another with a blank line between; table output only' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r

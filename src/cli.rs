@@ -59,7 +59,7 @@ pub enum Command {
     Create(CreateArgs),
     /// Show roles, GTID positions, replication threads, lag, errors and a verdict
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha status shop\n  kubectl mysqlha status shop -o json"
+        after_help = "Examples:\n  kubectl mysqlha status shop\n  kubectl mysqlha status shop -o json\n  kubectl mysqlha status shop --watch\n  kubectl mysqlha status shop --watch 10s --color never >> status.log"
     )]
     Status(StatusArgs),
     /// Change the number of members; new replicas are cloned from a healthy replica
@@ -197,6 +197,10 @@ pub struct StatusArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// Refresh every INTERVAL (2s when given without a value) until Ctrl-C: in place on a
+    /// terminal, else one report after another with a blank line between; table output only
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "2s", value_parser = parse_duration)]
+    pub watch: Option<Duration>,
 }
 
 #[derive(Args, Debug)]

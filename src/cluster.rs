@@ -304,3 +304,23 @@ async fn read_state(
         .parse_state(&variables, &replica)
         .with_context(|| format!("{}: cannot read its state", target.pod))
 }
+
+/// `observe`, and in the same exec (one round trip) the result sets of `extra` statements run
+/// after the state is read, one per statement.
+pub async fn observe_with(
+    target: Target<'_>,
+    extra: &[&str],
+) -> Result<(ServerState, Vec<Vec<sql::Row>>)> {
+    let state = target.engine.state_statements();
+    let mut all = state.to_vec();
+    all.extend(extra);
+    let mut sets = sql::query_sets(target, &all, sql::WORK_CONNECT_TIMEOUT).await?;
+    let extra_sets = sets.split_off(state.len().min(sets.len()));
+    let replica = sets.pop().unwrap_or_default();
+    let variables = sets.pop().unwrap_or_default();
+    let state = target
+        .engine
+        .parse_state(&variables, &replica)
+        .with_context(|| format!("{}: cannot read its state", target.pod))?;
+    Ok((state, extra_sets))
+}

@@ -9,6 +9,8 @@ pub struct Context {
     pub namespace: String,
     /// The cluster's operation lock, held while a changing command runs.
     pub lock: Option<crate::lock::OperationLock>,
+    /// --color, for commands that paint their output.
+    pub color: crate::cli::ColorChoice,
 }
 
 impl Context {
@@ -35,6 +37,7 @@ impl Context {
             client,
             namespace,
             lock: None,
+            color: global.color,
         })
     }
 

@@ -2,8 +2,10 @@
 //! errant transactions and errors, the durability picture, and one verdict with reasons and the
 //! commands that fix them. Read by `status`, and by commands that must know the cluster is
 //! healthy before changing it.
-use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
+use crate::cluster::{observe_with, pod_phase, Cluster, PodPhase, ServerState};
+use crate::sql::Row;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The role of record of a member.
@@ -70,6 +72,8 @@ pub struct Report {
     /// healthy, degraded or broken
     pub verdict: Verdict,
     pub reasons: Vec<String>,
+    /// Risks that do not change the verdict (e.g. members sharing a node), each with its remedy.
+    pub notes: Vec<String>,
     pub endpoints: Endpoints,
     pub durability: Durability,
     /// mariadb or mysql.
@@ -91,6 +95,11 @@ pub struct Durability {
     pub acknowledging_replicas: u64,
     /// Sessions of the primary waiting for an acknowledgement at this moment.
     pub waiting_sessions: u64,
+    /// How long the longest of them has waited so far (0 when none waits).
+    pub longest_wait_seconds: u64,
+    /// Semi-sync is the cluster's mode and the primary has replicas, yet it does not wait for
+    /// them: commits are asynchronous.
+    pub fell_back_to_async: bool,
 }
 
 #[derive(Serialize, Debug)]
@@ -104,6 +113,8 @@ pub struct MemberReport {
     pub name: String,
     /// The role of record.
     pub role: Role,
+    /// The node its pod runs on (spec.nodeName); None before it is scheduled.
+    pub node: Option<String>,
     pub ready: bool,
     /// Where its pod is.
     pub state: MemberState,
@@ -119,20 +130,71 @@ pub struct MemberReport {
     /// The server's version, as it reports it.
     pub version: String,
     pub error: Option<String>,
+    /// Its binary logs on disk (SHOW BINARY LOGS); None when it could not be asked.
+    pub binary_logs: Option<BinaryLogs>,
+}
+
+/// A member's binary logs: how many files, how many bytes.
+#[derive(Serialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BinaryLogs {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl BinaryLogs {
+    fn from_rows(rows: &[Row]) -> Self {
+        BinaryLogs {
+            files: rows.len() as u64,
+            bytes: rows
+                .iter()
+                .filter_map(|r| r.get("File_size").and_then(|v| v.parse::<u64>().ok()))
+                .sum(),
+        }
+    }
+}
+
+/// What `status` reads from a member besides its state, in the same exec
+/// (`Engine::status_statements`).
+#[derive(Debug, Default)]
+struct Extras {
+    semi_sync: Vec<Row>,
+    waits: Vec<Row>,
+    binary_logs: Vec<Row>,
+}
+
+impl Extras {
+    fn from_sets(mut sets: Vec<Vec<Row>>) -> Self {
+        sets.resize(3, Vec::new());
+        let binary_logs = sets.pop().unwrap_or_default();
+        let waits = sets.pop().unwrap_or_default();
+        let semi_sync = sets.pop().unwrap_or_default();
+        Extras {
+            semi_sync,
+            waits,
+            binary_logs,
+        }
+    }
 }
 
 /// Observes every member (all at once: one round trip per member, in parallel) and judges the
 /// whole.
 pub async fn report(cluster: &Cluster) -> Report {
-    let observed = futures::future::join_all(cluster.members.iter().map(|m| async move {
-        match pod_phase(m.pod.as_ref()) {
-            PodPhase::Running { .. } => Some(observe(cluster.server(&m.name)).await),
-            _ => None,
+    let extra = cluster.engine.status_statements();
+    let observed = futures::future::join_all(cluster.members.iter().map(|m| {
+        let extra = &extra;
+        async move {
+            match pod_phase(m.pod.as_ref()) {
+                PodPhase::Running { .. } => {
+                    Some(observe_with(cluster.server(&m.name), extra).await)
+                }
+                _ => None,
+            }
         }
     }))
     .await;
     let mut members = Vec::new();
     let mut states: Vec<Option<ServerState>> = Vec::new();
+    let mut primary_extras = None;
     for (m, observed) in cluster.members.iter().zip(observed) {
         let phase = pod_phase(m.pod.as_ref());
         let mut r = MemberReport {
@@ -142,6 +204,11 @@ pub async fn report(cluster: &Cluster) -> Report {
             } else {
                 Role::Replica
             },
+            node: m
+                .pod
+                .as_ref()
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|s| s.node_name.clone()),
             ..Default::default()
         };
         let state = match &phase {
@@ -149,7 +216,14 @@ pub async fn report(cluster: &Cluster) -> Report {
                 r.ready = *ready;
                 r.state = MemberState::Running;
                 match observed.expect("a running member is observed") {
-                    Ok(s) => Some(s),
+                    Ok((s, sets)) => {
+                        let extras = Extras::from_sets(sets);
+                        r.binary_logs = Some(BinaryLogs::from_rows(&extras.binary_logs));
+                        if r.role == Role::Primary {
+                            primary_extras = Some(extras);
+                        }
+                        Some(s)
+                    }
                     Err(e) => {
                         r.error = Some(format!(
                             "cannot query the server: {}",
@@ -200,7 +274,8 @@ pub async fn report(cluster: &Cluster) -> Report {
         states.push(state);
     }
     let mut reasons = judge(cluster, &mut members, &states);
-    let durability = durability(cluster, &mut reasons).await;
+    let durability = durability(cluster, &members, primary_extras.as_ref(), &mut reasons);
+    let notes = shared_nodes(&members);
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() {
         Verdict::Healthy
@@ -216,6 +291,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         healthy: reasons.is_empty(),
         verdict,
         reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+        notes,
         endpoints: Endpoints {
             write: cluster.write_endpoint(),
             read: cluster.read_endpoint(),
@@ -230,12 +306,55 @@ pub async fn report(cluster: &Cluster) -> Report {
     }
 }
 
-/// Problems found, each flagged as breaking (true) or degrading (false) the cluster.
+/// The commands that fix what `judge` and `durability` find, spelled out for one cluster.
+struct Fix<'a> {
+    name: &'a str,
+    namespace: &'a str,
+}
+
+impl Fix<'_> {
+    fn rebuild(&self, pod: &str) -> String {
+        format!("kubectl mysqlha rebuild-replica {} {pod}", self.name)
+    }
+
+    fn failover(&self) -> String {
+        format!("kubectl mysqlha failover {}", self.name)
+    }
+
+    /// A restarted server takes the role of record again (read-only for a replica, writable
+    /// for the primary) and starts replicating.
+    fn restart(&self, pods: &[&str]) -> String {
+        format!(
+            "kubectl delete pod {} -n {}",
+            pods.join(" "),
+            self.namespace
+        )
+    }
+
+    fn describe(&self, pod: &str) -> String {
+        format!("kubectl describe pod {pod} -n {}", self.namespace)
+    }
+
+    fn logs(&self, pod: &str) -> String {
+        format!(
+            "kubectl logs {pod} -c {} -n {}",
+            crate::manifests::SERVER_CONTAINER,
+            self.namespace
+        )
+    }
+}
+
+/// Problems found, each flagged as breaking (true) or degrading (false) the cluster; each
+/// ends with the command that fixes it (or the exact check to make).
 fn judge(
     cluster: &Cluster,
     members: &mut [MemberReport],
     states: &[Option<ServerState>],
 ) -> Vec<(bool, String)> {
+    let fix = Fix {
+        name: &cluster.name,
+        namespace: &cluster.namespace,
+    };
     let mut reasons = Vec::new();
     let primary_idx = members.iter().position(|m| m.role == Role::Primary);
     let primary_state = primary_idx.and_then(|i| states[i].as_ref());
@@ -243,21 +362,20 @@ fn judge(
         (None, _) if cluster.primary.is_empty() => reasons.push((
             true,
             format!(
-                "no primary of record: kept data is being brought back (run kubectl mysqlha create {} to finish)",
+                "no primary of record: kept data is being brought back: run kubectl mysqlha create {} to finish",
                 cluster.name
             ),
         )),
-        (None, _) => reasons.push((
+        (None, _) => reasons.push((true, primary_not_a_member(cluster, &fix))),
+        (Some(i), None) => reasons.push((true, member_down(&members[i], &fix))),
+        (Some(i), Some(s)) if s.read_only => reasons.push((
             true,
-            format!("the primary of record {} is not a member", cluster.primary),
+            format!(
+                "primary {p} is read-only: unless an operation is in progress, restart it to take writes again: {}",
+                fix.restart(&[&members[i].name]),
+                p = members[i].name
+            ),
         )),
-        (Some(i), None) => reasons.push((
-            true,
-            format!("primary {} is {}", members[i].name, members[i].state),
-        )),
-        (Some(i), Some(s)) if s.read_only => {
-            reasons.push((true, format!("primary {} is read-only", members[i].name)))
-        }
         _ => {}
     }
     let writable: Vec<&str> = members
@@ -267,68 +385,185 @@ fn judge(
         .map(|(m, _)| m.name.as_str())
         .collect();
     if writable.len() > 1 {
+        let others: Vec<&str> = writable
+            .iter()
+            .copied()
+            .filter(|m| *m != cluster.primary)
+            .collect();
         reasons.push((
             true,
-            format!("more than one writable member: {}", writable.join(", ")),
+            format!(
+                "more than one writable member: {} (only the primary of record {} may take writes): restart the others read-only: {}",
+                writable.join(", "),
+                cluster.primary,
+                fix.restart(&others)
+            ),
         ));
     }
     let primary_history = primary_state.map(|s| &s.history);
-    let rebuild = |name: &str| format!("kubectl mysqlha rebuild-replica {} {name}", cluster.name);
     for (m, s) in members.iter_mut().zip(states) {
         if m.role == Role::Primary {
             continue;
         }
         let Some(s) = s else {
-            reasons.push((false, format!("replica {} is {}", m.name, m.state)));
+            reasons.push((false, member_down(m, &fix)));
             continue;
         };
         if let Some(p) = primary_history {
             m.errant = s.history.errant_against(p).items();
         }
-        if !m.errant.is_empty() {
-            reasons.push((
-                false,
-                format!(
-                    "replica {} has errant transactions {} (the primary never had them): run {}",
-                    m.name,
-                    m.errant.join(","),
-                    rebuild(&m.name)
-                ),
-            ));
-        } else if !s.read_only {
-            reasons.push((true, format!("replica {} is writable", m.name)));
-        } else if s.replication.is_none() {
-            reasons.push((false, format!("replica {} does not replicate", m.name)));
-        } else if !m.replicating {
-            let err = m.error.clone().unwrap_or_else(|| "threads stopped".into());
-            reasons.push((
-                false,
-                format!(
-                    "replica {} is not replicating ({}): run {}",
-                    m.name,
-                    first_line(&err),
-                    rebuild(&m.name)
-                ),
-            ));
-        } else if m.source.as_deref() != Some(cluster.primary.as_str()) {
-            reasons.push((
-                false,
-                format!(
-                    "replica {} follows {} instead of the primary {}",
-                    m.name,
-                    m.source.clone().unwrap_or_default(),
-                    cluster.primary
-                ),
-            ));
-        } else if !m.ready {
-            reasons.push((false, format!("replica {} is not ready", m.name)));
+        if let Some(reason) = replica_problem(cluster, m, s, &fix) {
+            reasons.push(reason);
         }
     }
     reasons
 }
 
-/// Reads the primary's semi-synchronous state and names a degraded durability.
-async fn durability(cluster: &Cluster, reasons: &mut Vec<(bool, String)>) -> Durability {
+/// The record names a primary beyond the StatefulSet's members (a plain `kubectl scale`
+/// removed it).
+fn primary_not_a_member(cluster: &Cluster, fix: &Fix) -> String {
+    let ordinal = cluster
+        .primary
+        .rsplit('-')
+        .next()
+        .and_then(|o| o.parse::<i32>().ok());
+    let remedy = match ordinal {
+        Some(o) => format!(
+            "run kubectl mysqlha scale {} --replicas {} to bring it back",
+            cluster.name,
+            o + 1
+        ),
+        None => format!("run {}", fix.failover()),
+    };
+    format!(
+        "the primary of record {} is not a member: {remedy}",
+        cluster.primary
+    )
+}
+
+/// A member whose server could not be asked anything, and what to do about it.
+fn member_down(m: &MemberReport, fix: &Fix) -> String {
+    let primary = m.role == Role::Primary;
+    let role = if primary { "primary" } else { "replica" };
+    let name = &m.name;
+    let error = m.error.as_deref().map(first_line).unwrap_or_default();
+    let (what, check) = match m.state {
+        MemberState::Running => (format!("does not answer ({error})"), fix.logs(name)),
+        MemberState::Pending if error.is_empty() => ("is pending".to_string(), fix.describe(name)),
+        MemberState::Pending => (format!("is pending ({error})"), fix.describe(name)),
+        MemberState::WaitingForData if primary => (
+            "waits for data (its data directory is empty)".to_string(),
+            String::new(),
+        ),
+        MemberState::WaitingForData => {
+            return format!("replica {name} waits for data: run {}", fix.rebuild(name))
+        }
+        MemberState::Missing => (
+            "is missing (its StatefulSet recreates it)".to_string(),
+            format!(
+                "kubectl describe statefulset {} -n {}",
+                fix.name, fix.namespace
+            ),
+        ),
+    };
+    match (primary, check.is_empty()) {
+        (true, true) => format!("{role} {name} {what}: run {}", fix.failover()),
+        (true, false) => format!(
+            "{role} {name} {what}: check {check}; if it stays down, run {}",
+            fix.failover()
+        ),
+        (false, _) => format!("{role} {name} {what}: check {check}"),
+    }
+}
+
+/// What is wrong with a replica whose server answered, flagged as breaking (true) or
+/// degrading (false), with its remedy.
+fn replica_problem(
+    cluster: &Cluster,
+    m: &MemberReport,
+    s: &ServerState,
+    fix: &Fix,
+) -> Option<(bool, String)> {
+    let name = &m.name;
+    if !m.errant.is_empty() {
+        return Some((
+            false,
+            format!(
+                "replica {name} has errant transactions {} (the primary never had them): run {}",
+                m.errant.join(","),
+                fix.rebuild(name)
+            ),
+        ));
+    }
+    if !s.read_only {
+        return Some((
+            true,
+            format!(
+                "replica {name} is writable: restart it read-only: {}",
+                fix.restart(&[name])
+            ),
+        ));
+    }
+    let Some(repl) = &s.replication else {
+        return Some((
+            false,
+            format!(
+                "replica {name} does not replicate (no source set): run {}",
+                fix.rebuild(name)
+            ),
+        ));
+    };
+    if !m.replicating {
+        return Some((
+            false,
+            match repl.error() {
+                Some(err) => format!(
+                    "replica {name} is not replicating ({}): run {}",
+                    first_line(&err),
+                    fix.rebuild(name)
+                ),
+                None => format!(
+                    "replica {name} is not replicating (threads stopped: IO {}, SQL {}): restart it, it starts replicating: {} (or run {})",
+                    repl.io_running,
+                    repl.sql_running,
+                    fix.restart(&[name]),
+                    fix.rebuild(name)
+                ),
+            },
+        ));
+    }
+    if m.source.as_deref() != Some(cluster.primary.as_str()) {
+        return Some((
+            false,
+            format!(
+                "replica {name} follows {} instead of the primary {}: run {}",
+                m.source.clone().unwrap_or_default(),
+                cluster.primary,
+                fix.rebuild(name)
+            ),
+        ));
+    }
+    if !m.ready {
+        return Some((
+            false,
+            format!("replica {name} is not ready: check {}", fix.describe(name)),
+        ));
+    }
+    None
+}
+
+/// The durability picture from the primary's semi-sync status and process list (read in the
+/// same exec as its state), and the reasons it degrades the cluster.
+fn durability(
+    cluster: &Cluster,
+    members: &[MemberReport],
+    primary: Option<&Extras>,
+    reasons: &mut Vec<(bool, String)>,
+) -> Durability {
+    let fix = Fix {
+        name: &cluster.name,
+        namespace: &cluster.namespace,
+    };
     let expected = cluster.semi_sync && cluster.replicas() > 1;
     let mut d = Durability {
         mode: if cluster.semi_sync {
@@ -339,48 +574,205 @@ async fn durability(cluster: &Cluster, reasons: &mut Vec<(bool, String)>) -> Dur
         .into(),
         ..Default::default()
     };
-    let sql = cluster.engine.semi_sync_status_query();
-    let Ok(rows) = crate::sql::query(cluster.server(&cluster.primary), sql).await else {
+    let Some(x) = primary else {
         return d;
     };
     let value = |name: &str| {
-        rows.iter()
+        x.semi_sync
+            .iter()
             .find(|r| r.get("name").is_some_and(|n| n == name))
             .and_then(|r| r.get("value").cloned())
             .unwrap_or_default()
     };
+    let waits = |column: &str| -> u64 {
+        x.waits
+            .first()
+            .and_then(|r| r.get(column))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
     d.semi_sync_active = value("status") == "ON";
     d.acknowledging_replicas = value("clients").parse().unwrap_or(0);
-    d.waiting_sessions = value("wait_sessions").parse().unwrap_or(0);
-    if expected && !d.semi_sync_active {
+    d.waiting_sessions = value("wait_sessions")
+        .parse()
+        .unwrap_or(0)
+        .max(waits("sessions"));
+    d.longest_wait_seconds = waits("longest");
+    d.fell_back_to_async = expected && !d.semi_sync_active;
+    let primary = &cluster.primary;
+    let waiting = if d.waiting_sessions > 0 {
+        format!(
+            "{} session(s) waiting {}s for an acknowledgement",
+            d.waiting_sessions, d.longest_wait_seconds
+        )
+    } else {
+        String::new()
+    };
+    if d.fell_back_to_async {
         reasons.push((
             false,
             format!(
-                "durability degraded: primary {} does not wait for replicas (semi-sync is off)",
-                cluster.primary
+                "durability degraded: primary {primary} does not wait for replicas (semi-sync is off, commits are asynchronous): run kubectl mysqlha scale {} --replicas {} to turn the wait on again",
+                cluster.name,
+                cluster.replicas()
             ),
         ));
     } else if expected && d.acknowledging_replicas == 0 {
+        let and_waiting = if waiting.is_empty() {
+            String::new()
+        } else {
+            format!(" ({waiting})")
+        };
         reasons.push((
             false,
             format!(
-                "durability: no replica acknowledges; commits on {} wait until one reconnects",
-                cluster.primary
+                "durability: no replica acknowledges, commits on {primary} wait until one does{and_waiting}: {}",
+                receivers_fix(members, &fix)
             ),
         ));
-    }
-    if d.waiting_sessions > 0 {
+    } else if d.longest_wait_seconds >= SLOW_ACKNOWLEDGEMENT_SECONDS {
         reasons.push((
             false,
             format!(
-                "primary {} has {} session(s) waiting for a replica's acknowledgement",
-                cluster.primary, d.waiting_sessions
+                "primary {primary} has {waiting}: {}",
+                receivers_fix(members, &fix)
             ),
         ));
     }
     d
 }
 
+/// A commit that waits this long for an acknowledgement is a problem, not a moment's latency.
+const SLOW_ACKNOWLEDGEMENT_SECONDS: u64 = 1;
+
+/// Which replicas to look at when acknowledgements do not come: those whose IO (receiver)
+/// thread is not connected, and how to start them again.
+fn receivers_fix(members: &[MemberReport], fix: &Fix) -> String {
+    let stalled: Vec<&MemberReport> = members
+        .iter()
+        .filter(|m| m.role == Role::Replica && m.io_thread.as_deref() != Some("Yes"))
+        .collect();
+    if stalled.is_empty() {
+        return format!(
+            "every replica's IO thread is connected: check each replica's semi-sync status (SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%'); {} re-joins one",
+            fix.rebuild("POD")
+        );
+    }
+    let listed: Vec<String> = stalled
+        .iter()
+        .map(|m| {
+            format!(
+                "{} (IO {})",
+                m.name,
+                m.io_thread.as_deref().unwrap_or("unknown")
+            )
+        })
+        .collect();
+    let names: Vec<&str> = stalled.iter().map(|m| m.name.as_str()).collect();
+    format!(
+        "the IO threads of {} do not receive; restart them replicating: {} (an IO error that stays needs {})",
+        listed.join(", "),
+        fix.restart(&names),
+        fix.rebuild("POD")
+    )
+}
+
+/// Members that share a node: a risk that does not change the verdict (a one-node Kubernetes
+/// has no choice), with its remedy.
+fn shared_nodes(members: &[MemberReport]) -> Vec<String> {
+    let mut by_node: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for m in members {
+        if let Some(node) = &m.node {
+            by_node.entry(node).or_default().push(&m.name);
+        }
+    }
+    by_node
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(node, names)| {
+            format!(
+                "members {} share node {node}: a lost node takes {} at once; add nodes so members can run apart (kubectl get nodes)",
+                names.join(", "),
+                if names.len() == 2 { "both" } else { "them all" }
+            )
+        })
+        .collect()
+}
+
 pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_on_one_node_are_noted_with_a_remedy() {
+        let member = |name: &str, node: Option<&str>| MemberReport {
+            name: name.into(),
+            node: node.map(String::from),
+            ..Default::default()
+        };
+        let notes = shared_nodes(&[
+            member("ha-0", Some("n1")),
+            member("ha-1", Some("n1")),
+            member("ha-2", Some("n2")),
+            member("ha-3", None),
+        ]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("members ha-0, ha-1 share node n1: a lost node takes both"),
+            "{}",
+            notes[0]
+        );
+        assert!(notes[0].contains("add nodes"), "{}", notes[0]);
+        assert!(shared_nodes(&[member("a", Some("x")), member("b", Some("y"))]).is_empty());
+    }
+
+    #[test]
+    fn binary_logs_are_summed() {
+        let row = crate::sqltext::row;
+        let b = BinaryLogs::from_rows(&[
+            row(&[("Log_name", "mysql-bin.000001"), ("File_size", "328")]),
+            row(&[("Log_name", "mysql-bin.000002"), ("File_size", "1000")]),
+        ]);
+        assert_eq!(
+            b,
+            BinaryLogs {
+                files: 2,
+                bytes: 1328
+            }
+        );
+    }
+
+    #[test]
+    fn stalled_receivers_are_named_with_their_restart() {
+        let fix = Fix {
+            name: "ha",
+            namespace: "ns",
+        };
+        let replica = |name: &str, io: &str| MemberReport {
+            name: name.into(),
+            role: Role::Replica,
+            io_thread: Some(io.into()),
+            ..Default::default()
+        };
+        let text = receivers_fix(
+            &[
+                replica("ha-1", "No"),
+                replica("ha-2", "Yes"),
+                replica("ha-3", "Connecting"),
+            ],
+            &fix,
+        );
+        assert!(
+            text.contains("ha-1 (IO No), ha-3 (IO Connecting)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubectl delete pod ha-1 ha-3 -n ns"),
+            "{text}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ mod progress;
 mod restore;
 mod sql;
 mod sqltext;
+mod style;
 mod topology;
 mod wait;
 
@@ -132,6 +133,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
+        Command::Status(args) => cmd::status::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;

@@ -81,6 +81,8 @@ fn usage_errors_exit_2_with_one_error_line() {
         (&["create", "shop", "--durability", "sync"], "error: invalid value 'sync' for '--durability <DURABILITY>'"),
         (&["status", "shop", "-o", "xml"], "error: invalid value 'xml' for '--output <OUTPUT>'"),
         (&["status", "shop", "extra"], "error: unexpected argument 'extra' found"),
+        (&["status", "shop", "--watch", "0s"], "error: invalid value '0s' for '--watch [<INTERVAL>]': duration '0s' is zero (use e.g. 90s, 10m, 1h)"),
+        (&["status", "shop", "--color", "red"], "error: invalid value 'red' for '--color <COLOR>'"),
         (&["scale", "shop"], "error: the following required arguments were not provided:"),
         (&["completion", "tcsh"], "error: invalid value 'tcsh' for '<SHELL>'"),
     ];
@@ -143,6 +145,8 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
         (vec!["create", &long], long_error.clone()),
         (vec!["create", &long, "--dry-run"], long_error),
         (vec!["scale", "x", "--replicas", "0"], "error: --replicas must be at least 1 (the primary), got 0\n".into()),
+        (vec!["status", "x", "--watch", "-o", "json"], "error: --watch shows the table only: leave out -o/--output, or run status -o json in a loop\n".into()),
+        (vec!["status", "x", "-o", "yaml", "--watch", "5s"], "error: --watch shows the table only: leave out -o/--output, or run status -o json in a loop\n".into()),
         (vec!["create", "x", "--storage", "notasize", "--dry-run"], "error: invalid --storage 'notasize': expected a Kubernetes quantity greater than zero, e.g. 10Gi, 512Mi, 500m or 2\n".into()),
         (vec!["create", "x", "--memory", "1GB"], "error: invalid --memory '1GB': expected a Kubernetes quantity greater than zero, e.g. 10Gi, 512Mi, 500m or 2\n".into()),
     ];

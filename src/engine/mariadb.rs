@@ -209,6 +209,11 @@ pub fn stop_receiving_statements() -> Vec<String> {
 pub const SEMI_SYNC_STATUS: &str = "SELECT LOWER(REPLACE(variable_name, 'RPL_SEMI_SYNC_MASTER_', '')) AS name, variable_value AS value FROM information_schema.global_status \
      WHERE variable_name IN ('RPL_SEMI_SYNC_MASTER_STATUS', 'RPL_SEMI_SYNC_MASTER_CLIENTS', 'RPL_SEMI_SYNC_MASTER_WAIT_SESSIONS');";
 
+/// Sessions of a primary waiting for a replica's acknowledgement right now, and the longest
+/// wait in seconds (the state's text as the server sets it).
+pub const SEMI_SYNC_WAITS: &str = "SELECT COUNT(*) AS sessions, IFNULL(MAX(TIME), 0) AS longest FROM information_schema.PROCESSLIST \
+     WHERE STATE = 'Waiting for semi-sync ACK from slave';";
+
 #[cfg(test)]
 mod tests {
     use super::*;

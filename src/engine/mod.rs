@@ -201,6 +201,17 @@ impl Engine {
             Engine::Mysql => Gtids::Mysql(text.parse()?),
         })
     }
+
+    /// Statements `status` runs after the state statements, in the same exec: the semi-sync
+    /// status rows (name, value), the sessions waiting for an acknowledgement right now
+    /// (`sessions`, `longest` in seconds) and SHOW BINARY LOGS (`Log_name`, `File_size`).
+    pub fn status_statements(self) -> [&'static str; 3] {
+        let waits = match self {
+            Engine::Mariadb => mariadb::SEMI_SYNC_WAITS,
+            Engine::Mysql => mysql::SEMI_SYNC_WAITS,
+        };
+        [self.semi_sync_status_query(), waits, "SHOW BINARY LOGS;"]
+    }
 }
 
 impl fmt::Display for Engine {

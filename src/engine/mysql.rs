@@ -170,6 +170,11 @@ pub fn stop_receiving_statements() -> Vec<String> {
 pub const SEMI_SYNC_STATUS: &str = "SELECT LOWER(REPLACE(variable_name, 'Rpl_semi_sync_source_', '')) AS name, variable_value AS value FROM performance_schema.global_status \
      WHERE variable_name IN ('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_source_wait_sessions');";
 
+/// Sessions of a primary waiting for a replica's acknowledgement right now, and the longest
+/// wait in seconds (the state's text as the server sets it).
+pub const SEMI_SYNC_WAITS: &str = "SELECT COUNT(*) AS sessions, IFNULL(MAX(TIME), 0) AS longest FROM performance_schema.processlist \
+     WHERE STATE = 'Waiting for semi-sync ACK from replica';";
+
 #[cfg(test)]
 mod tests {
     use super::*;
