@@ -16,8 +16,10 @@ mod lock;
 mod manifests;
 mod progress;
 mod restore;
+mod session;
 mod sql;
 mod sqltext;
+mod terminal;
 mod topology;
 mod wait;
 
@@ -42,6 +44,10 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The client ran and said what went wrong; its status is the plugin's.
+        Err(error) if error.downcast_ref::<session::Exited>().is_some() => {
+            ExitCode::from(error.downcast_ref::<session::Exited>().map_or(1, |e| e.0))
+        }
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
             if error.downcast_ref::<UsageError>().is_some() {
@@ -131,6 +137,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
+        Command::Sql(args) => cmd::sql::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
@@ -172,6 +179,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Switchover(args) => cmd::switchover::run(ctx, args).await,
         Command::Failover(args) => cmd::failover::run(ctx, args).await,
         Command::Delete(args) => cmd::delete::run(ctx, args).await,
+        Command::Sql(args) => cmd::sql::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }
