@@ -87,8 +87,7 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
     )]
     Delete(DeleteArgs),
-    /// Open the database client on a member (the primary unless --replica or --pod), as the
-    /// plugin's own account: no password to type or see
+    /// Run the database client on a member, as the plugin's account (no password)
     #[command(
         after_help = "Examples:\n  kubectl mysqlha sql shop\n  kubectl mysqlha sql shop --replica -e \"SELECT @@hostname\"\n  kubectl mysqlha sql shop --pod shop-2 -- --table\n  echo 'SELECT 1' | kubectl mysqlha sql shop"
     )]
@@ -412,12 +411,12 @@ mod tests {
             "-N",
         ])
         .unwrap();
+        assert!(cli.command.operation().is_none(), "sql takes no lock");
         let Command::Sql(a) = cli.command else {
             panic!()
         };
         assert_eq!(a.execute.as_deref(), Some("SELECT 1"));
         assert_eq!(a.client_args, ["--table", "-N"]);
-        assert!(cli.command.operation().is_none(), "sql takes no lock");
     }
 
     #[test]
