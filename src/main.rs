@@ -44,11 +44,12 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        // The client ran and said what went wrong; its status is the plugin's.
-        Err(error) if error.downcast_ref::<session::Exited>().is_some() => {
-            ExitCode::from(error.downcast_ref::<session::Exited>().map_or(1, |e| e.0))
-        }
         Err(error) => {
+            if let Some(exited) = error.downcast_ref::<session::Exited>() {
+                // A program in a pod (the client of `sql`) said what went wrong; its status
+                // is the plugin's.
+                return ExitCode::from(exited.0);
+            }
             eprintln!("error: {}", one_line(&error));
             if error.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)

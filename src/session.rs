@@ -38,6 +38,8 @@ impl std::error::Error for Exited {}
 /// comes; returns its exit status (128+n when this process got signal n and ended the session).
 pub async fn run(target: Target<'_>, command: &[String], input: Input) -> Result<u8> {
     let tty = matches!(input, Input::Terminal);
+    // Listening before raw mode begins: no signal finds the terminal raw and nobody to restore it.
+    let stop = stop_signal();
     let params = AttachParams::default()
         .container(target.container)
         .stdin(true)
@@ -75,7 +77,7 @@ pub async fn run(target: Target<'_>, command: &[String], input: Input) -> Result
     };
     let ended_by = tokio::select! {
         _ = output => None,
-        signal = stop_signal() => Some(signal),
+        signal = stop => Some(signal),
     };
     for task in background {
         task.abort();
@@ -160,19 +162,22 @@ async fn copy_out(mut reader: impl AsyncRead + Unpin, mut to: impl Write) {
     }
 }
 
-/// The number of the first of SIGINT, SIGTERM or SIGHUP that this process receives.
-async fn stop_signal() -> u8 {
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+/// Listens for SIGINT, SIGTERM and SIGHUP from now on; resolves to the number of the first.
+fn stop_signal() -> impl std::future::Future<Output = u8> {
+    let listeners = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => libc::SIGINT as u8,
-        _ = term.recv() => libc::SIGTERM as u8,
-        _ = hup.recv() => libc::SIGHUP as u8,
+    );
+    async move {
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = listeners else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => libc::SIGINT as u8,
+            _ = term.recv() => libc::SIGTERM as u8,
+            _ = hup.recv() => libc::SIGHUP as u8,
+        }
     }
 }
 
