@@ -87,6 +87,11 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
     )]
     Delete(DeleteArgs),
+    /// Run the database client on a member, as the plugin's account (no password)
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha sql shop\n  kubectl mysqlha sql shop --replica -e \"SELECT @@hostname\"\n  kubectl mysqlha sql shop --pod shop-2 -- --table\n  echo 'SELECT 1' | kubectl mysqlha sql shop"
+    )]
+    Sql(SqlArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -288,6 +293,24 @@ pub struct DeleteArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SqlArgs {
+    pub name: String,
+    /// Connect to the healthy replica that lags least (running and replicating)
+    #[arg(long, conflicts_with = "pod")]
+    pub replica: bool,
+    /// Connect to this member
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Run these statements, print the client's (tab-separated) output and exit with its status
+    #[arg(short = 'e', long, value_name = "SQL")]
+    pub execute: Option<String>,
+    /// Extra arguments for the client after `--` (e.g. -- --table); none that changes the
+    /// account or the connection
+    #[arg(last = true, value_name = "CLIENT_ARGS")]
+    pub client_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct CompletionArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -381,5 +404,40 @@ mod tests {
     fn namespace_flag_anywhere() {
         let cli = Cli::try_parse_from(["kubectl-mysqlha", "status", "shop", "-n", "db"]).unwrap();
         assert_eq!(cli.global.namespace.as_deref(), Some("db"));
+    }
+
+    #[test]
+    fn sql_takes_client_arguments_after_the_double_dash() {
+        let cli = Cli::try_parse_from([
+            "kubectl-mysqlha",
+            "sql",
+            "shop",
+            "-e",
+            "SELECT 1",
+            "--",
+            "--table",
+            "-N",
+        ])
+        .unwrap();
+        assert!(cli.command.operation().is_none(), "sql takes no lock");
+        let Command::Sql(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.execute.as_deref(), Some("SELECT 1"));
+        assert_eq!(a.client_args, ["--table", "-N"]);
+    }
+
+    #[test]
+    fn sql_replica_and_pod_conflict() {
+        let e = Cli::try_parse_from([
+            "kubectl-mysqlha",
+            "sql",
+            "shop",
+            "--replica",
+            "--pod",
+            "shop-1",
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

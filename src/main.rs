@@ -17,9 +17,11 @@ mod manifests;
 mod placement;
 mod progress;
 mod restore;
+mod session;
 mod sql;
 mod sqltext;
 mod style;
+mod terminal;
 mod topology;
 mod wait;
 
@@ -45,6 +47,11 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            if let Some(exited) = error.downcast_ref::<session::Exited>() {
+                // A program in a pod (the client of `sql`) said what went wrong; its status
+                // is the plugin's.
+                return ExitCode::from(exited.0);
+            }
             eprintln!("error: {}", one_line(&error));
             if error.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
@@ -134,6 +141,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
         Command::Status(args) => cmd::status::validate(args).map_err(usage)?,
+        Command::Sql(args) => cmd::sql::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
@@ -175,6 +183,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Switchover(args) => cmd::switchover::run(ctx, args).await,
         Command::Failover(args) => cmd::failover::run(ctx, args).await,
         Command::Delete(args) => cmd::delete::run(ctx, args).await,
+        Command::Sql(args) => cmd::sql::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

@@ -255,3 +255,32 @@ fn every_help_has_examples() {
         }
     }
 }
+
+/// `sql` refuses client arguments that would change the account or the connection, and
+/// `--replica` with `--pod`, before contacting anything: exit 2, one `error:` line.
+#[test]
+fn sql_usage_errors_exit_2_before_contacting_anything() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["sql", "shop", "--", "-uroot"], "error: client argument '-uroot' is not allowed: kubectl mysqlha sql always connects as the plugin's own account through the server's socket (no user, password, host, port, socket or defaults file to give)"),
+        (&["sql", "shop", "-e", "SELECT 1", "--", "--table", "--password=x"], "error: client argument '--password=x' is not allowed: kubectl mysqlha sql always connects as the plugin's own account through the server's socket (no user, password, host, port, socket or defaults file to give)"),
+        (&["sql", "shop", "--", "--defaults-file=/tmp/x.cnf"], "error: client argument '--defaults-file=/tmp/x.cnf' is not allowed: kubectl mysqlha sql always connects as the plugin's own account through the server's socket (no user, password, host, port, socket or defaults file to give)"),
+        (&["sql", "shop", "--replica", "--pod", "shop-1"], "error: the argument '--replica' cannot be used with '--pod <POD>'"),
+    ];
+    for (args, line) in cases {
+        let run = plugin(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert_eq!(run.stderr.lines().next(), Some(*line), "{args:?}");
+        assert_eq!(
+            run.stderr.lines().filter(|l| l.contains("error:")).count(),
+            1,
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("kubeconfig"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

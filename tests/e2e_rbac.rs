@@ -117,6 +117,8 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         "{}",
         status.stdout
     );
+    let sql = dba(&["sql", "r1", "--replica", "-e", "SELECT 6*7"]).ok();
+    assert_eq!(sql.stdout, "6*7\n42\n");
     dba(&["scale", "r1", "--replicas", "3"]).ok();
     dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
     dba(&["switchover", "r1", "--to", "r1-1"]).ok();

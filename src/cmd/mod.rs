@@ -5,6 +5,7 @@ pub mod delete;
 pub mod failover;
 pub mod rebuild_replica;
 pub mod scale;
+pub mod sql;
 pub mod status;
 pub mod switchover;
 
