@@ -87,6 +87,12 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
     )]
     Delete(DeleteArgs),
+    /// Write a support archive (tar.gz): manifests (Secrets as key names only), status, and per
+    /// member replication, GTID state, variables, log tails, Pod and events; changes nothing
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
+    )]
+    Report(ReportArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -277,6 +283,18 @@ pub struct DeleteArgs {
     pub yes: bool,
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    pub name: String,
+    /// Where to write the archive; `-` writes it to stdout (default:
+    /// NAME-report-<UTC time>.tar.gz in the current directory)
+    #[arg(short = 'o', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
+    /// Overwrite FILE when it exists
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
