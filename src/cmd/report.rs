@@ -81,8 +81,11 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
             .context("cannot render the status as JSON"),
     );
     for parts in member_parts {
-        for (path, result) in parts {
+        for (path, result) in parts.files {
             bundle.add_result(&path, result);
+        }
+        for problem in parts.problems {
+            bundle.problem(problem);
         }
     }
 
@@ -286,17 +289,18 @@ async fn member_files(
     member: &Member,
     events: &[Event],
     progress: &Progress,
-) -> Vec<(String, Result<String>)> {
+) -> MemberParts {
     let task = progress.task(&member.name);
     let dir = format!("members/{}", member.name);
     let mut files = Vec::new();
+    let mut problems = Vec::new();
     let Some(pod) = &member.pod else {
         files.push((
             format!("{dir}/pod.yaml"),
             Err(anyhow!("pod {} does not exist", member.name)),
         ));
         task.finish("no pod");
-        return files;
+        return MemberParts { files, problems };
     };
     files.push((
         format!("{dir}/pod.yaml"),
@@ -321,12 +325,16 @@ async fn member_files(
     let phase = pod_phase(Some(pod));
     let mut unanswered: Option<String> = match &phase {
         PodPhase::Running { .. } => None,
-        other => Some(format!("its server is not running ({})", describe(other))),
+        other => {
+            let reason = format!("its server is not running ({})", describe(other));
+            problems.push(format!("{dir}: server not asked: {reason}"));
+            Some(reason)
+        }
     };
     for (index, (name, statement)) in cluster.engine.report_queries().iter().enumerate() {
         let path = format!("{dir}/{name}.txt");
         if let Some(reason) = &unanswered {
-            files.push((path, Err(anyhow!("{}: not asked: {reason}", member.name))));
+            files.push((path, Ok(format!("# {statement}\n\nnot asked: {reason}\n"))));
             continue;
         }
         let answer = diagnostics::ask(cluster.server(&member.name), statement).await;
@@ -343,13 +351,19 @@ async fn member_files(
     for tail in diagnostics::log_tails(&cluster.pods, pod).await {
         files.push(log_file(&format!("{dir}/logs"), tail));
     }
-    let failed = files.iter().filter(|(_, r)| r.is_err()).count();
+    let failed = files.iter().filter(|(_, r)| r.is_err()).count() + problems.len();
     task.finish(&if failed == 0 {
         "collected".to_string()
     } else {
         format!("{failed} part(s) could not be collected")
     });
-    files
+    MemberParts { files, problems }
+}
+
+/// A member's files, and what could not be collected that no single file stands for.
+struct MemberParts {
+    files: Vec<(String, Result<String>)>,
+    problems: Vec<String>,
 }
 
 /// A pod's phase in words.
