@@ -39,7 +39,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "reb
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "report" -d 'Write a support archive (tar.gz): manifests (Secrets as key names only), status, and per member replication, GTID state, variables, log tails, Pod and events; changes nothing'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
@@ -150,7 +150,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" 
 always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s f -l force -d 'Overwrite FILE when it exists'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
@@ -183,7 +183,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; an
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests (Secrets as key names only), status, and per member replication, GTID state, variables, log tails, Pod and events; changes nothing'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete report version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'

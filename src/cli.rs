@@ -87,8 +87,12 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
     )]
     Delete(DeleteArgs),
-    /// Write a support archive (tar.gz): manifests (Secrets as key names only), status, and per
-    /// member replication, GTID state, variables, log tails, Pod and events; changes nothing
+    /// Write a support archive (tar.gz): manifests, status, members' state, logs
+    ///
+    /// The archive holds the cluster's manifests (Secrets as key names only), `status -o json`,
+    /// and per member its replication status, GTID state, key variables, log tails, Pod and
+    /// events, with a README saying what each file is. Every value of the cluster's Secrets is
+    /// blanked from every file. Changes nothing.
     #[command(
         after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
     )]

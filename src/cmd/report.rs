@@ -51,20 +51,7 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
         bundle.problem("no Secret of the cluster could be read: its values could not be scrubbed from the logs".into());
     }
 
-    let events =
-        match diagnostics::events_about(&cluster.client, &cluster.namespace, &found.names).await {
-            Ok(events) => {
-                bundle.add(
-                    "events.txt",
-                    diagnostics::events_table(&events.iter().collect::<Vec<_>>()),
-                );
-                events
-            }
-            Err(e) => {
-                bundle.fail("events.txt", e);
-                Vec::new()
-            }
-        };
+    let events = events(&cluster, &found.names, &mut bundle).await;
 
     task.set("observing the members");
     let member_parts = futures::future::join_all(
@@ -103,6 +90,9 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
     let readme = readme(&cluster, &now, &bundle, &agent_pods);
     bundle.add("README", readme);
     let problems = bundle.problems.len();
+    for problem in &bundle.problems {
+        eprintln!("warning: {}", scrubber.scrub(problem));
+    }
     bundle.archive.map_contents(|text| scrubber.scrub(text));
     let bytes = bundle.archive.to_tar_gz(now.as_second().max(0) as u64)?;
 
@@ -149,8 +139,8 @@ impl Bundle {
         self.archive.add(path, text);
     }
 
+    /// Something not collected (shown on stderr at the end, scrubbed like the files).
     fn problem(&mut self, line: String) {
-        eprintln!("warning: {line}");
         self.problems.push(line);
     }
 
@@ -174,6 +164,21 @@ impl Bundle {
 struct Found {
     secrets: Vec<Secret>,
     names: BTreeSet<String>,
+}
+
+/// events.txt: the namespace's events about the cluster's objects (`names`); returns them.
+async fn events(cluster: &Cluster, names: &BTreeSet<String>, bundle: &mut Bundle) -> Vec<Event> {
+    match diagnostics::events_about(&cluster.client, &cluster.namespace, names).await {
+        Ok(events) => {
+            let all: Vec<&Event> = events.iter().collect();
+            bundle.add("events.txt", diagnostics::events_table(&all));
+            events
+        }
+        Err(e) => {
+            bundle.fail("events.txt", e);
+            Vec::new()
+        }
+    }
 }
 
 /// manifests/*.yaml: StatefulSet, Services, ConfigMaps, Secrets (key names only), claims, the
