@@ -23,9 +23,12 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Checks, before anything is contacted, that an explicitly named output file may be written.
+/// Checks, before anything is contacted, that the archive may be written where asked.
 pub fn validate(args: &ReportArgs) -> Result<()> {
     if let Some(path) = &args.output {
+        if path.as_os_str() == "-" && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            bail!("refusing to write the archive to a terminal (redirect stdout, or use -o FILE)");
+        }
         if path.as_os_str() != "-" && !args.force && path.exists() {
             bail!(
                 "{} already exists (use --force to overwrite it)",
