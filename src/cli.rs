@@ -92,6 +92,16 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha sql shop\n  kubectl mysqlha sql shop --replica -e \"SELECT @@hostname\"\n  kubectl mysqlha sql shop --pod shop-2 -- --table\n  echo 'SELECT 1' | kubectl mysqlha sql shop"
     )]
     Sql(SqlArgs),
+    /// Write a support archive (tar.gz): manifests, status, members' state, logs
+    ///
+    /// The archive holds the cluster's manifests (Secrets as key names only), `status -o json`,
+    /// and per member its replication status, GTID state, key variables, log tails, Pod and
+    /// events, with a README saying what each file is. Every value of the cluster's Secrets is
+    /// blanked from every file. Changes nothing.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
+    )]
+    Report(ReportArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -308,6 +318,18 @@ pub struct SqlArgs {
     /// account or the connection
     #[arg(last = true, value_name = "CLIENT_ARGS")]
     pub client_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    pub name: String,
+    /// Where to write the archive; `-` writes it to stdout (default:
+    /// NAME-report-<UTC time>.tar.gz in the current directory)
+    #[arg(short = 'o', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
+    /// Overwrite FILE when it exists
+    #[arg(short = 'f', long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

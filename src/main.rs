@@ -1,11 +1,13 @@
 //! kubectl-mysqlha: a highly available MySQL or MariaDB primary/replica cluster on Kubernetes.
 mod apply;
+mod archive;
 mod backup_info;
 mod cli;
 mod clone;
 mod cluster;
 mod cmd;
 mod context;
+mod diagnostics;
 mod engine;
 mod exec;
 mod gtid;
@@ -16,6 +18,7 @@ mod lock;
 mod manifests;
 mod placement;
 mod progress;
+mod redact;
 mod restore;
 mod session;
 mod sql;
@@ -142,6 +145,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Scale(args) => cmd::scale::validate(args).map_err(usage)?,
         Command::Status(args) => cmd::status::validate(args).map_err(usage)?,
         Command::Sql(args) => cmd::sql::validate(args).map_err(usage)?,
+        Command::Report(args) => cmd::report::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
@@ -184,6 +188,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Failover(args) => cmd::failover::run(ctx, args).await,
         Command::Delete(args) => cmd::delete::run(ctx, args).await,
         Command::Sql(args) => cmd::sql::run(ctx, args).await,
+        Command::Report(args) => cmd::report::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

@@ -119,6 +119,23 @@ fn the_readme_role_runs_every_command(engine: Engine) {
     );
     let sql = dba(&["sql", "r1", "--replica", "-e", "SELECT 6*7"]).ok();
     assert_eq!(sql.stdout, "6*7\n42\n");
+    // report reads everything it needs with the Role: nothing missing from the archive.
+    let archive = std::env::temp_dir().join(format!("mysqlha-rbac-{}.tar.gz", ns.name));
+    let archive = archive.to_str().unwrap();
+    dba(&["report", "r1", "-o", archive, "--force"]).ok();
+    let errors = run(
+        "tar",
+        &["xzOf", archive, "--wildcards", "*/errors.txt"],
+        None,
+    )
+    .ok();
+    assert_eq!(
+        errors.stdout.trim(),
+        "(none: everything was collected)",
+        "{}",
+        errors.stdout
+    );
+    let _ = std::fs::remove_file(archive);
     dba(&["scale", "r1", "--replicas", "3"]).ok();
     dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
     dba(&["switchover", "r1", "--to", "r1-1"]).ok();

@@ -4,6 +4,7 @@ pub mod create;
 pub mod delete;
 pub mod failover;
 pub mod rebuild_replica;
+pub mod report;
 pub mod scale;
 pub mod sql;
 pub mod status;

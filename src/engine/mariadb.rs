@@ -213,6 +213,31 @@ pub const SEMI_SYNC_STATUS: &str = "SELECT LOWER(REPLACE(variable_name, 'RPL_SEM
 /// wait in seconds (the state's text as the server sets it).
 pub const SEMI_SYNC_WAITS: &str = "SELECT COUNT(*) AS sessions, IFNULL(MAX(TIME), 0) AS longest FROM information_schema.PROCESSLIST \
      WHERE STATE = 'Waiting for semi-sync ACK from slave';";
+/// What `report` asks each member (see Engine::report_queries).
+pub const REPORT_QUERIES: &[(&str, &str)] = &[
+    (
+        "variables",
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'version_comment', 'server_id', \
+         'read_only', 'binlog_format', 'log_bin', 'log_slave_updates', 'sync_binlog', \
+         'innodb_flush_log_at_trx_commit', 'innodb_buffer_pool_size', 'innodb_log_file_size', \
+         'max_connections', 'gtid_domain_id', 'gtid_strict_mode', 'slave_net_timeout', \
+         'skip_name_resolve', 'character_set_server', 'expire_logs_days', 'max_binlog_size') \
+         OR Variable_name LIKE 'rpl_semi_sync%';",
+    ),
+    (
+        "gtid",
+        "SELECT @@gtid_current_pos AS gtid_current_pos, @@gtid_binlog_pos AS gtid_binlog_pos, \
+         @@gtid_binlog_state AS gtid_binlog_state, @@gtid_slave_pos AS gtid_slave_pos, \
+         @@gtid_domain_id AS gtid_domain_id, @@gtid_strict_mode AS gtid_strict_mode;",
+    ),
+    ("replication", "SHOW SLAVE STATUS;"),
+    ("semi-sync-status", "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"),
+    ("binary-logs", "SHOW BINARY LOGS;"),
+    (
+        "sessions",
+        "SELECT id, user, host, db, command, time, state FROM information_schema.processlist ORDER BY id;",
+    ),
+];
 
 #[cfg(test)]
 mod tests {

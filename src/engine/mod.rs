@@ -212,6 +212,16 @@ impl Engine {
         };
         [self.semi_sync_status_query(), waits, "SHOW BINARY LOGS;"]
     }
+
+    /// What a support report asks each member, one statement per file of the report (by name):
+    /// key server variables, GTID state, replication status, semi-sync status, binary logs and
+    /// sessions. Each runs on its own, so one that fails does not hide the others.
+    pub fn report_queries(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Engine::Mariadb => mariadb::REPORT_QUERIES,
+            Engine::Mysql => mysql::REPORT_QUERIES,
+        }
+    }
 }
 
 impl fmt::Display for Engine {

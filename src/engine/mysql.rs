@@ -174,6 +174,31 @@ pub const SEMI_SYNC_STATUS: &str = "SELECT LOWER(REPLACE(variable_name, 'Rpl_sem
 /// wait in seconds (the state's text as the server sets it).
 pub const SEMI_SYNC_WAITS: &str = "SELECT COUNT(*) AS sessions, IFNULL(MAX(TIME), 0) AS longest FROM performance_schema.processlist \
      WHERE STATE = 'Waiting for semi-sync ACK from replica';";
+/// What `report` asks each member (see Engine::report_queries).
+pub const REPORT_QUERIES: &[(&str, &str)] = &[
+    (
+        "variables",
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'version_comment', 'server_id', \
+         'server_uuid', 'read_only', 'super_read_only', 'binlog_format', 'log_bin', \
+         'log_replica_updates', 'sync_binlog', 'innodb_flush_log_at_trx_commit', \
+         'innodb_buffer_pool_size', 'innodb_redo_log_capacity', 'max_connections', 'gtid_mode', \
+         'enforce_gtid_consistency', 'replica_net_timeout', 'skip_name_resolve', \
+         'character_set_server', 'binlog_expire_logs_seconds', 'max_binlog_size') \
+         OR Variable_name LIKE 'rpl_semi_sync%';",
+    ),
+    (
+        "gtid",
+        "SELECT @@gtid_mode AS gtid_mode, @@server_uuid AS server_uuid, \
+         @@gtid_executed AS gtid_executed, @@gtid_purged AS gtid_purged;",
+    ),
+    ("replication", "SHOW REPLICA STATUS;"),
+    ("semi-sync-status", "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync%';"),
+    ("binary-logs", "SHOW BINARY LOGS;"),
+    (
+        "sessions",
+        "SELECT id, user, host, db, command, time, state FROM performance_schema.processlist ORDER BY id;",
+    ),
+];
 
 #[cfg(test)]
 mod tests {
