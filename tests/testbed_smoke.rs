@@ -185,7 +185,17 @@ fn node_is_ready_and_runs_the_pinned_version() {
         "nodes",
         "-o=jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
     ]);
-    assert_eq!(ready, "True", "exactly one node, Ready");
+    // MYSQLHA_NODES worker nodes (0: the single-node bed, the host is the node).
+    let nodes: usize = std::env::var("MYSQLHA_NODES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    assert_eq!(
+        ready,
+        vec!["True"; nodes].join(" "),
+        "{nodes} node(s), all Ready"
+    );
     let version = kubectl(&["get", "--raw", "/version"]);
     let want = format!("\"gitVersion\": \"{}\"", pinned("K8S_VERSION"));
     assert!(
@@ -420,7 +430,13 @@ fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
         "data-keep-0",
         "-o=jsonpath={.spec.volumeName}",
     ]);
-    let path = kubectl(&["get", "pv", &pv, "-o=jsonpath={.spec.hostPath.path}"]);
+    // A host path (single-node bed) or a node-local volume (worker nodes).
+    let path = kubectl(&[
+        "get",
+        "pv",
+        &pv,
+        "-o=jsonpath={.spec.hostPath.path}{.spec.local.path}",
+    ]);
     assert!(
         std::path::Path::new(&path).join("smoke-marker").exists(),
         "data of {pv} is not at {path}"
@@ -450,33 +466,51 @@ fn volume_data_survives_pod_deletion_and_goes_with_its_claim() {
 /// gateway and DNS server (the node) goes stale whenever a pod with a lower MAC joins.
 #[test]
 fn the_node_keeps_its_mac_as_pods_come_and_go() {
-    let bridge = |file: &str| {
-        std::fs::read_to_string(format!("/sys/class/net/mysqlha0/{file}"))
-            .unwrap_or_else(|e| panic!("the test bed's bridge mysqlha0: {e}"))
+    // The pods' bridges: the host's mysqlha0 on the single-node bed, cni0 in each worker
+    // node's network namespace otherwise.
+    let netns: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("mysqlha-n"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bridges: Vec<(Option<String>, &str)> = if netns.is_empty() {
+        vec![(None, "mysqlha0")]
+    } else {
+        netns.into_iter().map(|n| (Some(n), "cni0")).collect()
+    };
+    let read = |(ns, bridge): &(Option<String>, &str), file: &str| {
+        let path = format!("/sys/class/net/{bridge}/{file}");
+        let out = match ns {
+            None => std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+            Some(ns) => Command::new("ip")
+                .args(["netns", "exec", ns, "cat", &path])
+                .output()
+                .map_err(|e| e.to_string())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
+        };
+        out.unwrap_or_else(|e| panic!("bridge {bridge} ({ns:?}): {e}"))
             .trim()
             .to_string()
     };
-    let before = bridge("address");
-    assert_eq!(
-        bridge("addr_assign_type"),
-        "3",
-        "the bridge's MAC {before} is not set (NET_ADDR_SET): it follows its ports"
-    );
+    let macs = || -> Vec<String> { bridges.iter().map(|b| read(b, "address")).collect() };
+    let before = macs();
+    for b in &bridges {
+        assert_eq!(
+            read(b, "addr_assign_type"),
+            "3",
+            "the MAC of bridge {b:?} is not set (NET_ADDR_SET): it follows its ports"
+        );
+    }
     let ns = Namespace::new("mac");
     for pod in ["mac-a", "mac-b", "mac-c"] {
         ns.sleeper(pod, "joined");
-        assert_eq!(
-            bridge("address"),
-            before,
-            "a pod joining changed the node's MAC"
-        );
+        assert_eq!(macs(), before, "a pod joining changed a node's MAC");
     }
     ns.kubectl(&["delete", "pod", "mac-a", "--grace-period=0", "--force"]);
-    assert_eq!(
-        bridge("address"),
-        before,
-        "a pod leaving changed the node's MAC"
-    );
+    assert_eq!(macs(), before, "a pod leaving changed a node's MAC");
 }
 
 /// A fresh machine: the test bed installs its own host packages. `up` runs `prereqs` first (so
