@@ -9,6 +9,8 @@ pub struct Context {
     pub namespace: String,
     /// The cluster's operation lock, held while a changing command runs.
     pub lock: Option<crate::lock::OperationLock>,
+    /// The history of this command's operation (Kubernetes Events); None when read-only.
+    pub events: Option<crate::events::Recorder>,
 }
 
 impl Context {
@@ -35,6 +37,7 @@ impl Context {
             client,
             namespace,
             lock: None,
+            events: None,
         })
     }
 
@@ -44,6 +47,21 @@ impl Context {
         match &self.lock {
             Some(lock) => lock.ensure_held(),
             None => Ok(()),
+        }
+    }
+
+    /// Records a step of this command's operation in the cluster's history (a Normal Kubernetes
+    /// Event on its ConfigMap; `reason` in CamelCase). Never fails, never waits.
+    pub fn event(&self, reason: &str, note: impl AsRef<str>) {
+        if let Some(events) = &self.events {
+            events.step(reason, note.as_ref(), None);
+        }
+    }
+
+    /// As `event`, for a step about member `pod` (named as the related object).
+    pub fn member_event(&self, pod: &str, reason: &str, note: impl AsRef<str>) {
+        if let Some(events) = &self.events {
+            events.step(reason, note.as_ref(), Some(pod));
         }
     }
 }

@@ -26,6 +26,19 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
         args.yes,
     )?;
     let passwords = cluster.passwords().await?;
+    let why = if args.from.is_some() {
+        "named by --from"
+    } else {
+        "chosen as donor"
+    };
+    ctx.member_event(
+        &args.pod,
+        "Cloning",
+        format!(
+            "{}'s data is thrown away and cloned from {donor} ({why})",
+            args.pod
+        ),
+    );
     let what = format!("rebuilding {}", args.pod);
     let task = Progress::new().task(&args.pod);
     wait::with_timeout(
@@ -35,6 +48,14 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     )
     .await?;
     task.finish("rebuilt");
+    ctx.member_event(
+        &args.pod,
+        "MemberJoined",
+        format!(
+            "{} cloned from {donor}, caught up and replicating from {}",
+            args.pod, cluster.primary
+        ),
+    );
     println!(
         "replica {} rebuilt from {donor} and replicating from {}",
         args.pod, cluster.primary

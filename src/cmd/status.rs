@@ -110,6 +110,23 @@ pub fn table(r: &Report) -> String {
     for row in rows {
         out += &line(row);
     }
+    out += &events(r);
+    out
+}
+
+/// The cluster's last events, one line each.
+fn events(r: &Report) -> String {
+    if r.events.is_empty() {
+        return String::new();
+    }
+    let width = r.events.iter().map(|e| e.reason.len()).max().unwrap_or(0);
+    let mut out = String::from("\nLast events:\n");
+    for e in &r.events {
+        out += &format!(
+            "  {}  {:<7}  {:<width$}  {}\n",
+            e.time, e.kind, e.reason, e.note
+        );
+    }
     out
 }
 
