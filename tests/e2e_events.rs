@@ -35,7 +35,10 @@ fn history(ns: &Namespace, cluster: &str) -> Vec<Event> {
             kind: e["type"].as_str().unwrap_or_default().to_string(),
             reason: e["reason"].as_str().unwrap_or_default().to_string(),
             message: e["message"].as_str().unwrap_or_default().to_string(),
-            related: e["related"]["name"].as_str().unwrap_or_default().to_string(),
+            related: e["related"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         })
         .collect();
     events.sort_by(|a, b| a.time.cmp(&b.time));
@@ -217,4 +220,28 @@ fn every_changing_command_leaves_its_history_in_events(engine: Engine) {
         "{table}"
     );
     assert_eq!(history(&ns, "ev").len(), before, "status recorded events");
+
+    // SIGTERM half way: a Warning that says so.
+    let before = history(&ns, "ev").len();
+    let mut scale = std::process::Command::new(PLUGIN)
+        .args(["scale", "ev", "--replicas", "5", "-n", &ns.name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the scale has started", Duration::from_secs(30), || {
+        history(&ns, "ev")[before..]
+            .iter()
+            .any(|e| e.reason == "StatefulSetScaled")
+    });
+    run("kill", &["-TERM", &scale.id().to_string()], None).ok();
+    assert_eq!(scale.wait().unwrap().code(), Some(130));
+    let events = history(&ns, "ev")[before..].to_vec();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.reason.as_str(), last.kind.as_str()),
+        ("ScaleInterrupted", "Warning"),
+        "{events:#?}"
+    );
+    assert!(last.message.contains("terminated"), "{last:?}");
 }
