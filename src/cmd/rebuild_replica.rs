@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     let why = if args.from.is_some() {
         "named by --from"
     } else {
-        "chosen as donor"
+        "chosen by the plugin"
     };
     ctx.member_event(
         &args.pod,
