@@ -1,6 +1,6 @@
 //! Issue 14, history: every command that changes a cluster records Kubernetes Events on the
 //! cluster's ConfigMap (started, the steps, done or failed with the reason), and `status` shows
-//! the last ones. One cluster per engine serves every command in turn.
+//! the last ones. One cluster per engine serves every command in turn, delete last.
 mod common;
 use common::*;
 use std::time::Duration;
@@ -244,4 +244,14 @@ fn every_changing_command_leaves_its_history_in_events(engine: Engine) {
         "{events:#?}"
     );
     assert!(last.message.contains("terminated"), "{last:?}");
+
+    // delete: the history outlives the cluster's objects.
+    let (out, events) = recorded(&ns, &["delete", "ev", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_story(
+        &events,
+        "DeleteStarted",
+        &["WorkloadsDeleted", "DataDeleted"],
+        "DeleteDone",
+    );
 }
