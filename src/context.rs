@@ -11,6 +11,8 @@ pub struct Context {
     pub lock: Option<crate::lock::OperationLock>,
     /// --color, for commands that paint their output.
     pub color: crate::cli::ColorChoice,
+    /// The history of this command's operation (Kubernetes Events); None when read-only.
+    pub events: Option<crate::events::Recorder>,
 }
 
 impl Context {
@@ -38,6 +40,7 @@ impl Context {
             namespace,
             lock: None,
             color: global.color,
+            events: None,
         })
     }
 
@@ -47,6 +50,21 @@ impl Context {
         match &self.lock {
             Some(lock) => lock.ensure_held(),
             None => Ok(()),
+        }
+    }
+
+    /// Records a step of this command's operation in the cluster's history (a Normal Kubernetes
+    /// Event on its ConfigMap; `reason` in CamelCase). Never fails, never waits.
+    pub fn event(&self, reason: &str, note: impl AsRef<str>) {
+        if let Some(events) = &self.events {
+            events.step(reason, note.as_ref(), None);
+        }
+    }
+
+    /// As `event`, for a step about member `pod` (named as the related object).
+    pub fn member_event(&self, pod: &str, reason: &str, note: impl AsRef<str>) {
+        if let Some(events) = &self.events {
+            events.step(reason, note.as_ref(), Some(pod));
         }
     }
 }

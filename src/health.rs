@@ -81,6 +81,8 @@ pub struct Report {
     pub members: Vec<MemberReport>,
     /// The operation holding the cluster's lock right now, if any.
     pub operation: Option<crate::lock::Holder>,
+    /// The cluster's last events (its history in Kubernetes Events), oldest first.
+    pub events: Vec<crate::events::Entry>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -303,6 +305,14 @@ pub async fn report(cluster: &Cluster) -> Report {
             .await
             .ok()
             .flatten(),
+        events: crate::events::recent(
+            &cluster.client,
+            &cluster.namespace,
+            &cluster.name,
+            crate::events::RECENT,
+        )
+        .await
+        .unwrap_or_default(),
     }
 }
 

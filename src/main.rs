@@ -9,6 +9,7 @@ mod cmd;
 mod context;
 mod diagnostics;
 mod engine;
+mod events;
 mod exec;
 mod gtid;
 mod gtid_set;
@@ -155,11 +156,22 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     ctx.lock = Some(
         lock::OperationLock::acquire(&ctx.client, &ctx.namespace, cluster, operation, wait).await?,
     );
+    // The history: started here, the steps in the commands, done/failed/interrupted below.
+    let events = events::Recorder::new(&ctx.client, &ctx.namespace, cluster, operation);
+    events.started();
+    ctx.events = Some(events);
     // The lock is released however the command ends; on Ctrl-C or SIGTERM too.
     let outcome = tokio::select! {
         result = run(&ctx, &cli.command) => Ok(result),
         how = interrupted() => Err(how),
     };
+    if let Some(events) = ctx.events.take() {
+        match &outcome {
+            Ok(Ok(())) => events.done().await,
+            Ok(Err(e)) => events.failed(&one_line(e)).await,
+            Err(how) => events.interrupted(how).await,
+        }
+    }
     if let Some(held) = ctx.lock.take() {
         if let Err(e) = held.release().await {
             eprintln!(

@@ -83,7 +83,10 @@ fn the_readme_role_runs_every_command(engine: Engine) {
     let dba = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--kubeconfig", &kc]);
-        run(PLUGIN, &all, None)
+        let out = run(PLUGIN, &all, None);
+        // The Role lets every command record its history (Events).
+        assert!(!out.stderr.contains("cannot record"), "{}", out.stderr);
+        out
     };
     // The account really is limited: it may not read the namespace or list nodes.
     let cannot = run(
@@ -162,6 +165,12 @@ fn the_readme_role_runs_every_command(engine: Engine) {
     let status = dba(&["status", "r1", "-o", "json"]).ok();
     assert!(
         status.stdout.contains("\"healthy\": true"),
+        "{}",
+        status.stdout
+    );
+    // ... and status read it back (list events).
+    assert!(
+        status.stdout.contains("\"reason\": \"RebuildReplicaDone\""),
         "{}",
         status.stdout
     );

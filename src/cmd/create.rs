@@ -165,6 +165,13 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         let objects = Objects::new(&spec, &passwords, last.as_deref());
         objects.apply(ctx, true).await?;
         objects.apply_new(ctx, &kept).await?;
+        ctx.event(
+            "ObjectsCreated",
+            format!(
+                "StatefulSet {}, its Services, ConfigMap and Secret created ({engine})",
+                args.name
+            ),
+        );
     }
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     cluster.transfer = args.transfer;
@@ -174,7 +181,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         if restored {
             restore_kept(ctx, &mut cluster, args, kept.record.as_deref(), &passwords).await?;
         }
-        bring_up(&mut cluster, &passwords).await
+        bring_up(ctx, &mut cluster, &passwords).await
     })
     .await?;
     let replicas = cluster.replicas() - 1;
@@ -477,12 +484,17 @@ async fn put_back(cluster: &Cluster, record: Option<&str>) -> Result<()> {
 }
 
 /// The primary first, then each replica in ordinal order (each may be the next one's donor).
-pub async fn bring_up(cluster: &mut Cluster, passwords: &Passwords) -> Result<()> {
+pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Passwords) -> Result<()> {
     let progress = Progress::new();
     let primary = cluster.primary.clone();
     let task = progress.task(&primary);
     clone::ensure_member(cluster, &primary, passwords, &task).await?;
     task.finish("primary ready");
+    ctx.member_event(
+        &primary,
+        "PrimaryReady",
+        format!("{primary} serves as the primary"),
+    );
     let replicas: Vec<String> = cluster
         .members
         .iter()
@@ -495,6 +507,11 @@ pub async fn bring_up(cluster: &mut Cluster, passwords: &Passwords) -> Result<()
         clone::ensure_member(cluster, &pod, passwords, &task).await?;
         clone::catch_up(cluster, &pod, &task).await?;
         task.finish("replica ready");
+        ctx.member_event(
+            &pod,
+            "MemberJoined",
+            format!("{pod} serves as a replica of {primary}"),
+        );
     }
     Ok(())
 }

@@ -45,6 +45,10 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         }),
     )
     .await?;
+    ctx.event(
+        "WorkloadsDeleted",
+        format!("StatefulSet {name} and its Services deleted; every pod stopped"),
+    );
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     if args.keep_data {
         // The ConfigMap keeps the record of the primary, the Secret the passwords: create
@@ -79,6 +83,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         wait::until_none_left(&claims, &labels, |_| {}),
     )
     .await?;
+    ctx.event("DataDeleted", format!("the PersistentVolumeClaims, ConfigMap {name} and Secret {name}-credentials of cluster {name} deleted"));
     println!("cluster {name} deleted with its data");
     Ok(())
 }

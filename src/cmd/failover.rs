@@ -28,6 +28,18 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
     // Decide before changing anything: the candidate must have received all any replica has.
     let candidate = choose_candidate(&cluster.name, &replicas, args.to.as_deref())
         .map_err(|e| anyhow!("{e}: nothing changed"))?;
+    ctx.member_event(
+        &candidate,
+        "CandidateChosen",
+        format!(
+            "{candidate} has received all any reachable replica has; old primary {old} {}",
+            if old_answers {
+                "answers but is unhealthy"
+            } else {
+                "does not answer"
+            }
+        ),
+    );
     confirm(
         &format!("Fail over cluster {} from {old} to {candidate}?", args.name),
         args.yes,
@@ -50,9 +62,11 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
             anyhow!("{e}, once the replicas stopped receiving; the write Service points at no pod: run failover again")
         })?;
         let position = received(state_of(&stopped, &candidate)).to_string();
+        ctx.member_event(&old, "Fenced", format!("old primary {old} fenced ({}); no pod behind the write Service; the replicas stopped receiving, {candidate} at GTID {position}", if old_answers { "read-only" } else { "not answering" }));
         task.set("applying the relay log and promoting");
         ctx.ensure_lock_held()?;
         topology::promote(&cluster, &candidate, &position, Duration::from_secs(60)).await?;
+        ctx.member_event(&candidate, "Promoted", format!("{candidate} applied its relay log up to GTID {position} and takes writes"));
         task.set("recording the new primary; repointing the replicas");
         let repoint = pods
             .iter()
@@ -65,8 +79,10 @@ pub async fn run(ctx: &Context, args: &FailoverArgs) -> Result<()> {
         recorded?;
         let writable_after = started.elapsed();
         repointed?;
+        ctx.event("ReplicasRepointed", format!("{candidate} is the primary of record; the other replicas replicate from it"));
         task.set("restarting the old primary read-only");
         restart_now(&cluster, &old).await?;
+        ctx.member_event(&old, "OldPrimaryRestarted", format!("{old} restarts read-only and out of service; check it, then kubectl mysqlha rebuild-replica {} {old}", cluster.name));
         wait::until_ready(&cluster.pods, &candidate).await?;
         Ok((candidate, writable_after))
     })

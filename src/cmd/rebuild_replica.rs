@@ -36,6 +36,19 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     };
     confirm(&question, args.yes)?;
     let passwords = cluster.passwords().await?;
+    let why = if args.from.is_some() {
+        "named by --from"
+    } else {
+        "chosen by the plugin"
+    };
+    ctx.member_event(
+        &args.pod,
+        "Cloning",
+        format!(
+            "{}'s data is thrown away and cloned from {donor} ({why})",
+            args.pod
+        ),
+    );
     let what = format!("rebuilding {}", args.pod);
     let task = Progress::new().task(&args.pod);
     wait::with_timeout(args.timeout, &what, async {
@@ -43,6 +56,11 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
             eprintln!("{why}: moving {} off {node}", args.pod);
             ctx.ensure_lock_held()?;
             placement::release_from_lost_node(&cluster, &args.pod, &task).await?;
+            ctx.member_event(
+                &args.pod,
+                "MovedOffLostNode",
+                format!("{why}: released the claim and pod of {} there", args.pod),
+            );
         }
         clone::rebuild(&cluster, &args.pod, &donor, &passwords, &task).await
     })
@@ -52,6 +70,14 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
         Some((node, _)) => format!(", moved off lost node {node}"),
         None => String::new(),
     };
+    ctx.member_event(
+        &args.pod,
+        "MemberJoined",
+        format!(
+            "{} cloned from {donor}, caught up and replicating from {}",
+            args.pod, cluster.primary
+        ),
+    );
     println!(
         "replica {} rebuilt from {donor} and replicating from {}{moved}",
         args.pod, cluster.primary

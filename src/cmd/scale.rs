@@ -50,6 +50,13 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
             .patch(&args.name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
             .context("cannot scale the StatefulSet")?;
+        ctx.event(
+            "StatefulSetScaled",
+            format!(
+                "StatefulSet {} scaled from {from} to {} members",
+                args.name, args.replicas
+            ),
+        );
         cluster = Cluster::load(ctx, &args.name).await?;
     }
     cluster.transfer = args.transfer;
@@ -58,12 +65,24 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         if args.replicas < from {
             wait_for_removal(&cluster, args.replicas, from).await
         } else {
-            fill_members(&cluster, &passwords).await?;
+            fill_members(ctx, &cluster, &passwords).await?;
             // More members: wait for their acknowledgements only once they can send them.
             topology::set_member_count(&cluster, args.replicas).await
         }
     })
     .await?;
+    if args.replicas < from {
+        ctx.event(
+            "MembersRemoved",
+            format!(
+                "members {}-{} to {}-{} removed (their volumes are kept)",
+                args.name,
+                args.replicas,
+                args.name,
+                from - 1
+            ),
+        );
+    }
     if args.replicas == from {
         println!(
             "cluster {} already has {from} members; every member serves",
@@ -81,7 +100,11 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
 /// Brings every member that is not serving into service: clones pods waiting for data
 /// (including those made by a plain `kubectl scale`), and re-clones a returning member whose
 /// data holds transactions the primary lacks.
-async fn fill_members(cluster: &Cluster, passwords: &crate::manifests::Passwords) -> Result<()> {
+async fn fill_members(
+    ctx: &Context,
+    cluster: &Cluster,
+    passwords: &crate::manifests::Passwords,
+) -> Result<()> {
     let progress = Progress::new();
     for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
         let current = cluster.pods.get_opt(&m.name).await?;
@@ -93,11 +116,24 @@ async fn fill_members(cluster: &Cluster, passwords: &crate::manifests::Passwords
             let donor = clone::choose_donor(cluster, &m.name).await?;
             task.set("holds transactions the primary lacks: re-cloning");
             crate::clone::rebuild(cluster, &m.name, &donor, passwords, &task).await?;
+            ctx.member_event(
+                &m.name,
+                "MemberCloned",
+                format!(
+                    "{} held transactions the primary lacks: re-cloned from {donor}",
+                    m.name
+                ),
+            );
         } else {
             clone::ensure_member(cluster, &m.name, passwords, &task).await?;
             clone::catch_up(cluster, &m.name, &task).await?;
         }
         task.finish("replica ready");
+        ctx.member_event(
+            &m.name,
+            "MemberJoined",
+            format!("{} serves as a replica of {}", m.name, cluster.primary),
+        );
     }
     Ok(())
 }

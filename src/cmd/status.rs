@@ -96,6 +96,7 @@ pub fn table(r: &Report, style: Style) -> String {
     out += "\n";
     out += &member_table(&r.members, style);
     out += &errant_section(r);
+    out += &events(r);
     out
 }
 
@@ -288,6 +289,22 @@ fn member_table(members: &[MemberReport], style: Style) -> String {
     out
 }
 
+/// The cluster's last events, one line each.
+fn events(r: &Report) -> String {
+    if r.events.is_empty() {
+        return String::new();
+    }
+    let width = r.events.iter().map(|e| e.reason.len()).max().unwrap_or(0);
+    let mut out = String::from("\nLast events:\n");
+    for e in &r.events {
+        out += &format!(
+            "  {}  {:<7}  {:<width$}  {}\n",
+            e.time, e.kind, e.reason, e.note
+        );
+    }
+    out
+}
+
 /// Every member's errant transactions, in full.
 fn errant_section(r: &Report) -> String {
     let with_errant: Vec<&MemberReport> =
@@ -384,6 +401,7 @@ mod tests {
                 },
             ],
             operation: None,
+            events: vec![],
         }
     }
 

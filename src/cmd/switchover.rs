@@ -22,6 +22,16 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         }
         None => most_up_to_date_replica(&cluster).await?,
     };
+    let why = if args.to.is_some() {
+        "named by --to"
+    } else {
+        "the most up-to-date healthy replica"
+    };
+    ctx.member_event(
+        &target,
+        "CandidateChosen",
+        format!("{target} is to become the primary ({why})"),
+    );
     let passwords = cluster.passwords().await?;
     let task = Progress::new().task(&format!("{old} → {target}"));
     let what = format!("switching over from {old} to {target}");
@@ -30,6 +40,11 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         ctx.ensure_lock_held()?;
         let started = Instant::now();
         let position = topology::fence(&cluster, &old).await?;
+        ctx.member_event(
+            &old,
+            "Fenced",
+            format!("old primary {old} stopped taking writes at GTID {position}"),
+        );
         task.set("waiting until the target has applied every write");
         if let Err(e) =
             topology::promote(&cluster, &target, &position, Duration::from_secs(30)).await
@@ -38,6 +53,13 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
         }
         topology::record_primary(&cluster, &target).await?;
         let window = started.elapsed();
+        ctx.member_event(
+            &target,
+            "Promoted",
+            format!(
+                "{target} applied every write up to GTID {position} and is the primary of record"
+            ),
+        );
         task.set("repointing the replicas");
         let repoint = cluster
             .members
@@ -45,6 +67,10 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
             .filter(|m| m.name != target)
             .map(|m| topology::follow(&cluster, &m.name, &target, &passwords, m.name == old));
         futures::future::try_join_all(repoint).await?;
+        ctx.event(
+            "ReplicasRepointed",
+            format!("every other member replicates from {target}, {old} included"),
+        );
         task.set("waiting until every member serves");
         for m in &cluster.members {
             wait::until_ready(&cluster.pods, &m.name).await?;
