@@ -206,6 +206,7 @@ fn create_dry_run_prints_the_manifests_offline() {
             kinds,
             BTreeMap::from([
                 ("ConfigMap", 1),
+                ("PodDisruptionBudget", 1),
                 ("Secret", 1),
                 ("Service", 3),
                 ("StatefulSet", 1)
