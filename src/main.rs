@@ -14,6 +14,7 @@ mod health;
 mod input;
 mod lock;
 mod manifests;
+mod plan;
 mod progress;
 mod restore;
 mod sql;
