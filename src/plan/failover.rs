@@ -3,7 +3,7 @@
 //! received everything every other reachable replica received. Also what promoting it could
 //! lose: what the old primary (when it answers) holds that the candidate has not received, and
 //! the members that cannot be reached.
-use super::{observe_members, Asking, Lost, Observed, Plan, WouldLose};
+use super::{observe_members, shown, Asking, Lost, Observed, Plan, WouldLose};
 use crate::cluster::{Cluster, ServerState};
 use crate::engine::Gtids;
 use crate::health::Role;
@@ -179,18 +179,20 @@ pub fn choose_candidate(
 fn why(candidate: &str, replicas: &[(String, ServerState)], to: Option<&str>) -> Vec<String> {
     let state = state_of(replicas, candidate);
     let (received, applied) = (received(state), state.applied.clone());
+    let (shown_received, shown_applied) = (shown(&received), shown(&applied));
     let mut reasons = Vec::new();
     if to.is_some() {
         reasons.push(format!("{candidate} is named with --to"));
     }
-    let others = if replicas.len() > 1 {
-        "everything every other reachable replica received"
+    if replicas.len() > 1 {
+        reasons.push(format!(
+            "{candidate} received everything every other reachable replica received: {shown_received}; applied {shown_applied}"
+        ));
     } else {
-        "(the only reachable replica)"
-    };
-    reasons.push(format!(
-        "{candidate} received {others}: {received}; applied {applied}"
-    ));
+        reasons.push(format!(
+            "{candidate} is the only reachable replica; it received {shown_received}; applied {shown_applied}"
+        ));
+    }
     if received != applied {
         reasons.push(format!(
             "{candidate} applies everything it received before it is promoted"

@@ -100,9 +100,18 @@ async fn ask(
             None,
             Some(format!(
                 "does not answer: {}",
-                first_line(&format!("{e:#}"))
+                first_line(&e.root_cause().to_string())
             )),
         ),
+    }
+}
+
+/// A GTID position for a reader ("none" when empty).
+fn shown(gtids: &crate::engine::Gtids) -> String {
+    if gtids.is_empty() {
+        "none".into()
+    } else {
+        gtids.to_string()
     }
 }
 
@@ -330,6 +339,11 @@ fn table(members: &[MemberView]) -> String {
         "NOTE",
     ];
     let dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    // An empty position of a member that answers: it has no transaction at all.
+    let position = |s: &Option<String>| match s.as_deref() {
+        Some("") => "none".to_string(),
+        other => dash(&other.map(String::from)),
+    };
     let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
     let rows: Vec<Vec<String>> = members
         .iter()
@@ -342,8 +356,8 @@ fn table(members: &[MemberView]) -> String {
                 m.read_only.map_or("-".into(), yes_no),
                 dash(&m.io_thread),
                 dash(&m.sql_thread),
-                dash(&m.received.clone().filter(|s| !s.is_empty())),
-                dash(&m.applied.clone().filter(|s| !s.is_empty())),
+                position(&m.received),
+                position(&m.applied),
                 dash(&m.note),
             ]
         })

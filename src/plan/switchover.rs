@@ -2,7 +2,7 @@
 //! target is the replica named with --to or the healthy replica that applied the most, and it
 //! must be ready, replicating and free of errant transactions. Nothing can be lost: the target
 //! is promoted only once it applied everything the fenced primary wrote.
-use super::{observe_members, Asking, Observed, Plan};
+use super::{observe_members, shown, Asking, Observed, Plan};
 use crate::cluster::{Cluster, ServerState};
 use crate::engine::Gtids;
 
@@ -45,7 +45,10 @@ pub fn decide(cluster: &str, primary: &str, observed: &[Observed], to: Option<&s
                 Some((pod, applied)) => {
                     plan.reasons.insert(
                         0,
-                        format!("{pod} has applied the most of the healthy replicas: {applied}"),
+                        format!(
+                            "{pod} has applied the most of the healthy replicas: {}",
+                            shown(&applied)
+                        ),
                     );
                     plan.candidate = Some(pod);
                 }
