@@ -44,32 +44,65 @@ pub enum Asking {
     Patiently,
 }
 
-/// Every member of record, its pod and its server's state, all asked at once. Nothing is
+/// Every member of record, its pod and its server's state. Quick: all asked at once (a silent
+/// primary costs one PROBE_TIMEOUT, not more). Patiently: the replicas at once, then the
+/// primary, so that the primary's history includes everything a replica's can hold (asked
+/// together under writes, a replica's newest transactions would look errant). Nothing is
 /// changed: the state statements only read.
 pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed> {
-    let asked = cluster.members.iter().map(|m| async move {
-        let phase = pod_phase(m.pod.as_ref());
-        let (state, silence) = match &phase {
-            PodPhase::Running { .. } => ask(cluster, &m.name, asking).await,
-            PodPhase::Missing => (None, Some("its pod does not exist".into())),
-            PodPhase::WaitingForData => (None, Some("its pod waits for data".into())),
-            PodPhase::Pending(reason) => (
-                None,
-                Some(match reason {
-                    Some(r) => format!("its pod is not running ({r})"),
-                    None => "its pod is not running".into(),
-                }),
-            ),
-        };
-        Observed {
-            name: m.name.clone(),
-            primary: m.name == cluster.primary,
-            phase,
-            state,
-            silence,
+    let observe_all = |primary: bool| {
+        let members = cluster
+            .members
+            .iter()
+            .filter(move |m| (m.name == cluster.primary) == primary);
+        futures::future::join_all(members.map(|m| observe_member(cluster, m, asking)))
+    };
+    let mut observed = match asking {
+        Asking::Quick => {
+            let (primary, replicas) = tokio::join!(observe_all(true), observe_all(false));
+            primary.into_iter().chain(replicas).collect::<Vec<_>>()
         }
+        Asking::Patiently => {
+            let replicas = observe_all(false).await;
+            observe_all(true)
+                .await
+                .into_iter()
+                .chain(replicas)
+                .collect()
+        }
+    };
+    // In the order of the members (by ordinal).
+    observed.sort_by_key(|o| {
+        cluster
+            .members
+            .iter()
+            .position(|m| m.name == o.name)
+            .unwrap_or(usize::MAX)
     });
-    futures::future::join_all(asked).await
+    observed
+}
+
+async fn observe_member(cluster: &Cluster, m: &cluster::Member, asking: Asking) -> Observed {
+    let phase = pod_phase(m.pod.as_ref());
+    let (state, silence) = match &phase {
+        PodPhase::Running { .. } => ask(cluster, &m.name, asking).await,
+        PodPhase::Missing => (None, Some("its pod does not exist".into())),
+        PodPhase::WaitingForData => (None, Some("its pod waits for data".into())),
+        PodPhase::Pending(reason) => (
+            None,
+            Some(match reason {
+                Some(r) => format!("its pod is not running ({r})"),
+                None => "its pod is not running".into(),
+            }),
+        ),
+    };
+    Observed {
+        name: m.name.clone(),
+        primary: m.name == cluster.primary,
+        phase,
+        state,
+        silence,
+    }
 }
 
 async fn ask(
