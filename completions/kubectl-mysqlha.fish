@@ -110,17 +110,24 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l to -d 'The replica to promote (default: the most up-to-date healthy replica)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s o -l output -d 'Output format of --dry-run' -r -f -a "table\t''
+json\t''
+yaml\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -l dry-run -d 'Show what the switchover would do (each member\'s positions, the target and why, what would be refused) and change nothing; exit 1 with the refusal when it would refuse'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand switchover" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l to -d 'The replica to promote (default: the one that received the most)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l timeout -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s o -l output -d 'Output format of --dry-run' -r -f -a "table\t''
+json\t''
+yaml\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -129,6 +136,7 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l force -d 'Promote even when a replica cannot be reached (it may hold acknowledged writes)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l dry-run -d 'Show what the failover would do (each member\'s received and applied positions, the candidate and why, what would be refused, what could be lost) and change nothing; exit 1 with the refusal when it would refuse'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r

@@ -74,12 +74,12 @@ pub enum Command {
     RebuildReplica(RebuildArgs),
     /// Planned move of the primary to a replica, losing no write
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha switchover shop\n  kubectl mysqlha switchover shop --to shop-2"
+        after_help = "Examples:\n  kubectl mysqlha switchover shop\n  kubectl mysqlha switchover shop --to shop-2\n  kubectl mysqlha switchover shop --dry-run\n\nWith --dry-run nothing is changed and no lock is taken: it prints each member's positions,\nthe target and why, and what would be refused; it exits 0 when the switchover would proceed\nand 1 (with the refusal as the error) when it would refuse."
     )]
     Switchover(SwitchoverArgs),
     /// Promote a replica when the primary is lost (fences the old primary first)
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes"
+        after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes\n  kubectl mysqlha failover shop --dry-run --force\n  kubectl mysqlha failover shop --dry-run -o json\n\nWith --dry-run nothing is changed and no lock is taken (no IO thread is stopped, nothing is\nfenced): it prints each member's received and applied positions, the candidate and why,\nwhat would be refused, and the transactions (GTIDs) that promoting the candidate could lose,\nnaming the members that cannot be reached. It exits 0 when the failover would proceed and 1\n(with the refusal as the error) when it would refuse."
     )]
     Failover(FailoverArgs),
     /// Delete a cluster (its data too, unless --keep-data)
@@ -197,8 +197,9 @@ impl Command {
             Command::Create(a) => (&a.name, "create", &a.lock),
             Command::Scale(a) => (&a.name, "scale", &a.lock),
             Command::RebuildReplica(a) => (&a.name, "rebuild-replica", &a.lock),
-            Command::Switchover(a) => (&a.name, "switchover", &a.lock),
-            Command::Failover(a) => (&a.name, "failover", &a.lock),
+            // A dry run changes nothing and takes no lock.
+            Command::Switchover(a) if !a.dry_run => (&a.name, "switchover", &a.lock),
+            Command::Failover(a) if !a.dry_run => (&a.name, "failover", &a.lock),
             Command::Delete(a) => (&a.name, "delete", &a.lock),
             _ => return None,
         };
@@ -267,6 +268,13 @@ pub struct SwitchoverArgs {
     pub to: Option<String>,
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Show what the switchover would do (each member's positions, the target and why, what
+    /// would be refused) and change nothing; exit 1 with the refusal when it would refuse
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table, requires = "dry_run")]
+    pub output: OutputFormat,
 }
 
 #[derive(Args, Debug)]
@@ -285,6 +293,14 @@ pub struct FailoverArgs {
     pub yes: bool,
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Show what the failover would do (each member's received and applied positions, the
+    /// candidate and why, what would be refused, what could be lost) and change nothing; exit
+    /// 1 with the refusal when it would refuse
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format of --dry-run
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table, requires = "dry_run")]
+    pub output: OutputFormat,
 }
 
 #[derive(Args, Debug)]

@@ -88,6 +88,26 @@ impl GtidList {
             .copied()
             .collect()
     }
+
+    /// What this position holds that position `other` lacks: per domain, the sequence numbers
+    /// past `other`'s, as (first, last) GTIDs. A domain's sequence numbers follow one another,
+    /// so the range is exact; it carries the server id of its last GTID.
+    pub fn beyond(&self, other: &GtidList) -> Vec<(Gtid, Gtid)> {
+        let theirs = other.by_domain();
+        let mut last: BTreeMap<u32, Gtid> = BTreeMap::new();
+        for g in &self.0 {
+            let entry = last.entry(g.domain).or_insert(*g);
+            if g.seq > entry.seq {
+                *entry = *g;
+            }
+        }
+        last.into_values()
+            .filter_map(|g| {
+                let from = theirs.get(&g.domain).copied().unwrap_or(0) + 1;
+                (from <= g.seq).then_some((Gtid { seq: from, ..g }, g))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +159,24 @@ mod tests {
             }]
         );
         assert_eq!(l("0-1-101").errant_against(&primary).len(), 1);
+    }
+
+    #[test]
+    fn beyond_lists_the_sequence_numbers_the_other_lacks() {
+        let g = |d, s, n| Gtid {
+            domain: d,
+            server: s,
+            seq: n,
+        };
+        assert_eq!(
+            l("0-1-7").beyond(&l("0-1-6")),
+            vec![(g(0, 1, 7), g(0, 1, 7))]
+        );
+        assert_eq!(
+            l("0-2-9,1-1-3").beyond(&l("0-1-5")),
+            vec![(g(0, 2, 6), g(0, 2, 9)), (g(1, 1, 1), g(1, 1, 3))]
+        );
+        assert!(l("0-1-6").beyond(&l("0-1-6")).is_empty());
+        assert!(l("0-1-5").beyond(&l("0-1-6")).is_empty());
     }
 }

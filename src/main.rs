@@ -18,6 +18,7 @@ mod input;
 mod lock;
 mod manifests;
 mod placement;
+mod plan;
 mod progress;
 mod redact;
 mod restore;

@@ -1,27 +1,23 @@
-//! `kubectl mysqlha switchover NAME [--to POD]`: a planned move of the primary. Writes stop on
-//! the old primary, the target applies everything the old primary committed, and only then is
-//! it promoted; no acknowledged write can be lost and no history forks.
+//! `kubectl mysqlha switchover NAME [--to POD] [--dry-run]`: a planned move of the primary.
+//! Writes stop on the old primary, the target applies everything the old primary committed,
+//! and only then is it promoted; no acknowledged write can be lost and no history forks. The
+//! decision is plan::switchover's; --dry-run prints it and changes nothing.
 use crate::cli::SwitchoverArgs;
-use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
+use crate::cluster::{observe, Cluster};
 use crate::context::Context;
-use crate::engine::Gtids;
 use crate::progress::Progress;
-use crate::topology;
-use crate::wait;
-use anyhow::{bail, Context as _, Result};
+use crate::{plan, topology, wait};
+use anyhow::Result;
 use std::time::{Duration, Instant};
 
 pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
     let cluster = Cluster::load(ctx, &args.name).await?;
     let old = cluster.primary.clone();
-    check_primary_healthy(&cluster).await?;
-    let target = match &args.to {
-        Some(to) => {
-            check_candidate(&cluster, to).await?;
-            to.clone()
-        }
-        None => most_up_to_date_replica(&cluster).await?,
-    };
+    let plan = plan::switchover::plan(&cluster, args.to.as_deref()).await;
+    if args.dry_run {
+        return plan.print_dry_run(&cluster, args.output).await;
+    }
+    let target = plan.go_ahead()?;
     let why = if args.to.is_some() {
         "named by --to"
     } else {
@@ -111,69 +107,4 @@ async fn give_writes_back_unless_promoted(
             cluster.name
         )),
     }
-}
-
-async fn check_primary_healthy(cluster: &Cluster) -> Result<()> {
-    let primary = &cluster.primary;
-    let member = cluster
-        .member(primary)
-        .context("the primary of record is not a member")?;
-    if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
-        bail!("primary {primary} is not ready: a switchover needs a healthy primary; use kubectl mysqlha failover {}", cluster.name);
-    }
-    let state = observe(cluster.server(primary))
-        .await
-        .with_context(|| format!("primary {primary} does not answer; use failover"))?;
-    if state.read_only {
-        bail!(
-            "primary {primary} is read-only; check kubectl mysqlha status {}",
-            cluster.name
-        );
-    }
-    Ok(())
-}
-
-/// A replica fit to take over: ready, replicating from the primary, no errant transactions.
-async fn check_candidate(cluster: &Cluster, pod: &str) -> Result<()> {
-    let member = cluster
-        .member(pod)
-        .with_context(|| format!("pod {pod} is not a member of cluster {}", cluster.name))?;
-    if pod == cluster.primary {
-        bail!("{pod} is already the primary");
-    }
-    if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
-        bail!("{pod} is not ready and cannot become the primary");
-    }
-    let state = observe(cluster.server(pod)).await?;
-    if !state.replication.as_ref().is_some_and(|r| r.is_connected()) {
-        bail!("{pod} is not replicating and cannot become the primary");
-    }
-    let primary = observe(cluster.server(&cluster.primary)).await?;
-    let errant = state.history.errant_against(&primary.history);
-    if !errant.is_empty() {
-        bail!("{pod} has transactions the primary never had; rebuild it first: kubectl mysqlha rebuild-replica {} {pod}", cluster.name);
-    }
-    Ok(())
-}
-
-async fn most_up_to_date_replica(cluster: &Cluster) -> Result<String> {
-    let mut best: Option<(Gtids, String)> = None;
-    for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
-        if check_candidate(cluster, &m.name).await.is_err() {
-            continue;
-        }
-        let pos = observe(cluster.server(&m.name)).await?.applied;
-        if best
-            .as_ref()
-            .is_none_or(|(b, _)| pos.includes(b) && pos != *b)
-        {
-            best = Some((pos, m.name.clone()));
-        }
-    }
-    best.map(|(_, name)| name).with_context(|| {
-        format!(
-            "cluster {} has no healthy replica to switch over to",
-            cluster.name
-        )
-    })
 }

@@ -282,6 +282,39 @@ impl Gtids {
                 .collect(),
         }
     }
+
+    /// What this position holds that `other` lacks (e.g. what a failover candidate has not
+    /// received), listed (MariaDB: `domain-server-seq` or a range `d-s-first..d-s-last` per
+    /// domain; MySQL: `uuid:intervals`), and how many transactions that is.
+    pub fn beyond(&self, other: &Gtids) -> (Vec<String>, u64) {
+        match (self, other) {
+            (Gtids::Mariadb(a), Gtids::Mariadb(b)) => {
+                let ranges = a.beyond(b);
+                let count = ranges.iter().map(|(f, l)| l.seq - f.seq + 1).sum();
+                let items = ranges
+                    .iter()
+                    .map(|(first, last)| {
+                        let one = |g| GtidList(vec![g]).to_string();
+                        if first == last {
+                            one(*last)
+                        } else {
+                            format!("{}..{}", one(*first), one(*last))
+                        }
+                    })
+                    .collect();
+                (items, count)
+            }
+            (Gtids::Mysql(a), Gtids::Mysql(b)) => {
+                let rest = Gtids::Mysql(a.difference(b));
+                let count = match &rest {
+                    Gtids::Mysql(set) => set.count(),
+                    Gtids::Mariadb(_) => 0,
+                };
+                (rest.items(), count)
+            }
+            (a, _) => (a.items(), 0),
+        }
+    }
 }
 
 impl fmt::Display for Gtids {
@@ -376,5 +409,22 @@ mod tests {
         let errant = y(&format!("{u}:1-12")).errant_against(&y(&format!("{u}:1-10")));
         assert_eq!(errant.to_string(), format!("{u}:11-12"));
         assert!(!m("0-1-1").includes(&y(&format!("{u}:1"))));
+    }
+
+    #[test]
+    fn beyond_lists_what_the_other_lacks_for_both_engines() {
+        let m = |s: &str| Engine::Mariadb.parse_gtids(s).unwrap();
+        assert_eq!(m("0-1-7").beyond(&m("0-1-6")), (vec!["0-1-7".into()], 1));
+        assert_eq!(
+            m("0-1-9").beyond(&m("0-1-6")),
+            (vec!["0-1-7..0-1-9".into()], 3)
+        );
+        assert_eq!(m("0-1-6").beyond(&m("0-1-6")), (vec![], 0));
+        let u = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+        let y = |s: &str| Engine::Mysql.parse_gtids(s).unwrap();
+        assert_eq!(
+            y(&format!("{u}:1-12")).beyond(&y(&format!("{u}:1-10"))),
+            (vec![format!("{u}:11-12")], 2)
+        );
     }
 }
