@@ -40,6 +40,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "swi
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
@@ -104,6 +105,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -l lost-node -d 'The replica\'s node is lost for good: release its claim and pod (only once Kubernetes reports the node lost) and re-create the member on a live node, cloned afresh'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand rebuild-replica" -s V -l version -d 'Print version'
@@ -162,6 +164,16 @@ never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand sql" -l replica -d 'Connect to the healthy replica that lags least (running and replicating)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand sql" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand sql" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s o -l output -d 'Where to write the archive; `-` writes it to stdout (default: NAME-report-<UTC time>.tar.gz in the current directory)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s f -l force -d 'Overwrite FILE when it exists'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -186,15 +198,16 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
