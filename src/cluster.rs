@@ -122,6 +122,18 @@ impl Cluster {
         self.members.iter().find(|m| m.name == pod)
     }
 
+    /// Member `pod`, or an error that names the members there are.
+    pub fn require_member(&self, pod: &str) -> Result<&Member> {
+        self.member(pod).with_context(|| {
+            let names: Vec<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
+            format!(
+                "pod {pod} is not a member of cluster {} (members: {})",
+                self.name,
+                names.join(", ")
+            )
+        })
+    }
+
     /// The server container of `pod`, where SQL runs.
     pub fn server<'a>(&'a self, pod: &'a str) -> Target<'a> {
         Target {

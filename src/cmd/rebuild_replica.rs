@@ -86,14 +86,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
 }
 
 pub fn check_target(cluster: &Cluster, pod: &str) -> Result<()> {
-    if cluster.member(pod).is_none() {
-        let names: Vec<&str> = cluster.members.iter().map(|m| m.name.as_str()).collect();
-        bail!(
-            "pod {pod} is not a member of cluster {} (members: {})",
-            cluster.name,
-            names.join(", ")
-        );
-    }
+    cluster.require_member(pod)?;
     if pod == cluster.primary {
         bail!(
             "{pod} is the primary of cluster {}: rebuild-replica only re-clones replicas",

@@ -129,14 +129,7 @@ fn connecting_to(cluster: &Cluster, pod: &str) -> String {
 async fn choose_member(cluster: &Cluster, args: &SqlArgs) -> Result<String> {
     let pod = match (&args.pod, args.replica) {
         (Some(pod), _) => {
-            if cluster.member(pod).is_none() {
-                let names: Vec<&str> = cluster.members.iter().map(|m| m.name.as_str()).collect();
-                bail!(
-                    "pod {pod} is not a member of cluster {} (members: {})",
-                    cluster.name,
-                    names.join(", ")
-                );
-            }
+            cluster.require_member(pod)?;
             pod.clone()
         }
         (None, true) => return least_lagging_replica(cluster).await,

@@ -78,20 +78,23 @@ wait_for() {
   done
 }
 
-write_containerd_config() {
+# containerd_config ROOT STATE SOCKET CNI_CONF_DIR: a containerd config of the test bed (the
+# host's, or a worker node's).
+containerd_config() {
   local mirrors="" reg
   for reg in docker.io registry.k8s.io k8s.gcr.io gcr.io quay.io ghcr.io mcr.microsoft.com public.ecr.aws localhost; do
     mirrors+="      [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$reg\"]
         endpoint = [\"http://127.0.0.1:1\"]
 "
   done
-  mkdir -p "$STATE/containerd"
-  put "$STATE/containerd.toml" <<TOML
+  cat <<TOML
 version = 2
-root = "$STATE/containerd/root"
-state = "$STATE/containerd/state"
+root = "$1"
+state = "$2"
 [grpc]
-  address = "$CONTAINERD_SOCK"
+  address = "$3"
+[ttrpc]
+  address = "$3.ttrpc"
 [plugins]
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "$PAUSE_IMAGE"
@@ -106,11 +109,17 @@ state = "$STATE/containerd/state"
           SystemdCgroup = false
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "/usr/lib/cni"
-      conf_dir = "$STATE/cni/net.d"
+      conf_dir = "$4"
     [plugins."io.containerd.grpc.v1.cri".registry]
       [plugins."io.containerd.grpc.v1.cri".registry.mirrors]
 $mirrors
 TOML
+}
+
+write_containerd_config() {
+  mkdir -p "$STATE/containerd"
+  containerd_config "$STATE/containerd/root" "$STATE/containerd/state" "$CONTAINERD_SOCK" "$STATE/cni/net.d" |
+    put "$STATE/containerd.toml"
 }
 
 kubeconfig() { # file user cert-basename

@@ -107,40 +107,9 @@ node_pki() {
 }
 
 node_configs() {
-  local mirrors="" reg d=$N_DIR
+  local d=$N_DIR
   mkdir -p "$d"/{containerd,kubelet,pod-logs,cni/net.d,cni/ipam,run}
-  for reg in docker.io registry.k8s.io k8s.gcr.io gcr.io quay.io ghcr.io mcr.microsoft.com public.ecr.aws localhost; do
-    mirrors+="      [plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"$reg\"]
-        endpoint = [\"http://127.0.0.1:1\"]
-"
-  done
-  put "$d/containerd.toml" <<TOML
-version = 2
-root = "$d/containerd/root"
-state = "$d/containerd/state"
-[grpc]
-  address = "$N_SOCK"
-[ttrpc]
-  address = "$N_SOCK.ttrpc"
-[plugins]
-  [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "$PAUSE_IMAGE"
-    restrict_oom_score_adj = true
-    enable_cdi = false
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      snapshotter = "overlayfs"
-      default_runtime_name = "runc"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-          SystemdCgroup = false
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "/usr/lib/cni"
-      conf_dir = "$d/cni/net.d"
-    [plugins."io.containerd.grpc.v1.cri".registry]
-      [plugins."io.containerd.grpc.v1.cri".registry.mirrors]
-$mirrors
-TOML
+  containerd_config "$d/containerd/root" "$d/containerd/state" "$N_SOCK" "$d/cni/net.d" | put "$d/containerd.toml"
   put "$d/cni/net.d/10-mysqlha.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
