@@ -48,6 +48,7 @@ fn a_node_other_than<'n>(nodes: &'n [String], not: &str) -> &'n str {
 /// After `fault` on the primary's node, `failover` promotes a replica on a live node without
 /// waiting for Kubernetes; the old primary, back with its node, is not writable.
 fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
+    let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::with_engine("e2e-nodeoff", engine);
     let nodes = create_spread(&ns, "nd");
     let primary_node = nodes[0].clone();
@@ -108,6 +109,7 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
 /// so it still reaches it) gets no acknowledgement that the new primary lacks.
 #[test]
 fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_old_primary() {
+    let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodecut");
     let nodes = create_spread(&ns, "nd");
     let primary_node = nodes[0].clone();
@@ -153,6 +155,7 @@ fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_ol
 /// Ready, then a new claim and pod elsewhere, cloned, replicating, equal to the primary.
 #[test]
 fn a_replica_on_a_lost_node_moves_to_a_live_node() {
+    let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodemove");
     let nodes = create_spread(&ns, "nd");
     ns.sql("nd", "nd-0", "INSERT INTO app.w VALUES (1), (2), (3)")

@@ -107,6 +107,7 @@ fn wait_ready(ns: &Namespace, pod: &str) {
 
 #[test]
 fn pods_on_every_node_reach_each_other_by_name_and_through_services() {
+    let _one_at_a_time = one_node_test_at_a_time();
     let nodes = nodes();
     let ns = Namespace::new("mesh");
     mesh_services(&ns);
@@ -140,6 +141,7 @@ fn pods_on_every_node_reach_each_other_by_name_and_through_services() {
 
 #[test]
 fn a_volume_stays_on_its_node_and_waits_for_it() {
+    let _one_at_a_time = one_node_test_at_a_time();
     let workers = nodes();
     let ns = Namespace::new("local");
     let claim = r#"{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "d"},
@@ -241,6 +243,7 @@ fn a_volume_stays_on_its_node_and_waits_for_it() {
 
 #[test]
 fn each_fault_command_does_what_it_says() {
+    let _one_at_a_time = one_node_test_at_a_time();
     let nodes = nodes();
     let ns = Namespace::new("fault");
     mesh_services(&ns);

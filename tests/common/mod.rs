@@ -530,3 +530,10 @@ pub fn node_ready(node: &str) -> bool {
     .stdout
         == "True"
 }
+
+/// A node fault reaches every cluster on the test bed: the tests of a binary that power off,
+/// freeze or partition nodes hold this while they run, one at a time.
+pub fn one_node_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
