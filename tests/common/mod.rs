@@ -534,8 +534,41 @@ pub fn node_ready(node: &str) -> bool {
 }
 
 /// A node fault reaches every cluster on the test bed: the tests of a binary that power off,
-/// freeze or partition nodes hold this while they run, one at a time.
-pub fn one_node_test_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+/// freeze or partition nodes hold this while they run, one at a time. Every node is healthy
+/// when it is taken and again when it is dropped, however the test ended (a failed test must
+/// not leave a node off or cut off for the next one).
+pub fn one_node_test_at_a_time() -> NodeTest {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let held = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    restore_every_node();
+    NodeTest(held)
+}
+
+pub struct NodeTest(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+
+impl Drop for NodeTest {
+    fn drop(&mut self) {
+        restore_every_node();
+    }
+}
+
+/// Starts, thaws and heals whatever node the test bed lists as off, frozen or partitioned.
+fn restore_every_node() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/node");
+    let list = run(script, &["list"], None).stdout;
+    for line in list.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(node), _, Some(state)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        for (mark, action) in [
+            ("frozen", "thaw"),
+            ("off", "start"),
+            ("partitioned", "heal"),
+        ] {
+            if state.contains(mark) {
+                run(script, &[node, action], None);
+            }
+        }
+    }
 }
