@@ -556,6 +556,7 @@ impl Drop for NodeTest {
 fn restore_every_node() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/node");
     let list = run(script, &["list"], None).stdout;
+    let mut restored = false;
     for line in list.lines() {
         let mut fields = line.split_whitespace();
         let (Some(node), _, Some(state)) = (fields.next(), fields.next(), fields.next()) else {
@@ -568,7 +569,17 @@ fn restore_every_node() {
         ] {
             if state.contains(mark) {
                 run(script, &[node, action], None);
+                restored = true;
             }
         }
+    }
+    if restored {
+        kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            "node",
+            "--all",
+            "--timeout=180s",
+        ]);
     }
 }
