@@ -78,6 +78,23 @@ wait_for() {
   done
 }
 
+# import_images CTR STAMP_DIR: the test bed's images into a containerd (CTR is ctr_ or nctr_),
+# imported again only when the cached archive changed (a new IMAGE_REV, a rebuilt image) or the
+# image is missing; STAMP_DIR records what was imported, next to that containerd's root.
+import_images() {
+  local ctr=$1 stamps=$2 image name stamp
+  mkdir -p "$stamps"
+  for image in pause mariadb mysql; do
+    case $image in pause) name=$PAUSE_IMAGE ;; mariadb) name=$MARIADB_IMAGE ;; mysql) name=$MYSQL_IMAGE ;; esac
+    stamp="$IMAGES/$image.tar $(stat -c %Y "$IMAGES/$image.tar")"
+    # (The list is read whole first: grep -q quitting early would fail the pipe under pipefail.)
+    if ! grep -qx "$name" <<<"$("$ctr" images ls -q)" || [ "$(cat "$stamps/imported.$image" 2>/dev/null)" != "$stamp" ]; then
+      "$ctr" images import "$IMAGES/$image.tar" >/dev/null
+      echo "$stamp" >"$stamps/imported.$image"
+    fi
+  done
+}
+
 # containerd_config ROOT STATE SOCKET CNI_CONF_DIR: a containerd config of the test bed (the
 # host's, or a worker node's).
 containerd_config() {

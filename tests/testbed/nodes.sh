@@ -24,6 +24,10 @@ node_vars() {
   N_DIR=$STATE/nodes/$N_NAME
   N_SOCK=$N_DIR/containerd/containerd.sock
   N_CGROUP=$N_NAME
+  # The node's containerd root (its images) outlives `down`, like a real node's disk: importing
+  # the images into three fresh roots took most of a warm `up`. What `down` leaves of the old
+  # containers in it, the kubelet removes at start, as after a reboot.
+  N_ROOT=$CACHE/node-containerd/$N_NAME
 }
 
 in_node() { nsenter --net="/run/netns/$N_NETNS" "$@"; }
@@ -87,6 +91,8 @@ node_cgroups() {
 }
 
 # node_pki: the node's kubelet client and serving certificates, signed by the test bed's CA.
+# Random serials: the nodes are signed in parallel, and openssl's shared serial file
+# (-CAcreateserial) breaks when two read and rewrite it at once (a CI `up` failed on it).
 node_pki() {
   local P=$STATE/pki d=$N_DIR/pki
   mkdir -p "$d"
@@ -95,21 +101,21 @@ node_pki() {
   openssl req -newkey rsa:2048 -nodes -keyout "$d/kubelet.key" -out "$d/kubelet.csr" \
     -subj "/O=system:nodes/CN=system:node:$N_NAME" 2>/dev/null
   printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$ext"
-  openssl x509 -req -in "$d/kubelet.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
-    -out "$d/kubelet.crt" -days 3650 -extfile "$ext" 2>/dev/null
+  openssl x509 -req -in "$d/kubelet.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -out "$d/kubelet.crt" -days 3650 -extfile "$ext" 2>"$d/openssl.err" || { cat "$d/openssl.err" >&2; return 1; }
   openssl req -newkey rsa:2048 -nodes -keyout "$d/kubelet-serving.key" -out "$d/kubelet-serving.csr" \
     -subj "/CN=$N_NAME" 2>/dev/null
   printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:%s,IP:%s\n' \
     "$N_NAME" "$N_IP" >"$ext"
-  openssl x509 -req -in "$d/kubelet-serving.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
-    -out "$d/kubelet-serving.crt" -days 3650 -extfile "$ext" 2>/dev/null
-  rm -f "$d"/*.csr "$ext"
+  openssl x509 -req -in "$d/kubelet-serving.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -out "$d/kubelet-serving.crt" -days 3650 -extfile "$ext" 2>"$d/openssl.err" || { cat "$d/openssl.err" >&2; return 1; }
+  rm -f "$d"/*.csr "$d/openssl.err" "$ext"
 }
 
 node_configs() {
   local d=$N_DIR
   mkdir -p "$d"/{containerd,kubelet,pod-logs,cni/net.d,cni/ipam,run}
-  containerd_config "$d/containerd/root" "$d/containerd/state" "$N_SOCK" "$d/cni/net.d" | put "$d/containerd.toml"
+  containerd_config "$N_ROOT/root" "$d/containerd/state" "$N_SOCK" "$d/cni/net.d" | put "$d/containerd.toml"
   put "$d/cni/net.d/10-mysqlha.conflist" <<JSON
 {
   "cniVersion": "0.4.0",
@@ -206,15 +212,7 @@ node_start() {
   node_configs
   node_daemon containerd containerd --config "$N_DIR/containerd.toml"
   wait_for "containerd of $N_NAME" 30 nctr_ version
-  local image name stamp
-  for image in pause mariadb mysql; do
-    case $image in pause) name=$PAUSE_IMAGE ;; mariadb) name=$MARIADB_IMAGE ;; mysql) name=$MYSQL_IMAGE ;; esac
-    stamp="$IMAGES/$image.tar $(stat -c %Y "$IMAGES/$image.tar")"
-    if ! grep -qx "$name" <<<"$(nctr_ images ls -q)" || [ "$(cat "$N_DIR/containerd/imported.$image" 2>/dev/null)" != "$stamp" ]; then
-      nctr_ images import "$IMAGES/$image.tar" >/dev/null
-      echo "$stamp" >"$N_DIR/containerd/imported.$image"
-    fi
-  done
+  import_images nctr_ "$N_ROOT"
   # --root-dir: there is no config field for it, and two kubelets sharing /var/lib/kubelet clean
   # up each other's pods' volumes as orphans (seen: ConfigMap and emptyDir contents gone).
   node_daemon kubelet "$K8S_BIN/kubelet" --config "$N_DIR/kubelet.yaml" --kubeconfig "$N_DIR/kubelet.kubeconfig" \
