@@ -215,3 +215,50 @@ fn a_replica_on_a_lost_node_moves_to_a_live_node() {
     let status = ns.status_json("nd");
     assert_eq!(status["verdict"], "healthy", "{status}");
 }
+
+/// A replica's node partitioned past the point where Kubernetes evicts its pods, then healed:
+/// the replica rejoins (the same pod, or re-created on its node with its volume), catches up,
+/// equals the primary; the primary kept taking writes and still answers (a member re-registering
+/// with the same server id once hung a MariaDB primary); one writable member throughout.
+#[test]
+fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
+    let _one_at_a_time = one_node_test_at_a_time();
+    let ns = Namespace::new("e2e-nodeheal");
+    let nodes = create_spread(&ns, "nd");
+    let cut = nodes[2].clone();
+    let writer = Writer::start_at(&ns, "nd", "app.w", "nd-primary", Some(nodes[1].as_str()));
+    std::thread::sleep(Duration::from_secs(3));
+    testbed_node(&[&cut, "partition"]);
+    eventually(
+        &format!("Kubernetes reports {cut} not ready"),
+        Duration::from_secs(90),
+        || !node_ready(&cut),
+    );
+    // Past the pods' 30 s not-ready/unreachable toleration: their eviction is under way.
+    std::thread::sleep(Duration::from_secs(35));
+    assert_eq!(writable_members(&ns, "nd"), vec!["nd-0".to_string()]);
+    testbed_node(&[&cut, "heal"]);
+    eventually("the healed node is ready", Duration::from_secs(120), || {
+        node_ready(&cut)
+    });
+    eventually(
+        "the replica on the healed node rejoins and the cluster is healthy",
+        Duration::from_secs(240),
+        || ns.status_json("nd")["verdict"] == "healthy",
+    );
+    let acked = writer.stop();
+    assert!(acked.len() > 20, "the writer hardly wrote: {acked:?}");
+    assert_no_acknowledged_write_lost(&ns, "nd", "nd-0", "app.w", &acked);
+    ns.sql("nd", "nd-0", "INSERT INTO app.w VALUES (0)").ok();
+    ns.wait_applied("nd-2", "nd-0");
+    assert_eq!(
+        checksums(&ns, "nd", "nd-2", "app"),
+        checksums(&ns, "nd", "nd-0", "app")
+    );
+    assert_eq!(writable_members(&ns, "nd"), vec!["nd-0".to_string()]);
+    assert_eq!(
+        node_of(&ns, "nd-2"),
+        cut,
+        "the member left its volume's node"
+    );
+}
