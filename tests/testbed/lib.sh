@@ -184,14 +184,16 @@ write_cni_config() {
 JSON
 }
 
-write_kubelet_config() {
-  put "$STATE/kubelet.yaml" <<YAML
+# kubelet_config ADDRESS SOCKET PKI_DIR [MORE]: a kubelet configuration of the test bed (the
+# host's or a worker node's); MORE: the node's own extra lines.
+kubelet_config() {
+  cat <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: $NODE_IP
+address: $1
 port: 10250
 healthzBindAddress: 127.0.0.1
-containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+containerRuntimeEndpoint: unix://$2
 cgroupDriver: cgroupfs
 failCgroupV1: false
 failSwapOn: false
@@ -199,35 +201,44 @@ protectKernelDefaults: false
 clusterDNS: [$NODE_IP]
 clusterDomain: cluster.local
 resolvConf: $STATE/resolv.conf
-rootDir: $STATE/kubelet
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
   x509: {clientCAFile: $STATE/pki/ca.crt}
 authorization: {mode: Webhook}
-tlsCertFile: $STATE/pki/kubelet-serving.crt
-tlsPrivateKeyFile: $STATE/pki/kubelet-serving.key
+tlsCertFile: $3/kubelet-serving.crt
+tlsPrivateKeyFile: $3/kubelet-serving.key
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
 localStorageCapacityIsolation: false
+${4:-}
 YAML
+}
+
+# kube_proxy_config CLUSTER_CIDR NODE_PORT_ADDRESS: a kube-proxy configuration of the test bed.
+kube_proxy_config() {
+  cat <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
+clusterCIDR: $1
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$2/32"]
+# Zero: kube-proxy leaves the host's conntrack sysctls alone (else it sets max and timeouts).
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+YAML
+}
+
+write_kubelet_config() {
+  kubelet_config "$NODE_IP" "$CONTAINERD_SOCK" "$STATE/pki" | put "$STATE/kubelet.yaml"
   # Pods resolve only cluster names: no upstream resolver at all.
   printf 'nameserver %s\n' "$NODE_IP" | put "$STATE/resolv.conf"
 }
 
 write_kube_proxy_config() {
-  put "$STATE/kube-proxy.yaml" <<YAML
-apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-mode: iptables
-clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
-clusterCIDR: $POD_CIDR
-bindAddress: 127.0.0.1
-healthzBindAddress: 127.0.0.1:10256
-metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$NODE_IP/32"]
-# Zero: kube-proxy leaves the host's conntrack sysctls alone (else it sets max and timeouts).
-conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-YAML
+  kube_proxy_config "$POD_CIDR" "$NODE_IP" | put "$STATE/kube-proxy.yaml"
 }

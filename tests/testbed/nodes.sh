@@ -147,47 +147,10 @@ contexts:
   context: {cluster: mysqlha-testbed, user: kubelet}
 current-context: mysqlha-testbed
 KC
-  put "$d/kubelet.yaml" <<YAML
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: $N_IP
-port: 10250
-healthzBindAddress: 127.0.0.1
-containerRuntimeEndpoint: unix://$N_SOCK
-cgroupDriver: cgroupfs
-cgroupRoot: /$N_CGROUP
-failCgroupV1: false
-failSwapOn: false
-protectKernelDefaults: false
-clusterDNS: [$NODE_IP]
-clusterDomain: cluster.local
-resolvConf: $STATE/resolv.conf
+  kubelet_config "$N_IP" "$N_SOCK" "$d/pki" "cgroupRoot: /$N_CGROUP
 podLogsDir: $d/pod-logs
-nodeStatusUpdateFrequency: 4s
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: $P/ca.crt}
-authorization: {mode: Webhook}
-tlsCertFile: $d/pki/kubelet-serving.crt
-tlsPrivateKeyFile: $d/pki/kubelet-serving.key
-serializeImagePulls: false
-imageGCHighThresholdPercent: 100
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
-localStorageCapacityIsolation: false
-YAML
-  put "$d/kube-proxy.yaml" <<YAML
-apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-mode: iptables
-clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
-clusterCIDR: 10.244.0.0/16
-bindAddress: 127.0.0.1
-healthzBindAddress: 127.0.0.1:10256
-metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$N_IP/32"]
-conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-YAML
+nodeStatusUpdateFrequency: 4s" | put "$d/kubelet.yaml"
+  kube_proxy_config 10.244.0.0/16 "$N_IP" | put "$d/kube-proxy.yaml"
 }
 
 # node_daemon NAME COMMAND...: like start_daemon, inside the node's namespace and cgroups.
