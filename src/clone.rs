@@ -436,11 +436,10 @@ async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
 
 /// The GTID position the member's cloned data was taken at.
 async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
-    let read = |file: &str| format!("{DATA_DIR}/{file}");
-    let (slave, binlog) = (
-        read("xtrabackup_slave_info"),
-        read("xtrabackup_binlog_info"),
-    );
+    // mariadb-backup 10.x names them xtrabackup_*, 11.x mariadb_backup_*.
+    let read =
+        |file: &str| format!("{DATA_DIR}/xtrabackup_{file} {DATA_DIR}/mariadb_backup_{file}");
+    let (slave, binlog) = (read("slave_info"), read("binlog_info"));
     let script =
         format!("cat {slave} 2>/dev/null; echo '--mysqlha--'; cat {binlog} 2>/dev/null; true");
     let out = exec::run(cluster.server(pod), &["sh", "-c", &script], None).await?;
