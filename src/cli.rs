@@ -82,6 +82,17 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes\n  kubectl mysqlha failover shop --dry-run --force\n  kubectl mysqlha failover shop --dry-run -o json\n\nWith --dry-run nothing is changed and no lock is taken (no IO thread is stopped, nothing is\nfenced): it prints each member's received and applied positions, the candidate and why,\nwhat would be refused, and the transactions (GTIDs) that promoting the candidate could lose,\nnaming the members that cannot be reached. It exits 0 when the failover would proceed and 1\n(with the refusal as the error) when it would refuse."
     )]
     Failover(FailoverArgs),
+    /// Move every member to a new server image, one at a time, the primary last by switchover
+    ///
+    /// Replicas first, each restarted on IMAGE, the engine's upgrade step run (MariaDB:
+    /// mariadb-upgrade), back in replication and caught up before the next; then a switchover to
+    /// an upgraded replica (writes are refused only then); then the old primary. The server
+    /// series is read from IMAGE's tag; a downgrade is refused with nothing changed. Interrupted,
+    /// running it again finishes it.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha upgrade shop --image mariadb:11.8\n  kubectl mysqlha upgrade shop --image registry.example/mariadb:11.8.3 --timeout 30m"
+    )]
+    Upgrade(UpgradeArgs),
     /// Delete a cluster (its data too, unless --keep-data)
     #[command(
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
@@ -201,6 +212,7 @@ impl Command {
             Command::Switchover(a) if !a.dry_run => (&a.name, "switchover", &a.lock),
             Command::Failover(a) if !a.dry_run => (&a.name, "failover", &a.lock),
             Command::Delete(a) => (&a.name, "delete", &a.lock),
+            Command::Upgrade(a) => (&a.name, "upgrade", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -478,4 +490,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// The server image every member is to run (its tag names the version, e.g. mariadb:11.8)
+    #[arg(long)]
+    pub image: String,
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }

@@ -9,6 +9,7 @@ pub mod scale;
 pub mod sql;
 pub mod status;
 pub mod switchover;
+pub mod upgrade;
 
 use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
