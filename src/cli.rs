@@ -93,6 +93,17 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha upgrade shop --image mariadb:11.8\n  kubectl mysqlha upgrade shop --image registry.example/mariadb:11.8.3 --timeout 30m"
     )]
     Upgrade(UpgradeArgs),
+    /// Change a running cluster: server settings (no restart) and resources (rolling)
+    ///
+    /// Each --set key=value is first tried on the primary (set and set back): a value the
+    /// server rejects, or a setting that cannot change at runtime, is refused with nothing
+    /// changed. Then it is applied with SET GLOBAL on every member, no restart, and recorded in
+    /// the cluster's ConfigMap for later starts. --memory/--cpu change the pods' requests: only
+    /// members that need it restart, replicas first, the primary last by switchover.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha set shop --set max_connections=500\n  kubectl mysqlha set shop --memory 2Gi --cpu 1\n  kubectl mysqlha set shop --set long_query_time=2 --set slow_query_log=ON"
+    )]
+    Set(SetArgs),
     /// Delete a cluster (its data too, unless --keep-data)
     #[command(
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
@@ -213,6 +224,7 @@ impl Command {
             Command::Failover(a) if !a.dry_run => (&a.name, "failover", &a.lock),
             Command::Delete(a) => (&a.name, "delete", &a.lock),
             Command::Upgrade(a) => (&a.name, "upgrade", &a.lock),
+            Command::Set(a) => (&a.name, "set", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -500,6 +512,24 @@ pub struct UpgradeArgs {
     /// The server image every member is to run (its tag names the version, e.g. mariadb:11.8)
     #[arg(long)]
     pub image: String,
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// Memory request of each member's server (e.g. 2Gi); members restart one at a time
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// CPU request of each member's server (e.g. 500m, 2); members restart one at a time
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// A server setting, KEY=VALUE (repeatable); applied at runtime, no restart
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     #[arg(long, default_value = "20m", value_parser = parse_duration)]
     pub timeout: Duration,
 }

@@ -24,6 +24,7 @@ mod redact;
 mod restore;
 mod rolling;
 mod session;
+mod settings;
 mod sql;
 mod sqltext;
 mod style;
@@ -151,6 +152,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sql(args) => cmd::sql::validate(args).map_err(usage)?,
         Command::Report(args) => cmd::report::validate(args).map_err(usage)?,
         Command::Upgrade(args) => cmd::upgrade::validate(args).map_err(usage)?,
+        Command::Set(args) => cmd::set::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
@@ -206,6 +208,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Sql(args) => cmd::sql::run(ctx, args).await,
         Command::Report(args) => cmd::report::run(ctx, args).await,
         Command::Upgrade(args) => cmd::upgrade::run(ctx, args).await,
+        Command::Set(args) => cmd::set::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

@@ -6,6 +6,7 @@ pub mod failover;
 pub mod rebuild_replica;
 pub mod report;
 pub mod scale;
+pub mod set;
 pub mod sql;
 pub mod status;
 pub mod switchover;
