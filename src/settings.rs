@@ -83,7 +83,13 @@ pub async fn check(cluster: &Cluster, pod: &str, settings: &[(String, String)]) 
             sql_value(value)
         );
         if let Err(e) = sql::execute(cluster.server(pod), &statements).await {
-            let why = format!("{e:#}").replace('\n', " ");
+            // The server's own words: "ERROR 1232 (42000) at line 2: Incorrect argument ...".
+            let all = format!("{e:#}").replace('\n', " ");
+            let why = all
+                .find("ERROR ")
+                .map_or(all.as_str(), |at| &all[at..])
+                .trim_end_matches(|c: char| c == ' ' || c == '|')
+                .to_string();
             if why.contains("read only variable") || why.contains("read-only variable") {
                 bail!("{key} cannot be changed on a running server ({why}); only dynamic settings can be set; nothing changed");
             }
