@@ -194,6 +194,11 @@ async fn data_container_done(cluster: &Cluster, pod: &str) -> bool {
 
 /// The donor for a new replica: the healthy replica with the least lag, else the primary.
 pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
+    // While a cluster is mixed (an upgrade under way), only a donor of the series the target
+    // will run: its data is prepared by the target's own tools.
+    let series = cluster
+        .template_image()
+        .and_then(|i| crate::server_version::image_series(&i));
     let mut best: Option<(u64, String)> = None;
     for m in cluster
         .members
@@ -206,6 +211,9 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
         let Ok(state) = observe(cluster.server(&m.name)).await else {
             continue;
         };
+        if !crate::server_version::can_clone(&state.version, series) {
+            continue;
+        }
         let Some(repl) = state.replication.filter(|r| r.is_connected()) else {
             continue;
         };
@@ -223,7 +231,27 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
             cluster.primary
         );
     }
+    check_same_series(cluster, &cluster.primary, target).await?;
     Ok(cluster.primary.clone())
+}
+
+/// Refuses `donor` for `target` when it runs another server series than the target will (the
+/// StatefulSet's image): a backup is prepared by the target's own tools.
+pub async fn check_same_series(cluster: &Cluster, donor: &str, target: &str) -> Result<()> {
+    let Some((major, minor)) = cluster
+        .template_image()
+        .and_then(|i| crate::server_version::image_series(&i))
+    else {
+        return Ok(());
+    };
+    let version = observe(cluster.server(donor)).await?.version;
+    if !crate::server_version::can_clone(&version, Some((major, minor))) {
+        bail!(
+            "no donor for {target} runs server series {major}.{minor} (its image's): {donor} runs {version}; finish the upgrade first (kubectl mysqlha upgrade {} --image ...)",
+            cluster.name
+        );
+    }
+    Ok(())
 }
 
 async fn is_ready(cluster: &Cluster, pod: &str) -> bool {

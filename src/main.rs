@@ -23,6 +23,7 @@ mod progress;
 mod redact;
 mod restore;
 mod rolling;
+mod server_version;
 mod session;
 mod settings;
 mod sql;

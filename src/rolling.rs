@@ -36,22 +36,6 @@ pub fn pod_image(member: &Member) -> Option<String> {
         .clone()
 }
 
-/// The image of the StatefulSet's template (what a restarted member runs).
-pub fn template_image(cluster: &Cluster) -> Option<String> {
-    cluster
-        .statefulset
-        .spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .iter()
-        .find(|c| c.name == SERVER_CONTAINER)?
-        .image
-        .clone()
-}
-
 /// Patches the StatefulSet's pod template (a strategic merge patch of `template_spec`); pods
 /// are not touched (the update strategy is OnDelete).
 pub async fn patch_template(cluster: &Cluster, template_spec: serde_json::Value) -> Result<()> {
@@ -207,39 +191,4 @@ async fn run_upgrade_step(cluster: &Cluster, pod: &str, task: &Task) -> Result<(
     .with_context(|| format!("{pod}: {} failed", command[0]))?;
     let _ = started;
     Ok(())
-}
-
-/// "10.11.14-MariaDB-0+deb12u2-log" or "11.8" → (10, 11): the major series of a version string.
-pub fn series(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
-/// The server series an image's tag names ("localhost/mysqlha/mariadb:11.8-trixie" → 11.8).
-pub fn image_series(image: &str) -> Option<(u32, u32)> {
-    let name = image.split('@').next()?;
-    let last = name.rsplit('/').next()?;
-    let (_, tag) = last.split_once(':')?;
-    series(tag)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn series_from_versions_and_tags() {
-        assert_eq!(series("10.11.14-MariaDB-0+deb12u2-log"), Some((10, 11)));
-        assert_eq!(series("11.8.3-MariaDB-1 from Debian"), Some((11, 8)));
-        assert_eq!(series("9.7.0"), Some((9, 7)));
-        assert_eq!(
-            image_series("localhost/mysqlha/mariadb:11.8-trixie"),
-            Some((11, 8))
-        );
-        assert_eq!(image_series("registry:5000/mariadb:10.11"), Some((10, 11)));
-        assert_eq!(image_series("mariadb:latest"), None);
-        assert_eq!(image_series("registry:5000/mariadb"), None);
-    }
 }

@@ -5,6 +5,8 @@ mod common;
 use common::*;
 use std::time::Duration;
 
+for_both_engines!(set_rolls_settings_and_memory_through_under_writes);
+
 fn next_image() -> String {
     std::env::var("MYSQLHA_MARIADB_NEXT_IMAGE")
         .expect("MYSQLHA_MARIADB_NEXT_IMAGE is not set: bring the test bed up")
@@ -92,6 +94,17 @@ fn mariadb_10_11_to_11_8_under_writes_interrupted_and_resumed() {
         !interrupted.success(),
         "the upgrade ended before it was interrupted"
     );
+    // Mixed (the template names 11.8, up-0 still runs 10.11): a rebuild clones only from a
+    // donor of the series the rebuilt member will run.
+    let out = ns.plugin(&["rebuild-replica", "up", "up-2", "--from", "up-0", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("runs server series 11.8"),
+        "{}",
+        out.stderr
+    );
+    let out = ns.plugin(&["rebuild-replica", "up", "up-2", "--yes"]).ok();
+    assert!(out.stdout.contains("rebuilt from up-1"), "{}", out.stdout);
     // Run again, it finishes.
     let out = ns.plugin(&["upgrade", "up", "--image", &next]).ok();
     assert!(
@@ -125,5 +138,106 @@ fn mariadb_10_11_to_11_8_under_writes_interrupted_and_resumed() {
     );
     // Run once more: nothing left to do, nothing restarted.
     let out = ns.plugin(&["upgrade", "up", "--image", &next]).ok();
+    assert!(out.stdout.contains("(0 restarted)"), "{}", out.stdout);
+}
+
+/// A setting the server rejects is refused before anything changes; a dynamic setting is applied
+/// on every member without a restart; a memory change restarts every member once, the primary
+/// last by switchover, under a writer that loses nothing.
+fn set_rolls_settings_and_memory_through_under_writes(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-set", engine);
+    create_cluster(&ns, "st", 3);
+    ns.sql(
+        "st",
+        "st-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    let uids = || {
+        ns.kubectl(&[
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/instance=st",
+            "-o",
+            "jsonpath={.items[*].metadata.uid}",
+        ])
+        .ok()
+        .stdout
+    };
+    let before = uids();
+    let out = ns.plugin(&[
+        "set",
+        "st",
+        "--set",
+        "max_connections=abc",
+        "--memory",
+        "600Mi",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the server rejects max_connections=abc"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(uids(), before, "a refused set restarted members");
+    let recorded = ns
+        .kubectl(&[
+            "get",
+            "configmap",
+            "st",
+            "-o",
+            "jsonpath={.data.settings\\.cnf}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(recorded, "", "a refused setting was recorded");
+
+    let writer = Writer::start(&ns, "st", "app.w");
+    std::thread::sleep(Duration::from_secs(2));
+    let out = ns
+        .plugin(&["set", "st", "--set", "max_connections=321"])
+        .ok();
+    assert!(out.stdout.contains("no restart"), "{}", out.stdout);
+    assert_eq!(uids(), before, "a dynamic setting restarted members");
+    let out = ns.plugin(&["set", "st", "--memory", "600Mi"]).ok();
+    assert!(
+        out.stdout.contains("(3 restarted; primary st-0 →"),
+        "{}",
+        out.stdout
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let longest = longest_refused_run(&ns, &writer.pod);
+    let acked = writer.stop();
+    let status = ns.status_json("st");
+    assert_eq!(status["healthy"], true, "{status:#}");
+    let primary = status["primary"].as_str().unwrap().to_string();
+    assert_no_acknowledged_write_lost(&ns, "st", &primary, "app.w", &acked);
+    assert!(
+        longest <= 15,
+        "writes were refused {longest} times in a row"
+    );
+    for pod in ["st-0", "st-1", "st-2"] {
+        let memory = ns
+            .kubectl(&[
+                "get",
+                "pod",
+                pod,
+                "-o",
+                "jsonpath={.spec.containers[0].resources.requests.memory}",
+            ])
+            .ok()
+            .stdout;
+        assert_eq!(memory, "600Mi", "{pod}");
+        // Restarted members kept the setting (recorded in the ConfigMap).
+        let value = ns
+            .admin_sql(pod, "SELECT @@GLOBAL.max_connections")
+            .ok()
+            .stdout;
+        assert_eq!(value.trim(), "321", "{pod}");
+    }
+    // Nothing left to roll: nothing restarts.
+    let out = ns.plugin(&["set", "st", "--memory", "600Mi"]).ok();
     assert!(out.stdout.contains("(0 restarted)"), "{}", out.stdout);
 }

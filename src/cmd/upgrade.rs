@@ -5,7 +5,8 @@
 use crate::cli::UpgradeArgs;
 use crate::cluster::{observe, Cluster};
 use crate::context::Context;
-use crate::rolling::{self, image_series, series};
+use crate::rolling;
+use crate::server_version::{image_series, series};
 use crate::wait;
 use anyhow::{bail, Context as _, Result};
 
@@ -24,7 +25,7 @@ pub async fn run(ctx: &Context, args: &UpgradeArgs) -> Result<()> {
     let to = image_series(&args.image).context("image without a version tag")?;
     refuse_downgrade(&cluster, to).await?;
     let passwords = cluster.passwords().await?;
-    if rolling::template_image(&cluster).as_deref() != Some(args.image.as_str()) {
+    if cluster.template_image().as_deref() != Some(args.image.as_str()) {
         let images = serde_json::json!({
             "containers": [{ "name": crate::manifests::SERVER_CONTAINER, "image": args.image }],
             "initContainers": [
