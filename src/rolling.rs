@@ -105,8 +105,9 @@ pub async fn roll(
             switchover::move_primary(ctx, cluster, &old, &target, passwords, &task).await?;
         task.finish("switched over");
         cluster.primary = target.clone();
-        rolled.switchover = Some((old.clone(), target, window));
+        rolled.switchover = Some((old.clone(), target.clone(), window));
         let task = progress.task(&old);
+        until_role_record_seen(cluster, &old, &target, &task).await?;
         restart(ctx, cluster, &old, &task).await?;
         rolled.restarted.push(old.clone());
         rejoin(cluster, &old, upgrade_step, &task).await?;
@@ -120,6 +121,39 @@ pub async fn roll(
         wait::until_ready(&cluster.pods, &m.name).await?;
     }
     Ok(rolled)
+}
+
+/// Waits until `pod`'s mounted copy of the ConfigMap names `primary` (the kubelet refreshes
+/// mounted ConfigMaps on its own schedule): only then can its restart not start it in its old
+/// role, writable beside the new primary.
+async fn until_role_record_seen(
+    cluster: &Cluster,
+    pod: &str,
+    primary: &str,
+    task: &Task,
+) -> Result<()> {
+    task.set("waiting until its node sees the new primary of record");
+    let record = format!(
+        "{}/{}",
+        crate::manifests::SCRIPTS_DIR,
+        crate::manifests::PRIMARY_KEY
+    );
+    wait::retry(
+        Duration::from_secs(120),
+        &format!("{pod} sees {primary} as the primary of record"),
+        || async {
+            let out = exec::run(cluster.server(pod), &["cat", &record], None).await?;
+            if out.stdout.trim() == primary {
+                Ok(())
+            } else {
+                bail!(
+                    "{pod}'s copy of the record still names {}",
+                    out.stdout.trim()
+                )
+            }
+        },
+    )
+    .await
 }
 
 /// Deletes `pod` and waits until the StatefulSet's new pod runs its server.
