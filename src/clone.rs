@@ -493,7 +493,8 @@ pub async fn start_replication(
     let sql = match cluster.engine {
         Engine::Mariadb => {
             let position = cloned_position(cluster, pod).await?.to_string();
-            mariadb::start_from_backup(&position, fresh, &host, &passwords.replication)
+            let source = observe(cluster.server(&cluster.primary)).await?.version;
+            mariadb::start_from_backup_of(&position, fresh, &host, &passwords.replication, &source)
         }
         // The clone carried gtid_executed: auto-position starts from there.
         Engine::Mysql => cluster

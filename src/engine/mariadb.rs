@@ -198,6 +198,28 @@ pub fn start_from_backup(position: &str, fresh: bool, host: &str, password: &str
     )
 }
 
+/// As start_from_backup, from a source of `source_version`: a replica of 11.x asks for TLS by
+/// default (MASTER_SSL=1), which a source older than 11.4 cannot give (it has no certificate of
+/// its own: "SSL is required, but the server does not support it"), so such a source is
+/// replicated from in plain text, as every 10.11 replica does by default. Seen when an 11.8
+/// member was cloned while a 10.11 primary was still to be upgraded.
+pub fn start_from_backup_of(
+    position: &str,
+    fresh: bool,
+    host: &str,
+    password: &str,
+    source_version: &str,
+) -> String {
+    let sql = start_from_backup(position, fresh, host, password);
+    match crate::server_version::series(source_version) {
+        Some(series) if series < (11, 4) => sql.replace(
+            "\nSTART SLAVE;",
+            "\nCHANGE MASTER TO MASTER_SSL = 0;\nSTART SLAVE;",
+        ),
+        _ => sql,
+    }
+}
+
 /// The kill timeout of a cluster made before it was in the config is set here too.
 pub fn stop_receiving_statements() -> Vec<String> {
     vec![
