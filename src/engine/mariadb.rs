@@ -337,3 +337,17 @@ mod tests {
 /// mariadb-upgrade over the socket as the plugin's account, kept out of the binary log; it
 /// says "already upgraded" and succeeds when there is nothing to do.
 pub const UPGRADE_STEP: &[&str] = &["mariadb-upgrade", "-umysql", "--skip-write-binlog"];
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+
+    #[test]
+    fn clones_from_sources_before_11_4_replicate_in_plain_text() {
+        let from = |v| start_from_backup_of("0-1-5", false, "db-0", "pw", v);
+        let old = from("10.11.18-MariaDB-0+deb12u1-log");
+        let plain = old.find("MASTER_SSL = 0").unwrap();
+        assert!(plain < old.find("START SLAVE").unwrap(), "{old}");
+        assert!(!from("11.8.9-MariaDB-0+deb13u1 from Debian-log").contains("MASTER_SSL"));
+    }
+}
