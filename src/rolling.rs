@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::Api;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What a roll did.
 #[derive(Default)]
@@ -211,7 +211,6 @@ async fn run_upgrade_step(cluster: &Cluster, pod: &str, task: &Task) -> Result<(
         return Ok(());
     };
     task.set(&format!("running {}", command[0]));
-    let started = Instant::now();
     wait::retry(
         Duration::from_secs(120),
         &format!("running {} on {pod}", command[0]),
@@ -223,6 +222,5 @@ async fn run_upgrade_step(cluster: &Cluster, pod: &str, task: &Task) -> Result<(
     )
     .await
     .with_context(|| format!("{pod}: {} failed", command[0]))?;
-    let _ = started;
     Ok(())
 }
