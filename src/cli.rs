@@ -82,6 +82,28 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha failover shop --yes\n  kubectl mysqlha failover shop --to shop-1 --yes\n  kubectl mysqlha failover shop --dry-run --force\n  kubectl mysqlha failover shop --dry-run -o json\n\nWith --dry-run nothing is changed and no lock is taken (no IO thread is stopped, nothing is\nfenced): it prints each member's received and applied positions, the candidate and why,\nwhat would be refused, and the transactions (GTIDs) that promoting the candidate could lose,\nnaming the members that cannot be reached. It exits 0 when the failover would proceed and 1\n(with the refusal as the error) when it would refuse."
     )]
     Failover(FailoverArgs),
+    /// Move every member to a new server image, one at a time, the primary last by switchover
+    ///
+    /// Replicas first, each restarted on IMAGE, the engine's upgrade step run (MariaDB:
+    /// mariadb-upgrade), back in replication and caught up before the next; then a switchover to
+    /// an upgraded replica (writes are refused only then); then the old primary. The server
+    /// series is read from IMAGE's tag; a downgrade is refused with nothing changed. Interrupted,
+    /// running it again finishes it.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha upgrade shop --image mariadb:11.8\n  kubectl mysqlha upgrade shop --image registry.example/mariadb:11.8.3 --timeout 30m"
+    )]
+    Upgrade(UpgradeArgs),
+    /// Change a running cluster: server settings (no restart) and resources (rolling)
+    ///
+    /// Each --set key=value is first tried on the primary (set and set back): a value the
+    /// server rejects, or a setting that cannot change at runtime, is refused with nothing
+    /// changed. Then it is applied with SET GLOBAL on every member, no restart, and recorded in
+    /// the cluster's ConfigMap for later starts. --memory/--cpu change the pods' requests: only
+    /// members that need it restart, replicas first, the primary last by switchover.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha set shop --set max_connections=500\n  kubectl mysqlha set shop --memory 2Gi --cpu 1\n  kubectl mysqlha set shop --set long_query_time=2 --set slow_query_log=ON"
+    )]
+    Set(SetArgs),
     /// Delete a cluster (its data too, unless --keep-data)
     #[command(
         after_help = "Examples:\n  kubectl mysqlha delete shop --yes\n  kubectl mysqlha delete shop --keep-data --yes"
@@ -201,6 +223,8 @@ impl Command {
             Command::Switchover(a) if !a.dry_run => (&a.name, "switchover", &a.lock),
             Command::Failover(a) if !a.dry_run => (&a.name, "failover", &a.lock),
             Command::Delete(a) => (&a.name, "delete", &a.lock),
+            Command::Upgrade(a) => (&a.name, "upgrade", &a.lock),
+            Command::Set(a) => (&a.name, "set", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -478,4 +502,34 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// The server image every member is to run (its tag names the version, e.g. mariadb:11.8)
+    #[arg(long)]
+    pub image: String,
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// Memory request of each member's server (e.g. 2Gi); members restart one at a time
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// CPU request of each member's server (e.g. 500m, 2); members restart one at a time
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// A server setting, KEY=VALUE (repeatable); applied at runtime, no restart
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }

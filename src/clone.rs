@@ -194,6 +194,11 @@ async fn data_container_done(cluster: &Cluster, pod: &str) -> bool {
 
 /// The donor for a new replica: the healthy replica with the least lag, else the primary.
 pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
+    // While a cluster is mixed (an upgrade under way), only a donor of the series the target
+    // will run: its data is prepared by the target's own tools.
+    let series = cluster
+        .template_image()
+        .and_then(|i| crate::server_version::image_series(&i));
     let mut best: Option<(u64, String)> = None;
     for m in cluster
         .members
@@ -206,6 +211,9 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
         let Ok(state) = observe(cluster.server(&m.name)).await else {
             continue;
         };
+        if !crate::server_version::can_clone(&state.version, series) {
+            continue;
+        }
         let Some(repl) = state.replication.filter(|r| r.is_connected()) else {
             continue;
         };
@@ -223,7 +231,27 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
             cluster.primary
         );
     }
+    check_same_series(cluster, &cluster.primary, target).await?;
     Ok(cluster.primary.clone())
+}
+
+/// Refuses `donor` for `target` when it runs another server series than the target will (the
+/// StatefulSet's image): a backup is prepared by the target's own tools.
+pub async fn check_same_series(cluster: &Cluster, donor: &str, target: &str) -> Result<()> {
+    let Some((major, minor)) = cluster
+        .template_image()
+        .and_then(|i| crate::server_version::image_series(&i))
+    else {
+        return Ok(());
+    };
+    let version = observe(cluster.server(donor)).await?.version;
+    if !crate::server_version::can_clone(&version, Some((major, minor))) {
+        bail!(
+            "no donor for {target} runs server series {major}.{minor} (its image's): {donor} runs {version}; finish the upgrade first (kubectl mysqlha upgrade {} --image ...)",
+            cluster.name
+        );
+    }
+    Ok(())
 }
 
 async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
@@ -436,11 +464,10 @@ async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
 
 /// The GTID position the member's cloned data was taken at.
 async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
-    let read = |file: &str| format!("{DATA_DIR}/{file}");
-    let (slave, binlog) = (
-        read("xtrabackup_slave_info"),
-        read("xtrabackup_binlog_info"),
-    );
+    // mariadb-backup 10.x names them xtrabackup_*, 11.x mariadb_backup_*.
+    let read =
+        |file: &str| format!("{DATA_DIR}/xtrabackup_{file} {DATA_DIR}/mariadb_backup_{file}");
+    let (slave, binlog) = (read("slave_info"), read("binlog_info"));
     let script =
         format!("cat {slave} 2>/dev/null; echo '--mysqlha--'; cat {binlog} 2>/dev/null; true");
     let out = exec::run(cluster.server(pod), &["sh", "-c", &script], None).await?;
@@ -466,7 +493,8 @@ pub async fn start_replication(
     let sql = match cluster.engine {
         Engine::Mariadb => {
             let position = cloned_position(cluster, pod).await?.to_string();
-            mariadb::start_from_backup(&position, fresh, &host, &passwords.replication)
+            let source = observe(cluster.server(&cluster.primary)).await?.version;
+            mariadb::start_from_backup_of(&position, fresh, &host, &passwords.replication, &source)
         }
         // The clone carried gtid_executed: auto-position starts from there.
         Engine::Mysql => cluster

@@ -204,6 +204,21 @@ impl Cluster {
     pub fn host_of(&self, pod: &str) -> String {
         format!("{pod}.{}.{}.svc.cluster.local", self.name, self.namespace)
     }
+
+    /// The server image of the StatefulSet's pod template: what a new or restarted member runs.
+    pub fn template_image(&self) -> Option<String> {
+        self.statefulset
+            .spec
+            .as_ref()?
+            .template
+            .spec
+            .as_ref()?
+            .containers
+            .iter()
+            .find(|c| c.name == SERVER_CONTAINER)?
+            .image
+            .clone()
+    }
 }
 
 /// Where a member's pod is in its life.

@@ -22,10 +22,14 @@ mod plan;
 mod progress;
 mod redact;
 mod restore;
+mod rolling;
+mod server_version;
 mod session;
+mod settings;
 mod sql;
 mod sqltext;
 mod style;
+mod switchover;
 mod terminal;
 mod topology;
 mod wait;
@@ -148,6 +152,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => cmd::status::validate(args).map_err(usage)?,
         Command::Sql(args) => cmd::sql::validate(args).map_err(usage)?,
         Command::Report(args) => cmd::report::validate(args).map_err(usage)?,
+        Command::Upgrade(args) => cmd::upgrade::validate(args).map_err(usage)?,
+        Command::Set(args) => cmd::set::validate(args).map_err(usage)?,
         _ => {}
     }
     let mut ctx = Context::connect(&cli.global).await?;
@@ -202,6 +208,8 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Delete(args) => cmd::delete::run(ctx, args).await,
         Command::Sql(args) => cmd::sql::run(ctx, args).await,
         Command::Report(args) => cmd::report::run(ctx, args).await,
+        Command::Upgrade(args) => cmd::upgrade::run(ctx, args).await,
+        Command::Set(args) => cmd::set::run(ctx, args).await,
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

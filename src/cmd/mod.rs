@@ -6,9 +6,11 @@ pub mod failover;
 pub mod rebuild_replica;
 pub mod report;
 pub mod scale;
+pub mod set;
 pub mod sql;
 pub mod status;
 pub mod switchover;
+pub mod upgrade;
 
 use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};

@@ -106,6 +106,7 @@ async fn check_donor(cluster: &Cluster, donor: &str, target: &str) -> Result<()>
     if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
         bail!("donor {donor} is not healthy (not ready); pick another with --from or omit it");
     }
+    crate::clone::check_same_series(cluster, donor, target).await?;
     if donor != cluster.primary {
         let state = crate::cluster::observe(cluster.server(donor)).await?;
         if !state.replication.as_ref().is_some_and(|r| r.is_connected()) {

@@ -193,10 +193,11 @@ fn painted(text: impl Into<String>, color: Option<Color>) -> Cell {
     }
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "MEMBER",
     "ROLE",
     "NODE",
+    "VERSION",
     "READY",
     "READ-ONLY",
     "IO",
@@ -222,6 +223,11 @@ fn member_row(m: &MemberReport) -> Vec<Cell> {
             Some(if primary { Color::Magenta } else { Color::Cyan }),
         ),
         cell(m.node.clone().unwrap_or_else(|| "-".into())),
+        // "11.8.9-MariaDB-0+deb13u1 from Debian-log" → "11.8.9": members differ while upgrading.
+        cell(match m.version.split('-').next() {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => "-".into(),
+        }),
         if m.state == MemberState::Running {
             painted(yes_no(m.ready), (!m.ready).then_some(Color::Red))
         } else {

@@ -198,6 +198,28 @@ pub fn start_from_backup(position: &str, fresh: bool, host: &str, password: &str
     )
 }
 
+/// As start_from_backup, from a source of `source_version`: a replica of 11.x asks for TLS by
+/// default (MASTER_SSL=1), which a source older than 11.4 cannot give (it has no certificate of
+/// its own: "SSL is required, but the server does not support it"), so such a source is
+/// replicated from in plain text, as every 10.11 replica does by default. Seen when an 11.8
+/// member was cloned while a 10.11 primary was still to be upgraded.
+pub fn start_from_backup_of(
+    position: &str,
+    fresh: bool,
+    host: &str,
+    password: &str,
+    source_version: &str,
+) -> String {
+    let sql = start_from_backup(position, fresh, host, password);
+    match crate::server_version::series(source_version) {
+        Some(series) if series < (11, 4) => sql.replace(
+            "\nSTART SLAVE;",
+            "\nCHANGE MASTER TO MASTER_SSL = 0;\nSTART SLAVE;",
+        ),
+        _ => sql,
+    }
+}
+
 /// The kill timeout of a cluster made before it was in the config is set here too.
 pub fn stop_receiving_statements() -> Vec<String> {
     vec![
@@ -309,5 +331,23 @@ mod tests {
         assert_eq!(r.received.to_string(), "0-1-12");
         assert!(r.is_connected());
         assert_eq!(s.version, "10.11.14-MariaDB");
+    }
+}
+
+/// mariadb-upgrade over the socket as the plugin's account, kept out of the binary log; it
+/// says "already upgraded" and succeeds when there is nothing to do.
+pub const UPGRADE_STEP: &[&str] = &["mariadb-upgrade", "-umysql", "--skip-write-binlog"];
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+
+    #[test]
+    fn clones_from_sources_before_11_4_replicate_in_plain_text() {
+        let from = |v| start_from_backup_of("0-1-5", false, "db-0", "pw", v);
+        let old = from("10.11.18-MariaDB-0+deb12u1-log");
+        let plain = old.find("MASTER_SSL = 0").unwrap();
+        assert!(plain < old.find("START SLAVE").unwrap(), "{old}");
+        assert!(!from("11.8.9-MariaDB-0+deb13u1 from Debian-log").contains("MASTER_SSL"));
     }
 }

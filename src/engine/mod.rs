@@ -222,6 +222,29 @@ impl Engine {
             Engine::Mysql => mysql::REPORT_QUERIES,
         }
     }
+
+    /// What brings a server's system tables up to its version after it started on an older
+    /// data directory, run in its container (None: the server does it itself at start, as
+    /// MySQL since 8.0.16). Never binary-logged: a replica must not gain transactions of its own.
+    pub fn upgrade_step_command(self) -> Option<&'static [&'static str]> {
+        match self {
+            Engine::Mariadb => Some(mariadb::UPGRADE_STEP),
+            Engine::Mysql => None,
+        }
+    }
+
+    /// Why moving a cluster from server series `from` to `to` is refused, if it is.
+    pub fn upgrade_refusal(self, from: (u32, u32), to: (u32, u32)) -> Option<String> {
+        let show = |(a, b): (u32, u32)| format!("{a}.{b}");
+        (to < from).then(|| {
+            format!(
+                "{} cannot be downgraded from {} to {}: its data directory and system tables are not readable by an older series",
+                self,
+                show(from),
+                show(to)
+            )
+        })
+    }
 }
 
 impl fmt::Display for Engine {

@@ -9,7 +9,7 @@ pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
 pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{services, POD_NAME_LABEL};
-pub use statefulset::{statefulset, DATA_CONTAINER, SERVER_CONTAINER};
+pub use statefulset::{statefulset, CONFIG_CONTAINER, DATA_CONTAINER, SERVER_CONTAINER};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;

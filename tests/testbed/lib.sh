@@ -84,8 +84,9 @@ wait_for() {
 import_images() {
   local ctr=$1 stamps=$2 image name stamp
   mkdir -p "$stamps"
-  for image in pause mariadb mysql; do
-    case $image in pause) name=$PAUSE_IMAGE ;; mariadb) name=$MARIADB_IMAGE ;; mysql) name=$MYSQL_IMAGE ;; esac
+  for image in pause mariadb mysql mariadb-next; do
+    case $image in pause) name=$PAUSE_IMAGE ;; mariadb) name=$MARIADB_IMAGE ;; mysql) name=$MYSQL_IMAGE ;;
+      mariadb-next) name=$MARIADB_NEXT_IMAGE ;; esac
     stamp="$IMAGES/$image.tar $(stat -c %Y "$IMAGES/$image.tar")"
     # (The list is read whole first: grep -q quitting early would fail the pipe under pipefail.)
     if ! grep -qx "$name" <<<"$("$ctr" images ls -q)" || [ "$(cat "$stamps/imported.$image" 2>/dev/null)" != "$stamp" ]; then

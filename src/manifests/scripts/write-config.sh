@@ -11,6 +11,9 @@ role=replica
 # not replicate until the plugin has chosen the primary from the members' GTID states.
 hold=""
 [ -z "$primary" ] && hold="!include /etc/mysqlha/config/hold.cnf"
+# Settings made with `kubectl mysqlha set --set` (ConfigMap key settings.cnf), after the role's.
+settings=""
+[ -f /etc/mysqlha/config/settings.cnf ] && settings="!include /etc/mysqlha/config/settings.cnf"
 cat >/etc/mysqlha/run/my.cnf.new <<CNF
 [client]
 socket=/run/mysqld/mysqld.sock
@@ -27,6 +30,7 @@ server_id=$((ordinal + 1))
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
 !include /etc/mysqlha/config/${role}.cnf
 $hold
+$settings
 CNF
 mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf
 echo "$role" >/etc/mysqlha/run/role
