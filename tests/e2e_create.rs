@@ -42,6 +42,9 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
         "{}",
         out.stdout
     );
+    // The replicas were cloned at the same time, both from the primary.
+    let donors = assert_clones_overlapped(&plugin_events(&ns, "shop"), &["shop-1", "shop-2"]);
+    assert_eq!(donors, ["shop-0", "shop-0"]);
 
     let status = ns.status_json("shop");
     assert_eq!(status["healthy"], true, "{status:#}");
