@@ -614,9 +614,22 @@ pub fn plugin_events(ns: &Namespace, cluster: &str) -> Vec<PluginEvent> {
     events
 }
 
+/// Each of `pods`' donor, as its `Cloning` event in `events` names it ("POD is cloned from
+/// DONOR").
+pub fn clone_donors(events: &[PluginEvent], pods: &[&str]) -> Vec<String> {
+    pods.iter()
+        .map(|pod| {
+            let cloning = events
+                .iter()
+                .find(|e| e.1 == "Cloning" && e.2 == *pod)
+                .unwrap_or_else(|| panic!("no Cloning event for {pod} in {events:#?}"));
+            cloning.3.rsplit(' ').next().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
 /// The clones of `pods` overlapped: each one's `Cloning` event comes before any of them
-/// joined (`MemberJoined`), in `events` (one command's). Returns each pod's donor, as the
-/// Cloning notes name it ("POD is cloned from DONOR").
+/// joined (`MemberJoined`), in `events` (one command's). Returns each pod's donor.
 pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<String> {
     let position = |reason: &str, pod: &str| {
         events
@@ -625,15 +638,11 @@ pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<St
             .unwrap_or_else(|| panic!("no {reason} event for {pod} in {events:#?}"))
     };
     let first_joined = pods.iter().map(|p| position("MemberJoined", p)).min();
-    let mut donors = vec![];
     for pod in pods {
-        let cloning = position("Cloning", pod);
         assert!(
-            Some(cloning) < first_joined,
+            Some(position("Cloning", pod)) < first_joined,
             "the clone of {pod} started after another member had joined (no overlap): {events:#?}"
         );
-        let note = &events[cloning].3;
-        donors.push(note.rsplit(' ').next().unwrap_or_default().to_string());
     }
-    donors
+    clone_donors(events, pods)
 }
