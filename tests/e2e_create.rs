@@ -42,6 +42,22 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
         "{}",
         out.stdout
     );
+    // MariaDB: the replicas were cloned at the same time, both from the primary. MySQL's
+    // clone plugin serves one clone per donor: the second waits for a free donor.
+    let events = plugin_events(&ns, "shop");
+    match engine {
+        Engine::Mariadb => assert_eq!(
+            assert_clones_overlapped(&events, &["shop-1", "shop-2"]),
+            ["shop-0", "shop-0"]
+        ),
+        Engine::Mysql => {
+            let donors = clone_donors(&events, &["shop-1", "shop-2"]);
+            assert!(
+                donors.iter().all(|d| d == "shop-0" || d == "shop-1"),
+                "{donors:?}"
+            );
+        }
+    }
 
     let status = ns.status_json("shop");
     assert_eq!(status["healthy"], true, "{status:#}");

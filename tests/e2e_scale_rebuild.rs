@@ -47,7 +47,18 @@ fn scale_out_under_writes_then_in(engine: Engine) {
     create_cluster(&ns, "db", 2);
     load_data(&ns, "db", data_mb(engine));
     let writer = Writer::start(&ns, "db", "app.w");
+    let before = plugin_events(&ns, "db").len();
     let out = ns.plugin(&["scale", "db", "--replicas", "4"]).ok();
+    // Both new members were cloned at once, from the replica first (the primary's writes are
+    // spared while a replica has a free stream: MariaDB's serves two, MySQL's one).
+    let events = plugin_events(&ns, "db")[before..].to_vec();
+    let mut donors = assert_clones_overlapped(&events, &["db-2", "db-3"]);
+    donors.sort();
+    let expected = match engine {
+        Engine::Mariadb => ["db-1", "db-1"],
+        Engine::Mysql => ["db-0", "db-1"],
+    };
+    assert_eq!(donors, expected, "{events:#?}");
     assert!(
         out.stdout.contains("scaled from 2 to 4 members"),
         "{}",

@@ -7,6 +7,7 @@ use crate::clone;
 use crate::cluster::{observe, Cluster, PodPhase};
 use crate::context::Context;
 use crate::engine::Engine;
+use crate::fanout;
 use crate::health;
 use crate::input;
 use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
@@ -483,7 +484,8 @@ async fn put_back(cluster: &Cluster, record: Option<&str>) -> Result<()> {
     .await
 }
 
-/// The primary first, then each replica in ordinal order (each may be the next one's donor).
+/// The primary first, then every replica at once, each cloned from the primary (see
+/// fanout::CREATE), replicating and catching up on its own.
 pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Passwords) -> Result<()> {
     let progress = Progress::new();
     let primary = cluster.primary.clone();
@@ -495,23 +497,21 @@ pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Password
         "PrimaryReady",
         format!("{primary} serves as the primary"),
     );
-    let replicas: Vec<String> = cluster
+    cluster.refresh().await?;
+    let replicas = cluster
         .members
         .iter()
-        .map(|m| m.name.clone())
-        .filter(|n| *n != primary)
+        .filter(|m| m.name != primary)
+        .map(|m| (m.name.clone(), fanout::Fill::Ensure))
         .collect();
-    for pod in replicas {
-        cluster.refresh().await?;
-        let task = progress.task(&pod);
-        clone::ensure_member(cluster, &pod, passwords, &task).await?;
-        clone::catch_up(cluster, &pod, &task).await?;
-        task.finish("replica ready");
-        ctx.member_event(
-            &pod,
-            "MemberJoined",
-            format!("{pod} serves as a replica of {primary}"),
-        );
-    }
-    Ok(())
+    fanout::fill(
+        ctx,
+        cluster,
+        &progress,
+        &[primary],
+        replicas,
+        fanout::CREATE,
+        passwords,
+    )
+    .await
 }

@@ -1,9 +1,9 @@
 //! `kubectl mysqlha scale NAME --replicas N`: new members are cloned from a healthy replica and
 //! join by GTID; scaling down removes the highest ordinals and never the primary.
 use crate::cli::ScaleArgs;
-use crate::clone;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::context::Context;
+use crate::fanout;
 use crate::progress::Progress;
 use crate::{topology, wait};
 use anyhow::{bail, Context as _, Result};
@@ -97,45 +97,47 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     Ok(())
 }
 
-/// Brings every member that is not serving into service: clones pods waiting for data
-/// (including those made by a plain `kubectl scale`), and re-clones a returning member whose
-/// data holds transactions the primary lacks.
+/// Brings every member that is not serving into service, all at once (fanout::SCALE streams
+/// per donor): clones pods waiting for data (including those made by a plain `kubectl scale`),
+/// and re-clones a returning member whose data holds transactions the primary lacks.
 async fn fill_members(
     ctx: &Context,
     cluster: &Cluster,
     passwords: &crate::manifests::Passwords,
 ) -> Result<()> {
     let progress = Progress::new();
+    let donors = fanout::serving(cluster);
+    let mut targets = vec![];
     for m in cluster.members.iter().filter(|m| m.name != cluster.primary) {
-        let current = cluster.pods.get_opt(&m.name).await?;
-        if pod_phase(current.as_ref()) == (PodPhase::Running { ready: true }) {
+        if donors.contains(&m.name) {
             continue;
         }
-        let task = progress.task(&m.name);
-        if diverged(cluster, &m.name).await {
-            let donor = clone::choose_donor(cluster, &m.name).await?;
-            task.set("holds transactions the primary lacks: re-cloning");
-            crate::clone::rebuild(cluster, &m.name, &donor, passwords, &task).await?;
-            ctx.member_event(
-                &m.name,
-                "MemberCloned",
-                format!(
-                    "{} held transactions the primary lacks: re-cloned from {donor}",
-                    m.name
-                ),
-            );
+        let how = if diverged(cluster, &m.name).await {
+            progress
+                .task(&m.name)
+                .finish("holds transactions the primary lacks: re-cloning");
+            fanout::Fill::Rebuild
         } else {
-            clone::ensure_member(cluster, &m.name, passwords, &task).await?;
-            clone::catch_up(cluster, &m.name, &task).await?;
-        }
-        task.finish("replica ready");
-        ctx.member_event(
-            &m.name,
-            "MemberJoined",
-            format!("{} serves as a replica of {}", m.name, cluster.primary),
-        );
+            fanout::Fill::Ensure
+        };
+        targets.push((m.name.clone(), how));
     }
-    Ok(())
+    if targets.is_empty() {
+        return Ok(());
+    }
+    if donors.is_empty() {
+        return Err(fanout::no_donor(cluster));
+    }
+    fanout::fill(
+        ctx,
+        cluster,
+        &progress,
+        &donors,
+        targets,
+        fanout::SCALE,
+        passwords,
+    )
+    .await
 }
 
 /// A running member whose binary log holds GTIDs the primary never had.

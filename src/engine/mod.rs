@@ -245,6 +245,16 @@ impl Engine {
             )
         })
     }
+
+    /// How many clones one donor can serve at once, by its own rule: MySQL's clone plugin
+    /// refuses a second (ERROR 3634 "Too many concurrent clone operations. Maximum allowed -
+    /// 1"); a MariaDB donor runs one mariadb-backup per clone, as many as asked.
+    pub fn clones_per_donor(self) -> usize {
+        match self {
+            Engine::Mariadb => usize::MAX,
+            Engine::Mysql => 1,
+        }
+    }
 }
 
 impl fmt::Display for Engine {

@@ -12,8 +12,11 @@ for engine in $ENGINES; do
     *) echo "unknown engine $engine in ENGINES (mariadb, mysql)" >&2; exit 2 ;;
   esac
 done
-cargo build --release --quiet
-PLUGIN=${CARGO_TARGET_DIR:-target}/release/kubectl-mysqlha
+# PLUGIN=/path/to/kubectl-mysqlha measures that binary (e.g. an older build, for a before/after).
+if [ -z "${PLUGIN:-}" ]; then
+  cargo build --release --quiet
+  PLUGIN=${CARGO_TARGET_DIR:-target}/release/kubectl-mysqlha
+fi
 case $PLUGIN in /*) ;; *) PLUGIN=$PWD/$PLUGIN ;; esac
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc -l; }

@@ -583,3 +583,66 @@ fn restore_every_node() {
         ]);
     }
 }
+
+/// One event the plugin recorded about a cluster: (eventTime, reason, related pod, note).
+pub type PluginEvent = (String, String, String, String);
+
+/// The plugin's events on cluster `cluster` (regarding its ConfigMap), oldest first.
+pub fn plugin_events(ns: &Namespace, cluster: &str) -> Vec<PluginEvent> {
+    let out = ns.kubectl(&["get", "events", "-o", "json"]).ok();
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let mut events: Vec<PluginEvent> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["reportingComponent"] == "kubectl-mysqlha"
+                && e["involvedObject"]["kind"] == "ConfigMap"
+                && e["involvedObject"]["name"] == cluster
+        })
+        .map(|e| {
+            (
+                text(&e["eventTime"]),
+                text(&e["reason"]),
+                text(&e["related"]["name"]),
+                text(&e["message"]),
+            )
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+/// Each of `pods`' donor, as its `Cloning` event in `events` names it ("POD is cloned from
+/// DONOR").
+pub fn clone_donors(events: &[PluginEvent], pods: &[&str]) -> Vec<String> {
+    pods.iter()
+        .map(|pod| {
+            let cloning = events
+                .iter()
+                .find(|e| e.1 == "Cloning" && e.2 == *pod)
+                .unwrap_or_else(|| panic!("no Cloning event for {pod} in {events:#?}"));
+            cloning.3.rsplit(' ').next().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// The clones of `pods` overlapped: each one's `Cloning` event comes before any of them
+/// joined (`MemberJoined`), in `events` (one command's). Returns each pod's donor.
+pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<String> {
+    let position = |reason: &str, pod: &str| {
+        events
+            .iter()
+            .position(|e| e.1 == reason && e.2 == pod)
+            .unwrap_or_else(|| panic!("no {reason} event for {pod} in {events:#?}"))
+    };
+    let first_joined = pods.iter().map(|p| position("MemberJoined", p)).min();
+    for pod in pods {
+        assert!(
+            Some(position("Cloning", pod)) < first_joined,
+            "the clone of {pod} started after another member had joined (no overlap): {events:#?}"
+        );
+    }
+    clone_donors(events, pods)
+}
