@@ -11,6 +11,7 @@ mod diagnostics;
 mod engine;
 mod events;
 mod exec;
+mod failover;
 mod gtid;
 mod gtid_set;
 mod health;
