@@ -135,6 +135,30 @@ pub struct AgentState {
     pub cooldown_until: Option<String>,
 }
 
+impl AgentState {
+    /// "leader nobody@shop-agent-x (pid 1), heartbeat 0s ago; last failover ...; cooldown until ..."
+    pub fn describe(&self) -> String {
+        let mut out = if self.heartbeat_seconds_ago > i64::from(LEASE_SECONDS) {
+            format!(
+                "no leader: last heartbeat {}s ago from {}",
+                self.heartbeat_seconds_ago, self.leader
+            )
+        } else {
+            format!(
+                "leader {}, heartbeat {}s ago",
+                self.leader, self.heartbeat_seconds_ago
+            )
+        };
+        if let Some(last) = &self.last_failover {
+            out += &format!("; last failover {last}");
+        }
+        if let Some(until) = &self.cooldown_until {
+            out += &format!("; cooldown until {until}");
+        }
+        out
+    }
+}
+
 pub async fn state(client: &kube::Client, namespace: &str, cluster: &str) -> Option<AgentState> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
     let lease = leases
