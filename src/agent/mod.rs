@@ -248,7 +248,7 @@ async fn watch_once(
     }
     // The replicas' word: a replica still receiving from it means the agent is cut off.
     let plan = plan::failover::plan(&cluster, None, false).await;
-    let connected = receiving_from_primary(&plan.replicas);
+    let connected = still_reaching(&cluster, receiving_from_primary(&plan.replicas)).await;
     if !connected.is_empty() {
         once(ctx, watch, "AgentPartitioned", &format!(
             "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
@@ -369,6 +369,51 @@ fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
         .collect()
 }
 
+/// Of the replicas whose IO thread still says it is connected, those that can still reach the
+/// primary themselves. An IO thread learns that a frozen primary is gone only after
+/// slave_net_timeout (no heartbeat); the replica's own attempt to connect to the primary (its
+/// handshake within 2 s, from the replica's pod) answers at once. A replica that cannot be asked
+/// counts as still reaching it.
+async fn still_reaching(cluster: &Cluster, connected: Vec<String>) -> Vec<String> {
+    let Some(addr) = primary_address(cluster) else {
+        return connected;
+    };
+    let ip = addr.ip().to_string();
+    let asks = connected.into_iter().map(|pod| {
+        let ip = ip.clone();
+        async move {
+            let reaches = replica_reaches(cluster, &pod, &ip).await.unwrap_or(true);
+            reaches.then_some(pod)
+        }
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Whether `pod`'s server can open a connection to `ip`: the engine's client tries, as a user
+/// that does not exist and without a password; a refusal of the login (1045 or a host error)
+/// means the server answered; client errors 2002, 2003 and 2013 mean it did not.
+async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool> {
+    let script = format!(
+        "{} --no-defaults -h {ip} -P {} --connect-timeout=2 -u mysqlha-agent-probe -e '' 2>&1; true",
+        cluster.engine.client(),
+        crate::manifests::MYSQL_PORT
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(5),
+        crate::exec::run(cluster.server(pod), &["sh", "-c", &script], None),
+    )
+    .await
+    .context("no answer")??;
+    let unreachable = ["ERROR 2002", "ERROR 2003", "ERROR 2013"]
+        .iter()
+        .any(|code| out.stdout.contains(code));
+    Ok(!unreachable)
+}
+
 /// Under the cluster's operation lock (a command running holds it: no failover now), decides
 /// again on a fresh reading and runs the shared failover; its steps are Events of an
 /// `auto-failover` operation.
@@ -387,7 +432,7 @@ async fn locked_failover(ctx: &Context, name: &str, since: Instant) -> Result<fa
     let result = async {
         let cluster = Cluster::load(&op, name).await?;
         let plan = plan::failover::plan(&cluster, None, false).await;
-        let connected = receiving_from_primary(&plan.replicas);
+        let connected = still_reaching(&cluster, receiving_from_primary(&plan.replicas)).await;
         if !connected.is_empty() {
             bail!(
                 "replica(s) {} receive from {} again",
