@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long the primary's handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
+/// A primary whose port refuses connections (its server restarts in place, its pod and node
+/// are fine) is given this many times the grace time before it counts as lost.
+const RESTART_GRACE_FACTOR: u32 = 3;
 /// The longest an automatic failover may take.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -234,16 +237,23 @@ async fn watch_once(
                 ctx,
                 "PrimaryUnreachable",
                 &format!(
-                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s and its replicas agree",
+                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s while its port refuses: a restart in place) and its replicas agree",
                     crate::one_line(&silence),
-                    settings.grace.as_secs()
+                    settings.grace.as_secs(),
+                    (settings.grace * RESTART_GRACE_FACTOR).as_secs()
                 ),
                 Some(&primary),
             );
             *watch.unreachable_since.insert(Instant::now())
         }
     };
-    if since.elapsed() < settings.grace {
+    // A server restarting in place (its port refuses) gets RESTART_GRACE_FACTOR times the grace.
+    let grace = if probe::refused(&silence) {
+        settings.grace * RESTART_GRACE_FACTOR
+    } else {
+        settings.grace
+    };
+    if since.elapsed() < grace {
         return Ok(());
     }
     // The replicas' word: a replica still receiving from it means the agent is cut off.

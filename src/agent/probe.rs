@@ -36,6 +36,16 @@ async fn read_first_packet(addr: SocketAddr) -> Result<()> {
     }
 }
 
+/// The server's port refused the connection: the pod answers but its server is not running
+/// (it restarts in place: the kubelet restarts the container), unlike a silent one (frozen,
+/// or its pod or node unreachable).
+pub fn refused(error: &anyhow::Error) -> bool {
+    error.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +75,12 @@ mod tests {
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = closed.local_addr().unwrap();
         drop(closed);
-        assert!(handshake(addr, Duration::from_secs(1)).await.is_err());
+        let e = handshake(addr, Duration::from_secs(1)).await.unwrap_err();
+        assert!(refused(&e), "{e:#}");
+        assert!(!refused(
+            &handshake(silent, Duration::from_millis(200))
+                .await
+                .unwrap_err()
+        ));
     }
 }
