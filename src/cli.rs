@@ -382,15 +382,16 @@ pub enum AgentCommand {
     #[command(after_help = "Examples:\n  kubectl mysqlha agent disable shop")]
     Disable(AgentDisableArgs),
     /// Run the agent (in the agent's pods; in-cluster credentials)
-    #[command(after_help = "Examples:\n  kubectl-mysqlha agent run shop --grace 6s --cooldown 5m")]
+    #[command(after_help = "Examples:\n  kubectl-mysqlha agent run shop --grace 4s --cooldown 5m")]
     Run(AgentRunArgs),
 }
 
 /// How the agent decides.
 #[derive(Args, Debug, Clone)]
 pub struct AgentTuning {
-    /// How long the primary must stay unreachable before the replicas are asked
-    #[arg(long, default_value = "6s", value_parser = parse_duration)]
+    /// How long the primary must stay silent before the replicas are asked (15s more while
+    /// its port refuses connections: its server restarts in place)
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
     pub grace: Duration,
     /// After an automatic failover, none again for this long
     #[arg(long, default_value = "5m", value_parser = parse_duration)]

@@ -30,8 +30,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long the primary's handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
 /// A primary whose port refuses connections (its server restarts in place, its pod and node
-/// are fine) is given this many times the grace time before it counts as lost.
-const RESTART_GRACE_FACTOR: u32 = 3;
+/// are fine) is given this much more than the grace time before it counts as lost.
+const RESTART_GRACE: Duration = Duration::from_secs(15);
 /// The longest an automatic failover may take.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -240,16 +240,16 @@ async fn watch_once(
                     "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s while its port refuses: a restart in place) and its replicas agree",
                     crate::one_line(&silence),
                     settings.grace.as_secs(),
-                    (settings.grace * RESTART_GRACE_FACTOR).as_secs()
+                    (settings.grace + RESTART_GRACE).as_secs()
                 ),
                 Some(&primary),
             );
             *watch.unreachable_since.insert(Instant::now())
         }
     };
-    // A server restarting in place (its port refuses) gets RESTART_GRACE_FACTOR times the grace.
+    // A server restarting in place (its port refuses) gets RESTART_GRACE more.
     let grace = if probe::refused(&silence) {
-        settings.grace * RESTART_GRACE_FACTOR
+        settings.grace + RESTART_GRACE
     } else {
         settings.grace
     };
@@ -257,8 +257,15 @@ async fn watch_once(
         return Ok(());
     }
     // The replicas' word: a replica still receiving from it means the agent is cut off.
-    let plan = plan::failover::plan(&cluster, None, false).await;
-    let connected = still_reaching(&cluster, receiving_from_primary(&plan.replicas)).await;
+    // Their state and their own attempt to reach the primary, asked at once.
+    let (plan, reaching) = tokio::join!(
+        plan::failover::plan(&cluster, None, false),
+        still_reaching(&cluster, replicas_of(&cluster))
+    );
+    let connected: Vec<String> = receiving_from_primary(&plan.replicas)
+        .into_iter()
+        .filter(|p| reaching.contains(p))
+        .collect();
     if !connected.is_empty() {
         once(ctx, watch, "AgentPartitioned", &format!(
             "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
@@ -302,7 +309,7 @@ async fn watch_once(
         Some(&primary),
     );
     let started = Instant::now();
-    match locked_failover(ctx, name, since).await {
+    match locked_failover(ctx, name).await {
         Ok(done) => {
             decision(
                 ctx,
@@ -366,6 +373,16 @@ fn primary_address(cluster: &Cluster) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, crate::manifests::MYSQL_PORT as u16))
 }
 
+/// The members of record other than the primary.
+fn replicas_of(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .members
+        .iter()
+        .filter(|m| m.name != cluster.primary && m.pod.is_some())
+        .map(|m| m.name.clone())
+        .collect()
+}
+
 /// The replicas whose IO thread is connected (to the primary: they replicate from it).
 fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
     replicas
@@ -408,7 +425,7 @@ async fn still_reaching(cluster: &Cluster, connected: Vec<String>) -> Vec<String
 /// means the server answered; client errors 2002, 2003 and 2013 mean it did not.
 async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool> {
     let script = format!(
-        "{} --no-defaults -h {ip} -P {} --connect-timeout=2 -u mysqlha-agent-probe -e '' 2>&1; true",
+        "{} --no-defaults -h {ip} -P {} --connect-timeout=1 -u mysqlha-agent-probe -e '' 2>&1; true",
         cluster.engine.client(),
         crate::manifests::MYSQL_PORT
     );
@@ -427,7 +444,7 @@ async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool>
 /// Under the cluster's operation lock (a command running holds it: no failover now), decides
 /// again on a fresh reading and runs the shared failover; its steps are Events of an
 /// `auto-failover` operation.
-async fn locked_failover(ctx: &Context, name: &str, since: Instant) -> Result<failover::Outcome> {
+async fn locked_failover(ctx: &Context, name: &str) -> Result<failover::Outcome> {
     let lock =
         OperationLock::acquire(&ctx.client, &ctx.namespace, name, "auto-failover", None).await?;
     let events = Recorder::new(&ctx.client, &ctx.namespace, name, "auto-failover");
@@ -442,16 +459,13 @@ async fn locked_failover(ctx: &Context, name: &str, since: Instant) -> Result<fa
     let result = async {
         let cluster = Cluster::load(&op, name).await?;
         let plan = plan::failover::plan(&cluster, None, false).await;
-        let connected = still_reaching(&cluster, receiving_from_primary(&plan.replicas)).await;
-        if !connected.is_empty() {
-            bail!(
-                "replica(s) {} receive from {} again",
-                connected.join(", "),
-                cluster.primary
-            );
+        // The primary may have come back while the lock was taken.
+        if let Some(addr) = primary_address(&cluster) {
+            if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
+                bail!("primary {} answers again", cluster.primary);
+            }
         }
         failover::candidate(&op, &cluster, &plan)?;
-        let _ = since;
         failover::execute(&op, &cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
     }
     .await;

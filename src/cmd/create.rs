@@ -523,7 +523,7 @@ async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
         return Ok(());
     }
     let tuning = crate::cli::AgentTuning {
-        grace: crate::cli::parse_duration("6s").expect("a duration"),
+        grace: crate::cli::parse_duration("4s").expect("a duration"),
         cooldown: crate::cli::parse_duration("5m").expect("a duration"),
     };
     let spec = crate::manifests::agent::AgentSpec {
