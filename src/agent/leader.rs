@@ -10,6 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::PostParams;
 use kube::Api;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A leader not renewed for this long is replaced.
@@ -24,27 +25,77 @@ pub struct Election {
     cluster: String,
     name: String,
     identity: String,
+    pub leadership: Leadership,
+}
+
+/// Shared between the renewal (its own task, so that a failover in progress never lets the
+/// lease lapse) and the watch.
+#[derive(Clone, Default)]
+pub struct Leadership(Arc<Mutex<Shared>>);
+
+#[derive(Default)]
+struct Shared {
     /// When this pod last renewed its leadership.
     renewed: Option<Instant>,
     /// What the leader publishes in the Lease's annotations.
-    pub annotations: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+}
+
+impl Leadership {
+    /// Still leading: renewed within the lease's duration (less a second of margin).
+    pub fn leads(&self) -> bool {
+        self.0
+            .lock()
+            .expect("leadership")
+            .renewed
+            .is_some_and(|r| r.elapsed() < Duration::from_secs(LEASE_SECONDS as u64 - 1))
+    }
+
+    pub fn annotate(&self, key: &str, value: String) {
+        self.0
+            .lock()
+            .expect("leadership")
+            .annotations
+            .insert(key.into(), value);
+    }
+
+    fn annotations(&self) -> BTreeMap<String, String> {
+        self.0.lock().expect("leadership").annotations.clone()
+    }
+
+    fn set_renewed(&self, renewed: Option<Instant>) {
+        self.0.lock().expect("leadership").renewed = renewed;
+    }
 }
 
 impl Election {
+    /// Takes or renews the lease every `every`, in its own task, until the process ends.
+    pub fn keep_renewing(self, every: Duration) -> Leadership {
+        let leadership = self.leadership.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.step().await {
+                    eprintln!("{} not leading: {}", Timestamp::now(), crate::one_line(&e));
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        leadership
+    }
+
     pub fn new(client: &kube::Client, namespace: &str, cluster: &str, identity: String) -> Self {
         Self {
             leases: Api::namespaced(client.clone(), namespace),
             cluster: cluster.into(),
             name: manifests::agent::agent_name(cluster),
             identity,
-            renewed: None,
-            annotations: BTreeMap::new(),
+            leadership: Leadership::default(),
         }
     }
 
     /// Takes or renews the lease; true while this pod leads. An error (the API server cannot
     /// be reached) is not leading: no leader acts without a fresh lease.
-    pub async fn step(&mut self) -> Result<bool> {
+    pub async fn step(&self) -> Result<bool> {
         let now = Timestamp::now();
         let existing = self
             .leases
@@ -61,7 +112,7 @@ impl Election {
                 && renewed.is_some_and(|r| (now - r).get_seconds() < duration)
         });
         if held_by_other {
-            self.renewed = None;
+            self.leadership.set_renewed(None);
             return Ok(false);
         }
         let lease = self.lease(now, existing.as_ref());
@@ -75,25 +126,19 @@ impl Election {
         };
         match written {
             Ok(_) => {
-                self.renewed = Some(Instant::now());
+                self.leadership.set_renewed(Some(Instant::now()));
                 Ok(true)
             }
             // Another pod wrote it first.
             Err(kube::Error::Api(e)) if e.code == 409 => {
-                self.renewed = None;
+                self.leadership.set_renewed(None);
                 Ok(false)
             }
             Err(e) => {
-                self.renewed = None;
+                self.leadership.set_renewed(None);
                 Err(e).with_context(|| format!("cannot renew Lease {}", self.name))
             }
         }
-    }
-
-    /// Still leading: renewed within the lease's duration.
-    pub fn leads(&self) -> bool {
-        self.renewed
-            .is_some_and(|r| r.elapsed() < Duration::from_secs(LEASE_SECONDS as u64 - 1))
     }
 
     fn lease(&self, now: Timestamp, existing: Option<&Lease>) -> Lease {
@@ -105,7 +150,7 @@ impl Election {
             metadata: ObjectMeta {
                 name: Some(self.name.clone()),
                 labels: Some(manifests::labels(&self.cluster)),
-                annotations: Some(self.annotations.clone()),
+                annotations: Some(self.leadership.annotations()),
                 resource_version: existing.and_then(|l| l.metadata.resource_version.clone()),
                 ..Default::default()
             },

@@ -117,7 +117,8 @@ pub async fn run(
     settings: Settings,
 ) -> Result<()> {
     let identity = crate::lock::identity();
-    let mut election = leader::Election::new(&client, &namespace, &cluster, identity.clone());
+    let leadership = leader::Election::new(&client, &namespace, &cluster, identity.clone())
+        .keep_renewing(PROBE_EVERY);
     let events = Recorder::new(&client, &namespace, &cluster, "agent");
     let ctx = Context {
         client: client.clone(),
@@ -137,13 +138,7 @@ pub async fn run(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now_leading = match election.step().await {
-            Ok(l) => l,
-            Err(e) => {
-                say(&format!("not leading: {}", crate::one_line(&e)));
-                false
-            }
-        };
+        let now_leading = leadership.leads();
         if now_leading != leading {
             leading = now_leading;
             let note = if leading {
@@ -160,7 +155,7 @@ pub async fn run(
         if !leading {
             continue;
         }
-        if let Err(e) = watch_once(&ctx, &cluster, &settings, &mut watch, &mut election).await {
+        if let Err(e) = watch_once(&ctx, &cluster, &settings, &mut watch, &leadership).await {
             say(&format!(
                 "cannot watch cluster {cluster}: {}",
                 crate::one_line(&e)
@@ -197,7 +192,7 @@ async fn watch_once(
     name: &str,
     settings: &Settings,
     watch: &mut Watch,
-    election: &mut leader::Election,
+    leadership: &leader::Leadership,
 ) -> Result<()> {
     let cluster = Cluster::load(ctx, name).await?;
     if cluster.primary.is_empty() {
@@ -206,9 +201,7 @@ async fn watch_once(
     if watch.primary != cluster.primary {
         watch.primary = cluster.primary.clone();
         watch.unreachable_since = None;
-        election
-            .annotations
-            .insert(leader::WATCHING_ANNOTATION.into(), cluster.primary.clone());
+        leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
     }
     let primary = cluster.primary.clone();
     let answer = match primary_address(&cluster) {
@@ -295,7 +288,7 @@ async fn watch_once(
         );
         return Ok(());
     }
-    if !election.leads() {
+    if !leadership.leads() {
         return Ok(());
     }
     decision(
@@ -327,8 +320,8 @@ async fn watch_once(
             watch.last_failover = Some(Instant::now());
             watch.unreachable_since = None;
             let now = Timestamp::now();
-            election.annotations.insert(
-                leader::LAST_FAILOVER_ANNOTATION.into(),
+            leadership.annotate(
+                leader::LAST_FAILOVER_ANNOTATION,
                 format!(
                     "{now} {} → {} in {:.2}s",
                     done.old,
@@ -337,9 +330,7 @@ async fn watch_once(
                 ),
             );
             let until = now + SignedDuration::try_from(settings.cooldown).unwrap_or_default();
-            election
-                .annotations
-                .insert(leader::COOLDOWN_UNTIL_ANNOTATION.into(), until.to_string());
+            leadership.annotate(leader::COOLDOWN_UNTIL_ANNOTATION, until.to_string());
         }
         Err(e) => once(
             ctx,
