@@ -34,6 +34,21 @@ fn leader(ns: &Namespace) -> Option<String> {
         .map(str::to_string)
 }
 
+/// How many agent pods exist (terminating ones included).
+fn agent_pods(ns: &Namespace) -> usize {
+    ns.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/name=mysqlha-agent",
+        "-o",
+        "name",
+    ])
+    .stdout
+    .lines()
+    .count()
+}
+
 /// How many events of `reason` the namespace holds.
 fn events(ns: &Namespace, reason: &str) -> usize {
     ns.kubectl(&[
@@ -107,8 +122,11 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         ])
         .ok();
     assert!(out.stdout.contains("Deployment ha-agent"), "{}", out.stdout);
-    eventually("an agent leads", Duration::from_secs(90), || {
-        leader(&ns).is_some()
+    // The new pods only (enable rolled the Deployment), one of them leading.
+    ns.kubectl(&["rollout", "status", "deployment/ha-agent", "--timeout=120s"])
+        .ok();
+    eventually("a new agent pod leads", Duration::from_secs(90), || {
+        agent_pods(&ns) == 2 && leader(&ns).is_some()
     });
     let writer = Writer::start(&ns, "ha", "app.w");
 
