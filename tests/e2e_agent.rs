@@ -168,6 +168,12 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         },
     );
     assert_eq!(events(&ns, "AutomaticFailover"), 1);
+    // status shows the agent: its leader, heartbeat and the failover it made.
+    let shown = ns.plugin(&["status", "ha"]).stdout;
+    assert!(
+        shown.contains("Agent:     leader") && shown.contains("last failover"),
+        "{shown}"
+    );
 
     // The leader's pod deleted: the standby takes over and fails over the next fault.
     let first = leader(&ns).expect("a leader");

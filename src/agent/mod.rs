@@ -302,7 +302,7 @@ async fn watch_once(
         Some(&primary),
     );
     let started = Instant::now();
-    match locked_failover(ctx, name).await {
+    match locked_failover(ctx, name, &primary, plan).await {
         Ok(done) => {
             decision(
                 ctx,
@@ -435,7 +435,12 @@ async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool>
 /// Under the cluster's operation lock (a command running holds it: no failover now), decides
 /// again on a fresh reading and runs the shared failover; its steps are Events of an
 /// `auto-failover` operation.
-async fn locked_failover(ctx: &Context, name: &str) -> Result<failover::Outcome> {
+async fn locked_failover(
+    ctx: &Context,
+    name: &str,
+    lost: &str,
+    plan: plan::failover::FailoverPlan,
+) -> Result<failover::Outcome> {
     let lock =
         OperationLock::acquire(&ctx.client, &ctx.namespace, name, "auto-failover", None).await?;
     let events = Recorder::new(&ctx.client, &ctx.namespace, name, "auto-failover");
@@ -448,12 +453,20 @@ async fn locked_failover(ctx: &Context, name: &str) -> Result<failover::Outcome>
         events: Some(events),
     };
     let result = async {
+        // The plan was made just before the lock was taken; under the lock, the record must
+        // still name the primary judged lost (no switchover or failover moved it meanwhile) and
+        // the primary must still be silent. The failover itself stops every replica receiving
+        // and chooses again on what each received by then.
         let cluster = Cluster::load(&op, name).await?;
-        let plan = plan::failover::plan(&cluster, None, false).await;
-        // The primary may have come back while the lock was taken.
+        if cluster.primary != lost {
+            bail!(
+                "the primary of record is now {}, not {lost}",
+                cluster.primary
+            );
+        }
         if let Some(addr) = primary_address(&cluster) {
             if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
-                bail!("primary {} answers again", cluster.primary);
+                bail!("primary {lost} answers again");
             }
         }
         failover::candidate(&op, &cluster, &plan)?;
