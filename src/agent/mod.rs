@@ -27,6 +27,9 @@ use std::time::{Duration, Instant};
 
 /// How often the leader probes the primary (and renews its leadership).
 const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long before the end of the grace time the replicas are asked, and how long their
+/// answer stays good.
+const ASK_AHEAD: Duration = Duration::from_secs(3);
 /// How long the primary's handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
 /// A primary whose port refuses connections (its server restarts in place, its pod and node
@@ -107,6 +110,8 @@ struct Watch {
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
     last_failover: Option<Instant>,
+    /// When the replicas last agreed that the primary is lost, and the plan made then.
+    agreed: Option<(Instant, plan::failover::FailoverPlan)>,
 }
 
 /// The agent's loop: runs until the process is stopped.
@@ -201,6 +206,7 @@ async fn watch_once(
     if watch.primary != cluster.primary {
         watch.primary = cluster.primary.clone();
         watch.unreachable_since = None;
+        watch.agreed = None;
         leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
     }
     let primary = cluster.primary.clone();
@@ -221,6 +227,7 @@ async fn watch_once(
             );
         }
         watch.said = None;
+        watch.agreed = None;
         return Ok(());
     };
     let since = match watch.unreachable_since {
@@ -246,25 +253,43 @@ async fn watch_once(
     } else {
         settings.grace
     };
+    // The replicas are asked from ASK_AHEAD before the grace ends, so that their answer is
+    // there when it ends (it takes an exec each, and a second for their own connection attempt).
+    if since.elapsed() + ASK_AHEAD < grace {
+        return Ok(());
+    }
+    let fresh = watch
+        .agreed
+        .as_ref()
+        .is_some_and(|(at, _)| at.elapsed() < ASK_AHEAD);
+    if !fresh {
+        // The replicas' word: a replica still receiving from it means the agent is cut off.
+        // Their state and their own attempt to reach the primary, asked at once.
+        let (plan, reaching) = tokio::join!(
+            plan::failover::plan(&cluster, None, false),
+            still_reaching(&cluster, replicas_of(&cluster))
+        );
+        let connected: Vec<String> = receiving_from_primary(&plan.replicas)
+            .into_iter()
+            .filter(|p| reaching.contains(p))
+            .collect();
+        if !connected.is_empty() {
+            watch.agreed = None;
+            if since.elapsed() >= grace {
+                once(ctx, watch, "AgentPartitioned", &format!(
+                    "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
+                    since.elapsed().as_secs_f64(), connected.join(", ")), &primary);
+            }
+            return Ok(());
+        }
+        watch.agreed = Some((Instant::now(), plan));
+    }
     if since.elapsed() < grace {
         return Ok(());
     }
-    // The replicas' word: a replica still receiving from it means the agent is cut off.
-    // Their state and their own attempt to reach the primary, asked at once.
-    let (plan, reaching) = tokio::join!(
-        plan::failover::plan(&cluster, None, false),
-        still_reaching(&cluster, replicas_of(&cluster))
-    );
-    let connected: Vec<String> = receiving_from_primary(&plan.replicas)
-        .into_iter()
-        .filter(|p| reaching.contains(p))
-        .collect();
-    if !connected.is_empty() {
-        once(ctx, watch, "AgentPartitioned", &format!(
-            "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
-            since.elapsed().as_secs_f64(), connected.join(", ")), &primary);
+    let Some((_, plan)) = watch.agreed.take() else {
         return Ok(());
-    }
+    };
     if let Some(last) = watch
         .last_failover
         .filter(|l| l.elapsed() < settings.cooldown)
