@@ -19,6 +19,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,__complete)
                 cmd="kubectl__mysqlha__subcmd____complete"
                 ;;
+            kubectl__mysqlha,agent)
+                cmd="kubectl__mysqlha__subcmd__agent"
+                ;;
             kubectl__mysqlha,completion)
                 cmd="kubectl__mysqlha__subcmd__completion"
                 ;;
@@ -43,9 +46,6 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,scale)
                 cmd="kubectl__mysqlha__subcmd__scale"
                 ;;
-            kubectl__mysqlha,set)
-                cmd="kubectl__mysqlha__subcmd__set"
-                ;;
             kubectl__mysqlha,sql)
                 cmd="kubectl__mysqlha__subcmd__sql"
                 ;;
@@ -55,14 +55,38 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,switchover)
                 cmd="kubectl__mysqlha__subcmd__switchover"
                 ;;
-            kubectl__mysqlha,upgrade)
-                cmd="kubectl__mysqlha__subcmd__upgrade"
-                ;;
             kubectl__mysqlha,version)
                 cmd="kubectl__mysqlha__subcmd__version"
                 ;;
+            kubectl__mysqlha__subcmd__agent,disable)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__disable"
+                ;;
+            kubectl__mysqlha__subcmd__agent,enable)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__enable"
+                ;;
+            kubectl__mysqlha__subcmd__agent,help)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__help"
+                ;;
+            kubectl__mysqlha__subcmd__agent,run)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__run"
+                ;;
+            kubectl__mysqlha__subcmd__agent__subcmd__help,disable)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__disable"
+                ;;
+            kubectl__mysqlha__subcmd__agent__subcmd__help,enable)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__enable"
+                ;;
+            kubectl__mysqlha__subcmd__agent__subcmd__help,help)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__help"
+                ;;
+            kubectl__mysqlha__subcmd__agent__subcmd__help,run)
+                cmd="kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__run"
+                ;;
             kubectl__mysqlha__subcmd__help,__complete)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd____complete"
+                ;;
+            kubectl__mysqlha__subcmd__help,agent)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__agent"
                 ;;
             kubectl__mysqlha__subcmd__help,completion)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__completion"
@@ -88,9 +112,6 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help,scale)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__scale"
                 ;;
-            kubectl__mysqlha__subcmd__help,set)
-                cmd="kubectl__mysqlha__subcmd__help__subcmd__set"
-                ;;
             kubectl__mysqlha__subcmd__help,sql)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__sql"
                 ;;
@@ -100,11 +121,17 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help,switchover)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__switchover"
                 ;;
-            kubectl__mysqlha__subcmd__help,upgrade)
-                cmd="kubectl__mysqlha__subcmd__help__subcmd__upgrade"
-                ;;
             kubectl__mysqlha__subcmd__help,version)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__version"
+                ;;
+            kubectl__mysqlha__subcmd__help__subcmd__agent,disable)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__disable"
+                ;;
+            kubectl__mysqlha__subcmd__help__subcmd__agent,enable)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__enable"
+                ;;
+            kubectl__mysqlha__subcmd__help__subcmd__agent,run)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__run"
                 ;;
             *)
                 ;;
@@ -113,7 +140,7 @@ _kubectl__mysqlha() {
 
     case "${cmd}" in
         kubectl__mysqlha)
-            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help"
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +207,240 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__mysqlha__subcmd__agent)
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version enable disable run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__disable)
+            opts="-n -h -V --wait --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__enable)
+            opts="-n -h -V --wait --agent-image --grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cooldown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__help)
+            opts="enable disable run help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__agent__subcmd__run)
+            opts="-n -h -V --grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cooldown)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__mysqlha__subcmd__completion)
             opts="-n -h -V --kubeconfig --context --namespace --color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -215,7 +476,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__create)
-            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -267,6 +528,10 @@ _kubectl__mysqlha() {
                     ;;
                 --transfer)
                     COMPREPLY=($(compgen -W "direct api" -- "${cur}"))
+                    return 0
+                    ;;
+                --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -393,7 +658,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help)
-            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help"
+            opts="create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +674,62 @@ _kubectl__mysqlha() {
         kubectl__mysqlha__subcmd__help__subcmd____complete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__agent)
+            opts="enable disable run"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -532,20 +853,6 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        kubectl__mysqlha__subcmd__help__subcmd__set)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         kubectl__mysqlha__subcmd__help__subcmd__sql)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -575,20 +882,6 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help__subcmd__switchover)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kubectl__mysqlha__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -780,60 +1073,6 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        kubectl__mysqlha__subcmd__set)
-            opts="-n -h -V --wait --memory --cpu --set --timeout --kubeconfig --context --namespace --color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --memory)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cpu)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --set)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --kubeconfig)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --context)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --namespace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         kubectl__mysqlha__subcmd__sql)
             opts="-e -n -h -V --replica --pod --execute --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -951,52 +1190,6 @@ _kubectl__mysqlha() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --kubeconfig)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --context)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --namespace)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        kubectl__mysqlha__subcmd__upgrade)
-            opts="-n -h -V --wait --image --timeout --kubeconfig --context --namespace --color --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --image)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

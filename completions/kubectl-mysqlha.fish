@@ -38,11 +38,10 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "sca
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "upgrade" -d 'Move every member to a new server image, one at a time, the primary last by switchover'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "set" -d 'Change a running cluster: server settings (no restart) and resources (rolling)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
@@ -62,6 +61,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 async\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
 api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l agent-image -d 'The agent\'s image (default: the plugin\'s release image; $MYSQLHA_AGENT_IMAGE overrides it)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -69,6 +69,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" 
 always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l dry-run -d 'Print every manifest as YAML and contact nothing'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -l no-agent -d 'Do not deploy the automatic-failover agent (`kubectl mysqlha agent enable` adds it later)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand create" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand status" -s o -l output -d 'Output format' -r -f -a "table\t''
@@ -143,30 +144,6 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -l dry-run -d 'Show what the failover would do (each member\'s received and applied positions, the candidate and why, what would be refused, what could be lost) and change nothing; exit 1 with the refusal when it would refuse'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand failover" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l image -d 'The server image every member is to run (its tag names the version, e.g. mariadb:11.8)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l timeout -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -l color -d 'When to use colour' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand upgrade" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l memory -d 'Memory request of each member\'s server (e.g. 2Gi); members restart one at a time' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l cpu -d 'CPU request of each member\'s server (e.g. 500m, 2); members restart one at a time' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l set -d 'A server setting, KEY=VALUE (repeatable); applied at runtime, no restart' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l timeout -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -l color -d 'When to use colour' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand set" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l timeout -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand delete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -200,6 +177,53 @@ never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s f -l force -d 'Overwrite FILE when it exists'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -f -a "enable" -d 'Deploy (or update) the agent of an existing cluster'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l agent-image -d 'The agent\'s image (default: the plugin\'s release image; $MYSQLHA_AGENT_IMAGE overrides it)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l grace -d 'How long the primary must stay silent before the replicas are asked (15s more while its port refuses connections: its server restarts in place)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l cooldown -d 'After an automatic failover, none again for this long' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l grace -d 'How long the primary must stay silent before the replicas are asked (15s more while its port refuses connections: its server restarts in place)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l cooldown -d 'After an automatic failover, none again for this long' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Deploy (or update) the agent of an existing cluster'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -224,18 +248,20 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "upgrade" -d 'Move every member to a new server image, one at a time, the primary last by switchover'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "set" -d 'Change a running cluster: server settings (no restart) and resources (rolling)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "enable" -d 'Deploy (or update) the agent of an existing cluster'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'

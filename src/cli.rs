@@ -124,6 +124,11 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
     )]
     Report(ReportArgs),
+    /// The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha agent enable shop\n  kubectl mysqlha agent enable shop --grace 10s --cooldown 10m\n  kubectl mysqlha agent disable shop\n\nThe agent (2 pods, one leading through Lease NAME-agent) probes the primary every second over\nthe pod network; when it has not answered for the grace time and no replica still receives\nfrom it, the leader takes the cluster's operation lock and runs the same failover as\n`kubectl mysqlha failover`. Every decision is an Event on the cluster."
+    )]
+    Agent(AgentArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -183,6 +188,12 @@ pub struct CreateArgs {
     /// How clones travel: direct (pod to pod, one-time token) or api (through the plugin)
     #[arg(long, value_enum, default_value_t = Transfer::Direct)]
     pub transfer: Transfer,
+    /// Do not deploy the automatic-failover agent (`kubectl mysqlha agent enable` adds it later)
+    #[arg(long)]
+    pub no_agent: bool,
+    /// The agent's image (default: the plugin's release image; $MYSQLHA_AGENT_IMAGE overrides it)
+    #[arg(long, value_name = "IMAGE", conflicts_with = "no_agent")]
+    pub agent_image: Option<String>,
 }
 
 /// How a clone's backup stream travels from the donor pod to the new pod.
@@ -225,6 +236,12 @@ impl Command {
             Command::Delete(a) => (&a.name, "delete", &a.lock),
             Command::Upgrade(a) => (&a.name, "upgrade", &a.lock),
             Command::Set(a) => (&a.name, "set", &a.lock),
+            Command::Agent(AgentArgs {
+                command: AgentCommand::Enable(a),
+            }) => (&a.name, "agent-enable", &a.lock),
+            Command::Agent(AgentArgs {
+                command: AgentCommand::Disable(a),
+            }) => (&a.name, "agent-disable", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -370,6 +387,65 @@ pub struct ReportArgs {
     /// Overwrite FILE when it exists
     #[arg(short = 'f', long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    #[command(subcommand)]
+    pub command: AgentCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Deploy (or update) the agent of an existing cluster
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha agent enable shop\n  kubectl mysqlha agent enable shop --agent-image registry.example/kubectl-mysqlha:1.0 --grace 10s"
+    )]
+    Enable(AgentEnableArgs),
+    /// Remove the agent of a cluster (automatic failover stops)
+    #[command(after_help = "Examples:\n  kubectl mysqlha agent disable shop")]
+    Disable(AgentDisableArgs),
+    /// Run the agent (in the agent's pods; in-cluster credentials)
+    #[command(after_help = "Examples:\n  kubectl-mysqlha agent run shop --grace 4s --cooldown 5m")]
+    Run(AgentRunArgs),
+}
+
+/// How the agent decides.
+#[derive(Args, Debug, Clone)]
+pub struct AgentTuning {
+    /// How long the primary must stay silent before the replicas are asked (15s more while
+    /// its port refuses connections: its server restarts in place)
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
+    pub grace: Duration,
+    /// After an automatic failover, none again for this long
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub cooldown: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentEnableArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// The agent's image (default: the plugin's release image; $MYSQLHA_AGENT_IMAGE overrides it)
+    #[arg(long, value_name = "IMAGE")]
+    pub agent_image: Option<String>,
+    #[command(flatten)]
+    pub tuning: AgentTuning,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentDisableArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentRunArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub tuning: AgentTuning,
 }
 
 #[derive(Args, Debug)]

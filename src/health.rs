@@ -83,6 +83,8 @@ pub struct Report {
     pub operation: Option<crate::lock::Holder>,
     /// The cluster's last events (its history in Kubernetes Events), oldest first.
     pub events: Vec<crate::events::Entry>,
+    /// The automatic-failover agent, as its Lease tells it (None: no agent ran).
+    pub agent: Option<crate::agent::leader::AgentState>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -305,6 +307,8 @@ pub async fn report(cluster: &Cluster) -> Report {
             .await
             .ok()
             .flatten(),
+        agent: crate::agent::leader::state(&cluster.client, &cluster.namespace, &cluster.name)
+            .await,
         events: crate::events::recent(
             &cluster.client,
             &cluster.namespace,

@@ -1,4 +1,5 @@
 //! kubectl-mysqlha: a highly available MySQL or MariaDB primary/replica cluster on Kubernetes.
+mod agent;
 mod apply;
 mod archive;
 mod backup_info;
@@ -12,6 +13,7 @@ mod engine;
 mod events;
 mod exec;
 mod fanout;
+mod failover;
 mod gtid;
 mod gtid_set;
 mod health;
@@ -36,7 +38,7 @@ mod topology;
 mod wait;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{AgentArgs, AgentCommand, Cli, Command};
 use context::Context;
 use std::process::ExitCode;
 
@@ -138,6 +140,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Complete(args) => return cmd::complete::run(&cli.global, args).await,
+        Command::Agent(AgentArgs {
+            command: AgentCommand::Run(args),
+        }) => return cmd::agent::run(&cli.global, args).await,
         Command::Create(args) => {
             cmd::create::validate(args).map_err(usage)?;
             if args.dry_run {
@@ -211,6 +216,11 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Report(args) => cmd::report::run(ctx, args).await,
         Command::Upgrade(args) => cmd::upgrade::run(ctx, args).await,
         Command::Set(args) => cmd::set::run(ctx, args).await,
+        Command::Agent(AgentArgs { command }) => match command {
+            AgentCommand::Enable(args) => cmd::agent::enable(ctx, args).await,
+            AgentCommand::Disable(args) => cmd::agent::disable(ctx, args).await,
+            AgentCommand::Run(_) => unreachable!("handled above"),
+        },
         Command::Version | Command::Completion(_) | Command::Complete(_) => {
             unreachable!("handled above")
         }

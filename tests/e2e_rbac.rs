@@ -114,6 +114,19 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         "standard",
     ])
     .ok();
+    // create deployed the agent with the Role's rights; disable removes it with them (and
+    // keeps it from racing the failover below).
+    let agent = ns
+        .kubectl(&[
+            "get",
+            "deployment,serviceaccount,role,rolebinding",
+            "r1-agent",
+            "-o",
+            "name",
+        ])
+        .ok();
+    assert_eq!(agent.stdout.lines().count(), 4, "{}", agent.stdout);
+    dba(&["agent", "disable", "r1"]).ok();
     let status = dba(&["status", "r1", "-o", "json"]).ok();
     assert!(
         status.stdout.contains("\"healthy\": true"),

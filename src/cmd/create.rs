@@ -185,6 +185,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         bring_up(ctx, &mut cluster, &passwords).await
     })
     .await?;
+    deploy_agent(ctx, args).await?;
     let replicas = cluster.replicas() - 1;
     println!(
         "cluster {} {}: primary {}, {replicas} replica{} (write: {}, read: {})",
@@ -514,4 +515,23 @@ pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Password
         passwords,
     )
     .await
+}
+
+/// The automatic-failover agent, unless --no-agent.
+async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    if args.no_agent {
+        return Ok(());
+    }
+    let tuning = crate::cli::AgentTuning {
+        grace: crate::cli::parse_duration("4s").expect("a duration"),
+        cooldown: crate::cli::parse_duration("5m").expect("a duration"),
+    };
+    let spec = crate::manifests::agent::AgentSpec {
+        cluster: args.name.clone(),
+        namespace: ctx.namespace.clone(),
+        image: crate::agent::image(args.agent_image.as_deref()),
+        grace: tuning.grace,
+        cooldown: tuning.cooldown,
+    };
+    crate::agent::deploy(ctx, &spec).await
 }

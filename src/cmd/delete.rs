@@ -35,6 +35,8 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         args.yes,
     )?;
     ctx.ensure_lock_held()?;
+    // The agent first: it must not act on a cluster going away.
+    crate::agent::remove(ctx, name).await?;
     delete_workloads(&ctx.client, &ctx.namespace, name).await?;
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     wait::with_timeout(

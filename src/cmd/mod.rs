@@ -1,4 +1,5 @@
 //! One file per command.
+pub mod agent;
 pub mod complete;
 pub mod create;
 pub mod delete;

@@ -117,6 +117,9 @@ fn header(r: &Report, style: Style) -> String {
     if let Some(op) = &r.operation {
         out += &format!("Operation: {}\n", op.describe());
     }
+    if let Some(agent) = &r.agent {
+        out += &format!("Agent:     {}\n", agent.describe());
+    }
     out
 }
 
@@ -407,6 +410,7 @@ mod tests {
                 },
             ],
             operation: None,
+            agent: None,
             events: vec![],
         }
     }

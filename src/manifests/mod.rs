@@ -1,4 +1,5 @@
 //! Pure functions from a ClusterSpec to typed Kubernetes objects. Nothing here talks to a cluster.
+pub mod agent;
 mod config;
 mod disruption;
 mod secret;

@@ -445,6 +445,11 @@ pub fn create_command(ns: &Namespace, name: &str, replicas: u32, extra: &[&str])
     let engine = ns.engine_args();
     args.extend(engine.iter().map(String::as_str));
     args.extend(extra);
+    // The automatic-failover agent only where a test asks for it (it would race the commands
+    // the other tests run after their faults).
+    if !extra.contains(&"--agent-image") {
+        args.push("--no-agent");
+    }
     ns.plugin(&args)
 }
 
@@ -645,4 +650,9 @@ pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<St
         );
     }
     clone_donors(events, pods)
+/// The agent's image under test (`tests/testbed/up` or `tests/testbed/agent-image` exports it,
+/// built from this working tree's binary).
+pub fn agent_image() -> String {
+    std::env::var("MYSQLHA_AGENT_IMAGE")
+        .unwrap_or_else(|_| panic!("MYSQLHA_AGENT_IMAGE is not set: run tests/testbed/agent-image"))
 }

@@ -1,0 +1,224 @@
+//! Leader election among the agent's pods: Lease NAME-agent, held by one pod at a time and
+//! renewed every step (about every second); a leader that stops renewing loses it after
+//! LEASE_SECONDS and the standby takes it. The leader also keeps its decisions' state in the
+//! Lease's annotations (read by `status`).
+use crate::manifests;
+use anyhow::{Context as _, Result};
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::PostParams;
+use kube::Api;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A leader not renewed for this long is replaced.
+pub const LEASE_SECONDS: i32 = 5;
+/// Annotations of the agent's Lease.
+pub const WATCHING_ANNOTATION: &str = "mysqlha.io/watching";
+pub const LAST_FAILOVER_ANNOTATION: &str = "mysqlha.io/last-failover";
+pub const COOLDOWN_UNTIL_ANNOTATION: &str = "mysqlha.io/cooldown-until";
+
+pub struct Election {
+    leases: Api<Lease>,
+    cluster: String,
+    name: String,
+    identity: String,
+    pub leadership: Leadership,
+}
+
+/// Shared between the renewal (its own task, so that a failover in progress never lets the
+/// lease lapse) and the watch.
+#[derive(Clone, Default)]
+pub struct Leadership(Arc<Mutex<Shared>>);
+
+#[derive(Default)]
+struct Shared {
+    /// When this pod last renewed its leadership.
+    renewed: Option<Instant>,
+    /// What the leader publishes in the Lease's annotations.
+    annotations: BTreeMap<String, String>,
+}
+
+impl Leadership {
+    /// Still leading: renewed within the lease's duration (less a second of margin).
+    pub fn leads(&self) -> bool {
+        self.0
+            .lock()
+            .expect("leadership")
+            .renewed
+            .is_some_and(|r| r.elapsed() < Duration::from_secs(LEASE_SECONDS as u64 - 1))
+    }
+
+    pub fn annotate(&self, key: &str, value: String) {
+        self.0
+            .lock()
+            .expect("leadership")
+            .annotations
+            .insert(key.into(), value);
+    }
+
+    fn annotations(&self) -> BTreeMap<String, String> {
+        self.0.lock().expect("leadership").annotations.clone()
+    }
+
+    fn set_renewed(&self, renewed: Option<Instant>) {
+        self.0.lock().expect("leadership").renewed = renewed;
+    }
+}
+
+impl Election {
+    /// Takes or renews the lease every `every`, in its own task, until the process ends.
+    pub fn keep_renewing(self, every: Duration) -> Leadership {
+        let leadership = self.leadership.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = self.step().await {
+                    eprintln!("{} not leading: {}", Timestamp::now(), crate::one_line(&e));
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+        leadership
+    }
+
+    pub fn new(client: &kube::Client, namespace: &str, cluster: &str, identity: String) -> Self {
+        Self {
+            leases: Api::namespaced(client.clone(), namespace),
+            cluster: cluster.into(),
+            name: manifests::agent::agent_name(cluster),
+            identity,
+            leadership: Leadership::default(),
+        }
+    }
+
+    /// Takes or renews the lease; true while this pod leads. An error (the API server cannot
+    /// be reached) is not leading: no leader acts without a fresh lease.
+    pub async fn step(&self) -> Result<bool> {
+        let now = Timestamp::now();
+        let existing = self
+            .leases
+            .get_opt(&self.name)
+            .await
+            .with_context(|| format!("cannot read Lease {}", self.name))?;
+        let held_by_other = existing.as_ref().is_some_and(|l| {
+            let spec = l.spec.clone().unwrap_or_default();
+            let holder = spec.holder_identity.unwrap_or_default();
+            let renewed = spec.renew_time.map(|t| t.0);
+            let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
+            holder != self.identity
+                && !holder.is_empty()
+                && renewed.is_some_and(|r| (now - r).get_seconds() < duration)
+        });
+        if held_by_other {
+            self.leadership.set_renewed(None);
+            return Ok(false);
+        }
+        let lease = self.lease(now, existing.as_ref());
+        let written = match &existing {
+            None => self.leases.create(&PostParams::default(), &lease).await,
+            Some(_) => {
+                self.leases
+                    .replace(&self.name, &PostParams::default(), &lease)
+                    .await
+            }
+        };
+        match written {
+            Ok(_) => {
+                self.leadership.set_renewed(Some(Instant::now()));
+                Ok(true)
+            }
+            // Another pod wrote it first.
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                self.leadership.set_renewed(None);
+                Ok(false)
+            }
+            Err(e) => {
+                self.leadership.set_renewed(None);
+                Err(e).with_context(|| format!("cannot renew Lease {}", self.name))
+            }
+        }
+    }
+
+    fn lease(&self, now: Timestamp, existing: Option<&Lease>) -> Lease {
+        let spec = existing.and_then(|l| l.spec.clone()).unwrap_or_default();
+        let ours = spec.holder_identity.as_deref() == Some(self.identity.as_str());
+        let transitions =
+            spec.lease_transitions.unwrap_or(0) + i32::from(!ours && existing.is_some());
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                labels: Some(manifests::labels(&self.cluster)),
+                annotations: Some(self.leadership.annotations()),
+                resource_version: existing.and_then(|l| l.metadata.resource_version.clone()),
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(self.identity.clone()),
+                lease_duration_seconds: Some(LEASE_SECONDS),
+                acquire_time: if ours {
+                    spec.acquire_time
+                } else {
+                    Some(MicroTime(now))
+                },
+                renew_time: Some(MicroTime(now)),
+                lease_transitions: Some(transitions),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// The agent as its Lease tells it: the leader, its last heartbeat, the last failover and the
+/// cooldown (for `status`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentState {
+    pub leader: String,
+    pub heartbeat_seconds_ago: i64,
+    pub last_failover: Option<String>,
+    pub cooldown_until: Option<String>,
+}
+
+impl AgentState {
+    /// "leader nobody@shop-agent-x (pid 1), heartbeat 0s ago; last failover ...; cooldown until ..."
+    pub fn describe(&self) -> String {
+        let mut out = if self.heartbeat_seconds_ago > i64::from(LEASE_SECONDS) {
+            format!(
+                "no leader: last heartbeat {}s ago from {}",
+                self.heartbeat_seconds_ago, self.leader
+            )
+        } else {
+            format!(
+                "leader {}, heartbeat {}s ago",
+                self.leader, self.heartbeat_seconds_ago
+            )
+        };
+        if let Some(last) = &self.last_failover {
+            out += &format!("; last failover {last}");
+        }
+        if let Some(until) = &self.cooldown_until {
+            out += &format!("; cooldown until {until}");
+        }
+        out
+    }
+}
+
+pub async fn state(client: &kube::Client, namespace: &str, cluster: &str) -> Option<AgentState> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    let lease = leases
+        .get_opt(&manifests::agent::agent_name(cluster))
+        .await
+        .ok()??;
+    let spec = lease.spec?;
+    let annotations = lease.metadata.annotations.unwrap_or_default();
+    Some(AgentState {
+        leader: spec.holder_identity.unwrap_or_default(),
+        heartbeat_seconds_ago: spec
+            .renew_time
+            .map(|t| (Timestamp::now() - t.0).get_seconds())
+            .unwrap_or(-1),
+        last_failover: annotations.get(LAST_FAILOVER_ANNOTATION).cloned(),
+        cooldown_until: annotations.get(COOLDOWN_UNTIL_ANNOTATION).cloned(),
+    })
+}

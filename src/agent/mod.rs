@@ -1,0 +1,512 @@
+//! The automatic-failover agent (`kubectl-mysqlha agent run NAME`, in the cluster): its two
+//! pods elect a leader (leader.rs); every PROBE_EVERY the leader probes the primary of record
+//! over the pod network (probe.rs). The primary is lost only when it has not answered for the
+//! grace time AND its replicas agree (none has an IO thread connected to it, asked by exec).
+//! Then the leader takes the cluster's operation lock and runs crate::failover, the same
+//! failover as `kubectl mysqlha failover`; after one, a cooldown. Every decision is an Event
+//! and one log line. Also: deploying and removing the agent's objects.
+pub mod leader;
+mod probe;
+
+use crate::apply::{apply, delete_if_present};
+use crate::cluster::{Cluster, ServerState};
+use crate::context::Context;
+use crate::events::Recorder;
+use crate::lock::OperationLock;
+use crate::manifests::agent::{self as objects, AgentSpec};
+use crate::{failover, plan};
+use anyhow::{bail, Context as _, Result};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::Api;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// How often the leader probes the primary (and renews its leadership).
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long before the end of the grace time the replicas are asked, and how long their
+/// answer stays good.
+const ASK_AHEAD: Duration = Duration::from_secs(3);
+/// How long the primary's handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
+/// A primary whose port refuses connections (its server restarts in place, its pod and node
+/// are fine) is given this much more than the grace time before it counts as lost.
+const RESTART_GRACE: Duration = Duration::from_secs(15);
+/// The longest an automatic failover may take.
+const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The agent's image: --agent-image, else $MYSQLHA_AGENT_IMAGE, else the release image.
+pub fn image(asked: Option<&str>) -> String {
+    asked
+        .map(str::to_string)
+        .or_else(|| std::env::var("MYSQLHA_AGENT_IMAGE").ok())
+        .filter(|i| !i.is_empty())
+        .unwrap_or_else(|| objects::DEFAULT_AGENT_IMAGE.to_string())
+}
+
+/// Applies the agent's ServiceAccount, Role, RoleBinding and Deployment.
+pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
+    let api = |_: ()| ctx.client.clone();
+    apply::<ServiceAccount>(
+        &Api::namespaced(api(()), &ctx.namespace),
+        &objects::service_account(spec),
+    )
+    .await?;
+    apply::<Role>(
+        &Api::namespaced(api(()), &ctx.namespace),
+        &objects::role(spec),
+    )
+    .await?;
+    apply::<RoleBinding>(
+        &Api::namespaced(api(()), &ctx.namespace),
+        &objects::role_binding(spec),
+    )
+    .await?;
+    apply::<Deployment>(
+        &Api::namespaced(api(()), &ctx.namespace),
+        &objects::deployment(spec),
+    )
+    .await?;
+    ctx.event(
+        "AgentDeployed",
+        format!(
+            "Deployment {} (2 pods, image {}) watches the primary; grace {}s, cooldown {}s",
+            objects::agent_name(&spec.cluster),
+            spec.image,
+            spec.grace.as_secs(),
+            spec.cooldown.as_secs()
+        ),
+    );
+    Ok(())
+}
+
+/// Deletes the agent's Deployment first (it stops acting), then its rights and its Lease.
+pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
+    let name = objects::agent_name(cluster);
+    let (client, ns) = (ctx.client.clone(), ctx.namespace.as_str());
+    delete_if_present::<Deployment>(&Api::namespaced(client.clone(), ns), &name).await?;
+    delete_if_present::<RoleBinding>(&Api::namespaced(client.clone(), ns), &name).await?;
+    delete_if_present::<Role>(&Api::namespaced(client.clone(), ns), &name).await?;
+    delete_if_present::<ServiceAccount>(&Api::namespaced(client.clone(), ns), &name).await?;
+    delete_if_present::<Lease>(&Api::namespaced(client, ns), &name).await?;
+    Ok(())
+}
+
+/// How the agent decides.
+pub struct Settings {
+    pub grace: Duration,
+    pub cooldown: Duration,
+}
+
+/// What the leader knows between probes.
+#[derive(Default)]
+struct Watch {
+    /// The primary watched, and since when it does not answer.
+    primary: String,
+    unreachable_since: Option<Instant>,
+    /// Said once per episode: an agent partition, a refusal, the cooldown.
+    said: Option<&'static str>,
+    last_failover: Option<Instant>,
+    /// When the replicas last agreed that the primary is lost, and the plan made then.
+    agreed: Option<(Instant, plan::failover::FailoverPlan)>,
+}
+
+/// The agent's loop: runs until the process is stopped.
+pub async fn run(
+    client: kube::Client,
+    namespace: String,
+    cluster: String,
+    settings: Settings,
+) -> Result<()> {
+    let identity = crate::lock::identity();
+    let leadership = leader::Election::new(&client, &namespace, &cluster, identity.clone())
+        .keep_renewing(PROBE_EVERY);
+    let events = Recorder::new(&client, &namespace, &cluster, "agent");
+    let ctx = Context {
+        client: client.clone(),
+        namespace: namespace.clone(),
+        lock: None,
+        color: crate::cli::ColorChoice::Never,
+        events: Some(events),
+    };
+    say(&format!(
+        "agent {identity} for cluster {cluster} in {namespace}: grace {}s, cooldown {}s",
+        settings.grace.as_secs(),
+        settings.cooldown.as_secs()
+    ));
+    let mut watch = Watch::default();
+    let mut leading = false;
+    let mut ticks = tokio::time::interval(PROBE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now_leading = leadership.leads();
+        if now_leading != leading {
+            leading = now_leading;
+            let note = if leading {
+                format!(
+                    "{identity} leads the agent of cluster {cluster} (Lease {})",
+                    objects::agent_name(&cluster)
+                )
+            } else {
+                format!("{identity} stands by")
+            };
+            decision(&ctx, "AgentLeader", &note, None);
+            watch.unreachable_since = None;
+        }
+        if !leading {
+            continue;
+        }
+        if let Err(e) = watch_once(&ctx, &cluster, &settings, &mut watch, &leadership).await {
+            say(&format!(
+                "cannot watch cluster {cluster}: {}",
+                crate::one_line(&e)
+            ));
+        }
+    }
+}
+
+/// One log line (stderr: the pod's log).
+fn say(line: &str) {
+    eprintln!(
+        "{} {line}",
+        Timestamp::now()
+            .round(jiff_seconds())
+            .unwrap_or(Timestamp::now())
+    );
+}
+
+fn jiff_seconds() -> k8s_openapi::jiff::Unit {
+    k8s_openapi::jiff::Unit::Second
+}
+
+/// A decision: one log line and an Event.
+fn decision(ctx: &Context, reason: &str, note: &str, pod: Option<&str>) {
+    say(&format!("{reason}: {note}"));
+    if let Some(events) = &ctx.events {
+        events.step(reason, note, pod);
+    }
+}
+
+/// One probe of the primary and what follows from it.
+async fn watch_once(
+    ctx: &Context,
+    name: &str,
+    settings: &Settings,
+    watch: &mut Watch,
+    leadership: &leader::Leadership,
+) -> Result<()> {
+    let cluster = Cluster::load(ctx, name).await?;
+    if cluster.primary.is_empty() {
+        return Ok(());
+    }
+    if watch.primary != cluster.primary {
+        watch.primary = cluster.primary.clone();
+        watch.unreachable_since = None;
+        watch.agreed = None;
+        leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
+    }
+    let primary = cluster.primary.clone();
+    let answer = match primary_address(&cluster) {
+        Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
+        None => Err(anyhow::anyhow!("pod {primary} has no IP")),
+    };
+    let Err(silence) = answer else {
+        if let Some(since) = watch.unreachable_since.take() {
+            decision(
+                ctx,
+                "PrimaryAnswersAgain",
+                &format!(
+                    "primary {primary} answers again after {:.1}s: no failover",
+                    since.elapsed().as_secs_f64()
+                ),
+                Some(&primary),
+            );
+        }
+        watch.said = None;
+        watch.agreed = None;
+        return Ok(());
+    };
+    let since = match watch.unreachable_since {
+        Some(since) => since,
+        None => {
+            decision(
+                ctx,
+                "PrimaryUnreachable",
+                &format!(
+                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s while its port refuses: a restart in place) and its replicas agree",
+                    crate::one_line(&silence),
+                    settings.grace.as_secs(),
+                    (settings.grace + RESTART_GRACE).as_secs()
+                ),
+                Some(&primary),
+            );
+            *watch.unreachable_since.insert(Instant::now())
+        }
+    };
+    // A server restarting in place (its port refuses) gets RESTART_GRACE more.
+    let grace = if probe::refused(&silence) {
+        settings.grace + RESTART_GRACE
+    } else {
+        settings.grace
+    };
+    // The replicas are asked from ASK_AHEAD before the grace ends, so that their answer is
+    // there when it ends (it takes an exec each, and a second for their own connection attempt).
+    if since.elapsed() + ASK_AHEAD < grace {
+        return Ok(());
+    }
+    let fresh = watch
+        .agreed
+        .as_ref()
+        .is_some_and(|(at, _)| at.elapsed() < ASK_AHEAD);
+    if !fresh {
+        // The replicas' word: a replica still receiving from it means the agent is cut off.
+        // Their state and their own attempt to reach the primary, asked at once.
+        let (plan, reaching) = tokio::join!(
+            plan::failover::plan(&cluster, None, false),
+            still_reaching(&cluster, replicas_of(&cluster))
+        );
+        let connected: Vec<String> = receiving_from_primary(&plan.replicas)
+            .into_iter()
+            .filter(|p| reaching.contains(p))
+            .collect();
+        if !connected.is_empty() {
+            watch.agreed = None;
+            if since.elapsed() >= grace {
+                once(ctx, watch, "AgentPartitioned", &format!(
+                    "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
+                    since.elapsed().as_secs_f64(), connected.join(", ")), &primary);
+            }
+            return Ok(());
+        }
+        watch.agreed = Some((Instant::now(), plan));
+    }
+    if since.elapsed() < grace {
+        return Ok(());
+    }
+    let Some((_, plan)) = watch.agreed.take() else {
+        return Ok(());
+    };
+    if let Some(last) = watch
+        .last_failover
+        .filter(|l| l.elapsed() < settings.cooldown)
+    {
+        once(ctx, watch, "FailoverCooldown", &format!(
+            "primary {primary} is lost, but the last automatic failover was {}s ago (cooldown {}s): no failover; run kubectl mysqlha failover {name} to move it",
+            last.elapsed().as_secs(), settings.cooldown.as_secs()), &primary);
+        return Ok(());
+    }
+    if let Some(refusal) = plan.plan.go_ahead().err() {
+        once(
+            ctx,
+            watch,
+            "FailoverRefused",
+            &format!(
+                "primary {primary} is lost ({} replica(s) agree) but no failover: {}",
+                plan.replicas.len(),
+                crate::one_line(&refusal)
+            ),
+            &primary,
+        );
+        return Ok(());
+    }
+    if !leadership.leads() {
+        return Ok(());
+    }
+    decision(
+        ctx,
+        "PrimaryLost",
+        &format!(
+            "primary {primary} has not answered for {:.1}s and none of its {} replica(s) receives from it: failing over",
+            since.elapsed().as_secs_f64(),
+            plan.replicas.len()
+        ),
+        Some(&primary),
+    );
+    let started = Instant::now();
+    match locked_failover(ctx, name, &primary, plan).await {
+        Ok(done) => {
+            decision(
+                ctx,
+                "AutomaticFailover",
+                &format!(
+                    "failed over from {} to {} in {:.2}s ({:.1}s after the primary stopped answering); cooldown {}s",
+                    done.old,
+                    done.candidate,
+                    done.writable_after.as_secs_f64(),
+                    since.elapsed().as_secs_f64(),
+                    settings.cooldown.as_secs()
+                ),
+                Some(&done.candidate),
+            );
+            watch.last_failover = Some(Instant::now());
+            watch.unreachable_since = None;
+            let now = Timestamp::now();
+            leadership.annotate(
+                leader::LAST_FAILOVER_ANNOTATION,
+                format!(
+                    "{now} {} → {} in {:.2}s",
+                    done.old,
+                    done.candidate,
+                    done.writable_after.as_secs_f64()
+                ),
+            );
+            let until = now + SignedDuration::try_from(settings.cooldown).unwrap_or_default();
+            leadership.annotate(leader::COOLDOWN_UNTIL_ANNOTATION, until.to_string());
+        }
+        Err(e) => once(
+            ctx,
+            watch,
+            "FailoverRefused",
+            &format!(
+                "automatic failover of {primary} did not happen after {:.1}s: {}",
+                started.elapsed().as_secs_f64(),
+                crate::one_line(&e)
+            ),
+            &primary,
+        ),
+    }
+    Ok(())
+}
+
+/// A decision said once per episode (until the primary answers again).
+fn once(ctx: &Context, watch: &mut Watch, reason: &'static str, note: &str, pod: &str) {
+    if watch.said != Some(reason) {
+        watch.said = Some(reason);
+        decision(ctx, reason, note, Some(pod));
+    }
+}
+
+fn primary_address(cluster: &Cluster) -> Option<SocketAddr> {
+    let pod = cluster.member(&cluster.primary)?.pod.as_ref()?;
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let ip: IpAddr = pod.status.as_ref()?.pod_ip.as_ref()?.parse().ok()?;
+    Some(SocketAddr::new(ip, crate::manifests::MYSQL_PORT as u16))
+}
+
+/// The members of record other than the primary.
+fn replicas_of(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .members
+        .iter()
+        .filter(|m| m.name != cluster.primary && m.pod.is_some())
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+/// The replicas whose IO thread is connected (to the primary: they replicate from it).
+fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
+    replicas
+        .iter()
+        .filter(|(_, s)| {
+            s.replication
+                .as_ref()
+                .is_some_and(|r| r.io_running == "Yes")
+        })
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+/// Of the replicas whose IO thread still says it is connected, those that can still reach the
+/// primary themselves. An IO thread learns that a frozen primary is gone only after
+/// slave_net_timeout (no heartbeat); the replica's own attempt to connect to the primary (its
+/// handshake within 2 s, from the replica's pod) answers at once. A replica that cannot be asked
+/// counts as still reaching it.
+async fn still_reaching(cluster: &Cluster, connected: Vec<String>) -> Vec<String> {
+    let Some(addr) = primary_address(cluster) else {
+        return connected;
+    };
+    let ip = addr.ip().to_string();
+    let asks = connected.into_iter().map(|pod| {
+        let ip = ip.clone();
+        async move {
+            let reaches = replica_reaches(cluster, &pod, &ip).await.unwrap_or(true);
+            reaches.then_some(pod)
+        }
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Whether `pod`'s server can open a connection to `ip`: the engine's client tries, as a user
+/// that does not exist and without a password; a refusal of the login (1045 or a host error)
+/// means the server answered; client errors 2002, 2003 and 2013 mean it did not.
+async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool> {
+    let script = format!(
+        "{} --no-defaults -h {ip} -P {} --connect-timeout=1 -u mysqlha-agent-probe -e '' 2>&1; true",
+        cluster.engine.client(),
+        crate::manifests::MYSQL_PORT
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(5),
+        crate::exec::run(cluster.server(pod), &["sh", "-c", &script], None),
+    )
+    .await
+    .context("no answer")??;
+    let unreachable = ["ERROR 2002", "ERROR 2003", "ERROR 2013"]
+        .iter()
+        .any(|code| out.stdout.contains(code));
+    Ok(!unreachable)
+}
+
+/// Under the cluster's operation lock (a command running holds it: no failover now), decides
+/// again on a fresh reading and runs the shared failover; its steps are Events of an
+/// `auto-failover` operation.
+async fn locked_failover(
+    ctx: &Context,
+    name: &str,
+    lost: &str,
+    plan: plan::failover::FailoverPlan,
+) -> Result<failover::Outcome> {
+    let lock =
+        OperationLock::acquire(&ctx.client, &ctx.namespace, name, "auto-failover", None).await?;
+    let events = Recorder::new(&ctx.client, &ctx.namespace, name, "auto-failover");
+    events.started();
+    let op = Context {
+        client: ctx.client.clone(),
+        namespace: ctx.namespace.clone(),
+        lock: Some(lock),
+        color: crate::cli::ColorChoice::Never,
+        events: Some(events),
+    };
+    let result = async {
+        // The plan was made just before the lock was taken; under the lock, the record must
+        // still name the primary judged lost (no switchover or failover moved it meanwhile) and
+        // the primary must still be silent. The failover itself stops every replica receiving
+        // and chooses again on what each received by then.
+        let cluster = Cluster::load(&op, name).await?;
+        if cluster.primary != lost {
+            bail!(
+                "the primary of record is now {}, not {lost}",
+                cluster.primary
+            );
+        }
+        if let Some(addr) = primary_address(&cluster) {
+            if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
+                bail!("primary {lost} answers again");
+            }
+        }
+        failover::candidate(&op, &cluster, &plan)?;
+        failover::execute(&op, &cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
+    }
+    .await;
+    let mut op = op;
+    if let Some(events) = op.events.take() {
+        match &result {
+            Ok(_) => events.done().await,
+            Err(e) => events.failed(&crate::one_line(e)).await,
+        }
+    }
+    if let Some(lock) = op.lock.take() {
+        lock.release().await.ok();
+    }
+    result.context("automatic failover")
+}

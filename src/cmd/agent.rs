@@ -1,0 +1,57 @@
+//! `kubectl mysqlha agent enable|disable NAME`: deploy or remove a cluster's automatic-failover
+//! agent; `kubectl-mysqlha agent run NAME`: the agent itself, in its pods (crate::agent).
+use crate::cli::{AgentDisableArgs, AgentEnableArgs, AgentRunArgs, GlobalArgs};
+use crate::cluster::Cluster;
+use crate::context::Context;
+use crate::manifests::agent::{agent_name, AgentSpec};
+use anyhow::{Context as _, Result};
+
+pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
+    // Only for a cluster that exists.
+    Cluster::load(ctx, &args.name).await?;
+    let spec = AgentSpec {
+        cluster: args.name.clone(),
+        namespace: ctx.namespace.clone(),
+        image: crate::agent::image(args.agent_image.as_deref()),
+        grace: args.tuning.grace,
+        cooldown: args.tuning.cooldown,
+    };
+    ctx.ensure_lock_held()?;
+    crate::agent::deploy(ctx, &spec).await?;
+    println!(
+        "agent of cluster {} deployed: Deployment {} (image {}), failover after {}s without an answer from the primary",
+        args.name,
+        agent_name(&args.name),
+        spec.image,
+        spec.grace.as_secs()
+    );
+    Ok(())
+}
+
+pub async fn disable(ctx: &Context, args: &AgentDisableArgs) -> Result<()> {
+    ctx.ensure_lock_held()?;
+    crate::agent::remove(ctx, &args.name).await?;
+    ctx.event("AgentRemoved", "the automatic-failover agent was removed");
+    println!(
+        "agent of cluster {} removed: no automatic failover",
+        args.name
+    );
+    Ok(())
+}
+
+/// The agent's loop, with the pod's credentials (or the kubeconfig outside a cluster).
+pub async fn run(global: &GlobalArgs, args: &AgentRunArgs) -> Result<()> {
+    let client = kube::Client::try_default()
+        .await
+        .context("cannot build a Kubernetes client (in-cluster or kubeconfig)")?;
+    let namespace = global
+        .namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| client.default_namespace().to_string());
+    let settings = crate::agent::Settings {
+        grace: args.tuning.grace,
+        cooldown: args.tuning.cooldown,
+    };
+    crate::agent::run(client, namespace, args.name.clone(), settings).await
+}

@@ -1,0 +1,287 @@
+//! The automatic-failover agent of a cluster: a Deployment of 2 pods running
+//! `kubectl-mysqlha agent run NAME` (leader election through a Lease of its own), its
+//! ServiceAccount, and a namespaced Role, with exactly the rights the agent uses, bound to it.
+use super::labels;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
+    ServiceAccount, Toleration, WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The agent's image when --agent-image is not given ($MYSQLHA_AGENT_IMAGE overrides it).
+pub const DEFAULT_AGENT_IMAGE: &str = concat!(
+    "ghcr.io/mysqlha/kubectl-mysqlha:",
+    env!("CARGO_PKG_VERSION")
+);
+/// How long a pod on a lost node stays bound to it before Kubernetes evicts it (the standby
+/// leads meanwhile; this only brings the Deployment back to two pods sooner).
+const NODE_LOSS_TOLERATION_SECONDS: i64 = 5;
+
+/// What the agent is deployed with.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    pub cluster: String,
+    pub namespace: String,
+    pub image: String,
+    /// How long the primary must be unreachable before its replicas are asked.
+    pub grace: Duration,
+    /// No second automatic failover for this long after one.
+    pub cooldown: Duration,
+}
+
+/// NAME-agent: the Deployment, ServiceAccount, Role, RoleBinding and the leader Lease.
+pub fn agent_name(cluster: &str) -> String {
+    format!("{cluster}-agent")
+}
+
+/// The labels of the agent's pods (not the members' selector: they are no database member).
+pub fn agent_selector(cluster: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_string(),
+            "mysqlha-agent".to_string(),
+        ),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            cluster.to_string(),
+        ),
+    ])
+}
+
+fn agent_metadata(spec: &AgentSpec) -> ObjectMeta {
+    let mut labels = labels(&spec.cluster);
+    labels.insert("app.kubernetes.io/component".into(), "agent".into());
+    ObjectMeta {
+        name: Some(agent_name(&spec.cluster)),
+        namespace: Some(spec.namespace.clone()),
+        labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+pub fn service_account(spec: &AgentSpec) -> ServiceAccount {
+    ServiceAccount {
+        metadata: agent_metadata(spec),
+        ..Default::default()
+    }
+}
+
+fn rule(group: &str, resources: &[&str], verbs: &[&str], names: &[String]) -> PolicyRule {
+    let strings = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    PolicyRule {
+        api_groups: Some(vec![group.to_string()]),
+        resources: Some(strings(resources)),
+        verbs: strings(verbs),
+        resource_names: (!names.is_empty()).then(|| names.to_vec()),
+        ..Default::default()
+    }
+}
+
+/// What the agent reads and changes: the cluster's record, Secret and write Service by name,
+/// its pods (probe, exec, restart the old primary), its two Leases, and Events.
+pub fn role(spec: &AgentSpec) -> Role {
+    let name = &spec.cluster;
+    let leases = [crate::lock::lease_name(name), agent_name(name)];
+    Role {
+        metadata: agent_metadata(spec),
+        rules: Some(vec![
+            rule("apps", &["statefulsets"], &["get"], &[name.clone()]),
+            rule("", &["configmaps"], &["get", "patch"], &[name.clone()]),
+            rule("", &["secrets"], &["get"], &[format!("{name}-credentials")]),
+            rule(
+                "",
+                &["services"],
+                &["get", "patch"],
+                &[format!("{name}-primary")],
+            ),
+            rule("", &["pods"], &["get", "list", "delete"], &[]),
+            rule("", &["pods/exec"], &["get", "create"], &[]),
+            rule("coordination.k8s.io", &["leases"], &["create"], &[]),
+            rule(
+                "coordination.k8s.io",
+                &["leases"],
+                &["get", "update", "delete"],
+                &leases,
+            ),
+            rule("events.k8s.io", &["events"], &["create"], &[]),
+        ]),
+    }
+}
+
+pub fn role_binding(spec: &AgentSpec) -> RoleBinding {
+    let name = agent_name(&spec.cluster);
+    RoleBinding {
+        metadata: agent_metadata(spec),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: name.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name,
+            namespace: Some(spec.namespace.clone()),
+            ..Default::default()
+        }]),
+    }
+}
+
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn toleration(key: &str) -> Toleration {
+    Toleration {
+        key: Some(key.into()),
+        operator: Some("Exists".into()),
+        effect: Some("NoExecute".into()),
+        toleration_seconds: Some(NODE_LOSS_TOLERATION_SECONDS),
+        ..Default::default()
+    }
+}
+
+/// Two pods, preferably on different nodes; one leads (Lease NAME-agent), the other stands by.
+pub fn deployment(spec: &AgentSpec) -> Deployment {
+    let selector = agent_selector(&spec.cluster);
+    let mut pod_labels = agent_metadata(spec).labels.unwrap_or_default();
+    pod_labels.extend(selector.clone());
+    let args = vec![
+        "agent".to_string(),
+        "run".to_string(),
+        spec.cluster.clone(),
+        format!("--grace={}s", spec.grace.as_secs()),
+        format!("--cooldown={}s", spec.cooldown.as_secs()),
+    ];
+    let container = Container {
+        name: "agent".into(),
+        image: Some(spec.image.clone()),
+        args: Some(args),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
+        resources: Some(ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_string(), Quantity("10m".into())),
+                ("memory".to_string(), Quantity("32Mi".into())),
+            ])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let spread = PodAntiAffinity {
+        preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+            weight: 100,
+            pod_affinity_term: PodAffinityTerm {
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(selector.clone()),
+                    ..Default::default()
+                }),
+                topology_key: "kubernetes.io/hostname".into(),
+                ..Default::default()
+            },
+        }]),
+        ..Default::default()
+    };
+    Deployment {
+        metadata: agent_metadata(spec),
+        spec: Some(DeploymentSpec {
+            replicas: Some(2),
+            selector: LabelSelector {
+                match_labels: Some(selector),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(agent_name(&spec.cluster)),
+                    containers: vec![container],
+                    affinity: Some(Affinity {
+                        pod_anti_affinity: Some(spread),
+                        ..Default::default()
+                    }),
+                    tolerations: Some(vec![
+                        toleration("node.kubernetes.io/not-ready"),
+                        toleration("node.kubernetes.io/unreachable"),
+                    ]),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(65534),
+                        ..Default::default()
+                    }),
+                    termination_grace_period_seconds: Some(5),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> AgentSpec {
+        AgentSpec {
+            cluster: "shop".into(),
+            namespace: "db".into(),
+            image: "agent:1".into(),
+            grace: Duration::from_secs(6),
+            cooldown: Duration::from_secs(300),
+        }
+    }
+
+    #[test]
+    fn two_pods_spread_that_tolerate_node_loss_briefly() {
+        let d = deployment(&spec());
+        let s = d.spec.unwrap();
+        assert_eq!(s.replicas, Some(2));
+        let pod = s.template.spec.unwrap();
+        assert_eq!(pod.service_account_name.as_deref(), Some("shop-agent"));
+        let tolerations = pod.tolerations.unwrap();
+        assert!(tolerations
+            .iter()
+            .all(|t| t.toleration_seconds == Some(NODE_LOSS_TOLERATION_SECONDS)));
+        let args = pod.containers[0].args.clone().unwrap();
+        assert_eq!(args[..3], ["agent", "run", "shop"]);
+        // Not selected as a member of the cluster.
+        let labels = s.template.metadata.unwrap().labels.unwrap();
+        assert_eq!(labels["app.kubernetes.io/name"], "mysqlha-agent");
+    }
+
+    #[test]
+    fn the_role_names_the_cluster_objects() {
+        let r = role(&spec());
+        let rules = r.rules.unwrap();
+        let secrets = rules
+            .iter()
+            .find(|r| r.resources.as_ref().unwrap()[0] == "secrets")
+            .unwrap();
+        assert_eq!(
+            secrets.resource_names.as_deref(),
+            Some(&["shop-credentials".to_string()][..])
+        );
+        assert!(rules.iter().all(|r| !r.verbs.contains(&"*".to_string())));
+    }
+}

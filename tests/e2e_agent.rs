@@ -1,0 +1,219 @@
+//! Issue 12 end to end: the in-cluster agent fails over by itself, under a writer through
+//! NAME-primary and with no plugin command after the fault; it does not fail over a server that
+//! restarts in place; its standby takes over when the leader's pod is deleted.
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+for_both_engines!(the_agent_fails_over_by_itself_and_never_on_a_false_alarm);
+
+/// The pod (name) holding the agent's Lease, once it is a running agent pod.
+fn leader(ns: &Namespace) -> Option<String> {
+    let holder = ns
+        .kubectl(&[
+            "get",
+            "lease",
+            "ha-agent",
+            "-o",
+            "jsonpath={.spec.holderIdentity}",
+        ])
+        .stdout;
+    let pods = ns
+        .kubectl(&[
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=mysqlha-agent",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .stdout;
+    pods.split_whitespace()
+        .find(|p| holder.contains(&format!("@{p} ")))
+        .map(str::to_string)
+}
+
+/// How many agent pods exist (terminating ones included).
+fn agent_pods(ns: &Namespace) -> usize {
+    ns.kubectl(&[
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/name=mysqlha-agent",
+        "-o",
+        "name",
+    ])
+    .stdout
+    .lines()
+    .count()
+}
+
+/// How many events of `reason` the namespace holds.
+fn events(ns: &Namespace, reason: &str) -> usize {
+    ns.kubectl(&[
+        "get",
+        "events",
+        "-o",
+        "jsonpath={range .items[*]}{.reason}{\"\\n\"}{end}",
+    ])
+    .stdout
+    .lines()
+    .filter(|r| *r == reason)
+    .count()
+}
+
+fn primary(ns: &Namespace) -> String {
+    ns.status_json("ha")["primary"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn at_most_one_writable(ns: &Namespace) {
+    let status = ns.status_json("ha");
+    let writable = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "running" && m["read_only"] == false)
+        .count();
+    assert!(writable <= 1, "{writable} writable members: {status:#}");
+}
+
+/// Freezes `old` and waits, running nothing of the plugin, until another member is the
+/// primary; returns the seconds it took.
+fn freeze_and_wait_for_a_new_primary(ns: &Namespace, old: &str) -> f64 {
+    let t0 = Instant::now();
+    signal_primary(ns, old, "-STOP");
+    eventually(
+        "the agent promotes another member",
+        Duration::from_secs(90),
+        || {
+            let out = ns.kubectl(&["get", "configmap", "ha", "-o", "jsonpath={.data.primary}"]);
+            !out.stdout.is_empty() && out.stdout != old
+        },
+    );
+    let took = t0.elapsed().as_secs_f64();
+    signal_primary(ns, old, "-CONT");
+    took
+}
+
+fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-agent", engine);
+    let image = agent_image();
+    create_command(&ns, "ha", 3, &["--agent-image", &image]).ok();
+    ns.sql(
+        "ha",
+        "ha-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    // A short cooldown, so that the second fault below is failed over too.
+    let out = ns
+        .plugin(&[
+            "agent",
+            "enable",
+            "ha",
+            "--agent-image",
+            &image,
+            "--cooldown",
+            "1s",
+        ])
+        .ok();
+    assert!(out.stdout.contains("Deployment ha-agent"), "{}", out.stdout);
+    // The new pods only (enable rolled the Deployment), one of them leading.
+    ns.kubectl(&["rollout", "status", "deployment/ha-agent", "--timeout=120s"])
+        .ok();
+    eventually("a new agent pod leads", Duration::from_secs(90), || {
+        agent_pods(&ns) == 2 && leader(&ns).is_some()
+    });
+    let writer = Writer::start(&ns, "ha", "app.w");
+
+    // False alarm: the primary's server killed once restarts in place within the grace time.
+    signal_primary(&ns, "ha-0", "-KILL");
+    eventually("the agent notices", Duration::from_secs(30), || {
+        events(&ns, "PrimaryUnreachable") >= 1
+    });
+    eventually("the primary answers again", Duration::from_secs(60), || {
+        events(&ns, "PrimaryAnswersAgain") >= 1
+    });
+    eventually(
+        "writes are acknowledged again",
+        Duration::from_secs(30),
+        || {
+            let n = writer.acknowledged().len();
+            std::thread::sleep(Duration::from_secs(2));
+            writer.acknowledged().len() > n
+        },
+    );
+    assert_eq!(primary(&ns), "ha-0");
+    assert_eq!(
+        events(&ns, "AutomaticFailover"),
+        0,
+        "a failover on a false alarm"
+    );
+
+    // The primary frozen: the agent fails over by itself.
+    let took = freeze_and_wait_for_a_new_primary(&ns, "ha-0");
+    eprintln!("frozen primary ha-0: new primary recorded after {took:.1}s");
+    at_most_one_writable(&ns);
+    eventually(
+        "writes go to the new primary",
+        Duration::from_secs(30),
+        || {
+            let n = writer.acknowledged().len();
+            std::thread::sleep(Duration::from_secs(2));
+            writer.acknowledged().len() > n
+        },
+    );
+    assert_eq!(events(&ns, "AutomaticFailover"), 1);
+    // status shows the agent: its leader, heartbeat and the failover it made.
+    let shown = ns.plugin(&["status", "ha"]).stdout;
+    assert!(
+        shown.contains("Agent:     leader") && shown.contains("last failover"),
+        "{shown}"
+    );
+
+    // The leader's pod deleted: the standby takes over and fails over the next fault.
+    let first = leader(&ns).expect("a leader");
+    ns.kubectl(&[
+        "delete",
+        "pod",
+        &first,
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
+    ]);
+    ns.plugin(&["rebuild-replica", "ha", "ha-0", "--yes"]).ok();
+    eventually("another agent pod leads", Duration::from_secs(60), || {
+        leader(&ns).is_some_and(|l| l != first)
+    });
+    let second = primary(&ns);
+    let took = freeze_and_wait_for_a_new_primary(&ns, &second);
+    eprintln!("frozen primary {second} (new leader): new primary recorded after {took:.1}s");
+    eventually(
+        "writes go to the newest primary",
+        Duration::from_secs(30),
+        || {
+            let n = writer.acknowledged().len();
+            std::thread::sleep(Duration::from_secs(2));
+            writer.acknowledged().len() > n
+        },
+    );
+    let acked = writer.stop();
+    at_most_one_writable(&ns);
+    let last = primary(&ns);
+    assert_ne!(last, second);
+    assert_no_acknowledged_write_lost(&ns, "ha", &last, "app.w", &acked);
+    assert_eq!(events(&ns, "AutomaticFailover"), 2);
+
+    // disable removes the agent; delete leaves nothing of it.
+    ns.plugin(&["agent", "disable", "ha"]).ok();
+    eventually("the agent's pods are gone", Duration::from_secs(60), || {
+        ns.kubectl(&["get", "deploy,sa,role,rolebinding,lease", "-o", "name"])
+            .stdout
+            .lines()
+            .all(|l| !l.contains("ha-agent"))
+    });
+}
