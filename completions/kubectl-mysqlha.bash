@@ -46,6 +46,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,scale)
                 cmd="kubectl__mysqlha__subcmd__scale"
                 ;;
+            kubectl__mysqlha,set)
+                cmd="kubectl__mysqlha__subcmd__set"
+                ;;
             kubectl__mysqlha,sql)
                 cmd="kubectl__mysqlha__subcmd__sql"
                 ;;
@@ -54,6 +57,9 @@ _kubectl__mysqlha() {
                 ;;
             kubectl__mysqlha,switchover)
                 cmd="kubectl__mysqlha__subcmd__switchover"
+                ;;
+            kubectl__mysqlha,upgrade)
+                cmd="kubectl__mysqlha__subcmd__upgrade"
                 ;;
             kubectl__mysqlha,version)
                 cmd="kubectl__mysqlha__subcmd__version"
@@ -112,6 +118,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help,scale)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__scale"
                 ;;
+            kubectl__mysqlha__subcmd__help,set)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__set"
+                ;;
             kubectl__mysqlha__subcmd__help,sql)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__sql"
                 ;;
@@ -120,6 +129,9 @@ _kubectl__mysqlha() {
                 ;;
             kubectl__mysqlha__subcmd__help,switchover)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__switchover"
+                ;;
+            kubectl__mysqlha__subcmd__help,upgrade)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__upgrade"
                 ;;
             kubectl__mysqlha__subcmd__help,version)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__version"
@@ -140,7 +152,7 @@ _kubectl__mysqlha() {
 
     case "${cmd}" in
         kubectl__mysqlha)
-            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help"
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -658,7 +670,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help)
-            opts="create status scale rebuild-replica switchover failover delete sql report agent version completion __complete help"
+            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -853,6 +865,20 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__mysqlha__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__mysqlha__subcmd__help__subcmd__sql)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -882,6 +908,20 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help__subcmd__switchover)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1073,6 +1113,60 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__mysqlha__subcmd__set)
+            opts="-n -h -V --wait --memory --cpu --set --timeout --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__mysqlha__subcmd__sql)
             opts="-e -n -h -V --replica --pod --execute --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1190,6 +1284,52 @@ _kubectl__mysqlha() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__upgrade)
+            opts="-n -h -V --wait --image --timeout --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

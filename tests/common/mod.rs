@@ -650,6 +650,8 @@ pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<St
         );
     }
     clone_donors(events, pods)
+}
+
 /// The agent's image under test (`tests/testbed/up` or `tests/testbed/agent-image` exports it,
 /// built from this working tree's binary).
 pub fn agent_image() -> String {
