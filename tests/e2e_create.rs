@@ -25,6 +25,10 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
             engine.name(),
             "--image",
             &image,
+            // Without the automatic-failover agent: below, the primary's pod deleted by hand
+            // must come back as the primary on its own (the StatefulSet's part); with the agent
+            // the primary would move instead (tests/e2e_agent.rs).
+            "--no-agent",
         ])
         .ok();
     let status = ns.status_json("shop");
@@ -157,6 +161,7 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
             engine.name(),
             "--image",
             &image,
+            "--no-agent",
         ])
         .ok();
     assert!(
