@@ -207,17 +207,7 @@ impl Cluster {
 
     /// The server image of the StatefulSet's pod template: what a new or restarted member runs.
     pub fn template_image(&self) -> Option<String> {
-        self.statefulset
-            .spec
-            .as_ref()?
-            .template
-            .spec
-            .as_ref()?
-            .containers
-            .iter()
-            .find(|c| c.name == SERVER_CONTAINER)?
-            .image
-            .clone()
+        server_image(self.statefulset.spec.as_ref()?.template.spec.as_ref()?)
     }
 }
 
@@ -350,4 +340,13 @@ pub async fn observe_with(
         .parse_state(&variables, &replica)
         .with_context(|| format!("{}: cannot read its state", target.pod))?;
     Ok((state, extra_sets))
+}
+
+/// The image of the server container in a pod spec (a member's, or the pod template's).
+pub fn server_image(spec: &k8s_openapi::api::core::v1::PodSpec) -> Option<String> {
+    spec.containers
+        .iter()
+        .find(|c| c.name == SERVER_CONTAINER)?
+        .image
+        .clone()
 }

@@ -5,7 +5,7 @@
 //! interruption, it restarts only what still needs it and finishes.
 use crate::cluster::{Cluster, Member};
 use crate::context::Context;
-use crate::manifests::{Passwords, SERVER_CONTAINER};
+use crate::manifests::Passwords;
 use crate::progress::{Progress, Task};
 use crate::{clone, exec, plan, switchover, wait};
 use anyhow::{bail, Context as _, Result};
@@ -24,16 +24,7 @@ pub struct Rolled {
 
 /// The image the server container of `member`'s pod runs (None: no pod).
 pub fn pod_image(member: &Member) -> Option<String> {
-    member
-        .pod
-        .as_ref()?
-        .spec
-        .as_ref()?
-        .containers
-        .iter()
-        .find(|c| c.name == SERVER_CONTAINER)?
-        .image
-        .clone()
+    crate::cluster::server_image(member.pod.as_ref()?.spec.as_ref()?)
 }
 
 /// Patches the StatefulSet's pod template (a strategic merge patch of `template_spec`); pods

@@ -2,11 +2,11 @@
 //! `kubectl-mysqlha agent run NAME` (leader election through a Lease of its own), its
 //! ServiceAccount, and a namespaced Role, with exactly the rights the agent uses, bound to it.
 use super::labels;
+use super::statefulset::from_pod_field;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, EnvVarSource, ObjectFieldSelector, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
-    ServiceAccount, Toleration, WeightedPodAffinityTerm,
+    Affinity, Container, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, ResourceRequirements, ServiceAccount, Toleration, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -132,20 +132,6 @@ pub fn role_binding(spec: &AgentSpec) -> RoleBinding {
     }
 }
 
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 fn toleration(key: &str) -> Toleration {
     Toleration {
         key: Some(key.into()),
@@ -173,8 +159,8 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
         image: Some(spec.image.clone()),
         args: Some(args),
         env: Some(vec![
-            field_env("POD_NAME", "metadata.name"),
-            field_env("POD_NAMESPACE", "metadata.namespace"),
+            from_pod_field("POD_NAME", "metadata.name"),
+            from_pod_field("POD_NAMESPACE", "metadata.namespace"),
         ]),
         resources: Some(ResourceRequirements {
             requests: Some(BTreeMap::from([

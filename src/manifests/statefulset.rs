@@ -199,7 +199,7 @@ fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
 }
 
 /// An environment variable holding a field of the pod (downward API).
-fn from_pod_field(name: &str, path: &str) -> EnvVar {
+pub(super) fn from_pod_field(name: &str, path: &str) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
