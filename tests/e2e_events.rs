@@ -7,42 +7,11 @@ use std::time::Duration;
 
 for_both_engines!(every_changing_command_leaves_its_history_in_events,);
 
-/// One event as `kubectl get events` (core/v1) shows it.
-#[derive(Debug, Clone)]
-struct Event {
-    time: String,
-    kind: String,
-    reason: String,
-    message: String,
-    related: String,
-}
+type Event = PluginEvent;
 
-/// The plugin's events on cluster `cluster` (regarding its ConfigMap), oldest first.
+/// The plugin's events on cluster `cluster`, oldest first.
 fn history(ns: &Namespace, cluster: &str) -> Vec<Event> {
-    let out = ns.kubectl(&["get", "events", "-o", "json"]).ok();
-    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let mut events: Vec<Event> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| {
-            e["reportingComponent"] == "kubectl-mysqlha"
-                && e["involvedObject"]["kind"] == "ConfigMap"
-                && e["involvedObject"]["name"] == cluster
-        })
-        .map(|e| Event {
-            time: e["eventTime"].as_str().unwrap_or_default().to_string(),
-            kind: e["type"].as_str().unwrap_or_default().to_string(),
-            reason: e["reason"].as_str().unwrap_or_default().to_string(),
-            message: e["message"].as_str().unwrap_or_default().to_string(),
-            related: e["related"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        })
-        .collect();
-    events.sort_by(|a, b| a.time.cmp(&b.time));
-    events
+    plugin_events(ns, cluster)
 }
 
 /// Runs the plugin and returns how it ended with the events it recorded.

@@ -589,8 +589,16 @@ fn restore_every_node() {
     }
 }
 
-/// One event the plugin recorded about a cluster: (eventTime, reason, related pod, note).
-pub type PluginEvent = (String, String, String, String);
+/// One event the plugin recorded about a cluster, as `kubectl get events` (core/v1) shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PluginEvent {
+    pub time: String,
+    pub kind: String,
+    pub reason: String,
+    pub message: String,
+    /// The member (pod) it is about, if any.
+    pub related: String,
+}
 
 /// The plugin's events on cluster `cluster` (regarding its ConfigMap), oldest first.
 pub fn plugin_events(ns: &Namespace, cluster: &str) -> Vec<PluginEvent> {
@@ -606,16 +614,15 @@ pub fn plugin_events(ns: &Namespace, cluster: &str) -> Vec<PluginEvent> {
                 && e["involvedObject"]["kind"] == "ConfigMap"
                 && e["involvedObject"]["name"] == cluster
         })
-        .map(|e| {
-            (
-                text(&e["eventTime"]),
-                text(&e["reason"]),
-                text(&e["related"]["name"]),
-                text(&e["message"]),
-            )
+        .map(|e| PluginEvent {
+            time: text(&e["eventTime"]),
+            kind: text(&e["type"]),
+            reason: text(&e["reason"]),
+            message: text(&e["message"]),
+            related: text(&e["related"]["name"]),
         })
         .collect();
-    events.sort();
+    events.sort_by(|a, b| a.time.cmp(&b.time));
     events
 }
 
@@ -626,9 +633,14 @@ pub fn clone_donors(events: &[PluginEvent], pods: &[&str]) -> Vec<String> {
         .map(|pod| {
             let cloning = events
                 .iter()
-                .find(|e| e.1 == "Cloning" && e.2 == *pod)
+                .find(|e| e.reason == "Cloning" && e.related == *pod)
                 .unwrap_or_else(|| panic!("no Cloning event for {pod} in {events:#?}"));
-            cloning.3.rsplit(' ').next().unwrap_or_default().to_string()
+            cloning
+                .message
+                .rsplit(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string()
         })
         .collect()
 }
@@ -639,7 +651,7 @@ pub fn assert_clones_overlapped(events: &[PluginEvent], pods: &[&str]) -> Vec<St
     let position = |reason: &str, pod: &str| {
         events
             .iter()
-            .position(|e| e.1 == reason && e.2 == pod)
+            .position(|e| e.reason == reason && e.related == pod)
             .unwrap_or_else(|| panic!("no {reason} event for {pod} in {events:#?}"))
     };
     let first_joined = pods.iter().map(|p| position("MemberJoined", p)).min();
