@@ -4,6 +4,7 @@
 use crate::exec::Target;
 use crate::sql;
 use crate::sqltext::Row;
+use crate::style;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::NamespaceResourceScope;
@@ -130,7 +131,7 @@ pub fn events_table(events: &[&Event]) -> String {
             ]
         })
         .collect();
-    table(
+    style::columns(
         &["TIME", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"],
         &rows,
     )
@@ -269,33 +270,7 @@ pub fn rows_text(rows: &[Row]) -> String {
                 .collect()
         })
         .collect();
-    table(&header, &cells)
-}
-
-/// Left-aligned columns two spaces apart.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.to_vec());
-    for row in rows {
-        out += &line(row.iter().map(String::as_str).collect());
-    }
-    out
+    style::columns(&header, &cells)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Colour on the terminal: whether to use it (`--color`, `NO_COLOR`, whether stdout is a
-//! terminal) and the escape codes that paint a piece of text.
+//! terminal) and the escape codes that paint a piece of text; and plain left-aligned columns.
 use crate::cli::ColorChoice;
 use std::io::IsTerminal;
 
@@ -67,4 +67,30 @@ mod tests {
         assert!(Style::for_stdout(ColorChoice::Always).enabled);
         assert!(!Style::for_stdout(ColorChoice::Never).enabled);
     }
+}
+
+/// Left-aligned columns two spaces apart, a header line first (widths in characters, as
+/// `format!` pads).
+pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let padded: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(&mut header.iter().copied());
+    for row in rows {
+        out += &line(&mut row.iter().map(String::as_str));
+    }
+    out
 }
