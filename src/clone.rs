@@ -196,9 +196,7 @@ async fn data_container_done(cluster: &Cluster, pod: &str) -> bool {
 pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
     // While a cluster is mixed (an upgrade under way), only a donor of the series the target
     // will run: its data is prepared by the target's own tools.
-    let series = cluster
-        .template_image()
-        .and_then(|i| crate::server_version::image_series(&i));
+    let series = template_series(cluster);
     let mut best: Option<(u64, String)> = None;
     for m in cluster
         .members
@@ -238,10 +236,7 @@ pub async fn choose_donor(cluster: &Cluster, target: &str) -> Result<String> {
 /// Refuses `donor` for `target` when it runs another server series than the target will (the
 /// StatefulSet's image): a backup is prepared by the target's own tools.
 pub async fn check_same_series(cluster: &Cluster, donor: &str, target: &str) -> Result<()> {
-    let Some((major, minor)) = cluster
-        .template_image()
-        .and_then(|i| crate::server_version::image_series(&i))
-    else {
+    let Some((major, minor)) = template_series(cluster) else {
         return Ok(());
     };
     let version = observe(cluster.server(donor)).await?.version;
@@ -252,6 +247,11 @@ pub async fn check_same_series(cluster: &Cluster, donor: &str, target: &str) -> 
         );
     }
     Ok(())
+}
+
+/// The server series a new or restarted member runs: the one the StatefulSet's image names.
+fn template_series(cluster: &Cluster) -> Option<(u32, u32)> {
+    crate::server_version::image_series(&cluster.template_image()?)
 }
 
 async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
