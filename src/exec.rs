@@ -116,19 +116,30 @@ async fn finish(
     match status {
         Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
         Some(s) => {
+            let code = s
+                .details
+                .and_then(|d| d.causes)
+                .into_iter()
+                .flatten()
+                .find(|c| c.reason.as_deref() == Some("ExitCode"))
+                .and_then(|c| c.message?.parse().ok());
             let detail = stderr.trim();
             let detail = if detail.is_empty() {
                 s.message.unwrap_or_default()
             } else {
                 last_lines(detail, 5)
             };
-            bail!(
-                "`{}` failed in {}/{}: {}",
-                command.join(" "),
-                target.pod,
-                target.container,
-                detail
-            )
+            Err(Failed {
+                code,
+                message: format!(
+                    "`{}` failed in {}/{}: {detail}",
+                    command.join(" "),
+                    target.pod,
+                    target.container
+                ),
+                detail,
+            }
+            .into())
         }
         None => bail!(
             "`{}` in {}/{}: the connection ended without an exit status",
@@ -138,6 +149,31 @@ async fn finish(
         ),
     }
 }
+
+/// A command that ran and ended with a failure status.
+#[derive(Debug)]
+pub struct Failed {
+    /// The exit code, when the container runtime reported one (137: killed by SIGKILL).
+    pub code: Option<i32>,
+    /// The command, the container, and the end of its stderr (or the runtime's message).
+    message: String,
+    detail: String,
+}
+
+impl Failed {
+    /// The end of its stderr, or the runtime's message.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}
 
 /// Reads a stream to its end; a broken stream just ends the output early (the exit status tells).
 async fn read_all(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {

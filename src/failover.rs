@@ -58,9 +58,9 @@ pub async fn execute(
     let (candidate, writable_after) = wait::with_timeout(timeout, &what, async {
         task.set("fencing the old primary");
         let pods: Vec<&str> = replicas.iter().map(|(p, _)| p.as_str()).collect();
-        let (service, (), stopped) = tokio::join!(
+        let (service, fenced, stopped) = tokio::join!(
             topology::point_write_service(cluster, None),
-            fence_if_it_answers(cluster, &old, old_answers),
+            fence_old(cluster, &old, old_answers),
             stop_receiving(cluster, &pods),
         );
         service?;
@@ -70,7 +70,7 @@ pub async fn execute(
             anyhow!("{e}, once the replicas stopped receiving; the write Service points at no pod: run failover again")
         })?;
         let position = received(state_of(&stopped, &candidate)).to_string();
-        ctx.member_event(&old, "Fenced", format!("old primary {old} fenced ({}); no pod behind the write Service; the replicas stopped receiving, {candidate} at GTID {position}", if old_answers { "read-only" } else { "not answering" }));
+        ctx.member_event(&old, "Fenced", format!("old primary {old} fenced ({fenced}); no pod behind the write Service; the replicas stopped receiving, {candidate} at GTID {position}"));
         task.set("applying the relay log and promoting");
         ctx.ensure_lock_held()?;
         topology::promote(cluster, &candidate, &position, Duration::from_secs(60)).await?;
@@ -90,7 +90,7 @@ pub async fn execute(
         ctx.event("ReplicasRepointed", format!("{candidate} is the primary of record; the other replicas replicate from it"));
         task.set("restarting the old primary read-only");
         restart_now(cluster, &old).await?;
-        ctx.member_event(&old, "OldPrimaryRestarted", format!("{old} restarts read-only and out of service; check it, then kubectl mysqlha rebuild-replica {} {old}", cluster.name));
+        ctx.member_event(&old, "OldPrimaryRestarted", format!("{old} restarts read-only and out of service; the agent (when deployed) brings it back as a replica if it holds nothing {candidate} lacks, else kubectl mysqlha rebuild-replica {} {old}", cluster.name));
         wait::until_ready(&cluster.pods, &candidate).await?;
         Ok((candidate, writable_after))
     })
@@ -103,11 +103,27 @@ pub async fn execute(
     })
 }
 
-/// read_only and sessions cut on an old primary that still answers; a silent one is not waited
-/// for (it gets no acknowledgement once the replicas stop receiving).
-async fn fence_if_it_answers(cluster: &Cluster, old: &str, answers: bool) {
-    if answers {
-        let _ = tokio::time::timeout(PROBE_TIMEOUT, topology::fence(cluster, old)).await;
+/// How long a failover tries to stop a silent old primary's server from inside its container.
+const STOP_SILENT_OLD_PRIMARY: Duration = Duration::from_secs(2);
+
+/// Fences the old primary, and says how: one that answers is made read-only and its sessions
+/// cut; one that does not (or cannot be made read-only) has its server killed (it restarts read-only and not replicating)
+/// if its container can be reached, so it cannot take writes when it wakes. One that can be
+/// reached neither way is not waited for: it gets no acknowledgement once the replicas stop
+/// receiving, and its pod is out of the write Service.
+async fn fence_old(cluster: &Cluster, old: &str, answers: bool) -> String {
+    let why = if answers {
+        match tokio::time::timeout(PROBE_TIMEOUT, topology::fence(cluster, old)).await {
+            Ok(Ok(_)) => return "read-only".into(),
+            Ok(Err(e)) => format!("{e:#}"),
+            Err(_) => "no answer to read_only".into(),
+        }
+    } else {
+        "not answering".into()
+    };
+    match topology::stop_and_hold(cluster, old, STOP_SILENT_OLD_PRIMARY).await {
+        Ok(()) => format!("{why}: its server killed, it restarts read-only"),
+        Err(e) => format!("{why}, and not stopped: {e:#}"),
     }
 }
 

@@ -46,7 +46,11 @@ impl Task {
     pub fn set(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
-            None => eprintln!("{}: {message}", self.prefix),
+            None => eprintln!(
+                "{}: {message} (+{:.1}s)",
+                self.prefix,
+                self.started.elapsed().as_secs_f64()
+            ),
         }
     }
 

@@ -76,6 +76,32 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
     Ok(position)
 }
 
+/// Stops the server of an old primary that does not answer SQL, from inside its container
+/// (while its node's kubelet still answers): it restarts read-only and not replicating, so it
+/// can take no write once another member is promoted. Fails within `limit` when the container
+/// cannot be reached (its node is lost or cut off).
+pub async fn stop_and_hold(cluster: &Cluster, pod: &str, limit: Duration) -> Result<()> {
+    let script = include_str!("manifests/scripts/stop-and-hold.sh");
+    let command = ["sh", "-c", script, cluster.engine.server_process()];
+    let ran = tokio::time::timeout(limit, crate::exec::run(cluster.server(pod), &command, None))
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer from {pod}'s container within {limit:?}"))?;
+    match ran {
+        Ok(_) => Ok(()),
+        // The server's end ends its container, and the runtime kills what else runs there:
+        // this script, once it has marked the pod and killed the server.
+        Err(e) if e.downcast_ref::<crate::exec::Failed>().and_then(|f| f.code) == Some(137) => {
+            Ok(())
+        }
+        Err(e) => {
+            let why = e
+                .downcast_ref::<crate::exec::Failed>()
+                .map_or_else(|| format!("{e:#}"), |f| f.detail().to_string());
+            Err(anyhow::anyhow!("cannot stop the server of {pod}: {why}"))
+        }
+    }
+}
+
 /// Waits until `pod` has applied `position` (MariaDB MASTER_GTID_WAIT, MySQL
 /// WAIT_FOR_EXECUTED_GTID_SET).
 pub async fn wait_applied(

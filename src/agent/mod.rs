@@ -7,6 +7,7 @@
 //! and one log line. Also: deploying and removing the agent's objects.
 pub mod leader;
 mod probe;
+mod rejoin;
 
 use crate::apply::{apply, delete_if_present};
 use crate::cluster::{Cluster, ServerState};
@@ -35,6 +36,8 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
 /// A primary whose port refuses connections (its server restarts in place, its pod and node
 /// are fine) is given this much more than the grace time before it counts as lost.
 const RESTART_GRACE: Duration = Duration::from_secs(15);
+/// How often the leader looks for an old primary to bring back as a replica.
+const REJOIN_EVERY: Duration = Duration::from_secs(5);
 /// The longest an automatic failover may take.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -112,6 +115,10 @@ struct Watch {
     last_failover: Option<Instant>,
     /// When the replicas last agreed that the primary is lost, and the plan made then.
     agreed: Option<(Instant, plan::failover::FailoverPlan)>,
+    /// When members out of service were last looked for.
+    rejoin_checked: Option<Instant>,
+    /// Members out of service that hold what the primary lacks (said once).
+    diverged: std::collections::BTreeSet<String>,
 }
 
 /// The agent's loop: runs until the process is stopped.
@@ -174,13 +181,9 @@ fn say(line: &str) {
     eprintln!(
         "{} {line}",
         Timestamp::now()
-            .round(jiff_seconds())
+            .round(k8s_openapi::jiff::Unit::Millisecond)
             .unwrap_or(Timestamp::now())
     );
-}
-
-fn jiff_seconds() -> k8s_openapi::jiff::Unit {
-    k8s_openapi::jiff::Unit::Second
 }
 
 /// A decision: one log line and an Event.
@@ -228,6 +231,13 @@ async fn watch_once(
         }
         watch.said = None;
         watch.agreed = None;
+        if watch
+            .rejoin_checked
+            .is_none_or(|at| at.elapsed() >= REJOIN_EVERY)
+        {
+            watch.rejoin_checked = Some(Instant::now());
+            rejoin_members(ctx, name, &cluster, watch).await;
+        }
         return Ok(());
     };
     let since = match watch.unreachable_since {
@@ -457,6 +467,34 @@ async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool>
     Ok(!unreachable)
 }
 
+/// Takes the cluster's operation lock for `operation` (a command running holds it: an error,
+/// nothing is done now) and starts its Events.
+async fn begin(ctx: &Context, name: &str, operation: &'static str) -> Result<Context> {
+    let lock = OperationLock::acquire(&ctx.client, &ctx.namespace, name, operation, None).await?;
+    let events = Recorder::new(&ctx.client, &ctx.namespace, name, operation);
+    events.started();
+    Ok(Context {
+        client: ctx.client.clone(),
+        namespace: ctx.namespace.clone(),
+        lock: Some(lock),
+        color: crate::cli::ColorChoice::Never,
+        events: Some(events),
+    })
+}
+
+/// Ends an operation begun with `begin`: its Events say done or failed; the lock is released.
+async fn end<T>(mut op: Context, result: &Result<T>) {
+    if let Some(events) = op.events.take() {
+        match result {
+            Ok(_) => events.done().await,
+            Err(e) => events.failed(&crate::one_line(e)).await,
+        }
+    }
+    if let Some(lock) = op.lock.take() {
+        lock.release().await.ok();
+    }
+}
+
 /// Under the cluster's operation lock (a command running holds it: no failover now), decides
 /// again on a fresh reading and runs the shared failover; its steps are Events of an
 /// `auto-failover` operation.
@@ -466,17 +504,7 @@ async fn locked_failover(
     lost: &str,
     plan: plan::failover::FailoverPlan,
 ) -> Result<failover::Outcome> {
-    let lock =
-        OperationLock::acquire(&ctx.client, &ctx.namespace, name, "auto-failover", None).await?;
-    let events = Recorder::new(&ctx.client, &ctx.namespace, name, "auto-failover");
-    events.started();
-    let op = Context {
-        client: ctx.client.clone(),
-        namespace: ctx.namespace.clone(),
-        lock: Some(lock),
-        color: crate::cli::ColorChoice::Never,
-        events: Some(events),
-    };
+    let op = begin(ctx, name, "auto-failover").await?;
     let result = async {
         // The plan was made just before the lock was taken; under the lock, the record must
         // still name the primary judged lost (no switchover or failover moved it meanwhile) and
@@ -498,15 +526,64 @@ async fn locked_failover(
         failover::execute(&op, &cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
     }
     .await;
-    let mut op = op;
-    if let Some(events) = op.events.take() {
-        match &result {
-            Ok(_) => events.done().await,
-            Err(e) => events.failed(&crate::one_line(e)).await,
-        }
-    }
-    if let Some(lock) = op.lock.take() {
-        lock.release().await.ok();
-    }
+    end(op, &result).await;
     result.context("automatic failover")
+}
+
+/// Brings members found out of service (an old primary back after a failover) back as
+/// replicas when they hold nothing the primary lacks, under the operation lock (when a command
+/// holds it, next time); says once of each other one why it stays out.
+async fn rejoin_members(ctx: &Context, name: &str, cluster: &Cluster, watch: &mut Watch) {
+    let idle = rejoin::out_of_service(cluster).await;
+    watch.diverged.retain(|p| idle.contains(p));
+    let idle: Vec<String> = idle
+        .into_iter()
+        .filter(|p| !watch.diverged.contains(p))
+        .collect();
+    if idle.is_empty() {
+        return;
+    }
+    let Ok(op) = begin(ctx, name, "rejoin").await else {
+        return;
+    };
+    let result = async {
+        let cluster = Cluster::load(&op, name).await?;
+        for pod in &idle {
+            match rejoin::rejoin(&op, &cluster, pod).await? {
+                Some(rejoin::Outcome::Rejoined { pod, position }) => decision(
+                    &op,
+                    "Rejoined",
+                    &format!(
+                        "{pod} (GTID {position}) holds nothing primary {} lacks: it replicates from it again",
+                        cluster.primary
+                    ),
+                    Some(&pod),
+                ),
+                Some(rejoin::Outcome::Diverged { pod, errant }) => {
+                    decision(
+                        &op,
+                        "OutOfService",
+                        &format!(
+                            "{pod} holds transactions primary {} lacks ({}): it stays read-only and out of service; kubectl mysqlha rebuild-replica {name} {pod} clones it again (discarding them)",
+                            cluster.primary,
+                            errant.join(",")
+                        ),
+                        Some(&pod),
+                    );
+                    watch.diverged.insert(pod);
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = &result {
+        say(&format!(
+            "cannot rejoin {}: {}",
+            idle.join(", "),
+            crate::one_line(e)
+        ));
+    }
+    end(op, &result).await;
 }

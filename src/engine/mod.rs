@@ -61,6 +61,14 @@ impl Engine {
         }
     }
 
+    /// The server's process name (its /proc/PID/comm).
+    pub fn server_process(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "mariadbd",
+            Engine::Mysql => "mysqld",
+        }
+    }
+
     /// The server's settings for a role (the part of my.cnf that the ConfigMap carries).
     pub fn role_cnf(self, semi_sync_waits: bool, primary: bool) -> String {
         match self {

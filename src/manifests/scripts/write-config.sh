@@ -11,6 +11,12 @@ role=replica
 # not replicate until the plugin has chosen the primary from the members' GTID states.
 hold=""
 [ -z "$primary" ] && hold="!include /etc/mysqlha/config/hold.cnf"
+# An old primary the plugin stopped in a failover (the mark lives as long as this pod): it
+# restarts read-only and not replicating, whatever the record still says.
+if [ -f /etc/mysqlha/run/held-old-primary ]; then
+  role=replica
+  hold="!include /etc/mysqlha/config/hold.cnf"
+fi
 # Settings made with `kubectl mysqlha set --set` (ConfigMap key settings.cnf), after the role's.
 settings=""
 [ -f /etc/mysqlha/config/settings.cnf ] && settings="!include /etc/mysqlha/config/settings.cnf"
@@ -34,4 +40,4 @@ $settings
 CNF
 mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf
 echo "$role" >/etc/mysqlha/run/role
-echo "pod $POD_NAME starts as $role (primary of record: ${primary:-none, replication held})"
+echo "pod $POD_NAME starts as $role (primary of record: ${primary:-none}${hold:+, replication held})"
