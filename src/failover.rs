@@ -103,9 +103,6 @@ pub async fn execute(
     })
 }
 
-/// How long a failover tries to stop a silent old primary's server from inside its container.
-const STOP_SILENT_OLD_PRIMARY: Duration = Duration::from_secs(2);
-
 /// Fences the old primary, and says how: one that answers is made read-only and its sessions
 /// cut; one that does not (or cannot be made read-only) has its server killed (it restarts read-only and not replicating)
 /// if its container can be reached, so it cannot take writes when it wakes. One that can be
@@ -121,7 +118,7 @@ async fn fence_old(cluster: &Cluster, old: &str, answers: bool) -> String {
     } else {
         "not answering".into()
     };
-    match topology::stop_and_hold(cluster, old, STOP_SILENT_OLD_PRIMARY).await {
+    match topology::stop_and_hold(cluster, old, PROBE_TIMEOUT).await {
         Ok(()) => format!("{why}: its server killed, it restarts read-only"),
         Err(e) => format!("{why}, and not stopped: {e:#}"),
     }

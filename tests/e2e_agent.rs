@@ -1,6 +1,7 @@
 //! Issue 12 end to end: the in-cluster agent fails over by itself, under a writer through
 //! NAME-primary and with no plugin command after the fault; it does not fail over a server that
-//! restarts in place; its standby takes over when the leader's pod is deleted.
+//! restarts in place; the old primary rejoins by itself; a switchover while it runs is no
+//! alarm; its standby takes over when the leader's pod is deleted.
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
@@ -54,18 +55,13 @@ fn events(ns: &Namespace, reason: &str) -> usize {
     event_notes(ns, reason).len()
 }
 
-/// The notes of the namespace's events of `reason`.
+/// The messages of cluster ha's events of `reason`, oldest first.
 fn event_notes(ns: &Namespace, reason: &str) -> Vec<String> {
-    ns.kubectl(&[
-        "get",
-        "events",
-        "-o",
-        "jsonpath={range .items[*]}{.reason}{\"\\t\"}{.message}{\"\\n\"}{end}",
-    ])
-    .stdout
-    .lines()
-    .filter_map(|l| l.strip_prefix(&format!("{reason}\t")).map(str::to_string))
-    .collect()
+    plugin_events(ns, "ha")
+        .into_iter()
+        .filter(|e| e.reason == reason)
+        .map(|e| e.message)
+        .collect()
 }
 
 fn primary(ns: &Namespace) -> String {
@@ -213,6 +209,18 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         ns.plugin(&["rebuild-replica", "ha", "ha-0", "--yes"]).ok();
     }
     at_most_one_writable(&ns);
+
+    // A person's switchover while the agent runs: the moved primary is no alarm to it.
+    let before = primary(&ns);
+    ns.plugin(&["switchover", "ha"]).ok();
+    assert_ne!(primary(&ns), before);
+    at_most_one_writable(&ns);
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(
+        events(&ns, "PrimaryLost"),
+        1,
+        "the agent raced a switchover"
+    );
 
     // The leader's pod deleted: the standby takes over and fails over the next fault.
     let first = leader(&ns).expect("a leader");

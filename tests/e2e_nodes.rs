@@ -1,15 +1,19 @@
 //! Issue 11 end to end on the three-node test bed: members on different nodes, failover when
 //! the primary's node loses power or is partitioned (no acknowledged write lost, never two
 //! writable members, the isolated old primary acknowledges nothing), and a replica moved off a
-//! node lost for good. Volumes are node-local (StorageClass `local`).
+//! node lost for good; with the agent (issue 12), an API server outage is no alarm and a
+//! powered-off primary node is failed over with no command run. Volumes are node-local
+//! (StorageClass `local`).
 mod common;
 use common::*;
 use std::time::Duration;
 
 for_both_engines!(failover_after_the_primary_node_loses_power_loses_nothing,);
 
-fn create_spread(ns: &Namespace, name: &str) -> Vec<String> {
-    create_command(ns, name, 3, &["--storage-class", "local"]).ok();
+fn create_spread(ns: &Namespace, name: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--storage-class", "local"];
+    args.extend(extra);
+    create_command(ns, name, 3, &args).ok();
     ns.sql(
         name,
         &format!("{name}-0"),
@@ -50,7 +54,7 @@ fn a_node_other_than<'n>(nodes: &'n [String], not: &str) -> &'n str {
 fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::with_engine("e2e-nodeoff", engine);
-    let nodes = create_spread(&ns, "nd");
+    let nodes = create_spread(&ns, "nd", &[]);
     let primary_node = nodes[0].clone();
     let writer = Writer::start_at(
         &ns,
@@ -111,7 +115,7 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
 fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_old_primary() {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodecut");
-    let nodes = create_spread(&ns, "nd");
+    let nodes = create_spread(&ns, "nd", &[]);
     let primary_node = nodes[0].clone();
     let old_ip = ns
         .kubectl(&["get", "pod", "nd-0", "-o", "jsonpath={.status.podIP}"])
@@ -157,7 +161,7 @@ fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_ol
 fn a_replica_on_a_lost_node_moves_to_a_live_node() {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodemove");
-    let nodes = create_spread(&ns, "nd");
+    let nodes = create_spread(&ns, "nd", &[]);
     ns.sql("nd", "nd-0", "INSERT INTO app.w VALUES (1), (2), (3)")
         .ok();
     let lost = nodes[2].clone();
@@ -224,7 +228,7 @@ fn a_replica_on_a_lost_node_moves_to_a_live_node() {
 fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodeheal");
-    let nodes = create_spread(&ns, "nd");
+    let nodes = create_spread(&ns, "nd", &[]);
     let cut = nodes[2].clone();
     let writer = Writer::start_at(&ns, "nd", "app.w", "nd-primary", Some(nodes[1].as_str()));
     std::thread::sleep(Duration::from_secs(3));
@@ -261,4 +265,99 @@ fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
         cut,
         "the member left its volume's node"
     );
+}
+
+/// Thaws the API server when dropped (a failing test must not leave the bed without one).
+struct ApiServerFrozen;
+
+impl ApiServerFrozen {
+    fn freeze() -> Self {
+        testbed_node(&["api-server", "freeze"]);
+        ApiServerFrozen
+    }
+}
+
+impl Drop for ApiServerFrozen {
+    fn drop(&mut self) {
+        testbed_node(&["api-server", "thaw"]);
+    }
+}
+
+fn count(ns: &Namespace, cluster: &str, reason: &str) -> usize {
+    plugin_events(ns, cluster)
+        .iter()
+        .filter(|e| e.reason == reason)
+        .count()
+}
+
+/// With the agent and no plugin command after each fault: the API server paused for 30 s
+/// (nothing can take the operation lock) makes no failover; the primary's node powered off is
+/// failed over by the agent, with no acknowledged write lost; the old primary, back with its
+/// node, rejoins as a replica (or is flagged) and is never writable.
+#[test]
+fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_node() {
+    let _one_at_a_time = one_node_test_at_a_time();
+    let ns = Namespace::new("e2e-nodeagent");
+    let image = agent_image();
+    let nodes = create_spread(&ns, "na", &["--agent-image", &image]);
+    let primary_node = nodes[0].clone();
+    let writer_node = a_node_other_than(&nodes, &primary_node).to_string();
+    let writer = Writer::start_at(&ns, "na", "app.w", "na-primary", Some(&writer_node));
+    eventually("the agent leads", Duration::from_secs(120), || {
+        count(&ns, "na", "AgentLeader") >= 1
+    });
+
+    let frozen = ApiServerFrozen::freeze();
+    std::thread::sleep(Duration::from_secs(30));
+    drop(frozen);
+    eventually(
+        "every node is Ready again",
+        Duration::from_secs(120),
+        || nodes.iter().all(|n| node_ready(n)),
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(ns.status_json("na")["primary"], "na-0");
+    assert_eq!(
+        count(&ns, "na", "PrimaryLost"),
+        0,
+        "a failover on an API outage"
+    );
+
+    testbed_node(&[&primary_node, "poweroff"]);
+    eventually(
+        "the agent promotes a member on a live node",
+        Duration::from_secs(120),
+        || {
+            let out = ns.kubectl(&["get", "configmap", "na", "-o", "jsonpath={.data.primary}"]);
+            !out.stdout.is_empty() && out.stdout != "na-0"
+        },
+    );
+    eventually(
+        "writes are acknowledged again",
+        Duration::from_secs(60),
+        || {
+            let n = writer.acknowledged().len();
+            std::thread::sleep(Duration::from_secs(2));
+            writer.acknowledged().len() > n
+        },
+    );
+    let acked = writer.stop();
+    let primary = ns.status_json("na")["primary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(node_of(&ns, &primary), primary_node);
+    assert_no_acknowledged_write_lost(&ns, "na", &primary, "app.w", &acked);
+    assert_eq!(count(&ns, "na", "AutomaticFailover"), 1);
+
+    testbed_node(&[&primary_node, "start"]);
+    eventually(
+        "the old primary rejoins or is flagged",
+        Duration::from_secs(240),
+        || count(&ns, "na", "Rejoined") + count(&ns, "na", "OutOfService") >= 1,
+    );
+    for _ in 0..3 {
+        assert_eq!(writable_members(&ns, "na"), vec![primary.clone()]);
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }

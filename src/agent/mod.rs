@@ -107,8 +107,10 @@ pub struct Settings {
 /// What the leader knows between probes.
 #[derive(Default)]
 struct Watch {
-    /// The primary watched, and since when it does not answer.
+    /// The primary watched, when it last answered, and since when it does not answer (its
+    /// last answer before the silence: the grace counts from there).
     primary: String,
+    last_answer: Option<Instant>,
     unreachable_since: Option<Instant>,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
@@ -162,6 +164,7 @@ pub async fn run(
                 format!("{identity} stands by")
             };
             decision(&ctx, "AgentLeader", &note, None);
+            watch.last_answer = None;
             watch.unreachable_since = None;
         }
         if !leading {
@@ -208,16 +211,19 @@ async fn watch_once(
     }
     if watch.primary != cluster.primary {
         watch.primary = cluster.primary.clone();
+        watch.last_answer = None;
         watch.unreachable_since = None;
         watch.agreed = None;
         leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
     }
     let primary = cluster.primary.clone();
+    let asked = Instant::now();
     let answer = match primary_address(&cluster) {
         Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
         None => Err(anyhow::anyhow!("pod {primary} has no IP")),
     };
     let Err(silence) = answer else {
+        watch.last_answer = Some(asked);
         if let Some(since) = watch.unreachable_since.take() {
             decision(
                 ctx,
@@ -254,7 +260,9 @@ async fn watch_once(
                 ),
                 Some(&primary),
             );
-            *watch.unreachable_since.insert(Instant::now())
+            *watch
+                .unreachable_since
+                .insert(watch.last_answer.unwrap_or(asked))
         }
     };
     // A server restarting in place (its port refuses) gets RESTART_GRACE more.
