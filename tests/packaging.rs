@@ -501,6 +501,33 @@ fn krew_installs_the_release_archive() {
         );
     }
 
+    // The agent's image beside it: an OCI archive named as the binary's default --agent-image.
+    let image = out_dir.join(format!(
+        "kubectl-mysqlha-agent_{version}_linux_amd64.oci.tar"
+    ));
+    let index = run_ok(
+        Command::new("tar")
+            .arg("-xOf")
+            .arg(&image)
+            .arg("index.json"),
+        "tar -xOf agent image index.json",
+    );
+    let index: serde_json::Value = serde_json::from_slice(&index.stdout).unwrap();
+    assert_eq!(
+        index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+        format!(
+            "ghcr.io/mysqlha/kubectl-mysqlha:{}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "{index}"
+    );
+    let image_sha = std::fs::read_to_string(image.with_extension("tar.sha256")).unwrap();
+    let actual = run_ok(Command::new("sha256sum").arg(&image), "sha256sum");
+    assert_eq!(
+        image_sha.split_whitespace().next(),
+        text(&actual.stdout).split_whitespace().next()
+    );
+
     let path_with = |dirs: &[&Path]| {
         let rest = std::env::var_os("PATH").unwrap_or_default();
         std::env::join_paths(
