@@ -406,20 +406,35 @@ pub enum AgentCommand {
     #[command(after_help = "Examples:\n  kubectl mysqlha agent disable shop")]
     Disable(AgentDisableArgs),
     /// Run the agent (in the agent's pods; in-cluster credentials)
-    #[command(after_help = "Examples:\n  kubectl-mysqlha agent run shop --grace 4s --cooldown 5m")]
+    #[command(after_help = "Examples:\n  kubectl-mysqlha agent run shop --grace 3s --cooldown 5m")]
     Run(AgentRunArgs),
 }
+
+/// The agent's grace time and cooldown unless told otherwise (create deploys it with them).
+pub const DEFAULT_AGENT_GRACE: &str = "3s";
+pub const DEFAULT_AGENT_COOLDOWN: &str = "5m";
 
 /// How the agent decides.
 #[derive(Args, Debug, Clone)]
 pub struct AgentTuning {
-    /// How long the primary must stay silent before the replicas are asked (15s more while
-    /// its port refuses connections: its server restarts in place)
-    #[arg(long, default_value = "4s", value_parser = parse_duration)]
+    /// How long the primary may go unanswered (since its last answer) before it counts as lost,
+    /// if its replicas agree (15s more while its port refuses connections: its server restarts
+    /// in place)
+    #[arg(long, default_value = DEFAULT_AGENT_GRACE, value_parser = parse_duration)]
     pub grace: Duration,
     /// After an automatic failover, none again for this long
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = DEFAULT_AGENT_COOLDOWN, value_parser = parse_duration)]
     pub cooldown: Duration,
+}
+
+impl Default for AgentTuning {
+    fn default() -> Self {
+        let parse = |d| parse_duration(d).expect("a valid default duration");
+        Self {
+            grace: parse(DEFAULT_AGENT_GRACE),
+            cooldown: parse(DEFAULT_AGENT_COOLDOWN),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -51,7 +51,7 @@ pub async fn execute(
 ) -> Result<Outcome> {
     let old = cluster.primary.clone();
     let candidate = plan.plan.go_ahead()?;
-    let (old_answers, replicas) = (plan.old_answers, plan.replicas);
+    let (old_answers, old_reached, replicas) = (plan.old_answers, plan.old_reached, plan.replicas);
     let passwords = cluster.passwords().await?;
     let task = Progress::new().task(&format!("{old} → {candidate}"));
     let what = format!("failing over from {old} to {candidate}");
@@ -60,7 +60,7 @@ pub async fn execute(
         let pods: Vec<&str> = replicas.iter().map(|(p, _)| p.as_str()).collect();
         let (service, fenced, stopped) = tokio::join!(
             topology::point_write_service(cluster, None),
-            fence_old(cluster, &old, old_answers),
+            fence_old(cluster, &old, old_answers, old_reached),
             stop_receiving(cluster, &pods),
         );
         service?;
@@ -104,17 +104,20 @@ pub async fn execute(
 }
 
 /// Fences the old primary, and says how: one that answers is made read-only and its sessions
-/// cut; one that does not (or cannot be made read-only) has its server killed (it restarts read-only and not replicating)
-/// if its container can be reached, so it cannot take writes when it wakes. One that can be
-/// reached neither way is not waited for: it gets no acknowledgement once the replicas stop
-/// receiving, and its pod is out of the write Service.
-async fn fence_old(cluster: &Cluster, old: &str, answers: bool) -> String {
+/// cut; one that does not (or cannot be made read-only) but whose container an exec reaches
+/// has its server killed (it restarts read-only and not replicating), so it cannot take
+/// writes when it wakes. One on a node that does not answer, or whose pod does not run, is not
+/// waited for: it gets no acknowledgement once the replicas stop receiving, and its pod is out
+/// of the write Service.
+async fn fence_old(cluster: &Cluster, old: &str, answers: bool, reached: bool) -> String {
     let why = if answers {
         match tokio::time::timeout(PROBE_TIMEOUT, topology::fence(cluster, old)).await {
             Ok(Ok(_)) => return "read-only".into(),
             Ok(Err(e)) => format!("{e:#}"),
             Err(_) => "no answer to read_only".into(),
         }
+    } else if !reached {
+        return "not answering, its container out of reach: not stopped".into();
     } else {
         "not answering".into()
     };

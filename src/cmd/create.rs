@@ -522,10 +522,7 @@ async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
     if args.no_agent {
         return Ok(());
     }
-    let tuning = crate::cli::AgentTuning {
-        grace: crate::cli::parse_duration("4s").expect("a duration"),
-        cooldown: crate::cli::parse_duration("5m").expect("a duration"),
-    };
+    let tuning = crate::cli::AgentTuning::default();
     let spec = crate::manifests::agent::AgentSpec {
         cluster: args.name.clone(),
         namespace: ctx.namespace.clone(),

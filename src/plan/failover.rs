@@ -14,6 +14,9 @@ pub struct FailoverPlan {
     pub plan: Plan,
     /// The old primary's server answers: it is fenced (read-only) before the promotion.
     pub old_answers: bool,
+    /// An exec into the old primary's server container goes through: a silent server there
+    /// can be killed before the promotion.
+    pub old_reached: bool,
     /// The replicas that answer and replicate: their receiving is stopped and the choice made
     /// again on what each then received.
     pub replicas: Vec<(String, ServerState)>,
@@ -79,6 +82,7 @@ pub fn decide(
     FailoverPlan {
         plan: plan.conclude(),
         old_answers: old_state.is_some(),
+        old_reached: observed.iter().any(|o| o.primary && o.reached),
         replicas,
     }
 }
@@ -267,6 +271,7 @@ mod tests {
             primary,
             phase: PodPhase::Running { ready: true },
             silence: state.is_none().then(|| "does not answer within 5s".into()),
+            reached: state.is_some(),
             state,
         }
     }

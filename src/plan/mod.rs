@@ -27,6 +27,9 @@ pub struct Observed {
     pub state: Option<ServerState>,
     /// Why there is no state: the pod does not run, or the server did not answer.
     pub silence: Option<String>,
+    /// An exec into its server container went through (its server may still be silent): false
+    /// when the pod does not run or its node does not answer.
+    pub reached: bool,
 }
 
 impl Observed {
@@ -84,16 +87,17 @@ pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed>
 
 async fn observe_member(cluster: &Cluster, m: &cluster::Member, asking: Asking) -> Observed {
     let phase = pod_phase(m.pod.as_ref());
-    let (state, silence) = match &phase {
+    let (state, silence, reached) = match &phase {
         PodPhase::Running { .. } => ask(cluster, &m.name, asking).await,
-        PodPhase::Missing => (None, Some("its pod does not exist".into())),
-        PodPhase::WaitingForData => (None, Some("its pod waits for data".into())),
+        PodPhase::Missing => (None, Some("its pod does not exist".into()), false),
+        PodPhase::WaitingForData => (None, Some("its pod waits for data".into()), false),
         PodPhase::Pending(reason) => (
             None,
             Some(match reason {
                 Some(r) => format!("its pod is not running ({r})"),
                 None => "its pod is not running".into(),
             }),
+            false,
         ),
     };
     Observed {
@@ -102,14 +106,16 @@ async fn observe_member(cluster: &Cluster, m: &cluster::Member, asking: Asking) 
         phase,
         state,
         silence,
+        reached,
     }
 }
 
+/// The server's state, or why there is none; and whether the exec reached its container.
 async fn ask(
     cluster: &Cluster,
     pod: &str,
     asking: Asking,
-) -> (Option<ServerState>, Option<String>) {
+) -> (Option<ServerState>, Option<String>, bool) {
     let answer = match asking {
         Asking::Quick => {
             match tokio::time::timeout(PROBE_TIMEOUT, cluster::probe(cluster.server(pod))).await {
@@ -121,6 +127,7 @@ async fn ask(
                             "does not answer within {}s",
                             PROBE_TIMEOUT.as_secs()
                         )),
+                        false,
                     )
                 }
             }
@@ -128,13 +135,14 @@ async fn ask(
         Asking::Patiently => cluster::observe(cluster.server(pod)).await,
     };
     match answer {
-        Ok(state) => (Some(state), None),
+        Ok(state) => (Some(state), None, true),
         Err(e) => (
             None,
             Some(format!(
                 "does not answer: {}",
                 first_line(&e.root_cause().to_string())
             )),
+            e.chain().any(|c| c.is::<crate::exec::Failed>()),
         ),
     }
 }

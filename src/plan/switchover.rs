@@ -169,6 +169,7 @@ mod tests {
             phase: PodPhase::Running { ready },
             state: Some(state),
             silence: None,
+            reached: true,
         }
     }
 
