@@ -217,7 +217,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; a
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l agent-image -d 'The agent\'s image (default: the plugin\'s release image; $MYSQLHA_AGENT_IMAGE overrides it)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l grace -d 'How long the primary must stay silent before the replicas are asked (15s more while its port refuses connections: its server restarts in place)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l grace -d 'How long the primary may go unanswered (since its last answer) before it counts as lost, if its replicas agree (15s more while its port refuses connections: its server restarts in place)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l cooldown -d 'After an automatic failover, none again for this long' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l context -d 'The kubeconfig context to use' -r
@@ -236,7 +236,7 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l grace -d 'How long the primary must stay silent before the replicas are asked (15s more while its port refuses connections: its server restarts in place)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l grace -d 'How long the primary may go unanswered (since its last answer) before it counts as lost, if its replicas agree (15s more while its port refuses connections: its server restarts in place)' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l cooldown -d 'After an automatic failover, none again for this long' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l context -d 'The kubeconfig context to use' -r
