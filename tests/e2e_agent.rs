@@ -1,6 +1,6 @@
 //! Issue 12 end to end: the in-cluster agent fails over by itself, under a writer through
 //! NAME-primary and with no plugin command after the fault; it does not fail over a server that
-//! restarts in place; the old primary rejoins by itself; a switchover while it runs is no
+//! restarts in place or that only the agent cannot reach; the old primary rejoins by itself; a switchover while it runs is no
 //! alarm; its standby takes over when the leader's pod is deleted.
 mod common;
 use common::*;
@@ -153,6 +153,44 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         events(&ns, "AutomaticFailover"),
         0,
         "a failover on a false alarm"
+    );
+
+    // The agent cut from the primary only (the primary drops what comes from the agent's
+    // pods): its replicas still receive from it, so it is no failure.
+    let netns = netns_of(&ns, "ha-0");
+    let agents = ns
+        .kubectl(&[
+            "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=mysqlha-agent",
+            "-o",
+            "jsonpath={.items[*].status.podIP}",
+        ])
+        .ok()
+        .stdout;
+    let drop_from = |action: &str, ip: &str| {
+        let args = [
+            "netns", "exec", &netns, "iptables", action, "INPUT", "-s", ip, "-j", "DROP",
+        ];
+        run("ip", &args, None).ok();
+    };
+    for ip in agents.split_whitespace() {
+        drop_from("-I", ip);
+    }
+    eventually(
+        "the agent says it is cut off",
+        Duration::from_secs(60),
+        || events(&ns, "AgentPartitioned") >= 1,
+    );
+    for ip in agents.split_whitespace() {
+        drop_from("-D", ip);
+    }
+    assert_eq!(primary(&ns), "ha-0");
+    assert_eq!(
+        events(&ns, "PrimaryLost"),
+        0,
+        "a failover of a primary only the agent lost"
     );
 
     // The primary frozen: the agent fails over by itself.

@@ -135,30 +135,13 @@ fn failover_after_kill_9_loses_no_acknowledged_write(engine: Engine) {
 /// Takes the pod's network down from the host (the test bed is this machine): its interface in
 /// the network namespace that holds its address.
 fn cut_network(ns: &Namespace, pod: &str) {
-    let ip = ns
-        .kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"])
-        .ok()
-        .stdout;
-    let netns = run("ip", &["netns", "list"], None).ok().stdout;
-    for name in netns.lines().filter_map(|l| l.split_whitespace().next()) {
-        let addrs = run(
-            "ip",
-            &[
-                "netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0",
-            ],
-            None,
-        );
-        if addrs.stdout.contains(&format!(" {ip}/")) {
-            run(
-                "ip",
-                &["netns", "exec", name, "ip", "link", "set", "eth0", "down"],
-                None,
-            )
-            .ok();
-            return;
-        }
-    }
-    panic!("no network namespace holds {pod}'s address {ip}");
+    let netns = netns_of(ns, pod);
+    run(
+        "ip",
+        &["netns", "exec", &netns, "ip", "link", "set", "eth0", "down"],
+        None,
+    )
+    .ok();
 }
 
 fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write(engine: Engine) {

@@ -670,3 +670,25 @@ pub fn agent_image() -> String {
     std::env::var("MYSQLHA_AGENT_IMAGE")
         .unwrap_or_else(|_| panic!("MYSQLHA_AGENT_IMAGE is not set: run tests/testbed/agent-image"))
 }
+
+/// The name of the network namespace (`ip netns list`) that holds `pod`'s address.
+pub fn netns_of(ns: &Namespace, pod: &str) -> String {
+    let ip = ns
+        .kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"])
+        .ok()
+        .stdout;
+    let netns = run("ip", &["netns", "list"], None).ok().stdout;
+    for name in netns.lines().filter_map(|l| l.split_whitespace().next()) {
+        let addrs = run(
+            "ip",
+            &[
+                "netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0",
+            ],
+            None,
+        );
+        if addrs.stdout.contains(&format!(" {ip}/")) {
+            return name.to_string();
+        }
+    }
+    panic!("no network namespace holds {pod}'s address {ip}");
+}
