@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::Api;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 pub fn validate(args: &SetArgs) -> Result<()> {
     if args.memory.is_none() && args.cpu.is_none() && args.storage.is_none() && args.set.is_empty()
@@ -168,7 +169,13 @@ async fn record_and_apply(
     let mut done = None;
     if !dynamic.is_empty() {
         for m in &cluster.members {
-            settings::apply_on(cluster, &m.name, &dynamic).await?;
+            // A member an interrupted earlier run left restarting gets them once it serves.
+            wait::until_server_runs(&cluster.pods, &m.name).await?;
+            let what = format!("applying the settings on {}", m.name);
+            wait::retry(Duration::from_secs(120), &what, || {
+                settings::apply_on(cluster, &m.name, &dynamic)
+            })
+            .await?;
         }
         let list = pairs(dynamic.iter().map(|(k, v)| (k, v)));
         ctx.event(
