@@ -93,15 +93,18 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha upgrade shop --image mariadb:11.8\n  kubectl mysqlha upgrade shop --image registry.example/mariadb:11.8.3 --timeout 30m"
     )]
     Upgrade(UpgradeArgs),
-    /// Change a running cluster: server settings (no restart) and resources (rolling)
+    /// Change a running cluster: server settings, resources and storage size
     ///
-    /// Each --set key=value is first tried on the primary (set and set back): a value the
-    /// server rejects, or a setting that cannot change at runtime, is refused with nothing
-    /// changed. Then it is applied with SET GLOBAL on every member, no restart, and recorded in
-    /// the cluster's ConfigMap for later starts. --memory/--cpu change the pods' requests: only
-    /// members that need it restart, replicas first, the primary last by switchover.
+    /// Every change is checked before anything changes: each --set key=value is tried on the
+    /// primary (set and set back), or, for a setting the server cannot change at runtime, by the
+    /// server binary's own option check; a value the server rejects is refused with nothing
+    /// changed. Settings are recorded in the cluster's ConfigMap for later starts; dynamic ones
+    /// are applied with SET GLOBAL on every member, no restart. Settings that need a restart,
+    /// --memory and --cpu roll: only members that need it restart, replicas one at a time, the
+    /// primary last by switchover. --storage grows every member's volume where the StorageClass
+    /// allows expansion (never shrinks).
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha set shop --set max_connections=500\n  kubectl mysqlha set shop --memory 2Gi --cpu 1\n  kubectl mysqlha set shop --set long_query_time=2 --set slow_query_log=ON"
+        after_help = "Examples:\n  kubectl mysqlha set shop --set max_connections=500\n  kubectl mysqlha set shop --set table_open_cache_instances=4\n  kubectl mysqlha set shop --memory 2Gi --cpu 1\n  kubectl mysqlha set shop --storage 50Gi\n  kubectl mysqlha set shop --set long_query_time=2 --set slow_query_log=ON"
     )]
     Set(SetArgs),
     /// Delete a cluster (its data too, unless --keep-data)
@@ -618,9 +621,14 @@ pub struct SetArgs {
     /// CPU request of each member's server (e.g. 500m, 2); members restart one at a time
     #[arg(long)]
     pub cpu: Option<String>,
-    /// A server setting, KEY=VALUE (repeatable); applied at runtime, no restart
+    /// A server setting, KEY=VALUE (repeatable); applied at runtime where the server allows it,
+    /// otherwise by a rolling restart
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Size of every member's data volume (e.g. 20Gi); volumes only grow, and only where their
+    /// StorageClass allows volume expansion
+    #[arg(long)]
+    pub storage: Option<String>,
     #[arg(long, default_value = "20m", value_parser = parse_duration)]
     pub timeout: Duration,
 }

@@ -277,6 +277,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         members.push(r);
         states.push(state);
     }
+    reread_primary_history_if_a_replica_looks_errant(cluster, &mut states).await;
     let mut reasons = judge(cluster, &mut members, &states);
     let durability = durability(cluster, &members, primary_extras.as_ref(), &mut reasons);
     let notes = shared_nodes(&members);
@@ -431,6 +432,41 @@ fn judge(
         }
     }
     reasons
+}
+
+/// Every member is asked at once, so under writes a replica's answer can come after the
+/// primary's and hold transactions the primary's answer did not show yet: errant in appearance
+/// only. When a replica looks errant, the primary's history is read again (now, after every
+/// replica's answer) and is what errant sets are computed against; a real errant transaction
+/// stays errant.
+async fn reread_primary_history_if_a_replica_looks_errant(
+    cluster: &Cluster,
+    states: &mut [Option<ServerState>],
+) {
+    let Some(at) = cluster
+        .members
+        .iter()
+        .position(|m| m.name == cluster.primary)
+    else {
+        return;
+    };
+    let Some(primary) = &states[at] else {
+        return;
+    };
+    let suspect = states.iter().enumerate().any(|(i, s)| {
+        i != at
+            && s.as_ref()
+                .is_some_and(|s| !s.history.errant_against(&primary.history).is_empty())
+    });
+    if !suspect {
+        return;
+    }
+    if let (Ok(now), Some(primary)) = (
+        crate::cluster::observe(cluster.server(&cluster.primary)).await,
+        states[at].as_mut(),
+    ) {
+        primary.history = now.history;
+    }
 }
 
 /// The record names a primary beyond the StatefulSet's members (a plain `kubectl scale`

@@ -31,6 +31,7 @@ mod session;
 mod settings;
 mod sql;
 mod sqltext;
+mod storage;
 mod style;
 mod switchover;
 mod terminal;

@@ -30,9 +30,38 @@ pub fn pod_image(member: &Member) -> Option<String> {
 /// Patches the StatefulSet's pod template (a strategic merge patch of `template_spec`); pods
 /// are not touched (the update strategy is OnDelete).
 pub async fn patch_template(cluster: &Cluster, template_spec: serde_json::Value) -> Result<()> {
+    patch_template_part(cluster, serde_json::json!({ "spec": template_spec })).await
+}
+
+/// Sets an annotation of the StatefulSet's pod template (pods are not touched): pods made before
+/// lack it (see `pod_annotation`).
+pub async fn annotate_template(cluster: &Cluster, key: &str, value: &str) -> Result<()> {
+    let metadata = serde_json::json!({ "annotations": { key: value } });
+    patch_template_part(cluster, serde_json::json!({ "metadata": metadata })).await
+}
+
+/// The StatefulSet's pod template's annotation `key`.
+pub fn template_annotation(cluster: &Cluster, key: &str) -> Option<String> {
+    let template = &cluster.statefulset.spec.as_ref()?.template;
+    template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(key)
+        .cloned()
+}
+
+/// The annotation `key` of `member`'s pod (None: no pod, or no such annotation).
+pub fn pod_annotation(member: &Member, key: &str) -> Option<String> {
+    let annotations = member.pod.as_ref()?.metadata.annotations.as_ref()?;
+    annotations.get(key).cloned()
+}
+
+async fn patch_template_part(cluster: &Cluster, template: serde_json::Value) -> Result<()> {
     let statefulsets: Api<StatefulSet> =
         Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let patch = serde_json::json!({ "spec": { "template": { "spec": template_spec } } });
+    let patch = serde_json::json!({ "spec": { "template": template } });
     statefulsets
         .patch(
             &cluster.name,

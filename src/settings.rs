@@ -1,10 +1,12 @@
 //! Server settings set by `kubectl mysqlha set --set key=value`: checked against the running
-//! server before anything changes, applied with SET GLOBAL on every member (no restart), and
-//! kept in the cluster's ConfigMap (key settings.cnf, under a field manager of its own so that
-//! re-rendering the ConfigMap keeps it) for every later start of a member.
+//! server before anything changes, kept in the cluster's ConfigMap (key settings.cnf, under a
+//! field manager of its own so that re-rendering the ConfigMap keeps it) for every later start
+//! of a member, and applied with SET GLOBAL on every member when the server can change them at
+//! runtime. The others take effect at a restart: the pod template names them (annotation
+//! RESTART_ANNOTATION) so that a rolling restart knows which pods started without them.
 use crate::cluster::Cluster;
-use crate::sql;
 use crate::sqltext::quote;
+use crate::{exec, sql};
 use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Patch, PatchParams};
@@ -14,6 +16,17 @@ use std::collections::BTreeMap;
 /// The ConfigMap key write-config.sh includes after the role's settings.
 pub const SETTINGS_KEY: &str = "settings.cnf";
 const SETTINGS_MANAGER: &str = "kubectl-mysqlha-settings";
+
+/// Pod template annotation: the settings that need a restart, one `key=value` a line. A pod
+/// whose annotation differs started without some of them.
+pub const RESTART_ANNOTATION: &str = "mysqlha.io/restart-settings";
+
+/// `current` (an annotation's value) with `new` merged in, as the annotation's value.
+pub fn merged_restart_settings(current: Option<&str>, new: &[(String, String)]) -> String {
+    let mut all = current.map(parse_cnf).unwrap_or_default();
+    all.extend(new.iter().cloned());
+    all.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
 
 /// Settings the plugin itself manages (roles, replication, durability): never set by hand.
 const MANAGED: &[&str] = &[
@@ -74,9 +87,16 @@ fn sql_value(value: &str) -> String {
     }
 }
 
-/// Checks each setting on `pod`'s server: it must be dynamic and accept the value (set, then
-/// set back to what it was, in one session). Nothing is left changed.
-pub async fn check(cluster: &Cluster, pod: &str, settings: &[(String, String)]) -> Result<()> {
+/// Checks each setting on `pod`'s server before anything changes. A dynamic setting must accept
+/// the value (set, then set back to what it was, in one session: nothing is left changed). A
+/// setting the server cannot change at runtime needs a restart: its value is checked by the
+/// server binary's own option parsing (`option_check`). Returns the settings that need a restart.
+pub async fn check(
+    cluster: &Cluster,
+    pod: &str,
+    settings: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
+    let mut need_restart = Vec::new();
     for (key, value) in settings {
         let statements = format!(
             "SET @mysqlha_was = @@GLOBAL.{key};\nSET GLOBAL {key} = {};\nSET GLOBAL {key} = @mysqlha_was;\n",
@@ -91,12 +111,56 @@ pub async fn check(cluster: &Cluster, pod: &str, settings: &[(String, String)]) 
                 .trim_end_matches(|c: char| c == ' ' || c == '|')
                 .to_string();
             if why.contains("read only variable") || why.contains("read-only variable") {
-                bail!("{key} cannot be changed on a running server ({why}); only dynamic settings can be set; nothing changed");
+                option_check(cluster, pod, key, value).await?;
+                need_restart.push((key.clone(), value.clone()));
+                continue;
             }
             bail!("the server rejects {key}={value}: {why}; nothing changed");
         }
     }
+    Ok(need_restart)
+}
+
+/// Runs the server binary's check of `--key=value` in `pod`'s container: an error, or a warning
+/// naming the option (a value adjusted into range), refuses the setting.
+async fn option_check(cluster: &Cluster, pod: &str, key: &str, value: &str) -> Result<()> {
+    let option = format!("--{key}={value}");
+    let mut command = vec!["sh", "-c", "\"$@\" 2>&1 >/dev/null; echo \"exit $?\"", "sh"];
+    command.extend(cluster.engine.option_check_command());
+    command.push(&option);
+    let out = exec::run(cluster.server(pod), &command, None)
+        .await
+        .with_context(|| format!("{pod}: cannot run the server's check of {key}={value}"))?;
+    if let Some(why) = option_refusal(&out.stdout, key) {
+        bail!("the server rejects {key}={value} at start: {why}; nothing changed");
+    }
     Ok(())
+}
+
+/// Why the server's option check (its log lines, then "exit N") refuses `key`, if it does.
+fn option_refusal(output: &str, key: &str) -> Option<String> {
+    let failed = !output.lines().any(|l| l.trim() == "exit 0");
+    let named = format!("'{key}'");
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("[ERROR]") || (l.contains("[Warning]") && l.contains(&named)))
+        .filter(|l| !l.contains("Aborting"))
+        .map(|l| {
+            l.split("] ")
+                .last()
+                .unwrap_or(l)
+                .trim()
+                .trim_end_matches('.')
+        })
+        .collect();
+    if lines.is_empty() && !failed {
+        return None;
+    }
+    Some(if lines.is_empty() {
+        output.trim().replace('\n', " ")
+    } else {
+        lines.join("; ")
+    })
 }
 
 /// Applies the settings on `pod` (SET GLOBAL), no restart.
@@ -167,5 +231,27 @@ mod tests {
         assert!(parse("rpl_semi_sync_master_enabled=OFF").is_err());
         assert_eq!(sql_value("ON"), "ON");
         assert_eq!(parse_cnf("[mysqld]\na=1\nb=x y\n")["b"], "x y");
+    }
+
+    #[test]
+    fn the_option_check_refuses_errors_and_adjusted_values() {
+        let mysql = "2026-12-01T20:50:27Z 0 [ERROR] [MY-000067] [Server] unknown variable 'x=4'.\n2026-12-01T20:50:27Z 0 [ERROR] [MY-010119] [Server] Aborting\nexit 1\n";
+        assert_eq!(
+            option_refusal(mysql, "x").unwrap(),
+            "unknown variable 'x=4'"
+        );
+        let mariadb = "2026-12-01 20:51:07 0 [Warning] option 'table_open_cache_instances': unsigned value 999 adjusted to 64\n2026-12-01 20:51:07 0 [Warning] Could not increase number of max_open_files to more than 20000 (request: 256184)\nexit 0\n";
+        assert_eq!(
+            option_refusal(mariadb, "table_open_cache_instances").unwrap(),
+            "option 'table_open_cache_instances': unsigned value 999 adjusted to 64"
+        );
+        assert_eq!(option_refusal(mariadb, "back_log"), None);
+        assert!(option_refusal("exit 9\n", "a").is_some());
+        let new = [("b".to_string(), "2".to_string())];
+        assert_eq!(
+            merged_restart_settings(Some("a=1\nb=1\n"), &new),
+            "a=1\nb=2\n"
+        );
+        assert_eq!(merged_restart_settings(None, &new), "b=2\n");
     }
 }

@@ -152,6 +152,14 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         errors.stdout
     );
     let _ = std::fs::remove_file(archive);
+    // set --storage asks the claims with the Role's rights (patch): the class refuses, not RBAC.
+    let grow = dba(&["set", "r1", "--storage", "8Gi"]);
+    assert_eq!(grow.code, 1, "{}", grow.stderr);
+    assert!(
+        grow.stderr.contains("cannot grow to 8Gi") && !grow.stderr.contains("cannot patch"),
+        "{}",
+        grow.stderr
+    );
     dba(&["scale", "r1", "--replicas", "3"]).ok();
     dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
     dba(&["switchover", "r1", "--to", "r1-1"]).ok();

@@ -5,7 +5,10 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-for_both_engines!(set_rolls_settings_and_memory_through_under_writes);
+for_both_engines!(
+    set_rolls_settings_and_memory_through_under_writes,
+    set_rolls_a_restart_setting_through_under_writes_and_refuses_storage_changes,
+);
 
 fn next_image() -> String {
     std::env::var("MYSQLHA_MARIADB_NEXT_IMAGE")
@@ -240,4 +243,213 @@ fn set_rolls_settings_and_memory_through_under_writes(engine: Engine) {
     // Nothing left to roll: nothing restarts.
     let out = ns.plugin(&["set", "st", "--memory", "600Mi"]).ok();
     assert!(out.stdout.contains("(0 restarted)"), "{}", out.stdout);
+}
+
+fn pod_uid(ns: &Namespace, pod: &str) -> String {
+    ns.kubectl(&["get", "pod", pod, "-o", "jsonpath={.metadata.uid}"])
+        .stdout
+}
+
+fn claim_sizes(ns: &Namespace) -> String {
+    ns.kubectl(&[
+        "get",
+        "pvc",
+        "-o",
+        "jsonpath={.items[*].spec.resources.requests.storage}",
+    ])
+    .ok()
+    .stdout
+}
+
+/// A setting the server cannot change at runtime (table_open_cache_instances): a value the
+/// server would refuse or adjust at start is refused before anything restarts; a good one is
+/// recorded and rolls through (interrupted once while the replica restarts, then run again: only
+/// what is left restarts), the primary last by switchover, under a writer that loses nothing.
+/// Storage: the test bed's class allows no expansion, so growing is refused, as is shrinking.
+fn set_rolls_a_restart_setting_through_under_writes_and_refuses_storage_changes(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-setr", engine);
+    create_cluster(&ns, "sr", 2);
+    ns.sql(
+        "sr",
+        "sr-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    let uids = || [pod_uid(&ns, "sr-0"), pod_uid(&ns, "sr-1")];
+    let before = uids();
+    let sizes = claim_sizes(&ns);
+    let refusals = [
+        ("table_open_cache_instances=abc", "Unknown suffix 'a'"),
+        ("table_open_cache_instances=999", "adjusted to 64"),
+    ];
+    for (setting, why) in refusals {
+        let out = ns.plugin(&["set", "sr", "--set", setting]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let line = out.stderr.trim();
+        assert!(
+            line.starts_with("error: the server rejects") && line.contains(why),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("nothing changed") && !line.contains('\n'),
+            "{line}"
+        );
+    }
+    let out = ns.plugin(&["set", "sr", "--storage", "100Gi"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot grow to 100Gi") && out.stderr.contains("resize"),
+        "{}",
+        out.stderr
+    );
+    let out = ns.plugin(&["set", "sr", "--storage", "1Gi"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("can only grow"), "{}", out.stderr);
+    assert_eq!(ns.plugin(&["set", "sr", "--storage", "lots"]).code, 2);
+    assert_eq!(
+        claim_sizes(&ns),
+        sizes,
+        "a refused --storage changed a claim"
+    );
+    assert_eq!(uids(), before, "a refused set restarted members");
+    let annotation = ns
+        .kubectl(&[
+            "get",
+            "statefulset",
+            "sr",
+            "-o",
+            "jsonpath={.spec.template.metadata.annotations}",
+        ])
+        .ok()
+        .stdout;
+    assert!(!annotation.contains("restart-settings"), "{annotation}");
+
+    let writer = Writer::start(&ns, "sr", "app.w");
+    std::thread::sleep(Duration::from_secs(2));
+    // Interrupted while the replica restarts.
+    let mut child = std::process::Command::new(PLUGIN)
+        .args([
+            "set",
+            "sr",
+            "--set",
+            "table_open_cache_instances=4",
+            "-n",
+            &ns.name,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("sr-1 restarts", Duration::from_secs(120), || {
+        let uid = pod_uid(&ns, "sr-1");
+        !uid.is_empty() && uid != before[1]
+    });
+    run("kill", &["-TERM", &child.id().to_string()], None).ok();
+    assert!(
+        !child.wait().unwrap().success(),
+        "the set ended before it was interrupted"
+    );
+    // Run again: only the primary is left to restart, after a switchover.
+    let out = ns
+        .plugin(&[
+            "set",
+            "sr",
+            "--set",
+            "table_open_cache_instances=4",
+            "--set",
+            "max_connections=77",
+        ])
+        .ok();
+    assert!(
+        out.stdout
+            .contains("max_connections=77 applied on every member (no restart)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("table_open_cache_instances=4 by restart (1 restarted; primary sr-0 → sr-1"),
+        "{}",
+        out.stdout
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let longest = longest_refused_run(&ns, &writer.pod);
+    let acked = writer.stop();
+    let status = ns.status_json("sr");
+    assert_eq!(status["healthy"], true, "{status:#}");
+    assert_eq!(status["primary"], "sr-1", "{status:#}");
+    assert_no_acknowledged_write_lost(&ns, "sr", "sr-1", "app.w", &acked);
+    assert!(
+        longest <= 15,
+        "writes were refused {longest} times in a row"
+    );
+    for pod in ["sr-0", "sr-1"] {
+        let value = ns
+            .admin_sql(
+                pod,
+                "SELECT @@GLOBAL.table_open_cache_instances, @@GLOBAL.max_connections",
+            )
+            .ok()
+            .stdout;
+        assert_eq!(
+            value.split_whitespace().collect::<Vec<_>>(),
+            ["4", "77"],
+            "{pod}"
+        );
+    }
+    // Once more: nothing left to restart.
+    let out = ns
+        .plugin(&["set", "sr", "--set", "table_open_cache_instances=4"])
+        .ok();
+    assert!(out.stdout.contains("(0 restarted"), "{}", out.stdout);
+
+    // Status under fast writes: members are asked at once, so a replica's answer may hold
+    // transactions the primary's answer did not show yet; none may be called errant.
+    start_fast_writer(&ns, "sr", "app.f");
+    for _ in 0..15 {
+        let status = ns.status_json("sr");
+        for m in status["members"].as_array().unwrap() {
+            let errant = m["errant"].as_array().map_or(0, Vec::len);
+            assert_eq!(errant, 0, "a false errant set under writes: {status:#}");
+        }
+    }
+    ns.kubectl(&["delete", "pod", "fast-writer", "--wait=false"]);
+}
+
+/// A pod that creates `table` and inserts rows into it as fast as one session through
+/// NAME-primary can, its password from the cluster's Secret.
+fn start_fast_writer(ns: &Namespace, cluster: &str, table: &str) {
+    let pod = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": "fast-writer" },
+        "spec": { "restartPolicy": "Never", "containers": [{
+            "name": "w", "image": ns.engine.image(), "imagePullPolicy": "IfNotPresent",
+            "env": [{ "name": "MYSQL_PWD", "valueFrom": { "secretKeyRef": {
+                "name": format!("{cluster}-credentials"), "key": "root-password" } } }],
+            "command": ["sh", "-c", format!(
+                "(echo 'CREATE TABLE {table} (id INT PRIMARY KEY);'; i=0; while :; do i=$((i+1)); echo \"INSERT INTO {table} VALUES ($i);\"; done) | {} -h {cluster}-primary -uroot",
+                ns.engine.client())],
+        }] },
+    });
+    run(
+        "kubectl",
+        &["-n", &ns.name, "apply", "-f", "-"],
+        Some(&pod.to_string()),
+    )
+    .ok();
+    ns.kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/fast-writer",
+        "--timeout=60s",
+    ])
+    .ok();
+    let count = format!("SELECT COUNT(*) FROM {table}");
+    eventually("the fast writer writes", Duration::from_secs(30), || {
+        ns.admin_sql(&format!("{cluster}-1"), &count)
+            .stdout
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|n| n > 100)
+    });
 }

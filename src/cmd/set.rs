@@ -1,23 +1,27 @@
-//! `kubectl mysqlha set NAME [--memory X] [--cpu X] [--set key=value ...]`: rolling changes.
-//! Server settings are checked on the primary first (a value the server rejects, or a setting
-//! that cannot change at runtime, is refused with nothing changed), then applied with SET GLOBAL
-//! on every member without a restart and recorded for later starts. Resources change the pod
+//! `kubectl mysqlha set NAME [--memory X] [--cpu X] [--storage SIZE] [--set key=value ...]`:
+//! rolling changes. Everything is checked before anything changes: server settings on the
+//! primary (a value the server rejects is refused), the volumes' growth by a server-side dry run.
+//! Settings are recorded in the ConfigMap; dynamic ones are applied with SET GLOBAL on every
+//! member without a restart. Settings that need a restart and resources change the pod
 //! template; only members whose pod differs restart, replicas first, the primary last by
 //! switchover (src/rolling.rs).
 use crate::cli::SetArgs;
 use crate::cluster::{Cluster, Member};
 use crate::context::Context;
 use crate::manifests::{self, DATA_CONTAINER, SERVER_CONTAINER};
-use crate::{apply, rolling, settings, wait};
+use crate::settings::RESTART_ANNOTATION;
+use crate::{apply, input, rolling, settings, storage, wait};
 use anyhow::{bail, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::Api;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 pub fn validate(args: &SetArgs) -> Result<()> {
-    if args.memory.is_none() && args.cpu.is_none() && args.set.is_empty() {
-        bail!("nothing to change: give --memory, --cpu or --set key=value");
+    if args.memory.is_none() && args.cpu.is_none() && args.storage.is_none() && args.set.is_empty()
+    {
+        bail!("nothing to change: give --memory, --cpu, --storage or --set key=value");
     }
     for s in &args.set {
         settings::parse(s)?;
@@ -29,6 +33,9 @@ pub fn validate(args: &SetArgs) -> Result<()> {
             }
         }
     }
+    if let Some(size) = &args.storage {
+        input::quantity("--storage", size).map_err(anyhow::Error::msg)?;
+    }
     Ok(())
 }
 
@@ -39,39 +46,41 @@ pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
         .iter()
         .map(|s| settings::parse(s))
         .collect::<Result<_>>()?;
+    // Checked before anything changes.
+    let need_restart = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        settings::check(&cluster, &cluster.primary, &wanted).await?
+    };
+    let claims = match &args.storage {
+        Some(size) => storage::claims_to_grow(&cluster, size).await?,
+        None => Vec::new(),
+    };
     let mut done = Vec::new();
     if !wanted.is_empty() {
-        settings::check(&cluster, &cluster.primary, &wanted).await?;
-        ctx.ensure_lock_held()?;
-        // The ConfigMap as this plugin renders it (its write-config.sh includes settings.cnf).
-        let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-        let spec = cluster.config_spec(cluster.replicas(), &cluster.primary);
-        apply::apply(&configs, &manifests::config_map(&spec)).await?;
-        settings::record(&cluster, &wanted).await?;
-        for m in &cluster.members {
-            settings::apply_on(&cluster, &m.name, &wanted).await?;
-        }
-        let list: Vec<String> = wanted.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        ctx.event(
-            "SettingsApplied",
-            format!(
-                "{} applied on every member without a restart",
-                list.join(", ")
-            ),
-        );
-        done.push(format!(
-            "{} applied on every member (no restart)",
-            list.join(", ")
-        ));
+        let applied = record_and_apply(ctx, &cluster, &wanted, &need_restart).await?;
+        done.extend(applied);
     }
-    if args.memory.is_some() || args.cpu.is_some() {
-        let mut requests = BTreeMap::new();
-        if let Some(m) = &args.memory {
-            requests.insert("memory".to_string(), m.clone());
+    if let Some(size) = &args.storage {
+        ctx.ensure_lock_held()?;
+        storage::grow(&cluster, &claims, size).await?;
+        if !claims.is_empty() {
+            ctx.event(
+                "StorageGrown",
+                format!("claims {} now ask for {size}", claims.join(", ")),
+            );
         }
-        if let Some(c) = &args.cpu {
-            requests.insert("cpu".to_string(), c.clone());
-        }
+        done.push(if claims.is_empty() {
+            format!("storage {size} (every claim asks for it already)")
+        } else {
+            format!(
+                "storage {size} ({} claims grown; the volumes follow as their driver expands them)",
+                claims.len()
+            )
+        });
+    }
+    let requests = requests(args);
+    if !requests.is_empty() {
         let resources = serde_json::json!({ "requests": requests });
         ctx.ensure_lock_held()?;
         rolling::patch_template(
@@ -82,14 +91,33 @@ pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
             }),
         )
         .await?;
+    }
+    if !requests.is_empty() || !need_restart.is_empty() {
+        // The pod template as just changed.
         let primary = cluster.primary.clone();
         cluster = Cluster::load(ctx, &args.name).await?;
         cluster.primary = primary;
+    }
+    // Members that started without the recorded restart settings (also those an interrupted
+    // earlier run left) restart too.
+    let restart_settings = rolling::template_annotation(&cluster, RESTART_ANNOTATION);
+    let unfinished = cluster
+        .members
+        .iter()
+        .any(|m| rolling::pod_annotation(m, RESTART_ANNOTATION) != restart_settings);
+    if !need_restart.is_empty() && !unfinished {
+        done.push(format!(
+            "settings {} by restart (0 restarted: every member runs with them)",
+            pairs(need_restart.iter().map(|(k, v)| (k, v)))
+        ));
+    }
+    if !requests.is_empty() || unfinished {
         let passwords = cluster.passwords().await?;
-        let what = format!("rolling the new resources through cluster {}", args.name);
+        let what = format!("rolling the change through cluster {}", args.name);
         let rolled = wait::with_timeout(args.timeout, &what, async {
             rolling::roll(ctx, &mut cluster, &passwords, false, |m| {
                 differs(m, &requests)
+                    || rolling::pod_annotation(m, RESTART_ANNOTATION) != restart_settings
             })
             .await
         })
@@ -101,18 +129,93 @@ pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
             ),
             None => String::new(),
         };
+        let mut what = Vec::new();
+        if !requests.is_empty() {
+            what.push(format!("resources {}", pairs(&requests)));
+        }
+        if unfinished {
+            let settings = restart_settings.unwrap_or_default().replace('\n', " ");
+            what.push(format!("settings {} by restart", settings.trim()));
+        }
         done.push(format!(
-            "resources {} ({} restarted{window})",
-            requests
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            "{} ({} restarted{window})",
+            what.join(", "),
             rolled.restarted.len()
         ));
     }
     println!("set {}: {}", args.name, done.join("; "));
     Ok(())
+}
+
+/// Records every setting in the ConfigMap; applies the dynamic ones on every member (SET
+/// GLOBAL) and names the others in the pod template, for the roll. Returns what it applied.
+async fn record_and_apply(
+    ctx: &Context,
+    cluster: &Cluster,
+    wanted: &[(String, String)],
+    need_restart: &[(String, String)],
+) -> Result<Option<String>> {
+    ctx.ensure_lock_held()?;
+    // The ConfigMap as this plugin renders it (its write-config.sh includes settings.cnf).
+    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let spec = cluster.config_spec(cluster.replicas(), &cluster.primary);
+    apply::apply(&configs, &manifests::config_map(&spec)).await?;
+    settings::record(cluster, wanted).await?;
+    let dynamic: Vec<(String, String)> = wanted
+        .iter()
+        .filter(|s| !need_restart.contains(s))
+        .cloned()
+        .collect();
+    let mut done = None;
+    if !dynamic.is_empty() {
+        for m in &cluster.members {
+            // A member an interrupted earlier run left restarting gets them once it serves.
+            wait::until_server_runs(&cluster.pods, &m.name).await?;
+            let what = format!("applying the settings on {}", m.name);
+            wait::retry(Duration::from_secs(120), &what, || {
+                settings::apply_on(cluster, &m.name, &dynamic)
+            })
+            .await?;
+        }
+        let list = pairs(dynamic.iter().map(|(k, v)| (k, v)));
+        ctx.event(
+            "SettingsApplied",
+            format!("{list} applied on every member without a restart"),
+        );
+        done = Some(format!("{list} applied on every member (no restart)"));
+    }
+    if !need_restart.is_empty() {
+        let current = rolling::template_annotation(cluster, RESTART_ANNOTATION);
+        let all = settings::merged_restart_settings(current.as_deref(), need_restart);
+        rolling::annotate_template(cluster, RESTART_ANNOTATION, &all).await?;
+        let list = pairs(need_restart.iter().map(|(k, v)| (k, v)));
+        ctx.event(
+            "SettingsRecorded",
+            format!("{list} recorded; members restart one at a time to take it"),
+        );
+    }
+    Ok(done)
+}
+
+/// The resource requests asked for (--memory, --cpu).
+fn requests(args: &SetArgs) -> BTreeMap<String, String> {
+    let mut requests = BTreeMap::new();
+    if let Some(m) = &args.memory {
+        requests.insert("memory".to_string(), m.clone());
+    }
+    if let Some(c) = &args.cpu {
+        requests.insert("cpu".to_string(), c.clone());
+    }
+    requests
+}
+
+/// `k=v, k=v`.
+fn pairs<'a>(items: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    items
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether `member`'s running server container requests other resources than `wanted`.

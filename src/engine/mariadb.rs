@@ -351,3 +351,6 @@ mod upgrade_tests {
         assert!(!from("11.8.9-MariaDB-0+deb13u1 from Debian-log").contains("MASTER_SSL"));
     }
 }
+
+/// Start-up options parsed as the server parses them, then help printed and nothing started.
+pub const OPTION_CHECK: &[&str] = &["mariadbd", "--no-defaults", "--help", "--verbose"];

@@ -263,6 +263,17 @@ impl Engine {
             Engine::Mysql => 1,
         }
     }
+
+    /// The server binary's own check of start-up options (`--KEY=VALUE` appended), run in a
+    /// member's container beside its running server: it reads no configuration file, touches no
+    /// data directory and starts nothing. It fails (or warns, naming the option) when the server
+    /// would refuse (or adjust) the value at start.
+    pub fn option_check_command(self) -> &'static [&'static str] {
+        match self {
+            Engine::Mariadb => mariadb::OPTION_CHECK,
+            Engine::Mysql => mysql::OPTION_CHECK,
+        }
+    }
 }
 
 impl fmt::Display for Engine {

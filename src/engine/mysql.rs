@@ -274,3 +274,11 @@ mod tests {
         assert_eq!(s.applied.to_string(), format!("{u}:1-9"));
     }
 }
+
+/// Start-up options parsed and checked as at start (warnings shown), then nothing started.
+pub const OPTION_CHECK: &[&str] = &[
+    "mysqld",
+    "--no-defaults",
+    "--log-error-verbosity=2",
+    "--validate-config",
+];
