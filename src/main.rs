@@ -32,6 +32,7 @@ mod settings;
 mod sql;
 mod sqltext;
 mod style;
+mod survey;
 mod switchover;
 mod terminal;
 mod topology;
