@@ -9,6 +9,7 @@ shift 3
 umask 077
 dir=$(mktemp -d /tmp/mysqlha-survey-XXXXXX) || exit 1
 trap 'rm -rf "$dir"' EXIT
+trap 'exit 1' HUP INT TERM
 IFS= read -r password
 printf '[client]\nuser=root\npassword=%s\n' "$password" >"$dir/cnf"
 cat >"$dir/sql"
