@@ -139,15 +139,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     eventually("the primary answers again", Duration::from_secs(60), || {
         events(&ns, "PrimaryAnswersAgain") >= 1
     });
-    eventually(
-        "writes are acknowledged again",
-        Duration::from_secs(30),
-        || {
-            let n = writer.acknowledged().len();
-            std::thread::sleep(Duration::from_secs(2));
-            writer.acknowledged().len() > n
-        },
-    );
+    writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(30));
     assert_eq!(primary(&ns), "ha-0");
     assert_eq!(
         events(&ns, "AutomaticFailover"),
@@ -203,15 +195,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         "{fenced:?}"
     );
     at_most_one_writable(&ns);
-    eventually(
-        "writes go to the new primary",
-        Duration::from_secs(30),
-        || {
-            let n = writer.acknowledged().len();
-            std::thread::sleep(Duration::from_secs(2));
-            writer.acknowledged().len() > n
-        },
-    );
+    writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
     assert_eq!(events(&ns, "AutomaticFailover"), 1);
     // status shows the agent: its leader, heartbeat and the failover it made.
     let shown = ns.plugin(&["status", "ha"]).stdout;
@@ -276,15 +260,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     let second = primary(&ns);
     let took = freeze_and_wait_for_a_new_primary(&ns, &second);
     eprintln!("frozen primary {second} (new leader): new primary recorded after {took:.1}s");
-    eventually(
-        "writes go to the newest primary",
-        Duration::from_secs(30),
-        || {
-            let n = writer.acknowledged().len();
-            std::thread::sleep(Duration::from_secs(2));
-            writer.acknowledged().len() > n
-        },
-    );
+    writer.wait_for_acknowledgements("writes go to the newest primary", Duration::from_secs(30));
     let acked = writer.stop();
     at_most_one_writable(&ns);
     let last = primary(&ns);

@@ -332,15 +332,7 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_node() {
             !out.stdout.is_empty() && out.stdout != "na-0"
         },
     );
-    eventually(
-        "writes are acknowledged again",
-        Duration::from_secs(60),
-        || {
-            let n = writer.acknowledged().len();
-            std::thread::sleep(Duration::from_secs(2));
-            writer.acknowledged().len() > n
-        },
-    );
+    writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
     let acked = writer.stop();
     let primary = ns.status_json("na")["primary"]
         .as_str()

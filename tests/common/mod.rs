@@ -408,6 +408,15 @@ impl<'a> Writer<'a> {
             .filter_map(|n| n.trim().parse().ok())
             .collect()
     }
+
+    /// Waits (up to `limit`) until new writes are acknowledged: `what` names the wait.
+    pub fn wait_for_acknowledgements(&self, what: &str, limit: Duration) {
+        eventually(what, limit, || {
+            let n = self.acknowledged().len();
+            std::thread::sleep(Duration::from_secs(2));
+            self.acknowledged().len() > n
+        });
+    }
 }
 
 /// Every id in `acked` (acknowledged by a Writer) is in `table` on `pod`.
