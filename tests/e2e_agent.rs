@@ -268,6 +268,16 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     assert_no_acknowledged_write_lost(&ns, "ha", &last, "app.w", &acked);
     assert_eq!(events(&ns, "AutomaticFailover"), 2);
 
+    // report holds the agent's log: its decisions, the failover among them.
+    let archive = std::env::temp_dir().join(format!("{}-report.tar.gz", ns.name));
+    let archive = archive.to_str().unwrap();
+    ns.plugin(&["report", "ha", "-o", archive, "--force"]).ok();
+    let logs = run("tar", &["xzOf", archive, "--wildcards", "*/agent/*"], None)
+        .ok()
+        .stdout;
+    std::fs::remove_file(archive).ok();
+    assert!(logs.contains("AutomaticFailover: failed over"), "{logs}");
+
     // disable removes the agent; delete leaves nothing of it.
     ns.plugin(&["agent", "disable", "ha"]).ok();
     eventually("the agent's pods are gone", Duration::from_secs(60), || {
