@@ -393,6 +393,28 @@ where
         .with_context(|| format!("{} {name}", K::kind(&())))
 }
 
+/// Whether `member`'s pod starts on kept data: it runs its server, or its data init container
+/// finds none (that container also runs, for a moment, in a pod that has data: seen waiting
+/// for data, it is asked, and the pod is watched again if it has ended meanwhile).
+async fn holds_kept_data(cluster: &Cluster, member: &str) -> Result<bool> {
+    const ASK: &str = "D=/var/lib/mysql; if [ -d $D/mysql ] && [ ! -e $D/.mysqlha-incomplete ]; then echo kept; else echo none; fi";
+    for _ in 0..30 {
+        let phase = wait::pod_until(&cluster.pods, member, "starts", |p| {
+            matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
+        })
+        .await?;
+        if phase != PodPhase::WaitingForData {
+            return Ok(true);
+        }
+        let asked = crate::exec::run(cluster.data_init(member), &["sh", "-c", ASK], None).await;
+        if asked.is_ok_and(|out| out.stdout.trim() == "none") {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    bail!("pod {member} neither waits for data nor runs its server")
+}
+
 /// Kept data (`record`: the last primary of record, as delete left it): every member with data
 /// starts read-only with replication held; the member whose history includes every other's
 /// becomes the primary, the others follow it. When the histories diverge, the cluster is put
@@ -414,11 +436,7 @@ async fn restore_kept(
     {
         let task = progress.task(&member);
         task.set("waiting for the pod");
-        let phase = wait::pod_until(&cluster.pods, &member, "starts", |p| {
-            matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
-        })
-        .await?;
-        if phase == PodPhase::WaitingForData {
+        if !holds_kept_data(cluster, &member).await? {
             task.finish("no kept data: will be cloned");
             continue;
         }
