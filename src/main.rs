@@ -33,7 +33,6 @@ mod sql;
 mod sqltext;
 mod storage;
 mod style;
-mod survey;
 mod switchover;
 mod terminal;
 mod topology;
