@@ -40,3 +40,55 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 maximum() { sort -n | tail -n 1; }
 # side_by_side LABEL VALUE...: one row of the table that ends each benchmark, a column per engine.
 side_by_side() { local label=$1; shift; printf '%-44s' "$label"; printf ' %-26s' "$@"; printf '\n'; }
+# load_big ENGINE MB: MB megabytes of incompressible rows into app.big on db-0 of $NS.
+load_big() {
+  case $1 in
+    mariadb) kubectl exec -i -n "$NS" db-0 -c mysql -- mariadb -umysql <<SQL ;;
+CREATE DATABASE app; USE app; CREATE TABLE app.big (id INT PRIMARY KEY, pad VARBINARY(1000));
+INSERT INTO app.big SELECT seq, RANDOM_BYTES(1000) FROM seq_1_to_$(($2 * 1024));
+SQL
+    mysql)
+      { echo "CREATE DATABASE app; CREATE TABLE app.big (id INT PRIMARY KEY, pad VARBINARY(1000));"
+        echo "SET SESSION cte_max_recursion_depth = 1000000;"
+        # 64 MB a statement: no single huge transaction in the binary log.
+        for ((from = 1; from <= $2 * 1024; from += 65536)); do
+          to=$((from + 65535 < $2 * 1024 ? from + 65535 : $2 * 1024))
+          echo "INSERT INTO app.big WITH RECURSIVE s(n) AS (SELECT $from UNION ALL SELECT n + 1 FROM s WHERE n < $to) SELECT n, RANDOM_BYTES(1000) FROM s;"
+        done; } | kubectl exec -i -n "$NS" db-0 -c mysql -- mysql -umysql ;;
+  esac
+}
+# excludes_of ENGINE: sets the array `exclude` to what a clone does not carry, left out of the
+# raw copy: binary logs (both engines), redo and temporary tablespace (MySQL, whose 512 MB of
+# preallocated redo would dominate a small data set).
+excludes_of() {
+  case $1 in
+    mariadb) exclude=(--exclude='mysql-bin.*') ;;
+    mysql) exclude=(--exclude='mysql-bin.*' --exclude='#innodb_redo' --exclude='#innodb_temp' --exclude=ibtmp1) ;;
+  esac
+}
+# flush_dirty_pages ENGINE: db-0 writes its dirty pages out first, so neither the raw copy nor
+# the clone competes with the page cleaner.
+flush_dirty_pages() {
+  local client pct
+  client=$(client_of "$1")
+  sql_db0() { kubectl exec -n "$NS" db-0 -c mysql -- "$client" -umysql -N -B -e "$1"; }
+  pct=$(sql_db0 'SELECT @@innodb_max_dirty_pages_pct')
+  sql_db0 'SET GLOBAL innodb_max_dirty_pages_pct = 0'
+  for _ in $(seq 240); do
+    [ "$(sql_db0 "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | cut -f2)" = 0 ] && break
+    sleep 0.5
+  done
+  sql_db0 "SET GLOBAL innodb_max_dirty_pages_pct = $pct"
+}
+# raw_copy ENGINE: a `tar | tar` copy of db-0's data directory (less raw_excludes) into the
+# container's /tmp, on the same node, synced, then removed; sets raw_bytes and raw_s.
+raw_copy() {
+  local out exclude
+  excludes_of "$1"
+  raw_bytes=$(kubectl exec -n "$NS" db-0 -c mysql -- du -sb "${exclude[@]}" /var/lib/mysql | cut -f1)
+  drop_caches
+  out=$(kubectl exec -n "$NS" db-0 -c mysql -- sh -c \
+    's=$(date +%s.%N); mkdir /tmp/copy && tar -C /var/lib/mysql "$@" -cf - . | tar -C /tmp/copy -xf - && sync && e=$(date +%s.%N); rm -rf /tmp/copy; echo "$s $e"' \
+    sh "${exclude[@]}")
+  raw_s=$(echo "$out" | awk '{print $2 - $1}')
+}
