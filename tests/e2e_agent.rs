@@ -57,11 +57,7 @@ fn events(ns: &Namespace, reason: &str) -> usize {
 
 /// The messages of cluster ha's events of `reason`, oldest first.
 fn event_notes(ns: &Namespace, reason: &str) -> Vec<String> {
-    plugin_events(ns, "ha")
-        .into_iter()
-        .filter(|e| e.reason == reason)
-        .map(|e| e.message)
-        .collect()
+    event_messages(ns, "ha", reason)
 }
 
 fn primary(ns: &Namespace) -> String {

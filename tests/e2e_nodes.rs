@@ -284,10 +284,7 @@ impl Drop for ApiServerFrozen {
 }
 
 fn count(ns: &Namespace, cluster: &str, reason: &str) -> usize {
-    plugin_events(ns, cluster)
-        .iter()
-        .filter(|e| e.reason == reason)
-        .count()
+    event_messages(ns, cluster, reason).len()
 }
 
 /// With the agent and no plugin command after each fault: the API server paused for 30 s

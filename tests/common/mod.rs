@@ -609,6 +609,15 @@ pub struct PluginEvent {
     pub related: String,
 }
 
+/// The messages of the plugin's events of `reason` on cluster `cluster`, oldest first.
+pub fn event_messages(ns: &Namespace, cluster: &str, reason: &str) -> Vec<String> {
+    plugin_events(ns, cluster)
+        .into_iter()
+        .filter(|e| e.reason == reason)
+        .map(|e| e.message)
+        .collect()
+}
+
 /// The plugin's events on cluster `cluster` (regarding its ConfigMap), oldest first.
 pub fn plugin_events(ns: &Namespace, cluster: &str) -> Vec<PluginEvent> {
     let out = ns.kubectl(&["get", "events", "-o", "json"]).ok();
