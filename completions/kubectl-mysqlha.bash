@@ -292,7 +292,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__agent__subcmd__enable)
-            opts="-n -h -V --wait --agent-image --grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --agent-image --grace --restart-grace --cooldown --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,6 +307,10 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -412,13 +416,17 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__agent__subcmd__run)
-            opts="-n -h -V --grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --grace --restart-grace --cooldown --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

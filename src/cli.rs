@@ -416,15 +416,19 @@ pub enum AgentCommand {
 /// The agent's grace time and cooldown unless told otherwise (create deploys it with them).
 pub const DEFAULT_AGENT_GRACE: &str = "3s";
 pub const DEFAULT_AGENT_COOLDOWN: &str = "5m";
+pub const DEFAULT_AGENT_RESTART_GRACE: &str = "15s";
 
 /// How the agent decides.
 #[derive(Args, Debug, Clone)]
 pub struct AgentTuning {
     /// How long the primary may go unanswered (since its last answer) before it counts as lost,
-    /// if its replicas agree (15s more while its port refuses connections: its server restarts
-    /// in place)
+    /// if its replicas agree
     #[arg(long, default_value = DEFAULT_AGENT_GRACE, value_parser = parse_duration)]
     pub grace: Duration,
+    /// How much longer a primary whose port refused connections during its silence is waited
+    /// for (its pod answers, its server restarts in place)
+    #[arg(long, default_value = DEFAULT_AGENT_RESTART_GRACE, value_parser = parse_duration)]
+    pub restart_grace: Duration,
     /// After an automatic failover, none again for this long
     #[arg(long, default_value = DEFAULT_AGENT_COOLDOWN, value_parser = parse_duration)]
     pub cooldown: Duration,
@@ -436,6 +440,7 @@ impl Default for AgentTuning {
         Self {
             grace: parse(DEFAULT_AGENT_GRACE),
             cooldown: parse(DEFAULT_AGENT_COOLDOWN),
+            restart_grace: parse(DEFAULT_AGENT_RESTART_GRACE),
         }
     }
 }

@@ -106,7 +106,8 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
     )
     .ok();
-    // A short cooldown, so that the second fault below is failed over too.
+    // A short cooldown, so that the second fault below is failed over too; a long restart
+    // grace, so that a server restarting slowly on a loaded machine is still a restart in place.
     let out = ns
         .plugin(&[
             "agent",
@@ -116,6 +117,8 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
             &image,
             "--cooldown",
             "1s",
+            "--restart-grace",
+            "90s",
         ])
         .ok();
     assert!(out.stdout.contains("Deployment ha-agent"), "{}", out.stdout);
@@ -132,9 +135,11 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     eventually("the agent notices", Duration::from_secs(30), || {
         events(&ns, "PrimaryUnreachable") >= 1
     });
-    eventually("the primary answers again", Duration::from_secs(60), || {
-        events(&ns, "PrimaryAnswersAgain") >= 1
-    });
+    eventually(
+        "the primary answers again",
+        Duration::from_secs(100),
+        || events(&ns, "PrimaryAnswersAgain") >= 1,
+    );
     writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(30));
     assert_eq!(primary(&ns), "ha-0");
     assert_eq!(

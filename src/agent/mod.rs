@@ -33,9 +33,6 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const ASK_AHEAD: Duration = Duration::from_secs(3);
 /// How long the primary's handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
-/// A primary whose port refuses connections (its server restarts in place, its pod and node
-/// are fine) is given this much more than the grace time before it counts as lost.
-const RESTART_GRACE: Duration = Duration::from_secs(15);
 /// How often the leader looks for an old primary to bring back as a replica.
 const REJOIN_EVERY: Duration = Duration::from_secs(5);
 /// The longest an automatic failover may take.
@@ -76,10 +73,11 @@ pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
     ctx.event(
         "AgentDeployed",
         format!(
-            "Deployment {} (2 pods, image {}) watches the primary; grace {}s, cooldown {}s",
+            "Deployment {} (2 pods, image {}) watches the primary; grace {}s ({}s more for a restart in place), cooldown {}s",
             objects::agent_name(&spec.cluster),
             spec.image,
             spec.grace.as_secs(),
+            spec.restart_grace.as_secs(),
             spec.cooldown.as_secs()
         ),
     );
@@ -101,6 +99,9 @@ pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
 /// How the agent decides.
 pub struct Settings {
     pub grace: Duration,
+    /// A primary whose port refused connections during its silence (its pod and node are fine,
+    /// its server restarts in place) is given this much more than the grace time.
+    pub restart_grace: Duration,
     pub cooldown: Duration,
 }
 
@@ -112,6 +113,9 @@ struct Watch {
     primary: String,
     last_answer: Option<Instant>,
     unreachable_since: Option<Instant>,
+    /// Its port refused a connection during this silence: its server restarts in place (a
+    /// restarting server may then be slow to send its handshake; it still restarts).
+    restarting: bool,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
     last_failover: Option<Instant>,
@@ -121,6 +125,14 @@ struct Watch {
     rejoin_checked: Option<Instant>,
     /// Members out of service that hold what the primary lacks (said once).
     diverged: std::collections::BTreeSet<String>,
+}
+
+impl Watch {
+    /// The primary's silence is over (it answered, it changed, or it was failed over).
+    fn end_silence(&mut self) {
+        self.unreachable_since = None;
+        self.restarting = false;
+    }
 }
 
 /// The agent's loop: runs until the process is stopped.
@@ -142,8 +154,9 @@ pub async fn run(
         events: Some(events),
     };
     say(&format!(
-        "agent {identity} for cluster {cluster} in {namespace}: grace {}s, cooldown {}s",
+        "agent {identity} for cluster {cluster} in {namespace}: grace {}s ({}s more for a restart in place), cooldown {}s",
         settings.grace.as_secs(),
+        settings.restart_grace.as_secs(),
         settings.cooldown.as_secs()
     ));
     let mut watch = Watch::default();
@@ -165,7 +178,7 @@ pub async fn run(
             };
             decision(&ctx, "AgentLeader", &note, None);
             watch.last_answer = None;
-            watch.unreachable_since = None;
+            watch.end_silence();
         }
         if !leading {
             continue;
@@ -212,7 +225,7 @@ async fn watch_once(
     if watch.primary != cluster.primary {
         watch.primary = cluster.primary.clone();
         watch.last_answer = None;
-        watch.unreachable_since = None;
+        watch.end_silence();
         watch.agreed = None;
         leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
     }
@@ -224,6 +237,7 @@ async fn watch_once(
     };
     let Err(silence) = answer else {
         watch.last_answer = Some(asked);
+        watch.restarting = false;
         if let Some(since) = watch.unreachable_since.take() {
             decision(
                 ctx,
@@ -256,7 +270,7 @@ async fn watch_once(
                     "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s while its port refuses: a restart in place) and its replicas agree",
                     crate::one_line(&silence),
                     settings.grace.as_secs(),
-                    (settings.grace + RESTART_GRACE).as_secs()
+                    (settings.grace + settings.restart_grace).as_secs()
                 ),
                 Some(&primary),
             );
@@ -265,9 +279,10 @@ async fn watch_once(
                 .insert(watch.last_answer.unwrap_or(asked))
         }
     };
-    // A server restarting in place (its port refuses) gets RESTART_GRACE more.
-    let grace = if probe::refused(&silence) {
-        settings.grace + RESTART_GRACE
+    // A server restarting in place (its port refused) gets the restart grace more.
+    watch.restarting |= probe::refused(&silence);
+    let grace = if watch.restarting {
+        settings.grace + settings.restart_grace
     } else {
         settings.grace
     };
@@ -361,7 +376,7 @@ async fn watch_once(
                 Some(&done.candidate),
             );
             watch.last_failover = Some(Instant::now());
-            watch.unreachable_since = None;
+            watch.end_silence();
             let now = Timestamp::now();
             leadership.annotate(
                 leader::LAST_FAILOVER_ANNOTATION,

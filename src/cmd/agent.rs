@@ -14,6 +14,7 @@ pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
         namespace: ctx.namespace.clone(),
         image: crate::agent::image(args.agent_image.as_deref()),
         grace: args.tuning.grace,
+        restart_grace: args.tuning.restart_grace,
         cooldown: args.tuning.cooldown,
     };
     ctx.ensure_lock_held()?;
@@ -51,6 +52,7 @@ pub async fn run(global: &GlobalArgs, args: &AgentRunArgs) -> Result<()> {
         .unwrap_or_else(|| client.default_namespace().to_string());
     let settings = crate::agent::Settings {
         grace: args.tuning.grace,
+        restart_grace: args.tuning.restart_grace,
         cooldown: args.tuning.cooldown,
     };
     crate::agent::run(client, namespace, args.name.clone(), settings).await

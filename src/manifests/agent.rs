@@ -31,6 +31,8 @@ pub struct AgentSpec {
     pub image: String,
     /// How long the primary must be unreachable before its replicas are asked.
     pub grace: Duration,
+    /// How much longer a primary restarting in place (its port refuses) is waited for.
+    pub restart_grace: Duration,
     /// No second automatic failover for this long after one.
     pub cooldown: Duration,
 }
@@ -152,6 +154,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
         "run".to_string(),
         spec.cluster.clone(),
         format!("--grace={}s", spec.grace.as_secs()),
+        format!("--restart-grace={}s", spec.restart_grace.as_secs()),
         format!("--cooldown={}s", spec.cooldown.as_secs()),
     ];
     let container = Container {
@@ -234,6 +237,7 @@ mod tests {
             namespace: "db".into(),
             image: "agent:1".into(),
             grace: Duration::from_secs(6),
+            restart_grace: Duration::from_secs(15),
             cooldown: Duration::from_secs(300),
         }
     }
@@ -250,7 +254,17 @@ mod tests {
             .iter()
             .all(|t| t.toleration_seconds == Some(NODE_LOSS_TOLERATION_SECONDS)));
         let args = pod.containers[0].args.clone().unwrap();
-        assert_eq!(args[..3], ["agent", "run", "shop"]);
+        assert_eq!(
+            args,
+            [
+                "agent",
+                "run",
+                "shop",
+                "--grace=6s",
+                "--restart-grace=15s",
+                "--cooldown=300s"
+            ]
+        );
         // Not selected as a member of the cluster.
         let labels = s.template.metadata.unwrap().labels.unwrap();
         assert_eq!(labels["app.kubernetes.io/name"], "mysqlha-agent");

@@ -290,8 +290,44 @@ impl Namespace {
     }
 }
 
+impl Namespace {
+    /// What a failed test leaves in its output (CI keeps only that): the pods, the last
+    /// events, and the agent's log when there is one.
+    fn print_what_happened(&self) {
+        let pods = self.kubectl(&["get", "pods", "-o", "wide"]).stdout;
+        let events = self
+            .kubectl(&[
+                "get",
+                "events",
+                "--sort-by=.lastTimestamp",
+                "-o",
+                "custom-columns=TIME:.lastTimestamp,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message",
+            ])
+            .stdout;
+        let last: Vec<&str> = events.lines().rev().take(40).collect();
+        let agent = self
+            .kubectl(&[
+                "logs",
+                "-l",
+                "app.kubernetes.io/name=mysqlha-agent",
+                "--prefix",
+                "--tail=30",
+            ])
+            .stdout;
+        eprintln!("--- namespace {} when the test failed", self.name);
+        eprintln!("{pods}");
+        eprintln!("last events, newest first:\n{}", last.join("\n"));
+        if !agent.is_empty() {
+            eprintln!("agent logs:\n{agent}");
+        }
+    }
+}
+
 impl Drop for Namespace {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.print_what_happened();
+        }
         if std::env::var_os("MYSQLHA_KEEP_NAMESPACES").is_none() {
             kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
         }
