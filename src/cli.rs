@@ -429,7 +429,8 @@ pub struct AgentTuning {
     /// for (its pod answers, its server restarts in place)
     #[arg(long, default_value = DEFAULT_AGENT_RESTART_GRACE, value_parser = parse_duration)]
     pub restart_grace: Duration,
-    /// After an automatic failover, none again for this long
+    /// After an automatic failover, at most one more for this long (when the new primary is
+    /// lost too); after that second one, none until its own cooldown ends
     #[arg(long, default_value = DEFAULT_AGENT_COOLDOWN, value_parser = parse_duration)]
     pub cooldown: Duration,
 }

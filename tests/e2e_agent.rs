@@ -1,7 +1,8 @@
 //! Issue 12 end to end: the in-cluster agent fails over by itself, under a writer through
 //! NAME-primary and with no plugin command after the fault; it does not fail over a server that
-//! restarts in place or that only the agent cannot reach; the old primary rejoins by itself; a switchover while it runs is no
-//! alarm; its standby takes over when the leader's pod is deleted.
+//! restarts in place or that only the agent cannot reach; the old primary rejoins by itself; a
+//! switchover while it runs is no alarm; its standby takes over when the leader's pod is
+//! deleted, with the cooldown's state (one more failover within it, then a person decides).
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
@@ -106,7 +107,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
     )
     .ok();
-    // A short cooldown, so that the second fault below is failed over too; a long restart
+    // A cooldown longer than the test (one more failover within it, not two); a long restart
     // grace, so that a server restarting slowly on a loaded machine is still a restart in place.
     let out = ns
         .plugin(&[
@@ -116,7 +117,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
             "--agent-image",
             &image,
             "--cooldown",
-            "1s",
+            "10m",
             "--restart-grace",
             "90s",
         ])
@@ -245,7 +246,8 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         "the agent raced a switchover"
     );
 
-    // The leader's pod deleted: the standby takes over and fails over the next fault.
+    // The leader's pod deleted: the standby takes over and fails over the next fault, the one
+    // failover the cooldown allows (it knows of the first from the Lease).
     let first = leader(&ns).expect("a leader");
     ns.kubectl(&[
         "delete",
@@ -267,7 +269,23 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     let last = primary(&ns);
     assert_ne!(last, second);
     assert_no_acknowledged_write_lost(&ns, "ha", &last, "app.w", &acked);
+    let failovers = event_notes(&ns, "AutomaticFailover");
+    assert_eq!(failovers.len(), 2, "{failovers:?}");
+    assert!(
+        failovers[1].contains("the second within a cooldown"),
+        "{failovers:?}"
+    );
+
+    // A third primary lost within the cooldown waits for a person.
+    signal_primary(&ns, &last, "-STOP");
+    eventually("the agent holds back", Duration::from_secs(60), || {
+        events(&ns, "FailoverCooldown") >= 1
+    });
+    signal_primary(&ns, &last, "-CONT");
+    assert_eq!(primary(&ns), last);
     assert_eq!(events(&ns, "AutomaticFailover"), 2);
+    let held = event_notes(&ns, "FailoverCooldown");
+    assert!(held[0].contains("already the second"), "{held:?}");
 
     // report holds the agent's log: its decisions, the failover among them.
     let archive = std::env::temp_dir().join(format!("{}-report.tar.gz", ns.name));

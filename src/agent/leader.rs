@@ -19,6 +19,8 @@ pub const LEASE_SECONDS: i32 = 5;
 pub const WATCHING_ANNOTATION: &str = "mysqlha.io/watching";
 pub const LAST_FAILOVER_ANNOTATION: &str = "mysqlha.io/last-failover";
 pub const COOLDOWN_UNTIL_ANNOTATION: &str = "mysqlha.io/cooldown-until";
+/// The last automatic failover as the cooldown rule reads it (crate::agent::cooldown).
+pub const LAST_FAILOVER_RECORD_ANNOTATION: &str = "mysqlha.io/last-failover-record";
 
 pub struct Election {
     leases: Api<Lease>,
@@ -57,6 +59,22 @@ impl Leadership {
             .expect("leadership")
             .annotations
             .insert(key.into(), value);
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.0
+            .lock()
+            .expect("leadership")
+            .annotations
+            .get(key)
+            .cloned()
+    }
+
+    /// Taking over: what the earlier leader published (the last failover and its cooldown)
+    /// stands until this one says otherwise.
+    fn adopt(&self, earlier: &BTreeMap<String, String>) {
+        let mut shared = self.0.lock().expect("leadership");
+        shared.annotations.extend(earlier.clone());
     }
 
     fn annotations(&self) -> BTreeMap<String, String> {
@@ -114,6 +132,15 @@ impl Election {
         if held_by_other {
             self.leadership.set_renewed(None);
             return Ok(false);
+        }
+        let taking_over = existing.as_ref().is_some_and(|l| {
+            l.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) != Some(&self.identity)
+        });
+        if taking_over {
+            let earlier = existing
+                .as_ref()
+                .and_then(|l| l.metadata.annotations.clone());
+            self.leadership.adopt(&earlier.unwrap_or_default());
         }
         let lease = self.lease(now, existing.as_ref());
         let written = match &existing {

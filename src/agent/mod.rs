@@ -3,8 +3,10 @@
 //! over the pod network (probe.rs). The primary is lost only when it has not answered for the
 //! grace time AND its replicas agree (none has an IO thread connected to it, asked by exec).
 //! Then the leader takes the cluster's operation lock and runs crate::failover, the same
-//! failover as `kubectl mysqlha failover`; after one, a cooldown. Every decision is an Event
+//! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
+//! at most within it). Every decision is an Event
 //! and one log line. Also: deploying and removing the agent's objects.
+mod cooldown;
 pub mod leader;
 mod probe;
 mod rejoin;
@@ -21,7 +23,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -118,7 +120,6 @@ struct Watch {
     restarting: bool,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
-    last_failover: Option<Instant>,
     /// When the replicas last agreed that the primary is lost, and the plan made then.
     agreed: Option<(Instant, plan::failover::FailoverPlan)>,
     /// When members out of service were last looked for.
@@ -177,6 +178,8 @@ pub async fn run(
                 format!("{identity} stands by")
             };
             decision(&ctx, "AgentLeader", &note, None);
+            // Watched afresh (and said again in the Lease) by whoever leads now.
+            watch.primary.clear();
             watch.last_answer = None;
             watch.end_silence();
         }
@@ -323,15 +326,21 @@ async fn watch_once(
     let Some((_, plan)) = watch.agreed.take() else {
         return Ok(());
     };
-    if let Some(last) = watch
-        .last_failover
-        .filter(|l| l.elapsed() < settings.cooldown)
+    let last = cooldown::LastFailover::from_annotation(
+        leadership
+            .annotation(leader::LAST_FAILOVER_RECORD_ANNOTATION)
+            .as_deref(),
+    );
+    let within_cooldown = match cooldown::decide(last.as_ref(), settings.cooldown, Timestamp::now())
     {
-        once(ctx, watch, "FailoverCooldown", &format!(
-            "primary {primary} is lost, but the last automatic failover was {}s ago (cooldown {}s): no failover; run kubectl mysqlha failover {name} to move it",
-            last.elapsed().as_secs(), settings.cooldown.as_secs()), &primary);
-        return Ok(());
-    }
+        cooldown::Verdict::Free => false,
+        cooldown::Verdict::Second => true,
+        cooldown::Verdict::Wait(why) => {
+            once(ctx, watch, "FailoverCooldown", &format!(
+                "primary {primary} is lost, but {why}: no failover; run kubectl mysqlha failover {name} to move it"), &primary);
+            return Ok(());
+        }
+    };
     if let Some(refusal) = plan.plan.go_ahead().err() {
         once(
             ctx,
@@ -362,22 +371,35 @@ async fn watch_once(
     let started = Instant::now();
     match locked_failover(ctx, name, &primary, plan).await {
         Ok(done) => {
+            let now = Timestamp::now();
+            let record = cooldown::LastFailover {
+                at: now,
+                promoted: done.candidate.clone(),
+                within_cooldown,
+            };
+            let until = record.cooldown_until(settings.cooldown);
+            let cooling = if within_cooldown {
+                format!("the second within a cooldown: a primary lost before {until} waits for a person")
+            } else {
+                format!("cooldown {}s", settings.cooldown.as_secs())
+            };
             decision(
                 ctx,
                 "AutomaticFailover",
                 &format!(
-                    "failed over from {} to {} in {:.2}s ({:.1}s after the primary stopped answering); cooldown {}s",
+                    "failed over from {} to {} in {:.2}s ({:.1}s after the primary stopped answering); {cooling}",
                     done.old,
                     done.candidate,
                     done.writable_after.as_secs_f64(),
                     since.elapsed().as_secs_f64(),
-                    settings.cooldown.as_secs()
                 ),
                 Some(&done.candidate),
             );
-            watch.last_failover = Some(Instant::now());
             watch.end_silence();
-            let now = Timestamp::now();
+            leadership.annotate(
+                leader::LAST_FAILOVER_RECORD_ANNOTATION,
+                record.to_annotation(),
+            );
             leadership.annotate(
                 leader::LAST_FAILOVER_ANNOTATION,
                 format!(
@@ -387,7 +409,6 @@ async fn watch_once(
                     done.writable_after.as_secs_f64()
                 ),
             );
-            let until = now + SignedDuration::try_from(settings.cooldown).unwrap_or_default();
             leadership.annotate(leader::COOLDOWN_UNTIL_ANNOTATION, until.to_string());
         }
         Err(e) => once(
