@@ -7,7 +7,10 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-for_both_engines!(the_agent_fails_over_by_itself_and_never_on_a_false_alarm);
+for_both_engines!(
+    the_agent_fails_over_by_itself_and_never_on_a_false_alarm,
+    the_agent_fails_over_a_cut_off_primary_and_a_deleted_one,
+);
 
 /// The pod (name) holding the agent's Lease, once it is a running agent pod.
 fn leader(ns: &Namespace) -> Option<String> {
@@ -305,4 +308,95 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
             .lines()
             .all(|l| !l.contains("ha-agent"))
     });
+}
+
+/// Drops (`-I`) or lets through again (`-D`) everything `pod` sends or receives over the pod
+/// network, in its network namespace (exec still reaches it: that goes through its node).
+fn cut_off(ns: &Namespace, pod: &str, action: &str) {
+    let netns = netns_of(ns, pod);
+    for (chain, interface) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
+        let args = [
+            "netns", "exec", &netns, "iptables", action, chain, interface, "eth0", "-j", "DROP",
+        ];
+        run("ip", &args, None).ok();
+    }
+}
+
+/// Waits until the agent has failed over from `old` (the record names another member).
+fn wait_for_a_new_primary(ns: &Namespace, old: &str) -> String {
+    eventually(
+        &format!("the agent moves the primary off {old}"),
+        Duration::from_secs(90),
+        || primary(ns) != old,
+    );
+    primary(ns)
+}
+
+/// `pod` comes back as a replica of the primary by itself, or is flagged and rebuilt.
+fn rejoins_or_is_rebuilt(ns: &Namespace, pod: &str, rejoined_before: usize) {
+    eventually(
+        &format!("{pod} rejoins or is flagged"),
+        Duration::from_secs(150),
+        || events(ns, "Rejoined") > rejoined_before || events(ns, "OutOfService") >= 1,
+    );
+    if events(ns, "Rejoined") == rejoined_before {
+        ns.plugin(&["rebuild-replica", "ha", pod, "--yes"]).ok();
+    }
+}
+
+fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-agent-faults", engine);
+    let image = agent_image();
+    create_command(&ns, "ha", 3, &["--no-agent"]).ok();
+    ns.sql(
+        "ha",
+        "ha-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    // A short cooldown: both faults below are failed over.
+    let args = [
+        "agent",
+        "enable",
+        "ha",
+        "--agent-image",
+        &image,
+        "--cooldown",
+        "1s",
+    ];
+    ns.plugin(&args).ok();
+    eventually("an agent pod leads", Duration::from_secs(120), || {
+        leader(&ns).is_some()
+    });
+    let writer = Writer::start(&ns, "ha", "app.w");
+
+    // The primary's pod network cut: nobody reaches it, it reaches nobody.
+    cut_off(&ns, "ha-0", "-I");
+    let second = wait_for_a_new_primary(&ns, "ha-0");
+    at_most_one_writable(&ns);
+    writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
+    cut_off(&ns, "ha-0", "-D");
+    rejoins_or_is_rebuilt(&ns, "ha-0", 0);
+    at_most_one_writable(&ns);
+
+    // The new primary's server killed and its pod deleted at once.
+    let rejoined = events(&ns, "Rejoined");
+    signal_primary(&ns, &second, "-KILL");
+    ns.kubectl(&[
+        "delete",
+        "pod",
+        &second,
+        "--grace-period=0",
+        "--force",
+        "--wait=false",
+    ]);
+    let third = wait_for_a_new_primary(&ns, &second);
+    at_most_one_writable(&ns);
+    writer.wait_for_acknowledgements("writes go to the newest primary", Duration::from_secs(30));
+    rejoins_or_is_rebuilt(&ns, &second, rejoined);
+    let acked = writer.stop();
+    at_most_one_writable(&ns);
+    assert_eq!(primary(&ns), third);
+    assert_no_acknowledged_write_lost(&ns, "ha", &third, "app.w", &acked);
+    assert_eq!(events(&ns, "AutomaticFailover"), 2);
 }
