@@ -347,7 +347,7 @@ fn rejoins_or_is_rebuilt(ns: &Namespace, pod: &str, rejoined_before: usize) {
 fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let ns = Namespace::with_engine("e2e-agent-faults", engine);
     let image = agent_image();
-    create_command(&ns, "ha", 3, &["--no-agent"]).ok();
+    create_command(&ns, "ha", 3, &[]).ok(); // without the agent: enabled below
     ns.sql(
         "ha",
         "ha-0",

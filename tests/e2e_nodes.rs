@@ -1,8 +1,8 @@
 //! Issue 11 end to end on the three-node test bed: members on different nodes, failover when
 //! the primary's node loses power or is partitioned (no acknowledged write lost, never two
 //! writable members, the isolated old primary acknowledges nothing), and a replica moved off a
-//! node lost for good; with the agent (issue 12), an API server outage is no alarm and a
-//! powered-off primary node is failed over with no command run. Volumes are node-local
+//! node lost for good; with the agent (issue 12), an API server outage is no alarm, and a
+//! powered-off and then a partitioned primary node are failed over with no command run. Volumes are node-local
 //! (StorageClass `local`).
 mod common;
 use common::*;
@@ -290,9 +290,10 @@ fn count(ns: &Namespace, cluster: &str, reason: &str) -> usize {
 /// With the agent and no plugin command after each fault: the API server paused for 30 s
 /// (nothing can take the operation lock) makes no failover; the primary's node powered off is
 /// failed over by the agent, with no acknowledged write lost; the old primary, back with its
-/// node, rejoins as a replica (or is flagged) and is never writable.
+/// node, rejoins as a replica (or is flagged) and is never writable; then the new primary's
+/// node partitioned is failed over too (the cooldown's one more), never two writable.
 #[test]
-fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_node() {
+fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partitioned_node() {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::new("e2e-nodeagent");
     let image = agent_image();
@@ -349,4 +350,44 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_node() {
         assert_eq!(writable_members(&ns, "na"), vec![primary.clone()]);
         std::thread::sleep(Duration::from_secs(2));
     }
+    if count(&ns, "na", "OutOfService") >= 1 {
+        ns.plugin(&["rebuild-replica", "na", "na-0", "--yes"]).ok();
+    }
+
+    // The new primary's node partitioned from the others and the control plane, within the
+    // cooldown (the one more failover it allows): the agent fails over again; once healed,
+    // the isolated old primary is never writable next to the new one.
+    let second_node = node_of(&ns, &primary);
+    let writer_node = a_node_other_than(&nodes, &second_node).to_string();
+    let writer = Writer::start_at(&ns, "na", "app.iso", "na-primary", Some(&writer_node));
+    writer.wait_for_acknowledgements("the second writer writes", Duration::from_secs(60));
+    testbed_node(&[&second_node, "partition"]);
+    eventually(
+        "the agent promotes a member off the partitioned node",
+        Duration::from_secs(120),
+        || {
+            let out = ns.kubectl(&["get", "configmap", "na", "-o", "jsonpath={.data.primary}"]);
+            !out.stdout.is_empty() && out.stdout != primary
+        },
+    );
+    writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
+    let acked = writer.stop();
+    testbed_node(&[&second_node, "heal"]);
+    let third = ns.status_json("na")["primary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(node_of(&ns, &third), second_node);
+    assert_no_acknowledged_write_lost(&ns, "na", &third, "app.iso", &acked);
+    let failovers = event_messages(&ns, "na", "AutomaticFailover");
+    assert_eq!(failovers.len(), 2, "{failovers:?}");
+    assert!(
+        failovers[1].contains("the second within a cooldown"),
+        "{failovers:?}"
+    );
+    eventually(
+        "one writable member once the node is back",
+        Duration::from_secs(180),
+        || writable_members(&ns, "na") == vec![third.clone()],
+    );
 }
