@@ -292,7 +292,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__agent__subcmd__enable)
-            opts="-n -h -V --wait --agent-image --grace --restart-grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --agent-image --grace --restart-grace --cooldown --auto-rebuild --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,7 +416,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__agent__subcmd__run)
-            opts="-n -h -V --grace --restart-grace --cooldown --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --grace --restart-grace --cooldown --auto-rebuild --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

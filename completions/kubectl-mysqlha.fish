@@ -227,6 +227,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; a
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -l auto-rebuild -d 'Re-clone, from a replica, a member that cannot serve by itself: an old primary holding transactions the primary lacks, a replica whose replication stopped on an error'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from disable" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
@@ -247,6 +248,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; a
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -l auto-rebuild -d 'Re-clone, from a replica, a member that cannot serve by itself: an old primary holding transactions the primary lacks, a replica whose replication stopped on an error'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Deploy (or update) the agent of an existing cluster'

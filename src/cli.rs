@@ -433,6 +433,10 @@ pub struct AgentTuning {
     /// lost too); after that second one, none until its own cooldown ends
     #[arg(long, default_value = DEFAULT_AGENT_COOLDOWN, value_parser = parse_duration)]
     pub cooldown: Duration,
+    /// Re-clone, from a replica, a member that cannot serve by itself: an old primary holding
+    /// transactions the primary lacks, a replica whose replication stopped on an error
+    #[arg(long)]
+    pub auto_rebuild: bool,
 }
 
 impl Default for AgentTuning {
@@ -442,6 +446,7 @@ impl Default for AgentTuning {
             grace: parse(DEFAULT_AGENT_GRACE),
             cooldown: parse(DEFAULT_AGENT_COOLDOWN),
             restart_grace: parse(DEFAULT_AGENT_RESTART_GRACE),
+            auto_rebuild: false,
         }
     }
 }

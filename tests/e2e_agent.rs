@@ -332,16 +332,32 @@ fn wait_for_a_new_primary(ns: &Namespace, old: &str) -> String {
     primary(ns)
 }
 
-/// `pod` comes back as a replica of the primary by itself, or is flagged and rebuilt.
-fn rejoins_or_is_rebuilt(ns: &Namespace, pod: &str, rejoined_before: usize) {
+/// How many times the agent brought a member back: rejoined, or rebuilt (--auto-rebuild).
+fn brought_back(ns: &Namespace) -> usize {
+    events(ns, "Rejoined") + events(ns, "Rebuilt")
+}
+
+/// `pod` comes back as a replica of the primary by itself: it rejoins, or (holding what the
+/// primary lacks) the agent rebuilds it.
+fn comes_back(ns: &Namespace, pod: &str, before: usize) {
     eventually(
-        &format!("{pod} rejoins or is flagged"),
-        Duration::from_secs(150),
-        || events(ns, "Rejoined") > rejoined_before || events(ns, "OutOfService") >= 1,
+        &format!("the agent brings {pod} back"),
+        Duration::from_secs(240),
+        || brought_back(ns) > before,
     );
-    if events(ns, "Rejoined") == rejoined_before {
-        ns.plugin(&["rebuild-replica", "ha", pod, "--yes"]).ok();
-    }
+    eventually(
+        &format!("{pod} replicates from the primary"),
+        Duration::from_secs(60),
+        || {
+            let status = ns.status_json("ha");
+            let primary = status["primary"].clone();
+            status["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == pod && m["replicating"] == true && m["source"] == primary)
+        },
+    );
 }
 
 fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
@@ -354,7 +370,8 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
         "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
     )
     .ok();
-    // A short cooldown: both faults below are failed over.
+    // A short cooldown: both faults below are failed over; members that cannot serve by
+    // themselves are rebuilt by the agent.
     let args = [
         "agent",
         "enable",
@@ -363,11 +380,29 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
         &image,
         "--cooldown",
         "1s",
+        "--auto-rebuild",
     ];
     ns.plugin(&args).ok();
     eventually("an agent pod leads", Duration::from_secs(120), || {
         leader(&ns).is_some()
     });
+
+    // A replica whose replication stops on an error (a row written on it, then by the
+    // primary): the agent re-clones it.
+    ns.admin_sql(
+        "ha-2",
+        &engine.errant_write("INSERT INTO app.w VALUES (1000000)"),
+    )
+    .ok();
+    ns.sql("ha", "ha-0", "INSERT INTO app.w VALUES (1000000)")
+        .ok();
+    comes_back(&ns, "ha-2", 0);
+    let rebuilt = event_notes(&ns, "AutoRebuild");
+    assert!(
+        rebuilt.len() == 1 && rebuilt[0].starts_with("ha-2 stopped replicating"),
+        "{rebuilt:?}"
+    );
+
     let writer = Writer::start(&ns, "ha", "app.w");
 
     // The primary's pod network cut: nobody reaches it, it reaches nobody.
@@ -376,11 +411,11 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     at_most_one_writable(&ns);
     writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
     cut_off(&ns, "ha-0", "-D");
-    rejoins_or_is_rebuilt(&ns, "ha-0", 0);
+    comes_back(&ns, "ha-0", 1);
     at_most_one_writable(&ns);
 
     // The new primary's server killed and its pod deleted at once.
-    let rejoined = events(&ns, "Rejoined");
+    let before = brought_back(&ns);
     signal_primary(&ns, &second, "-KILL");
     ns.kubectl(&[
         "delete",
@@ -393,7 +428,7 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let third = wait_for_a_new_primary(&ns, &second);
     at_most_one_writable(&ns);
     writer.wait_for_acknowledgements("writes go to the newest primary", Duration::from_secs(30));
-    rejoins_or_is_rebuilt(&ns, &second, rejoined);
+    comes_back(&ns, &second, before);
     let acked = writer.stop();
     at_most_one_writable(&ns);
     assert_eq!(primary(&ns), third);

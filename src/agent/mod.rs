@@ -75,12 +75,10 @@ pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
     ctx.event(
         "AgentDeployed",
         format!(
-            "Deployment {} (2 pods, image {}) watches the primary; grace {}s ({}s more for a restart in place), cooldown {}s",
+            "Deployment {} (2 pods, image {}) watches the primary; {}",
             objects::agent_name(&spec.cluster),
             spec.image,
-            spec.grace.as_secs(),
-            spec.restart_grace.as_secs(),
-            spec.cooldown.as_secs()
+            spec.tuning.describe()
         ),
     );
     Ok(())
@@ -98,13 +96,18 @@ pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
     Ok(())
 }
 
-/// How the agent decides.
-pub struct Settings {
-    pub grace: Duration,
-    /// A primary whose port refused connections during its silence (its pod and node are fine,
-    /// its server restarts in place) is given this much more than the grace time.
-    pub restart_grace: Duration,
-    pub cooldown: Duration,
+/// How the agent decides (its flags).
+pub use objects::Tuning as Settings;
+
+impl From<&crate::cli::AgentTuning> for Settings {
+    fn from(flags: &crate::cli::AgentTuning) -> Self {
+        Settings {
+            grace: flags.grace,
+            restart_grace: flags.restart_grace,
+            cooldown: flags.cooldown,
+            auto_rebuild: flags.auto_rebuild,
+        }
+    }
 }
 
 /// What the leader knows between probes.
@@ -126,6 +129,8 @@ struct Watch {
     rejoin_checked: Option<Instant>,
     /// Members out of service that hold what the primary lacks (said once).
     diverged: std::collections::BTreeSet<String>,
+    /// The rebuild the agent runs (--auto-rebuild), one at a time, beside the watch.
+    rebuilding: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Watch {
@@ -155,10 +160,8 @@ pub async fn run(
         events: Some(events),
     };
     say(&format!(
-        "agent {identity} for cluster {cluster} in {namespace}: grace {}s ({}s more for a restart in place), cooldown {}s",
-        settings.grace.as_secs(),
-        settings.restart_grace.as_secs(),
-        settings.cooldown.as_secs()
+        "agent {identity} for cluster {cluster} in {namespace}: {}",
+        settings.describe()
     ));
     let mut watch = Watch::default();
     let mut leading = false;
@@ -259,7 +262,7 @@ async fn watch_once(
             .is_none_or(|at| at.elapsed() >= REJOIN_EVERY)
         {
             watch.rejoin_checked = Some(Instant::now());
-            rejoin_members(ctx, name, &cluster, watch).await;
+            rejoin_members(ctx, name, &cluster, settings, watch).await;
         }
         return Ok(());
     };
@@ -577,12 +580,24 @@ async fn locked_failover(
 /// Brings members found out of service (an old primary back after a failover) back as
 /// replicas when they hold nothing the primary lacks, under the operation lock (when a command
 /// holds it, next time); says once of each other one why it stays out.
-async fn rejoin_members(ctx: &Context, name: &str, cluster: &Cluster, watch: &mut Watch) {
-    let idle = rejoin::out_of_service(cluster).await;
-    watch.diverged.retain(|p| idle.contains(p));
-    let idle: Vec<String> = idle
+async fn rejoin_members(
+    ctx: &Context,
+    name: &str,
+    cluster: &Cluster,
+    settings: &Settings,
+    watch: &mut Watch,
+) {
+    let found = rejoin::out_of_service(cluster).await;
+    watch
+        .diverged
+        .retain(|p| found.iter().any(|(pod, _)| pod == p));
+    if settings.auto_rebuild {
+        rebuild_one(ctx, name, &found, watch);
+    }
+    let idle: Vec<String> = found
         .into_iter()
-        .filter(|p| !watch.diverged.contains(p))
+        .filter(|(pod, why)| *why == rejoin::OutOfService::Idle && !watch.diverged.contains(pod))
+        .map(|(pod, _)| pod)
         .collect();
     if idle.is_empty() {
         return;
@@ -630,4 +645,72 @@ async fn rejoin_members(ctx: &Context, name: &str, cluster: &Cluster, watch: &mu
         ));
     }
     end(op, &result).await;
+}
+
+/// --auto-rebuild: unless a rebuild runs already, re-clones the first member that cannot serve
+/// by itself (an old primary holding what the primary lacks, a replica whose replication
+/// stopped on an error), in its own task, so that the primary stays watched meanwhile.
+fn rebuild_one(
+    ctx: &Context,
+    name: &str,
+    found: &[(String, rejoin::OutOfService)],
+    watch: &mut Watch,
+) {
+    if watch.rebuilding.as_ref().is_some_and(|r| !r.is_finished()) {
+        return;
+    }
+    let needs_rebuild = found.iter().find_map(|(pod, why)| match why {
+        rejoin::OutOfService::Broken(error) => Some((pod, format!("stopped replicating: {error}"))),
+        rejoin::OutOfService::Idle if watch.diverged.contains(pod) => {
+            Some((pod, "holds transactions the primary lacks".to_string()))
+        }
+        rejoin::OutOfService::Idle => None,
+    });
+    let Some((pod, why)) = needs_rebuild else {
+        return;
+    };
+    let base = Context {
+        client: ctx.client.clone(),
+        namespace: ctx.namespace.clone(),
+        lock: None,
+        color: crate::cli::ColorChoice::Never,
+        events: None,
+    };
+    let (name, pod) = (name.to_string(), pod.clone());
+    watch.rebuilding = Some(tokio::spawn(async move {
+        let Ok(op) = begin(&base, &name, "auto-rebuild").await else {
+            return;
+        };
+        let result = rebuild(&op, &name, &pod, &why).await;
+        if let Err(e) = &result {
+            say(&format!("cannot rebuild {pod}: {}", crate::one_line(e)));
+        }
+        end(op, &result).await;
+    }));
+}
+
+/// Under the operation lock (`op`): clones `pod` afresh from the best donor and rejoins it.
+async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
+    let cluster = Cluster::load(op, name).await?;
+    let donor = crate::clone::choose_donor(&cluster, pod).await?;
+    decision(
+        op,
+        "AutoRebuild",
+        &format!("{pod} {why}: its data is thrown away and cloned from {donor}"),
+        Some(pod),
+    );
+    let passwords = cluster.passwords().await?;
+    let task = crate::progress::Progress::new().task(pod);
+    crate::clone::rebuild(&cluster, pod, &donor, &passwords, &task).await?;
+    task.finish("rebuilt");
+    decision(
+        op,
+        "Rebuilt",
+        &format!(
+            "{pod} cloned from {donor}, caught up and replicating from {}",
+            cluster.primary
+        ),
+        Some(pod),
+    );
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! After a failover the old primary comes back read-only and not replicating (its pod restarts
 //! while the record names another primary). The leader brings such a member back as a replica
 //! when its history holds nothing the primary lacks; otherwise it leaves it out of service and
-//! says which transactions only it holds (a rebuild-replica is the way back).
+//! says which transactions only it holds (a rebuild-replica is the way back; the agent runs it
+//! with --auto-rebuild, as for a replica whose replication stopped on an error).
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
 use crate::context::Context;
 use crate::topology;
@@ -13,10 +14,19 @@ pub enum Outcome {
     Diverged { pod: String, errant: Vec<String> },
 }
 
-/// The members (not the primary) whose server runs read-only with no replication configured.
-/// Only members whose server runs but is not Ready are asked (a replica is Ready only while it
-/// replicates), so a healthy cluster costs no exec.
-pub async fn out_of_service(cluster: &Cluster) -> Vec<String> {
+/// Why a member (not the primary) whose server runs serves nothing.
+#[derive(Debug, PartialEq)]
+pub enum OutOfService {
+    /// Read-only and replicating from no one: an old primary back after a failover.
+    Idle,
+    /// Its replication stopped on this error (not stopped by a person: that leaves no error).
+    Broken(String),
+}
+
+/// The members (not the primary) whose server runs but serves nothing, and why. Only members
+/// whose server runs but is not Ready are asked (a replica is Ready only while it replicates),
+/// so a healthy cluster costs no exec.
+pub async fn out_of_service(cluster: &Cluster) -> Vec<(String, OutOfService)> {
     let running = cluster.members.iter().filter(|m| {
         m.name != cluster.primary
             && matches!(
@@ -26,13 +36,24 @@ pub async fn out_of_service(cluster: &Cluster) -> Vec<String> {
     });
     let asks = running.map(|m| async move {
         let state = observe(cluster.server(&m.name)).await.ok()?;
-        idle_replica(&state).then(|| m.name.clone())
+        why_out_of_service(&state).map(|why| (m.name.clone(), why))
     });
     futures::future::join_all(asks)
         .await
         .into_iter()
         .flatten()
         .collect()
+}
+
+fn why_out_of_service(state: &ServerState) -> Option<OutOfService> {
+    if idle_replica(state) {
+        return Some(OutOfService::Idle);
+    }
+    let replication = state.replication.as_ref()?;
+    match replication.error() {
+        Some(error) if !replication.is_running() => Some(OutOfService::Broken(error)),
+        _ => None,
+    }
 }
 
 /// Read-only and replicating from no one.
@@ -86,5 +107,45 @@ mod tests {
         state.replication = None;
         state.read_only = false;
         assert!(!idle_replica(&state), "a writable member is not a replica");
+    }
+
+    #[test]
+    fn a_replica_is_broken_only_when_a_thread_stopped_on_an_error() {
+        let mut replication = Replication {
+            io_running: "Yes".into(),
+            sql_running: "No".into(),
+            ..Default::default()
+        };
+        let state = |r: &Replication| ServerState {
+            read_only: true,
+            replication: Some(r.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            why_out_of_service(&state(&replication)),
+            None,
+            "stopped by a person"
+        );
+        replication.last_sql_error = Some("Duplicate entry '7' for key 'PRIMARY'".into());
+        assert_eq!(
+            why_out_of_service(&state(&replication)),
+            Some(OutOfService::Broken(
+                "Duplicate entry '7' for key 'PRIMARY'".into()
+            ))
+        );
+        replication.sql_running = "Yes".into();
+        replication.io_running = "Connecting".into();
+        replication.last_sql_error = None;
+        replication.last_io_error = Some("error connecting to master".into());
+        assert_eq!(
+            why_out_of_service(&state(&replication)),
+            None,
+            "still retrying: its source may come back"
+        );
+        let idle = ServerState {
+            read_only: true,
+            ..Default::default()
+        };
+        assert_eq!(why_out_of_service(&idle), Some(OutOfService::Idle));
     }
 }

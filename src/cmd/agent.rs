@@ -13,9 +13,7 @@ pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
         cluster: args.name.clone(),
         namespace: ctx.namespace.clone(),
         image: crate::agent::image(args.agent_image.as_deref()),
-        grace: args.tuning.grace,
-        restart_grace: args.tuning.restart_grace,
-        cooldown: args.tuning.cooldown,
+        tuning: (&args.tuning).into(),
     };
     ctx.ensure_lock_held()?;
     crate::agent::deploy(ctx, &spec).await?;
@@ -24,7 +22,7 @@ pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
         args.name,
         agent_name(&args.name),
         spec.image,
-        spec.grace.as_secs()
+        spec.tuning.grace.as_secs()
     );
     Ok(())
 }
@@ -50,10 +48,5 @@ pub async fn run(global: &GlobalArgs, args: &AgentRunArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("POD_NAMESPACE").ok())
         .unwrap_or_else(|| client.default_namespace().to_string());
-    let settings = crate::agent::Settings {
-        grace: args.tuning.grace,
-        restart_grace: args.tuning.restart_grace,
-        cooldown: args.tuning.cooldown,
-    };
-    crate::agent::run(client, namespace, args.name.clone(), settings).await
+    crate::agent::run(client, namespace, args.name.clone(), (&args.tuning).into()).await
 }

@@ -545,9 +545,7 @@ async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
         cluster: args.name.clone(),
         namespace: ctx.namespace.clone(),
         image: crate::agent::image(args.agent_image.as_deref()),
-        grace: tuning.grace,
-        restart_grace: tuning.restart_grace,
-        cooldown: tuning.cooldown,
+        tuning: (&tuning).into(),
     };
     crate::agent::deploy(ctx, &spec).await
 }

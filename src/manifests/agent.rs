@@ -29,12 +29,50 @@ pub struct AgentSpec {
     pub cluster: String,
     pub namespace: String,
     pub image: String,
-    /// How long the primary must be unreachable before its replicas are asked.
+    pub tuning: Tuning,
+}
+
+/// How the agent decides: the flags of `kubectl-mysqlha agent run` in its pods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// How long the primary must be unreachable before it counts as lost.
     pub grace: Duration,
-    /// How much longer a primary restarting in place (its port refuses) is waited for.
+    /// How much longer a primary restarting in place (its port refused) is waited for.
     pub restart_grace: Duration,
-    /// No second automatic failover for this long after one.
+    /// After an automatic failover, one more at most for this long (crate::agent::cooldown).
     pub cooldown: Duration,
+    /// Re-clone members that cannot serve by themselves (a diverged old primary, a replica
+    /// whose replication stopped on an error).
+    pub auto_rebuild: bool,
+}
+
+impl Tuning {
+    pub fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            format!("--grace={}s", self.grace.as_secs()),
+            format!("--restart-grace={}s", self.restart_grace.as_secs()),
+            format!("--cooldown={}s", self.cooldown.as_secs()),
+        ];
+        if self.auto_rebuild {
+            args.push("--auto-rebuild".into());
+        }
+        args
+    }
+
+    /// For Events and messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "grace {}s ({}s more for a restart in place), cooldown {}s{}",
+            self.grace.as_secs(),
+            self.restart_grace.as_secs(),
+            self.cooldown.as_secs(),
+            if self.auto_rebuild {
+                ", rebuilds members that cannot serve"
+            } else {
+                ""
+            }
+        )
+    }
 }
 
 /// NAME-agent: the Deployment, ServiceAccount, Role, RoleBinding and the leader Lease.
@@ -149,14 +187,8 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
     let selector = agent_selector(&spec.cluster);
     let mut pod_labels = agent_metadata(spec).labels.unwrap_or_default();
     pod_labels.extend(selector.clone());
-    let args = vec![
-        "agent".to_string(),
-        "run".to_string(),
-        spec.cluster.clone(),
-        format!("--grace={}s", spec.grace.as_secs()),
-        format!("--restart-grace={}s", spec.restart_grace.as_secs()),
-        format!("--cooldown={}s", spec.cooldown.as_secs()),
-    ];
+    let mut args = vec!["agent".to_string(), "run".to_string(), spec.cluster.clone()];
+    args.extend(spec.tuning.args());
     let container = Container {
         name: "agent".into(),
         image: Some(spec.image.clone()),
@@ -236,9 +268,12 @@ mod tests {
             cluster: "shop".into(),
             namespace: "db".into(),
             image: "agent:1".into(),
-            grace: Duration::from_secs(6),
-            restart_grace: Duration::from_secs(15),
-            cooldown: Duration::from_secs(300),
+            tuning: Tuning {
+                grace: Duration::from_secs(6),
+                restart_grace: Duration::from_secs(15),
+                cooldown: Duration::from_secs(300),
+                auto_rebuild: true,
+            },
         }
     }
 
@@ -262,7 +297,8 @@ mod tests {
                 "shop",
                 "--grace=6s",
                 "--restart-grace=15s",
-                "--cooldown=300s"
+                "--cooldown=300s",
+                "--auto-rebuild"
             ]
         );
         // Not selected as a member of the cluster.
