@@ -310,16 +310,17 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     });
 }
 
-/// Drops (`-I`) or lets through again (`-D`) everything `pod` sends or receives over the pod
-/// network, in its network namespace (exec still reaches it: that goes through its node).
-fn cut_off(ns: &Namespace, pod: &str, action: &str) {
-    let netns = netns_of(ns, pod);
+/// Drops (`-I`) or lets through again (`-D`) everything network namespace `netns` sends or
+/// receives on its eth0 (exec still reaches a pod there: that goes through its node).
+fn drop_traffic(netns: &str, action: &str) -> Run {
+    let mut last = None;
     for (chain, interface) in [("INPUT", "-i"), ("OUTPUT", "-o")] {
         let args = [
-            "netns", "exec", &netns, "iptables", action, chain, interface, "eth0", "-j", "DROP",
+            "netns", "exec", netns, "iptables", action, chain, interface, "eth0", "-j", "DROP",
         ];
-        run("ip", &args, None).ok();
+        last = Some(run("ip", &args, None));
     }
+    last.unwrap()
 }
 
 /// Waits until the agent has failed over from `old` (the record names another member).
@@ -406,11 +407,14 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let writer = Writer::start(&ns, "ha", "app.w");
 
     // The primary's pod network cut: nobody reaches it, it reaches nobody.
-    cut_off(&ns, "ha-0", "-I");
+    let netns = netns_of(&ns, "ha-0");
+    drop_traffic(&netns, "-I").ok();
     let second = wait_for_a_new_primary(&ns, "ha-0");
     at_most_one_writable(&ns);
     writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
-    cut_off(&ns, "ha-0", "-D");
+    // The failover restarts the old primary's pod (a new network namespace): nothing left to
+    // heal then.
+    drop_traffic(&netns, "-D");
     comes_back(&ns, "ha-0", 1);
     at_most_one_writable(&ns);
 

@@ -304,10 +304,11 @@ async fn watch_once(
     if !fresh {
         // The replicas' word: a replica still receiving from it means the agent is cut off.
         // Their state and their own attempt to reach the primary, asked at once.
-        let (plan, reaching) = tokio::join!(
-            plan::failover::plan(&cluster, None, false),
-            still_reaching(&cluster, replicas_of(&cluster))
-        );
+        let (plan, reaching) = plan::failover::plan_knowing_reach(
+            &cluster,
+            still_reaching(&cluster, replicas_of(&cluster)),
+        )
+        .await;
         let connected: Vec<String> = receiving_from_primary(&plan.replicas)
             .into_iter()
             .filter(|p| reaching.contains(p))

@@ -25,16 +25,38 @@ pub struct FailoverPlan {
 /// Asks every member at once (a silent one costs one PROBE_TIMEOUT) and decides.
 pub async fn plan(cluster: &Cluster, to: Option<&str>, force: bool) -> FailoverPlan {
     let observed = observe_members(cluster, Asking::Quick).await;
-    decide(&cluster.name, &cluster.primary, &observed, to, force)
+    decide(&cluster.name, &cluster.primary, &observed, to, force, None)
+}
+
+/// The agent's plan: every member asked and, at the same time, `reaching` (which replicas'
+/// own attempt to connect to the primary succeeds); the decision counts a replica as receiving
+/// from the primary only if it also reaches it. Returns the plan and `reaching`'s answer.
+pub async fn plan_knowing_reach(
+    cluster: &Cluster,
+    reaching: impl std::future::Future<Output = Vec<String>>,
+) -> (FailoverPlan, Vec<String>) {
+    let (observed, reaching) = tokio::join!(observe_members(cluster, Asking::Quick), reaching);
+    let plan = decide(
+        &cluster.name,
+        &cluster.primary,
+        &observed,
+        None,
+        false,
+        Some(&reaching),
+    );
+    (plan, reaching)
 }
 
 /// The decision on what was observed; refusals in the order the real command checks them.
+/// `reaching`, when known: the replicas that can still open a connection to the primary
+/// themselves (an IO thread says "connected" until its net timeout).
 pub fn decide(
     cluster: &str,
     primary: &str,
     observed: &[Observed],
     to: Option<&str>,
     force: bool,
+    reaching: Option<&[String]>,
 ) -> FailoverPlan {
     let mut plan = Plan::new("failover", cluster, primary, observed);
     let old_state = observed
@@ -46,7 +68,7 @@ pub fn decide(
         .filter(|o| !o.primary)
         .map(|o| (o.name.clone(), o.state.clone()))
         .collect();
-    if let Some(refusal) = primary_healthy(cluster, primary, old_state, &probed) {
+    if let Some(refusal) = primary_healthy(cluster, primary, old_state, &probed, reaching) {
         plan.refusals.push(refusal);
     }
     let (replicas, unreachable) = split_reachable(probed);
@@ -94,9 +116,10 @@ fn primary_healthy(
     primary: &str,
     state: Option<&ServerState>,
     replicas: &[(String, Option<ServerState>)],
+    reaching: Option<&[String]>,
 ) -> Option<String> {
     match state {
-        Some(state) if !state.read_only && !cut_off_from_replicas(replicas) => Some(format!(
+        Some(state) if !state.read_only && !cut_off_from_replicas(replicas, reaching) => Some(format!(
             "primary {primary} is healthy and takes writes: nothing changed. For a planned move use kubectl mysqlha switchover {cluster}"
         )),
         _ => None,
@@ -104,14 +127,18 @@ fn primary_healthy(
 }
 
 /// A primary that answers the plugin (exec does not cross the pod network) may still be cut
-/// off: no replica's IO thread is connected to it.
-fn cut_off_from_replicas(replicas: &[(String, Option<ServerState>)]) -> bool {
+/// off: no replica's IO thread is connected to it (or, when known, none that still reaches it).
+fn cut_off_from_replicas(
+    replicas: &[(String, Option<ServerState>)],
+    reaching: Option<&[String]>,
+) -> bool {
     !replicas.is_empty()
-        && !replicas.iter().any(|(_, state)| {
-            state
+        && !replicas.iter().any(|(name, state)| {
+            let connected = state
                 .as_ref()
                 .and_then(|s| s.replication.as_ref())
-                .is_some_and(|r| r.io_running == "Yes")
+                .is_some_and(|r| r.io_running == "Yes");
+            connected && reaching.is_none_or(|r| r.contains(name))
         })
 }
 
@@ -318,7 +345,7 @@ mod tests {
                 Some(state(true, "0-1-9", "Yes", Some("0-1-9"))),
             ),
         ];
-        let p = decide("db", "db-0", &observed, None, false);
+        let p = decide("db", "db-0", &observed, None, false, None);
         assert!(!p.plan.proceeds);
         assert!(
             p.plan.refusals[0].contains("is healthy"),
@@ -327,6 +354,12 @@ mod tests {
         );
         assert_eq!(p.plan.candidate.as_deref(), Some("db-1"));
         assert!(p.plan.go_ahead().is_err());
+        // The same states, but the replicas' own attempts to reach it fail (its pod network is
+        // cut; their IO threads have not timed out yet): it is lost.
+        let cut_off = decide("db", "db-0", &observed, None, false, Some(&[]));
+        assert_eq!(cut_off.plan.go_ahead().unwrap(), "db-1");
+        let one_reaches = decide("db", "db-0", &observed, None, false, Some(&["db-2".into()]));
+        assert!(one_reaches.plan.go_ahead().is_err());
     }
 
     #[test]
@@ -341,7 +374,7 @@ mod tests {
             ),
             member("db-2", false, None),
         ];
-        let refused = decide("db", "db-0", &observed, None, false);
+        let refused = decide("db", "db-0", &observed, None, false, None);
         assert_eq!(
             refused.plan.refusals.len(),
             1,
@@ -349,7 +382,7 @@ mod tests {
             refused.plan.refusals
         );
         assert!(refused.plan.refusals[0].contains("db-2 cannot be reached"));
-        let forced = decide("db", "db-0", &observed, None, true);
+        let forced = decide("db", "db-0", &observed, None, true, None);
         assert!(forced.plan.proceeds, "{:?}", forced.plan.refusals);
         assert_eq!(forced.plan.go_ahead().unwrap(), "db-1");
         assert!(forced.old_answers);
@@ -363,7 +396,7 @@ mod tests {
     #[test]
     fn no_replica_that_answers_is_a_refusal() {
         let observed = [member("db-0", true, None), member("db-1", false, None)];
-        let p = decide("db", "db-0", &observed, None, true);
+        let p = decide("db", "db-0", &observed, None, true, None);
         assert!(
             p.plan.refusals[0].contains("no replica"),
             "{:?}",
