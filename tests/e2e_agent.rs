@@ -418,8 +418,12 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     comes_back(&ns, "ha-0", 1);
     at_most_one_writable(&ns);
 
-    // The new primary's server killed and its pod deleted at once.
-    let before = brought_back(&ns);
+    // The new primary's server killed and its pod deleted at once. Its StatefulSet makes the
+    // pod again on the same node and volume, and a pod back within the grace time is a restart
+    // in place (the record still names it: it comes back the primary, nobody else was
+    // promoted); otherwise the agent fails over. Either way writes resume, nothing
+    // acknowledged is lost, and at most one member is writable.
+    let (before, answered) = (brought_back(&ns), events(&ns, "PrimaryAnswersAgain"));
     signal_primary(&ns, &second, "-KILL");
     ns.kubectl(&[
         "delete",
@@ -429,13 +433,21 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
         "--force",
         "--wait=false",
     ]);
-    let third = wait_for_a_new_primary(&ns, &second);
+    eventually(
+        "the agent fails over, or the primary is back in place",
+        Duration::from_secs(90),
+        || primary(&ns) != second || events(&ns, "PrimaryAnswersAgain") > answered,
+    );
+    writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
     at_most_one_writable(&ns);
-    writer.wait_for_acknowledgements("writes go to the newest primary", Duration::from_secs(30));
-    comes_back(&ns, &second, before);
+    let last = primary(&ns);
+    if last != second {
+        comes_back(&ns, &second, before);
+    }
     let acked = writer.stop();
     at_most_one_writable(&ns);
-    assert_eq!(primary(&ns), third);
-    assert_no_acknowledged_write_lost(&ns, "ha", &third, "app.w", &acked);
-    assert_eq!(events(&ns, "AutomaticFailover"), 2);
+    assert_eq!(primary(&ns), last);
+    assert_no_acknowledged_write_lost(&ns, "ha", &last, "app.w", &acked);
+    let failovers = events(&ns, "AutomaticFailover");
+    assert_eq!(failovers, 1 + usize::from(last != second));
 }
