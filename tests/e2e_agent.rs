@@ -65,10 +65,7 @@ fn event_notes(ns: &Namespace, reason: &str) -> Vec<String> {
 }
 
 fn primary(ns: &Namespace) -> String {
-    ns.status_json("ha")["primary"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    recorded_primary(ns, "ha")
 }
 
 fn at_most_one_writable(ns: &Namespace) {
@@ -82,19 +79,41 @@ fn at_most_one_writable(ns: &Namespace) {
     assert!(writable <= 1, "{writable} writable members: {status:#}");
 }
 
+/// Cluster ha (3 members, table app.w) and its agent, enabled with `flags`, leading. With
+/// `deployed_by_create`, create deploys the agent first and enable updates it (a rollout).
+fn cluster_with_agent(ns: &Namespace, deployed_by_create: bool, flags: &[&str]) {
+    let image = agent_image();
+    let create_flags: &[&str] = match deployed_by_create {
+        true => &["--agent-image", &image],
+        false => &[],
+    };
+    create_command(ns, "ha", 3, create_flags).ok();
+    ns.sql(
+        "ha",
+        "ha-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    let mut enable = vec!["agent", "enable", "ha", "--agent-image", &image];
+    enable.extend(flags);
+    let out = ns.plugin(&enable).ok();
+    assert!(out.stdout.contains("Deployment ha-agent"), "{}", out.stdout);
+    if deployed_by_create {
+        ns.kubectl(&["rollout", "status", "deployment/ha-agent", "--timeout=120s"])
+            .ok();
+    }
+    // Of the new pods only (enable rolled the Deployment), one leading.
+    eventually("a new agent pod leads", Duration::from_secs(120), || {
+        agent_pods(ns) == 2 && leader(ns).is_some()
+    });
+}
+
 /// Freezes `old` and waits, running nothing of the plugin, until another member is the
 /// primary; returns the seconds it took.
 fn freeze_and_wait_for_a_new_primary(ns: &Namespace, old: &str) -> f64 {
     let t0 = Instant::now();
     signal_primary(ns, old, "-STOP");
-    eventually(
-        "the agent promotes another member",
-        Duration::from_secs(90),
-        || {
-            let out = ns.kubectl(&["get", "configmap", "ha", "-o", "jsonpath={.data.primary}"]);
-            !out.stdout.is_empty() && out.stdout != old
-        },
-    );
+    wait_for_a_new_primary(ns, "ha", old, Duration::from_secs(90));
     let took = t0.elapsed().as_secs_f64();
     signal_primary(ns, old, "-CONT");
     took
@@ -102,36 +121,9 @@ fn freeze_and_wait_for_a_new_primary(ns: &Namespace, old: &str) -> f64 {
 
 fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     let ns = Namespace::with_engine("e2e-agent", engine);
-    let image = agent_image();
-    create_command(&ns, "ha", 3, &["--agent-image", &image]).ok();
-    ns.sql(
-        "ha",
-        "ha-0",
-        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
-    )
-    .ok();
     // A cooldown longer than the test (one more failover within it, not two); a long restart
     // grace, so that a server restarting slowly on a loaded machine is still a restart in place.
-    let out = ns
-        .plugin(&[
-            "agent",
-            "enable",
-            "ha",
-            "--agent-image",
-            &image,
-            "--cooldown",
-            "10m",
-            "--restart-grace",
-            "90s",
-        ])
-        .ok();
-    assert!(out.stdout.contains("Deployment ha-agent"), "{}", out.stdout);
-    // The new pods only (enable rolled the Deployment), one of them leading.
-    ns.kubectl(&["rollout", "status", "deployment/ha-agent", "--timeout=120s"])
-        .ok();
-    eventually("a new agent pod leads", Duration::from_secs(90), || {
-        agent_pods(&ns) == 2 && leader(&ns).is_some()
-    });
+    cluster_with_agent(&ns, true, &["--cooldown", "10m", "--restart-grace", "90s"]);
     let writer = Writer::start(&ns, "ha", "app.w");
 
     // False alarm: the primary's server killed once restarts in place within the grace time.
@@ -324,15 +316,6 @@ fn drop_traffic(netns: &str, action: &str) -> Run {
 }
 
 /// Waits until the agent has failed over from `old` (the record names another member).
-fn wait_for_a_new_primary(ns: &Namespace, old: &str) -> String {
-    eventually(
-        &format!("the agent moves the primary off {old}"),
-        Duration::from_secs(90),
-        || primary(ns) != old,
-    );
-    primary(ns)
-}
-
 /// How many times the agent brought a member back: rejoined, or rebuilt (--auto-rebuild).
 fn brought_back(ns: &Namespace) -> usize {
     events(ns, "Rejoined") + events(ns, "Rebuilt")
@@ -363,30 +346,9 @@ fn comes_back(ns: &Namespace, pod: &str, before: usize) {
 
 fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let ns = Namespace::with_engine("e2e-agent-faults", engine);
-    let image = agent_image();
-    create_command(&ns, "ha", 3, &[]).ok(); // without the agent: enabled below
-    ns.sql(
-        "ha",
-        "ha-0",
-        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
-    )
-    .ok();
     // A short cooldown: both faults below are failed over; members that cannot serve by
     // themselves are rebuilt by the agent.
-    let args = [
-        "agent",
-        "enable",
-        "ha",
-        "--agent-image",
-        &image,
-        "--cooldown",
-        "1s",
-        "--auto-rebuild",
-    ];
-    ns.plugin(&args).ok();
-    eventually("an agent pod leads", Duration::from_secs(120), || {
-        leader(&ns).is_some()
-    });
+    cluster_with_agent(&ns, false, &["--cooldown", "1s", "--auto-rebuild"]);
 
     // A replica whose replication stops on an error (a row written on it, then by the
     // primary): the agent re-clones it.
@@ -409,7 +371,7 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     // The primary's pod network cut: nobody reaches it, it reaches nobody.
     let netns = netns_of(&ns, "ha-0");
     drop_traffic(&netns, "-I").ok();
-    let second = wait_for_a_new_primary(&ns, "ha-0");
+    let second = wait_for_a_new_primary(&ns, "ha", "ha-0", Duration::from_secs(90));
     at_most_one_writable(&ns);
     writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
     // The failover restarts the old primary's pod (a new network namespace): nothing left to

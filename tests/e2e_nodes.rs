@@ -322,20 +322,9 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
     );
 
     testbed_node(&[&primary_node, "poweroff"]);
-    eventually(
-        "the agent promotes a member on a live node",
-        Duration::from_secs(120),
-        || {
-            let out = ns.kubectl(&["get", "configmap", "na", "-o", "jsonpath={.data.primary}"]);
-            !out.stdout.is_empty() && out.stdout != "na-0"
-        },
-    );
+    let primary = wait_for_a_new_primary(&ns, "na", "na-0", Duration::from_secs(120));
     writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
     let acked = writer.stop();
-    let primary = ns.status_json("na")["primary"]
-        .as_str()
-        .unwrap()
-        .to_string();
     assert_ne!(node_of(&ns, &primary), primary_node);
     assert_no_acknowledged_write_lost(&ns, "na", &primary, "app.w", &acked);
     assert_eq!(count(&ns, "na", "AutomaticFailover"), 1);
@@ -362,21 +351,10 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
     let writer = Writer::start_at(&ns, "na", "app.iso", "na-primary", Some(&writer_node));
     writer.wait_for_acknowledgements("the second writer writes", Duration::from_secs(60));
     testbed_node(&[&second_node, "partition"]);
-    eventually(
-        "the agent promotes a member off the partitioned node",
-        Duration::from_secs(120),
-        || {
-            let out = ns.kubectl(&["get", "configmap", "na", "-o", "jsonpath={.data.primary}"]);
-            !out.stdout.is_empty() && out.stdout != primary
-        },
-    );
+    let third = wait_for_a_new_primary(&ns, "na", &primary, Duration::from_secs(120));
     writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
     let acked = writer.stop();
     testbed_node(&[&second_node, "heal"]);
-    let third = ns.status_json("na")["primary"]
-        .as_str()
-        .unwrap()
-        .to_string();
     assert_ne!(node_of(&ns, &third), second_node);
     assert_no_acknowledged_write_lost(&ns, "na", &third, "app.iso", &acked);
     let failovers = event_messages(&ns, "na", "AutomaticFailover");

@@ -746,3 +746,26 @@ pub fn netns_of(ns: &Namespace, pod: &str) -> String {
     }
     panic!("no network namespace holds {pod}'s address {ip}");
 }
+
+/// The primary `cluster`'s record names (its ConfigMap; empty while there is none).
+pub fn recorded_primary(ns: &Namespace, cluster: &str) -> String {
+    ns.kubectl(&[
+        "get",
+        "configmap",
+        cluster,
+        "-o",
+        "jsonpath={.data.primary}",
+    ])
+    .stdout
+}
+
+/// Waits, running nothing of the plugin, until the record names a primary other than `old`;
+/// returns it.
+pub fn wait_for_a_new_primary(ns: &Namespace, cluster: &str, old: &str, limit: Duration) -> String {
+    let mut now = String::new();
+    eventually(&format!("a primary other than {old}"), limit, || {
+        now = recorded_primary(ns, cluster);
+        !now.is_empty() && now != old
+    });
+    now
+}
