@@ -725,26 +725,20 @@ pub fn agent_image() -> String {
         .unwrap_or_else(|_| panic!("MYSQLHA_AGENT_IMAGE is not set: run tests/testbed/agent-image"))
 }
 
-/// The name of the network namespace (`ip netns list`) that holds `pod`'s address.
+/// The name of `pod`'s network namespace (`ip netns list`): the one its server process runs in
+/// (`ip netns identify`; an address match could find a stale namespace of a deleted pod that
+/// held the same address).
 pub fn netns_of(ns: &Namespace, pod: &str) -> String {
-    let ip = ns
-        .kubectl(&["get", "pod", pod, "-o", "jsonpath={.status.podIP}"])
-        .ok()
-        .stdout;
-    let netns = run("ip", &["netns", "list"], None).ok().stdout;
-    for name in netns.lines().filter_map(|l| l.split_whitespace().next()) {
-        let addrs = run(
-            "ip",
-            &[
-                "netns", "exec", name, "ip", "-4", "-o", "addr", "show", "eth0",
-            ],
-            None,
-        );
-        if addrs.stdout.contains(&format!(" {ip}/")) {
-            return name.to_string();
-        }
-    }
-    panic!("no network namespace holds {pod}'s address {ip}");
+    let pid = server_pids(ns, pod)
+        .pop()
+        .unwrap_or_else(|| panic!("no {} process for {pod}", ns.engine.server_process()));
+    let name = run("ip", &["netns", "identify", &pid], None).ok().stdout;
+    let name = name.trim();
+    assert!(
+        !name.is_empty(),
+        "no named network namespace holds {pod}'s server (pid {pid})"
+    );
+    name.to_string()
 }
 
 /// The primary `cluster`'s record names (its ConfigMap; empty while there is none).
