@@ -121,9 +121,23 @@ fn freeze_and_wait_for_a_new_primary(ns: &Namespace, old: &str) -> f64 {
 
 fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     let ns = Namespace::with_engine("e2e-agent", engine);
-    // A cooldown longer than the test (one more failover within it, not two); a long restart
-    // grace, so that a server restarting slowly on a loaded machine is still a restart in place.
-    cluster_with_agent(&ns, true, &["--cooldown", "10m", "--restart-grace", "90s"]);
+    // A cooldown longer than the test (one more failover within it, not two). Longer graces
+    // than the defaults: on a loaded machine a SIGKILLed server may hold its sockets open (no
+    // greeting, like a frozen one) for seconds while the kernel frees its memory, and restart
+    // slowly; the false alarm below must stay one there too (tests/bench/autofailover
+    // measures the defaults).
+    cluster_with_agent(
+        &ns,
+        true,
+        &[
+            "--cooldown",
+            "10m",
+            "--grace",
+            "10s",
+            "--restart-grace",
+            "90s",
+        ],
+    );
     let writer = Writer::start(&ns, "ha", "app.w");
 
     // False alarm: the primary's server killed once restarts in place within the grace time.
