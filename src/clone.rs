@@ -15,6 +15,7 @@ use crate::sql;
 use crate::wait;
 use anyhow::{bail, Context, Result};
 use kube::api::DeleteParams;
+use tokio::sync::oneshot;
 
 /// Brings member `pod` to serving: bootstraps it (the primary of a new cluster), clones it, or
 /// finishes an interrupted clone, depending on where it is.
@@ -27,11 +28,44 @@ pub async fn ensure_member(
     ensure_member_from(cluster, pod, None, passwords, task).await
 }
 
+/// The member a clone streams from, and who is told once the stream from it has ended: the
+/// donor is free for another clone then, while the recipient prepares its data, starts its
+/// server and joins (which no longer use the donor).
+pub struct Donor<'a> {
+    pub name: &'a str,
+    freed: Option<oneshot::Sender<()>>,
+}
+
+impl<'a> Donor<'a> {
+    /// A donor nobody waits for.
+    pub fn named(name: &'a str) -> Self {
+        Self { name, freed: None }
+    }
+
+    /// A donor whose stream's end the receiver hears of: when the stream has ended, or when
+    /// this Donor is dropped (the clone failed or did not need the donor).
+    pub fn watched(name: &'a str) -> (Self, oneshot::Receiver<()>) {
+        let (freed, heard) = oneshot::channel();
+        let donor = Self {
+            name,
+            freed: Some(freed),
+        };
+        (donor, heard)
+    }
+
+    /// The stream from this donor has ended: tells whoever waits for it.
+    fn stream_ended(self) {
+        if let Some(freed) = self.freed {
+            let _ = freed.send(());
+        }
+    }
+}
+
 /// As ensure_member, cloning from `donor` when given.
 pub async fn ensure_member_from(
     cluster: &Cluster,
     pod: &str,
-    donor: Option<&str>,
+    donor: Option<Donor<'_>>,
     passwords: &Passwords,
     task: &Task,
 ) -> Result<()> {
@@ -41,17 +75,22 @@ pub async fn ensure_member_from(
     })
     .await?;
     let is_primary = pod == cluster.primary;
-    let mut cloned = false;
-    if phase == PodPhase::WaitingForData {
-        if is_primary {
+    let cloned = phase == PodPhase::WaitingForData && !is_primary;
+    if cloned {
+        let chosen;
+        let donor = match donor {
+            Some(d) => d,
+            None => {
+                chosen = choose_donor(cluster, pod).await?;
+                Donor::named(&chosen)
+            }
+        };
+        clone_from(cluster, donor, pod, passwords, task).await?;
+    } else {
+        // Nothing to stream: a donor given is free at once.
+        drop(donor);
+        if phase == PodPhase::WaitingForData {
             bootstrap(cluster, pod, task).await?;
-        } else {
-            let donor = match donor {
-                Some(d) => d.to_string(),
-                None => choose_donor(cluster, pod).await?,
-            };
-            clone_from(cluster, &donor, pod, passwords, task).await?;
-            cloned = true;
         }
     }
     task.set("starting the server");
@@ -259,10 +298,11 @@ async fn is_ready(cluster: &Cluster, pod: &str) -> bool {
     pod_phase(current.as_ref()) == (PodPhase::Running { ready: true })
 }
 
-/// Fills `target`'s waiting data directory with a copy of `donor`'s, by the engine's method.
-pub async fn clone_from(
+/// Fills `target`'s waiting data directory with a copy of `donor`'s, by the engine's method,
+/// telling `donor`'s watcher as soon as the stream from it has ended.
+async fn clone_from(
     cluster: &Cluster,
-    donor: &str,
+    donor: Donor<'_>,
     target: &str,
     passwords: &Passwords,
     task: &Task,
@@ -275,22 +315,22 @@ pub async fn clone_from(
 
 /// MySQL: the target runs CLONE INSTANCE FROM the donor (clone.sh), the replication password
 /// on stdin. Returns 0: the plugin's byte count stays in the new member's
-/// performance_schema.clone_progress (tests/bench/clone reads it there).
+/// performance_schema.clone_progress (tests/bench/clone reads it there). The donor's side ends
+/// with the CLONE statement, shortly before clone.sh (which then only stops its throw-away
+/// server and moves the data into place): the donor is free when clone.sh ends (the next
+/// clone from it initialises and starts its own throw-away server before its CLONE).
 async fn clone_by_plugin(
     cluster: &Cluster,
-    donor: &str,
+    donor: Donor<'_>,
     target: &str,
     passwords: &Passwords,
     task: &Task,
 ) -> Result<u64> {
-    task.set(&format!("cloning from {donor} (MySQL clone plugin, TLS)"));
+    let name = donor.name;
+    task.set(&format!("cloning from {name} (MySQL clone plugin, TLS)"));
     let op = Operation::new(target)?;
     install_scripts(cluster.data_init(target), &op).await?;
-    let donor_address = format!(
-        "{}:{}",
-        cluster.host_of(donor),
-        crate::manifests::MYSQL_PORT
-    );
+    let donor_address = format!("{}:{}", cluster.host_of(name), crate::manifests::MYSQL_PORT);
     let started = std::time::Instant::now();
     let script = op.path("clone.sh");
     let password = format!("{}\n", passwords.replication);
@@ -301,30 +341,37 @@ async fn clone_by_plugin(
         Some(password.as_bytes()),
     )
     .await
-    .with_context(|| format!("cloning {target} from {donor}"))?;
+    .with_context(|| format!("cloning {target} from {name}"))?;
+    donor.stream_ended();
     task.set(&format!(
-        "cloned from {donor} in {:.2}s",
+        "cloned from {name} in {:.2}s",
         started.elapsed().as_secs_f64()
     ));
     Ok(0)
 }
 
 /// MariaDB: streams a physical backup of `donor` into `target`'s waiting data directory and
-/// prepares it.
-async fn stream_backup(cluster: &Cluster, donor: &str, target: &str, task: &Task) -> Result<u64> {
-    let estimate = data_size(cluster, donor).await.ok();
+/// prepares it (the donor is free once the backup has streamed).
+async fn stream_backup(
+    cluster: &Cluster,
+    donor: Donor<'_>,
+    target: &str,
+    task: &Task,
+) -> Result<u64> {
+    let name = donor.name;
+    let estimate = data_size(cluster, name).await.ok();
     let how = match cluster.transfer {
         Transfer::Direct => "pod to pod",
         Transfer::Api => "through the API server",
     };
-    task.bytes(&format!("cloning from {donor} ({how})"), estimate);
+    task.bytes(&format!("cloning from {name} ({how})"), estimate);
     let op = Operation::new(target)?;
-    install_scripts(cluster.server(donor), &op).await?;
+    install_scripts(cluster.server(name), &op).await?;
     install_scripts(cluster.data_init(target), &op).await?;
     let backup = format!(
         "{}{}",
         op.path("backup.sh"),
-        if donor == cluster.primary {
+        if name == cluster.primary {
             ""
         } else {
             " --slave-info"
@@ -332,13 +379,14 @@ async fn stream_backup(cluster: &Cluster, donor: &str, target: &str, task: &Task
     );
     let started = std::time::Instant::now();
     let bytes = match cluster.transfer {
-        Transfer::Direct => stream_direct(cluster, donor, &backup, target, &op, task).await,
-        Transfer::Api => stream_through_plugin(cluster, donor, &backup, target, &op, task).await,
+        Transfer::Direct => stream_direct(cluster, name, &backup, target, &op, task).await,
+        Transfer::Api => stream_through_plugin(cluster, name, &backup, target, &op, task).await,
     }
-    .with_context(|| format!("cloning {target} from {donor}"))?;
+    .with_context(|| format!("cloning {target} from {name}"))?;
+    donor.stream_ended();
     let seconds = started.elapsed().as_secs_f64();
     task.set(&format!(
-        "streamed {} bytes from {donor} in {seconds:.2}s ({:.1} MB/s, {how}); preparing the backup",
+        "streamed {} bytes from {name} in {seconds:.2}s ({:.1} MB/s, {how}); preparing the backup",
         bytes,
         bytes as f64 / seconds.max(0.001) / 1e6
     ));
@@ -349,7 +397,7 @@ async fn stream_backup(cluster: &Cluster, donor: &str, target: &str, task: &Task
         .context("preparing the cloned data")?;
     // Best effort: a leftover workspace is only a few small files, and the next clone of this
     // target removes it.
-    let _ = exec::run(cluster.server(donor), &["rm", "-rf", &op.dir], None).await;
+    let _ = exec::run(cluster.server(name), &["rm", "-rf", &op.dir], None).await;
     Ok(bytes)
 }
 
@@ -539,7 +587,7 @@ pub async fn take_out_of_service(cluster: &Cluster, pod: &str) -> Result<()> {
 pub async fn rebuild(
     cluster: &Cluster,
     pod: &str,
-    donor: &str,
+    donor: Donor<'_>,
     passwords: &Passwords,
     task: &Task,
 ) -> Result<()> {

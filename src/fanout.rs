@@ -10,7 +10,7 @@ use crate::manifests::Passwords;
 use crate::progress::{Progress, Task};
 use anyhow::{anyhow, Result};
 use std::sync::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 /// How many clones one donor streams at once (never more than the engine allows:
 /// Engine::clones_per_donor).
@@ -28,8 +28,9 @@ pub const CREATE: Streams = Streams {
 };
 
 /// A serving cluster: two streams per donor. Here every donor shares one disk and two cores
-/// with the others, so a second stream mostly overlaps a clone's fixed costs (backup start,
-/// prepare, server start) and a third would only split the same disk; replicas serve first to
+/// with the others, so a second stream mostly overlaps a backup's own fixed costs (its start,
+/// its end) and a third would only split the same disk (a stream is given back when it ends,
+/// before the recipient prepares and starts); replicas serve first to
 /// spare the primary's commit latency (tests/bench/scale measures it).
 pub const SCALE: Streams = Streams {
     from_primary: 2,
@@ -122,19 +123,21 @@ async fn fill_one(
         return clone::catch_up(cluster, pod, task).await;
     }
     task.set("waiting for a donor with a free stream");
-    let donor = pool.take().await;
-    ctx.member_event(
-        pod,
-        "Cloning",
-        format!("{pod} is cloned from {}", donor.name),
-    );
-    let cloned = match how {
-        Fill::Ensure => {
-            clone::ensure_member_from(cluster, pod, Some(&donor.name), passwords, task).await
+    let stream = pool.take().await;
+    let name = stream.name.clone();
+    ctx.member_event(pod, "Cloning", format!("{pod} is cloned from {name}"));
+    let (donor, stream_ended) = clone::Donor::watched(&name);
+    let clone = async {
+        match how {
+            Fill::Ensure => {
+                clone::ensure_member_from(cluster, pod, Some(donor), passwords, task).await
+            }
+            Fill::Rebuild => clone::rebuild(cluster, pod, donor, passwords, task).await,
         }
-        Fill::Rebuild => clone::rebuild(cluster, pod, &donor.name, passwords, task).await,
     };
-    drop(donor);
+    // The donor serves the next member as soon as the stream to this one has ended, while this
+    // one still prepares its data, starts and joins.
+    let (cloned, ()) = tokio::join!(clone, stream.give_back_when(stream_ended));
     cloned?;
     clone::catch_up(cluster, pod, task).await
 }
@@ -156,6 +159,14 @@ struct Donor {
 struct Lease<'a> {
     pool: &'a Pool,
     name: String,
+}
+
+impl Lease<'_> {
+    /// Holds the stream until `ended` says so: the clone's stream has ended, or the clone has
+    /// let go of its donor (it failed, or had nothing to stream).
+    async fn give_back_when(self, ended: oneshot::Receiver<()>) {
+        let _ = ended.await;
+    }
 }
 
 impl Drop for Lease<'_> {
@@ -277,6 +288,27 @@ mod tests {
         assert_eq!(p.try_take().as_deref(), Some("db-0"));
         p.add("db-1");
         assert_eq!(p.try_take().as_deref(), Some("db-1"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_is_given_back_when_it_ends_or_its_clone_lets_go() {
+        let one = Streams {
+            from_primary: 1,
+            from_replica: 1,
+        };
+        let p = pool(&["db-0"], one);
+        let (ended, stream_ended) = oneshot::channel();
+        let held = p.take().await.give_back_when(stream_ended);
+        tokio::pin!(held);
+        assert!(futures::poll!(&mut held).is_pending());
+        assert_eq!(p.try_take(), None, "held until its stream ends");
+        ended.send(()).unwrap();
+        held.await;
+        let (failed_clone, let_go) = oneshot::channel::<()>();
+        let held = p.take().await.give_back_when(let_go);
+        drop(failed_clone);
+        held.await;
+        assert_eq!(p.try_take().as_deref(), Some("db-0"));
     }
 
     #[test]

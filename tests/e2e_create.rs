@@ -62,6 +62,20 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
             );
         }
     }
+    // A donor serves the next member as soon as its stream has ended, not once its recipient
+    // is ready (MySQL: shop-2 waits for shop-0's one stream, which shop-1's clone frees before
+    // shop-1's server has even started).
+    let line = |pod: &str, what: &str| {
+        out.stderr
+            .lines()
+            .position(|l| l.starts_with(&format!("{pod}: {what}")))
+            .unwrap_or_else(|| panic!("no progress line {pod}: {what}...\n{}", out.stderr))
+    };
+    assert!(
+        line("shop-2", "cloning from") < line("shop-1", "waiting until ready"),
+        "shop-2's clone waited until shop-1 was ready:\n{}",
+        out.stderr
+    );
 
     let status = ns.status_json("shop");
     assert_eq!(status["healthy"], true, "{status:#}");

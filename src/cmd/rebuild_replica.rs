@@ -62,7 +62,14 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
                 format!("{why}: released the claim and pod of {} there", args.pod),
             );
         }
-        clone::rebuild(&cluster, &args.pod, &donor, &passwords, &task).await
+        clone::rebuild(
+            &cluster,
+            &args.pod,
+            clone::Donor::named(&donor),
+            &passwords,
+            &task,
+        )
+        .await
     })
     .await?;
     task.finish("rebuilt");
