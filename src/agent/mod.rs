@@ -702,7 +702,8 @@ async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
     );
     let passwords = cluster.passwords().await?;
     let task = crate::progress::Progress::new().task(pod);
-    crate::clone::rebuild(&cluster, pod, &donor, &passwords, &task).await?;
+    let from = crate::clone::Donor::named(&donor);
+    crate::clone::rebuild(&cluster, pod, from, &passwords, &task).await?;
     task.finish("rebuilt");
     decision(
         op,
