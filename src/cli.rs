@@ -425,8 +425,8 @@ pub struct AgentTuning {
     /// if its replicas agree
     #[arg(long, default_value = DEFAULT_AGENT_GRACE, value_parser = parse_duration)]
     pub grace: Duration,
-    /// How much longer a primary whose port refused connections during its silence is waited
-    /// for (its pod answers, its server restarts in place)
+    /// How much longer a primary whose port refused or reset a connection during its silence
+    /// is waited for (its pod answers, its server restarts in place)
     #[arg(long, default_value = DEFAULT_AGENT_RESTART_GRACE, value_parser = parse_duration)]
     pub restart_grace: Duration,
     /// After an automatic failover, at most one more for this long (when the new primary is

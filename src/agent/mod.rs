@@ -118,8 +118,8 @@ struct Watch {
     primary: String,
     last_answer: Option<Instant>,
     unreachable_since: Option<Instant>,
-    /// Its port refused a connection during this silence: its server restarts in place (a
-    /// restarting server may then be slow to send its handshake; it still restarts).
+    /// Its port refused (or reset) a connection during this silence: its server restarts in
+    /// place (a restarting server may then be slow to greet; it still restarts).
     restarting: bool,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
@@ -273,7 +273,7 @@ async fn watch_once(
                 ctx,
                 "PrimaryUnreachable",
                 &format!(
-                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s while its port refuses: a restart in place) and its replicas agree",
+                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s once its port refuses or resets a connection: a restart in place) and its replicas agree",
                     crate::one_line(&silence),
                     settings.grace.as_secs(),
                     (settings.grace + settings.restart_grace).as_secs()
@@ -285,8 +285,9 @@ async fn watch_once(
                 .insert(watch.last_answer.unwrap_or(asked))
         }
     };
-    // A server restarting in place (its port refused) gets the restart grace more.
-    watch.restarting |= probe::refused(&silence);
+    // A server restarting in place (its port refused or reset a connection) gets the restart
+    // grace more.
+    watch.restarting |= probe::restarting(&silence);
     let grace = if watch.restarting {
         settings.grace + settings.restart_grace
     } else {

@@ -36,13 +36,19 @@ async fn read_first_packet(addr: SocketAddr) -> Result<()> {
     }
 }
 
-/// The server's port refused the connection: the pod answers but its server is not running
-/// (it restarts in place: the kubelet restarts the container), unlike a silent one (frozen,
-/// or its pod or node unreachable).
-pub fn refused(error: &anyhow::Error) -> bool {
+/// The server's port refused the connection, or reset or closed it before the greeting: the
+/// pod answers, its server process is ending or not running (it restarts in place: the
+/// kubelet restarts the container), unlike a silent one (frozen, or its pod or node
+/// unreachable: nothing answers at all).
+pub fn restarting(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionRefused, ConnectionReset, UnexpectedEof};
     error.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+        c.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                ConnectionRefused | ConnectionReset | UnexpectedEof
+            )
+        })
     })
 }
 
@@ -76,11 +82,17 @@ mod tests {
         let addr = closed.local_addr().unwrap();
         drop(closed);
         let e = handshake(addr, Duration::from_secs(1)).await.unwrap_err();
-        assert!(refused(&e), "{e:#}");
-        assert!(!refused(
+        assert!(restarting(&e), "{e:#}");
+        assert!(!restarting(
             &handshake(silent, Duration::from_millis(200))
                 .await
                 .unwrap_err()
         ));
+        // A server ending: it closes the connection before its greeting.
+        let closing = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = closing.local_addr().unwrap();
+        tokio::spawn(async move { drop(closing.accept().await) });
+        let e = handshake(addr, Duration::from_secs(1)).await.unwrap_err();
+        assert!(restarting(&e), "{e:#}");
     }
 }
