@@ -4,11 +4,13 @@
 //! grace time AND its replicas agree (none has an IO thread connected to it, asked by exec).
 //! Then the leader takes the cluster's operation lock and runs crate::failover, the same
 //! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
-//! at most within it). Every decision is an Event
-//! and one log line. Also: deploying and removing the agent's objects.
+//! at most within it). Old primaries rejoin (rejoin.rs); with --auto-rebuild, members that
+//! cannot serve are re-cloned (rebuild.rs). Every decision is an Event and one log line. Also:
+//! deploying and removing the agent's objects.
 mod cooldown;
 pub mod leader;
 mod probe;
+mod rebuild;
 mod rejoin;
 
 use crate::apply::{apply, delete_if_present};
@@ -594,7 +596,7 @@ async fn rejoin_members(
         .diverged
         .retain(|p| found.iter().any(|(pod, _)| pod == p));
     if settings.auto_rebuild {
-        rebuild_one(ctx, name, &found, watch);
+        rebuild::rebuild_one(ctx, name, &found, &mut watch.rebuilding, &watch.diverged);
     }
     let idle: Vec<String> = found
         .into_iter()
@@ -647,73 +649,4 @@ async fn rejoin_members(
         ));
     }
     end(op, &result).await;
-}
-
-/// --auto-rebuild: unless a rebuild runs already, re-clones the first member that cannot serve
-/// by itself (an old primary holding what the primary lacks, a replica whose replication
-/// stopped on an error), in its own task, so that the primary stays watched meanwhile.
-fn rebuild_one(
-    ctx: &Context,
-    name: &str,
-    found: &[(String, rejoin::OutOfService)],
-    watch: &mut Watch,
-) {
-    if watch.rebuilding.as_ref().is_some_and(|r| !r.is_finished()) {
-        return;
-    }
-    let needs_rebuild = found.iter().find_map(|(pod, why)| match why {
-        rejoin::OutOfService::Broken(error) => Some((pod, format!("stopped replicating: {error}"))),
-        rejoin::OutOfService::Idle if watch.diverged.contains(pod) => {
-            Some((pod, "holds transactions the primary lacks".to_string()))
-        }
-        rejoin::OutOfService::Idle => None,
-    });
-    let Some((pod, why)) = needs_rebuild else {
-        return;
-    };
-    let base = Context {
-        client: ctx.client.clone(),
-        namespace: ctx.namespace.clone(),
-        lock: None,
-        color: crate::cli::ColorChoice::Never,
-        events: None,
-    };
-    let (name, pod) = (name.to_string(), pod.clone());
-    watch.rebuilding = Some(tokio::spawn(async move {
-        let Ok(op) = begin(&base, &name, "auto-rebuild").await else {
-            return;
-        };
-        let result = rebuild(&op, &name, &pod, &why).await;
-        if let Err(e) = &result {
-            say(&format!("cannot rebuild {pod}: {}", crate::one_line(e)));
-        }
-        end(op, &result).await;
-    }));
-}
-
-/// Under the operation lock (`op`): clones `pod` afresh from the best donor and rejoins it.
-async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
-    let cluster = Cluster::load(op, name).await?;
-    let donor = crate::clone::choose_donor(&cluster, pod).await?;
-    decision(
-        op,
-        "AutoRebuild",
-        &format!("{pod} {why}: its data is thrown away and cloned from {donor}"),
-        Some(pod),
-    );
-    let passwords = cluster.passwords().await?;
-    let task = crate::progress::Progress::new().task(pod);
-    let from = crate::clone::Donor::named(&donor);
-    crate::clone::rebuild(&cluster, pod, from, &passwords, &task).await?;
-    task.finish("rebuilt");
-    decision(
-        op,
-        "Rebuilt",
-        &format!(
-            "{pod} cloned from {donor}, caught up and replicating from {}",
-            cluster.primary
-        ),
-        Some(pod),
-    );
-    Ok(())
 }

@@ -1,0 +1,80 @@
+//! --auto-rebuild: the leader re-clones members that cannot serve by themselves (an old
+//! primary holding what the primary lacks, a replica whose replication stopped on an error),
+//! one at a time, under the operation lock, in a task of its own so the primary stays watched.
+use super::rejoin::OutOfService;
+use super::{begin, decision, end, say};
+use crate::cluster::Cluster;
+use crate::context::Context;
+use anyhow::Result;
+use std::collections::BTreeSet;
+use tokio::task::JoinHandle;
+
+/// --auto-rebuild: unless a rebuild runs already, re-clones the first member that cannot serve
+/// by itself (an old primary holding what the primary lacks, a replica whose replication
+/// stopped on an error), in its own task, so that the primary stays watched meanwhile.
+pub fn rebuild_one(
+    ctx: &Context,
+    name: &str,
+    found: &[(String, OutOfService)],
+    rebuilding: &mut Option<JoinHandle<()>>,
+    diverged: &BTreeSet<String>,
+) {
+    if rebuilding.as_ref().is_some_and(|r| !r.is_finished()) {
+        return;
+    }
+    let needs_rebuild = found.iter().find_map(|(pod, why)| match why {
+        OutOfService::Broken(error) => Some((pod, format!("stopped replicating: {error}"))),
+        OutOfService::Idle if diverged.contains(pod) => {
+            Some((pod, "holds transactions the primary lacks".to_string()))
+        }
+        OutOfService::Idle => None,
+    });
+    let Some((pod, why)) = needs_rebuild else {
+        return;
+    };
+    let base = Context {
+        client: ctx.client.clone(),
+        namespace: ctx.namespace.clone(),
+        lock: None,
+        color: crate::cli::ColorChoice::Never,
+        events: None,
+    };
+    let (name, pod) = (name.to_string(), pod.clone());
+    *rebuilding = Some(tokio::spawn(async move {
+        let Ok(op) = begin(&base, &name, "auto-rebuild").await else {
+            return;
+        };
+        let result = rebuild(&op, &name, &pod, &why).await;
+        if let Err(e) = &result {
+            say(&format!("cannot rebuild {pod}: {}", crate::one_line(e)));
+        }
+        end(op, &result).await;
+    }));
+}
+
+/// Under the operation lock (`op`): clones `pod` afresh from the best donor and rejoins it.
+async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
+    let cluster = Cluster::load(op, name).await?;
+    let donor = crate::clone::choose_donor(&cluster, pod).await?;
+    decision(
+        op,
+        "AutoRebuild",
+        &format!("{pod} {why}: its data is thrown away and cloned from {donor}"),
+        Some(pod),
+    );
+    let passwords = cluster.passwords().await?;
+    let task = crate::progress::Progress::new().task(pod);
+    let from = crate::clone::Donor::named(&donor);
+    crate::clone::rebuild(&cluster, pod, from, &passwords, &task).await?;
+    task.finish("rebuilt");
+    decision(
+        op,
+        "Rebuilt",
+        &format!(
+            "{pod} cloned from {donor}, caught up and replicating from {}",
+            cluster.primary
+        ),
+        Some(pod),
+    );
+    Ok(())
+}
