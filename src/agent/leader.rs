@@ -72,9 +72,9 @@ impl Leadership {
 
     /// Taking over: what the earlier leader published (the last failover and its cooldown)
     /// stands until this one says otherwise.
-    fn adopt(&self, earlier: &BTreeMap<String, String>) {
+    fn adopt(&self, earlier: BTreeMap<String, String>) {
         let mut shared = self.0.lock().expect("leadership");
-        shared.annotations.extend(earlier.clone());
+        shared.annotations.extend(earlier);
     }
 
     fn annotations(&self) -> BTreeMap<String, String> {
@@ -133,14 +133,12 @@ impl Election {
             self.leadership.set_renewed(None);
             return Ok(false);
         }
-        let taking_over = existing.as_ref().is_some_and(|l| {
+        if let Some(earlier) = existing.as_ref().filter(|l| {
             l.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) != Some(&self.identity)
-        });
-        if taking_over {
-            let earlier = existing
-                .as_ref()
-                .and_then(|l| l.metadata.annotations.clone());
-            self.leadership.adopt(&earlier.unwrap_or_default());
+        }) {
+            // Taking over from another pod.
+            self.leadership
+                .adopt(earlier.metadata.annotations.clone().unwrap_or_default());
         }
         let lease = self.lease(now, existing.as_ref());
         let written = match &existing {
