@@ -159,9 +159,10 @@ pub async fn release_from_lost_node(cluster: &Cluster, pod: &str, task: &Task) -
 }
 
 /// Ends the primary's binary log dump threads for the lost member at `address`. The dead peer
-/// never closed its connection; MariaDB 10.11 was seen to hang for good (no new connection
-/// answered) when the member's replacement, with the same server id, registered while that
-/// thread was still there. Best effort: a failure is reported and the move goes on.
+/// never closed its connection, so the thread would live until TCP gives up (~15 min), counted
+/// among the primary's semi-sync clients. (With its predecessor's server id, the replacement's
+/// registration once deadlocked a MariaDB 10.11 primary; every pod now has a new server id:
+/// write-config.sh.) Best effort: a failure is reported and the move goes on.
 async fn end_dump_threads(cluster: &Cluster, address: &str) {
     let primary = cluster.server(&cluster.primary);
     let query = cluster.engine.dump_threads_of(address);

@@ -142,6 +142,8 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
         (vec!["create", "x", "--replicas", "0"], "error: --replicas must be at least 1 (the primary), got 0\n".into()),
         (vec!["create", "x", "--replicas", "-1"], "error: --replicas must be at least 1 (the primary), got -1\n".into()),
         (vec!["create", "x", "--replicas=-1", "--dry-run"], "error: --replicas must be at least 1 (the primary), got -1\n".into()),
+        (vec!["create", "x", "--replicas", "1000"], "error: --replicas must be at most 999 (a member's server id ends in its ordinal), got 1000\n".into()),
+        (vec!["scale", "x", "--replicas", "1000"], "error: --replicas must be at most 999 (a member's server id ends in its ordinal), got 1000\n".into()),
         (vec!["create", &long], long_error.clone()),
         (vec!["create", &long, "--dry-run"], long_error),
         (vec!["scale", "x", "--replicas", "0"], "error: --replicas must be at least 1 (the primary), got 0\n".into()),

@@ -222,8 +222,10 @@ fn a_replica_on_a_lost_node_moves_to_a_live_node() {
 
 /// A replica's node partitioned past the point where Kubernetes evicts its pods, then healed:
 /// the replica rejoins (the same pod, or re-created on its node with its volume), catches up,
-/// equals the primary; the primary kept taking writes and still answers (a member re-registering
-/// with the same server id once hung a MariaDB primary); one writable member throughout.
+/// equals the primary; the primary kept taking writes and still answers (a replacement
+/// registering with its predecessor's server id deadlocked a MariaDB 10.11 primary: README,
+/// "Honest limits"; 2 of 3 runs failed before each pod got a new server id); one writable member
+/// throughout.
 #[test]
 fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
     let _one_at_a_time = one_node_test_at_a_time();

@@ -31,12 +31,7 @@ const LAST_PRIMARY_KEY: &str = "last-primary";
 /// Checks the arguments before anything is contacted.
 pub fn validate(args: &CreateArgs) -> Result<()> {
     manifests::validate_name(&args.name).map_err(anyhow::Error::msg)?;
-    if args.replicas < 1 {
-        bail!(
-            "--replicas must be at least 1 (the primary), got {}",
-            args.replicas
-        );
-    }
+    crate::manifests::validate_members(args.replicas).map_err(anyhow::Error::msg)?;
     input::quantity("--storage", &args.storage).map_err(anyhow::Error::msg)?;
     if let Some(cpu) = &args.cpu {
         input::quantity("--cpu", cpu).map_err(anyhow::Error::msg)?;

@@ -14,12 +14,7 @@ use std::time::Duration;
 
 pub fn validate(args: &ScaleArgs) -> Result<()> {
     crate::manifests::validate_name(&args.name).map_err(anyhow::Error::msg)?;
-    if args.replicas < 1 {
-        bail!(
-            "--replicas must be at least 1 (the primary), got {}",
-            args.replicas
-        );
-    }
+    crate::manifests::validate_members(args.replicas).map_err(anyhow::Error::msg)?;
     Ok(())
 }
 

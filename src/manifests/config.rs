@@ -66,6 +66,55 @@ mod tests {
         assert_eq!(data[ENGINE_KEY], "mariadb");
     }
 
+    /// Runs write-config.sh's server-id lines for a pod (ordinal, uid).
+    fn server_id(ordinal: u32, uid: &str) -> u64 {
+        let script = include_str!("scripts/write-config.sh");
+        let lines: Vec<&str> = script
+            .lines()
+            .filter(|l| l.starts_with("uid_hash=") || l.starts_with("server_id=$(("))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "write-config.sh computes the server id in two lines"
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ordinal={ordinal}\n{}\necho $server_id",
+                lines.join("\n")
+            ))
+            .env("POD_UID", uid)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_pod_registers_with_a_new_server_id_unique_among_members() {
+        let (a, b) = (
+            "3f1c2d4e-0000-4000-8000-000000000001",
+            "9a8b7c6d-0000-4000-8000-000000000002",
+        );
+        // The pod that replaces a member (same ordinal, new uid) gets a new id: a dump thread
+        // its predecessor left on the primary is never its own.
+        assert_ne!(server_id(2, a), server_id(2, b));
+        // The same pod keeps its id across restarts of its server.
+        assert_eq!(server_id(2, a), server_id(2, a));
+        // Members never share one: the ordinal is the id's last three digits.
+        for ordinal in [0, 1, 2, 998] {
+            for uid in [a, b, ""] {
+                let id = server_id(ordinal, uid);
+                assert_eq!(id % 1000, u64::from(ordinal) + 1);
+                assert!((1..=u64::from(u32::MAX)).contains(&id), "{id}");
+            }
+        }
+    }
+
     #[test]
     fn the_primary_waits_unless_alone_or_opted_out() {
         let mut spec = crate::manifests::test_spec();

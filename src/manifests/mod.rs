@@ -101,6 +101,25 @@ fn metadata(spec: &ClusterSpec, name: String) -> ObjectMeta {
     }
 }
 
+/// The most members a cluster can have: each member's server id ends in its ordinal + 1, three
+/// digits (write-config.sh).
+pub const MAX_MEMBERS: i32 = 999;
+
+/// Checks a member count asked with `--replicas`.
+pub fn validate_members(replicas: i32) -> Result<(), String> {
+    if replicas < 1 {
+        return Err(format!(
+            "--replicas must be at least 1 (the primary), got {replicas}"
+        ));
+    }
+    if replicas > MAX_MEMBERS {
+        return Err(format!(
+            "--replicas must be at most {MAX_MEMBERS} (a member's server id ends in its ordinal), got {replicas}"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `name` can name a cluster: a DNS-1035 label short enough for every derived object.
 pub fn validate_name(name: &str) -> Result<(), String> {
     let valid_chars = name

@@ -190,6 +190,8 @@ fn pod_env(spec: &ClusterSpec) -> Vec<EnvVar> {
     vec![
         from_pod_field("POD_NAME", "metadata.name"),
         from_pod_field("POD_NAMESPACE", "metadata.namespace"),
+        // New with every pod: write-config.sh makes the server id from it and the ordinal.
+        from_pod_field("POD_UID", "metadata.uid"),
         EnvVar {
             name: "HEADLESS_SERVICE".into(),
             value: Some(spec.name.clone()),

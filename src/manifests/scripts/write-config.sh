@@ -20,6 +20,15 @@ fi
 # Settings made with `kubectl mysqlha set --set` (ConfigMap key settings.cnf), after the role's.
 settings=""
 [ -f /etc/mysqlha/config/settings.cnf ] && settings="!include /etc/mysqlha/config/settings.cnf"
+# server_id: the ordinal keeps it unique among the members (at most 999), the pod's uid makes it
+# new with every pod. A pod that vanished without closing its connections (its node lost power,
+# or it was deleted while cut off) leaves a binary log dump thread on the primary; MariaDB 10.11
+# deadlocks when a replica with that thread's server id registers (kill_zombie_dump_threads
+# waits, holding the thread list, for the semi-sync ACK receiver, which sleeps in poll() on the
+# dead socket until an ACK arrives; no new connection, so no commit, so no ACK), seen on the
+# test bed when a replica's node healed from a partition. With a new id there is nothing to kill.
+uid_hash=$(printf %s "${POD_UID:-}" | cksum | cut -d' ' -f1)
+server_id=$(( (uid_hash % 4000000) * 1000 + ordinal + 1 ))
 cat >/etc/mysqlha/run/my.cnf.new <<CNF
 [client]
 socket=/run/mysqld/mysqld.sock
@@ -32,7 +41,7 @@ datadir=/var/lib/mysql
 socket=/run/mysqld/mysqld.sock
 port=3306
 bind_address=0.0.0.0
-server_id=$((ordinal + 1))
+server_id=$server_id
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
 !include /etc/mysqlha/config/${role}.cnf
 $hold
