@@ -23,7 +23,7 @@ use crate::{failover, plan};
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
@@ -123,6 +123,8 @@ struct Watch {
     /// Its port refused (or reset) a connection during this silence: its server restarts in
     /// place (a restarting server may then be slow to greet; it still restarts).
     restarting: bool,
+    /// The uid of the primary's pod when it last answered.
+    answered_as: Option<String>,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
     /// When the replicas last agreed that the primary is lost, and the plan made then.
@@ -186,6 +188,7 @@ pub async fn run(
             // Watched afresh (and said again in the Lease) by whoever leads now.
             watch.primary.clear();
             watch.last_answer = None;
+            watch.answered_as = None;
             watch.end_silence();
         }
         if !leading {
@@ -233,6 +236,7 @@ async fn watch_once(
     if watch.primary != cluster.primary {
         watch.primary = cluster.primary.clone();
         watch.last_answer = None;
+        watch.answered_as = None;
         watch.end_silence();
         watch.agreed = None;
         leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
@@ -243,9 +247,11 @@ async fn watch_once(
         Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
         None => Err(anyhow::anyhow!("pod {primary} has no IP")),
     };
+    let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
     let Err(silence) = answer else {
         watch.last_answer = Some(asked);
         watch.restarting = false;
+        watch.answered_as = pod.and_then(|p| p.metadata.uid.clone());
         if let Some(since) = watch.unreachable_since.take() {
             decision(
                 ctx,
@@ -275,7 +281,7 @@ async fn watch_once(
                 ctx,
                 "PrimaryUnreachable",
                 &format!(
-                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s once its port refuses or resets a connection: a restart in place) and its replicas agree",
+                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s once its port refuses or resets a connection and its pod stays: a restart in place) and its replicas agree",
                     crate::one_line(&silence),
                     settings.grace.as_secs(),
                     (settings.grace + settings.restart_grace).as_secs()
@@ -288,8 +294,12 @@ async fn watch_once(
         }
     };
     // A server restarting in place (its port refused or reset a connection) gets the restart
-    // grace more.
-    watch.restarting |= probe::restarting(&silence);
+    // grace more; a pod being replaced does not restart in place.
+    watch.restarting = if replaced(pod, watch.answered_as.as_deref()) {
+        false
+    } else {
+        watch.restarting || probe::restarting(&silence)
+    };
     let grace = if watch.restarting {
         settings.grace + settings.restart_grace
     } else {
@@ -431,6 +441,15 @@ async fn watch_once(
         ),
     }
     Ok(())
+}
+
+/// The primary's pod is gone, going, or not the pod that last answered: it is being replaced,
+/// not restarting in place. A new pod takes longer than a restart (scheduling, init containers,
+/// the server's start), and one evicted from a drained node may not come back at all.
+fn replaced(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
+    let Some(pod) = pod else { return true };
+    pod.metadata.deletion_timestamp.is_some()
+        || answered_as.is_some_and(|uid| pod.metadata.uid.as_deref() != Some(uid))
 }
 
 /// A decision said once per episode (until the primary answers again).
@@ -649,4 +668,34 @@ async fn rejoin_members(
         ));
     }
     end(op, &result).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::api::ObjectMeta;
+
+    fn pod(uid: &str, deleting: bool) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                uid: Some(uid.into()),
+                deletion_timestamp: deleting.then(|| {
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now())
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pod_deleted_or_remade_is_replaced_not_restarting_in_place() {
+        // The pod that answered, still there: its server may restart in place.
+        assert!(!replaced(Some(&pod("a", false)), Some("a")));
+        assert!(!replaced(Some(&pod("a", false)), None));
+        // Deleted, gone, or another pod by the same name: replaced.
+        assert!(replaced(Some(&pod("a", true)), Some("a")));
+        assert!(replaced(None, Some("a")));
+        assert!(replaced(Some(&pod("b", false)), Some("a")));
+    }
 }
