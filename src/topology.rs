@@ -76,6 +76,10 @@ pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
     Ok(position)
 }
 
+/// The mark stop-and-hold.sh leaves (write-config.sh reads it): the server restarts read-only
+/// and not replicating. It lives in the pod's run directory, so a new pod starts without it.
+const HOLD_MARK: &str = "/etc/mysqlha/run/held-old-primary";
+
 /// Stops the server of an old primary that does not answer SQL, from inside its container
 /// (while its node's kubelet still answers): it restarts read-only and not replicating, so it
 /// can take no write once another member is promoted. Fails within `limit` when the container
@@ -135,7 +139,10 @@ pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Durati
 }
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
-/// log position as its replication position.
+/// log position as its replication position, and then loses the hold a failover put on it
+/// (stop_and_hold): it is a replica like the others again, and a later restart must bring it
+/// back in its role of record, even when it is promoted meanwhile (held, a restarted primary
+/// came back read-only and not replicating: a cluster without a writable member).
 pub async fn follow(
     cluster: &Cluster,
     pod: &str,
@@ -150,7 +157,19 @@ pub async fn follow(
     );
     sql::execute(cluster.server(pod), &sql)
         .await
-        .with_context(|| format!("cannot make {pod} follow {primary}"))
+        .with_context(|| format!("cannot make {pod} follow {primary}"))?;
+    if former_primary {
+        release_hold(cluster, pod).await?;
+    }
+    Ok(())
+}
+
+/// Removes the hold of stop-and-hold.sh from `pod` (the mark in its run directory).
+async fn release_hold(cluster: &Cluster, pod: &str) -> Result<()> {
+    crate::exec::run(cluster.server(pod), &["rm", "-f", HOLD_MARK], None)
+        .await
+        .with_context(|| format!("cannot release the hold on {pod}"))?;
+    Ok(())
 }
 
 /// Renders the ConfigMap for `replicas` members and sets the primary's semi-sync wait to match:

@@ -33,7 +33,19 @@ scratch_namespace() {
   NS=bench-$1-$$
   kubectl create namespace "$NS" >/dev/null
   SCRATCH+=("$NS")
-  trap 'for n in "${SCRATCH[@]}"; do kubectl delete namespace "$n" --wait=false >/dev/null 2>&1 || true; done' EXIT
+  trap 'rc=$?; for n in "${SCRATCH[@]}"; do [ "$rc" = 0 ] || evidence "$n"; kubectl delete namespace "$n" --wait=false >/dev/null 2>&1 || true; done' EXIT
+}
+# evidence NS: what a benchmark that stopped early leaves in its $LOG (or stderr): the pods, the
+# last events and the logs of the agent's pods in NS.
+evidence() {
+  {
+    echo "=== stopped early: namespace $1"
+    kubectl get pods -n "$1" -o wide 2>&1
+    kubectl get events -n "$1" --sort-by=.lastTimestamp 2>&1 | tail -n 60
+    for pod in $(kubectl get pods -n "$1" -o name 2>/dev/null | grep -- '-agent-'); do
+      echo "--- $pod"; kubectl logs -n "$1" "$pod" --tail=80 2>&1
+    done
+  } >>"${LOG:-/dev/stderr}"
 }
 drop_namespace() { kubectl delete namespace "$NS" --timeout=180s >/dev/null 2>&1 || true; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
