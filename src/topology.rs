@@ -140,9 +140,9 @@ pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Durati
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
 /// log position as its replication position, and then loses the hold a failover put on it
-/// (stop_and_hold): it is a replica like the others again, and a later restart must bring it
-/// back in its role of record, even when it is promoted meanwhile (held, a restarted primary
-/// came back read-only and not replicating: a cluster without a writable member).
+/// (stop_and_hold; the failover also deletes the old primary's pod, which ends the hold, but a
+/// pod that survived that kept it): it is a replica like the others again, and a later restart
+/// brings it back in its role of record.
 pub async fn follow(
     cluster: &Cluster,
     pod: &str,
