@@ -29,7 +29,7 @@ pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result
 }
 
 /// Makes `pod` the primary of record: ConfigMap first (a restarting pod reads it), then the
-/// write Service.
+/// write Service, and, at the same time, the running members' own copy of the record.
 pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     apply(
@@ -37,7 +37,40 @@ pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
         &manifests::config_map(&cluster.config_spec(cluster.replicas(), pod)),
     )
     .await?;
-    point_write_service(cluster, Some(pod)).await
+    let (pointed, ()) = tokio::join!(
+        point_write_service(cluster, Some(pod)),
+        tell_members(cluster, pod)
+    );
+    pointed
+}
+
+/// How long writing a member's copy of the record may take (a member on a lost node never
+/// answers; it restarts in a new pod, which reads the ConfigMap afresh).
+const TELL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Writes `primary` into every running member's run directory (write-config.sh prefers it to
+/// the mounted ConfigMap while it is newer: the kubelet refreshes that within about a minute).
+/// Best effort: a member not told keeps an older copy, which the next refresh outdates.
+async fn tell_members(cluster: &Cluster, primary: &str) {
+    let script = "printf '%s\\n' \"$1\" >/etc/mysqlha/run/primary.new && mv /etc/mysqlha/run/primary.new /etc/mysqlha/run/primary";
+    let told = cluster.members.iter().filter(|m| {
+        m.pod
+            .as_ref()
+            .is_some_and(|p| p.metadata.deletion_timestamp.is_none())
+            && matches!(
+                crate::cluster::pod_phase(m.pod.as_ref()),
+                crate::cluster::PodPhase::Running { .. }
+            )
+    });
+    let writes = told.map(|m| async move {
+        let command = ["sh", "-c", script, "sh", primary];
+        let _ = tokio::time::timeout(
+            TELL_TIMEOUT,
+            crate::exec::run(cluster.server(&m.name), &command, None),
+        )
+        .await;
+    });
+    futures::future::join_all(writes).await;
 }
 
 /// Stops writes on `pod`: read-only for every account, then client sessions are cut so that

@@ -243,9 +243,10 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     }
     at_most_one_writable(&ns);
 
-    // A person's switchover while the agent runs: the moved primary is no alarm to it.
+    // A person's switchover while the agent runs: the moved primary is no alarm to it. It
+    // moves back to ha-0.
     let before = primary(&ns);
-    ns.plugin(&["switchover", "ha"]).ok();
+    ns.plugin(&["switchover", "ha", "--to", "ha-0"]).ok();
     assert_ne!(primary(&ns), before);
     at_most_one_writable(&ns);
     std::thread::sleep(Duration::from_secs(5));
@@ -254,6 +255,21 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         1,
         "the agent raced a switchover"
     );
+    // Its server killed seconds later restarts as the writable primary, although the kubelet
+    // has not yet refreshed the mounted record (up to about a minute): before the pods got
+    // their own copy of the record, it came back a read-only replica, no member writable, and
+    // the agent saw a primary that answers.
+    let answered = events(&ns, "PrimaryAnswersAgain");
+    signal_primary(&ns, "ha-0", "-KILL");
+    eventually("ha-0 answers again", Duration::from_secs(150), || {
+        events(&ns, "PrimaryAnswersAgain") > answered
+    });
+    writer.wait_for_acknowledgements(
+        "writes are acknowledged by the restarted ha-0",
+        Duration::from_secs(60),
+    );
+    assert_eq!(primary(&ns), "ha-0");
+    assert_eq!(events(&ns, "AutomaticFailover"), 1);
 
     // The leader's pod deleted: the standby takes over and fails over the next fault, the one
     // failover the cooldown allows (it knows of the first from the Lease).

@@ -5,6 +5,14 @@
 set -eu
 ordinal=${POD_NAME##*-}
 primary=$(cat /etc/mysqlha/config/primary)
+# The plugin also writes the primary into each running pod (run/primary) right after it moved
+# the record: the kubelet refreshes a mounted ConfigMap only within a minute or so, and a
+# server restarting meanwhile must not take its old role (a new primary killed seconds after
+# its promotion came back read-only: no writable member). Whichever was written last wins:
+# the kubelet writes the mounted file anew at each refresh.
+if [ -f /etc/mysqlha/run/primary ] && [ /etc/mysqlha/run/primary -nt /etc/mysqlha/config/primary ]; then
+  primary=$(cat /etc/mysqlha/run/primary)
+fi
 role=replica
 [ -n "$primary" ] && [ "$POD_NAME" = "$primary" ] && role=primary
 # No primary of record (kept data being brought back): every member starts read-only and does
