@@ -328,17 +328,25 @@ pub async fn observe_with(
     target: Target<'_>,
     extra: &[&str],
 ) -> Result<(ServerState, Vec<Vec<sql::Row>>)> {
-    let state = target.engine.state_statements();
-    let mut all = state.to_vec();
+    let mut all = target.engine.state_statements().to_vec();
     all.extend(extra);
-    let mut sets = sql::query_sets(target, &all, sql::WORK_CONNECT_TIMEOUT).await?;
-    let extra_sets = sets.split_off(state.len().min(sets.len()));
+    let sets = sql::query_sets(target, &all, sql::WORK_CONNECT_TIMEOUT).await?;
+    state_and_extras(target.engine, target.pod, sets)
+}
+
+/// The answer to `engine.state_statements()` followed by extra statements (as `observe_with`
+/// asks them of member `pod`): its state, and the extra result sets, one per statement.
+pub fn state_and_extras(
+    engine: Engine,
+    pod: &str,
+    mut sets: Vec<Vec<sql::Row>>,
+) -> Result<(ServerState, Vec<Vec<sql::Row>>)> {
+    let extra_sets = sets.split_off(engine.state_statements().len().min(sets.len()));
     let replica = sets.pop().unwrap_or_default();
     let variables = sets.pop().unwrap_or_default();
-    let state = target
-        .engine
+    let state = engine
         .parse_state(&variables, &replica)
-        .with_context(|| format!("{}: cannot read its state", target.pod))?;
+        .with_context(|| format!("{pod}: cannot read its state"))?;
     Ok((state, extra_sets))
 }
 

@@ -2,7 +2,7 @@
 //! errant transactions and errors, the durability picture, and one verdict with reasons and the
 //! commands that fix them. Read by `status`, and by commands that must know the cluster is
 //! healthy before changing it.
-use crate::cluster::{observe_with, pod_phase, Cluster, PodPhase, ServerState};
+use crate::cluster::{pod_phase, Cluster, PodPhase, ServerState};
 use crate::sql::Row;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -180,22 +180,21 @@ impl Extras {
     }
 }
 
-/// Observes every member (all at once: one round trip per member, in parallel) and judges the
-/// whole.
+/// Observes every member (all at once: one exec for all of them, or one per member, in
+/// parallel; see `survey`) and judges the whole.
 pub async fn report(cluster: &Cluster) -> Report {
     let extra = cluster.engine.status_statements();
-    let observed = futures::future::join_all(cluster.members.iter().map(|m| {
-        let extra = &extra;
-        async move {
-            match pod_phase(m.pod.as_ref()) {
-                PodPhase::Running { .. } => {
-                    Some(observe_with(cluster.server(&m.name), extra).await)
-                }
-                _ => None,
-            }
-        }
-    }))
-    .await;
+    let (observed, operation, agent, events) = tokio::join!(
+        crate::survey::observe_running(cluster, &extra),
+        crate::lock::current(&cluster.client, &cluster.namespace, &cluster.name),
+        crate::agent::leader::state(&cluster.client, &cluster.namespace, &cluster.name),
+        crate::events::recent(
+            &cluster.client,
+            &cluster.namespace,
+            &cluster.name,
+            crate::events::RECENT,
+        ),
+    );
     let mut members = Vec::new();
     let mut states: Vec<Option<ServerState>> = Vec::new();
     let mut primary_extras = None;
@@ -304,20 +303,9 @@ pub async fn report(cluster: &Cluster) -> Report {
         durability,
         engine: cluster.engine.name().into(),
         members,
-        operation: crate::lock::current(&cluster.client, &cluster.namespace, &cluster.name)
-            .await
-            .ok()
-            .flatten(),
-        agent: crate::agent::leader::state(&cluster.client, &cluster.namespace, &cluster.name)
-            .await,
-        events: crate::events::recent(
-            &cluster.client,
-            &cluster.namespace,
-            &cluster.name,
-            crate::events::RECENT,
-        )
-        .await
-        .unwrap_or_default(),
+        operation: operation.ok().flatten(),
+        agent,
+        events: events.unwrap_or_default(),
     }
 }
 

@@ -33,6 +33,7 @@ mod sql;
 mod sqltext;
 mod storage;
 mod style;
+mod survey;
 mod switchover;
 mod terminal;
 mod topology;

@@ -31,13 +31,17 @@ pub async fn query_sets(
     statements: &[&str],
     connect_timeout: u32,
 ) -> Result<Vec<Vec<Row>>> {
-    let sql: String = statements
+    Ok(split_sets(
+        &run_client(target, &marked_batch(statements), connect_timeout).await?,
+    ))
+}
+
+/// `statements` as one batch with a marker row after each, for `split_sets`.
+pub fn marked_batch(statements: &[&str]) -> String {
+    statements
         .iter()
         .map(|s| format!("{s}\nSELECT 1 AS {END_OF_SET};\n"))
-        .collect();
-    Ok(split_sets(
-        &run_client(target, &sql, connect_timeout).await?,
-    ))
+        .collect()
 }
 
 /// The engine's client in batch mode, `sql` on stdin; its stdout.
@@ -54,8 +58,8 @@ async fn run_client(target: Target<'_>, sql: &str, connect_timeout: u32) -> Resu
     Ok(exec::run(target, &cmd, Some(sql.as_bytes())).await?.stdout)
 }
 
-/// Splits `query_sets` output at its marker rows (header `END_OF_SET`, value 1).
-fn split_sets(text: &str) -> Vec<Vec<Row>> {
+/// Splits the output of a `marked_batch` at its marker rows (header `END_OF_SET`, value 1).
+pub fn split_sets(text: &str) -> Vec<Vec<Row>> {
     let mut sets = Vec::new();
     let mut current = String::new();
     let mut lines = text.lines();

@@ -16,6 +16,7 @@ fn status_explains_nodes_binlogs_and_a_semi_sync_wait(engine: Engine) {
     colour_on_request_only(&ns);
     watch_repeats_until_interrupted(&ns);
     semi_sync_wait_is_visible_with_its_remedy(&ns);
+    one_exec_asks_every_member_and_the_others_are_asked_alone(&ns);
 }
 
 /// Every member's node in JSON and in the table; a note for each node that holds more than one
@@ -235,4 +236,48 @@ fn semi_sync_wait_is_visible_with_its_remedy(ns: &Namespace) {
     );
     let status = ns.status_json("ha");
     assert_eq!(status["durability"]["waiting_sessions"], 0, "{status:#}");
+}
+
+/// Issue 15: status asks every member from inside one of them over the pod network (one exec),
+/// and asks a member it cannot reach that way by its own exec. ha-1's socket is moved away (an
+/// exec into ha-1 cannot ask its server; only the network can) and ha-2 refuses root over the
+/// network (only its own exec can ask it): status still reads both, each under its own name.
+fn one_exec_asks_every_member_and_the_others_are_asked_alone(ns: &Namespace) {
+    let lock_root = "SET sql_log_bin = 0; ALTER USER root@'%' ACCOUNT LOCK;";
+    let sql = match ns.engine {
+        Engine::Mariadb => lock_root.to_string(),
+        Engine::Mysql => format!(
+            "SET GLOBAL super_read_only = OFF; {lock_root} SET GLOBAL super_read_only = ON;"
+        ),
+    };
+    ns.admin_sql("ha-2", &sql).ok();
+    ns.kubectl(&[
+        "exec",
+        "ha-1",
+        "-c",
+        "mysql",
+        "--",
+        "mv",
+        "/run/mysqld/mysqld.sock",
+        "/run/mysqld/moved.sock",
+    ])
+    .ok();
+    let status = ns.status_json("ha");
+    let members = status["members"].as_array().unwrap();
+    let names: Vec<&str> = members
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ha-0", "ha-1", "ha-2"], "{status:#}");
+    assert_eq!(members[0]["read_only"], false, "{status:#}");
+    for replica in &members[1..] {
+        assert_eq!(replica["error"], serde_json::Value::Null, "{status:#}");
+        assert_eq!(replica["read_only"], true, "{status:#}");
+        assert_eq!(replica["io_thread"], "Yes", "{status:#}");
+        assert_eq!(replica["source"], "ha-0", "{status:#}");
+        assert!(
+            !replica["version"].as_str().unwrap_or_default().is_empty(),
+            "{status:#}"
+        );
+    }
 }

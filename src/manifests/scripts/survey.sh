@@ -1,0 +1,28 @@
+# Run by `status` (sh -c, in one member's server container): asks every member's server the
+# same SQL over the pod network, all at once, and prints each answer after a header line
+# "mysqlha-survey <index> <exit status>". Arguments: CLIENT PORT CONNECT_TIMEOUT HOST...
+# stdin: the root password on its first line, then the SQL. The password goes into a private
+# options file removed on exit: never on a command line.
+set -u
+client=$1 port=$2 timeout=$3
+shift 3
+umask 077
+dir=$(mktemp -d /tmp/mysqlha-survey-XXXXXX) || exit 1
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 1' HUP INT TERM
+IFS= read -r password
+printf '[client]\nuser=root\npassword=%s\n' "$password" >"$dir/cnf"
+cat >"$dir/sql"
+i=0
+for host in "$@"; do
+  { "$client" --defaults-file="$dir/cnf" -h "$host" -P "$port" --batch --connect-timeout="$timeout" \
+      <"$dir/sql" >"$dir/out$i" 2>/dev/null; echo $? >"$dir/rc$i"; } &
+  i=$((i + 1))
+done
+wait
+i=0
+for host in "$@"; do
+  echo "mysqlha-survey $i $(cat "$dir/rc$i")"
+  cat "$dir/out$i"
+  i=$((i + 1))
+done
