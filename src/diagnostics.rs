@@ -183,12 +183,19 @@ pub async fn log_tails(pods: &Api<Pod>, pod: &Pod) -> Vec<LogTail> {
                 tail_lines: Some(LOG_TAIL_LINES),
                 ..Default::default()
             };
-            let text = pods.logs(&name, &params).await.with_context(|| {
-                format!(
-                    "cannot read the {}log of {name}/{container}",
-                    if previous { "previous " } else { "" }
-                )
-            });
+            let text = match pods.logs(&name, &params).await {
+                // Gone since it was listed (an agent disabled, a member replaced): nothing
+                // was left to collect.
+                Err(kube::Error::Api(e)) if e.code == 404 => Ok(format!(
+                    "(no log: pod {name} was deleted while this was collected)\n"
+                )),
+                read => read.with_context(|| {
+                    format!(
+                        "cannot read the {}log of {name}/{container}",
+                        if previous { "previous " } else { "" }
+                    )
+                }),
+            };
             LogTail {
                 container,
                 previous,

@@ -149,7 +149,7 @@ impl Bundle {
 
     /// Writes the error in the file's place and counts it as a problem.
     fn fail(&mut self, path: &str, error: anyhow::Error) {
-        let line = format!("{error:#}").replace('\n', " ");
+        let line = crate::one_line(&error);
         self.problem(format!("{path}: {line}"));
         self.add(path, format!("error: {line}\n"));
     }
@@ -280,7 +280,7 @@ async fn secrets(cluster: &Cluster, bundle: &mut Bundle) -> Vec<Secret> {
         match diagnostics::get::<Secret>(&cluster.client, &cluster.namespace, &credentials).await {
             Ok(Some(secret)) => secrets.push(secret),
             Ok(None) => bundle.problem(format!("{file}: Secret {credentials} does not exist")),
-            Err(e) => bundle.problem(format!("{file}: {e:#}")),
+            Err(e) => bundle.problem(format!("{file}: {}", crate::one_line(&e))),
         }
     }
     if !secrets.is_empty() {
@@ -396,7 +396,7 @@ async fn agent(cluster: &Cluster, bundle: &mut Bundle) -> Vec<String> {
     let pods = match diagnostics::agent_pods(&cluster.pods, &cluster.name).await {
         Ok(pods) => pods,
         Err(e) => {
-            bundle.problem(format!("agent/: {e:#}"));
+            bundle.problem(format!("agent/: {}", crate::one_line(&e)));
             return Vec::new();
         }
     };
