@@ -14,7 +14,7 @@ mod rebuild;
 mod rejoin;
 
 use crate::apply::{apply, delete_if_present};
-use crate::cluster::{Cluster, ServerState};
+use crate::cluster::{pod_phase, Cluster, PodPhase, ServerState};
 use crate::context::Context;
 use crate::events::Recorder;
 use crate::lock::OperationLock;
@@ -244,20 +244,19 @@ async fn watch_once(
     let primary = cluster.primary.clone();
     let asked = Instant::now();
     let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
-    let greeted = match primary_address(&cluster) {
+    let answer = match primary_address(&cluster) {
         Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
         None => Err(anyhow::anyhow!("pod {primary} has no IP")),
-    };
-    // A pod made anew greets before it serves (see `remade`): its greeting is no answer until
-    // a replica receives from it (asked when the grace ends, below).
-    let remade = greeted.is_ok() && remade(pod, watch.answered_as.as_deref());
-    let answer = if remade {
-        Err(anyhow::anyhow!(
-            "pod {primary} was made anew: it greets, but no replica receives from it yet"
-        ))
-    } else {
-        greeted
-    };
+    }
+    .and_then(|()| {
+        if remade_not_ready(pod, watch.answered_as.as_deref()) {
+            Err(anyhow::anyhow!(
+                "pod {primary} was made anew and is not Ready yet: its replicas must find its new address before it acknowledges a commit"
+            ))
+        } else {
+            Ok(())
+        }
+    });
     let Err(silence) = answer else {
         watch.last_answer = Some(asked);
         watch.restarting = false;
@@ -338,11 +337,6 @@ async fn watch_once(
             .collect();
         if !connected.is_empty() {
             watch.agreed = None;
-            if remade {
-                // Its replicas found the new pod: it serves. Its next greeting is an answer.
-                watch.answered_as = pod.and_then(|p| p.metadata.uid.clone());
-                return Ok(());
-            }
             if since.elapsed() >= grace {
                 once(ctx, watch, "AgentPartitioned", &format!(
                     "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
@@ -401,7 +395,7 @@ async fn watch_once(
         Some(&primary),
     );
     let started = Instant::now();
-    match locked_failover(ctx, name, &primary, watch.answered_as.as_deref(), plan).await {
+    match locked_failover(ctx, name, &primary, plan).await {
         Ok(done) => {
             let now = Timestamp::now();
             let record = cooldown::LastFailover {
@@ -467,15 +461,16 @@ fn replaced(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
         || answered_as.is_some_and(|uid| pod.metadata.uid.as_deref() != Some(uid))
 }
 
-/// The primary's pod is not the one that last answered: deleted and made anew by its
-/// StatefulSet (same name, node and volume). Its server greets within seconds, but it serves
-/// no one yet: its replicas reach it by name and must first resolve its new address (DNS
-/// answers, positive and negative, are cached), and until one of them is back no commit is
-/// acknowledged (semi-sync). Seen: 12 s without an acknowledged write when its greeting was
-/// taken for an answer, against about 5 s for a failover. It answers once a replica
-/// receives from it.
-fn remade(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
-    pod.is_some_and(|p| answered_as.is_some_and(|uid| p.metadata.uid.as_deref() != Some(uid)))
+/// The primary's pod is not the one that last answered (deleted and made anew by its
+/// StatefulSet) and is not Ready yet: its server may greet, but it serves no one. Its replicas
+/// reach it by name and must resolve its new address first (DNS answers, positive and negative,
+/// are cached), and until one of them is back, no commit is acknowledged (semi-sync): seen as
+/// 12 s without an acknowledged write, where a failover takes about 5 s. Its greeting does not
+/// count as an answer until the pod is Ready.
+fn remade_not_ready(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
+    let remade =
+        pod.is_some_and(|p| answered_as.is_some_and(|uid| p.metadata.uid.as_deref() != Some(uid)));
+    remade && pod_phase(pod) != (PodPhase::Running { ready: true })
 }
 
 /// A decision said once per episode (until the primary answers again).
@@ -598,7 +593,6 @@ async fn locked_failover(
     ctx: &Context,
     name: &str,
     lost: &str,
-    answered_as: Option<&str>,
     plan: plan::failover::FailoverPlan,
 ) -> Result<failover::Outcome> {
     let op = begin(ctx, name, "auto-failover").await?;
@@ -614,10 +608,8 @@ async fn locked_failover(
                 cluster.primary
             );
         }
-        let pod = cluster.member(lost).and_then(|m| m.pod.as_ref());
         if let Some(addr) = primary_address(&cluster) {
-            if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() && !remade(pod, answered_as)
-            {
+            if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
                 bail!("primary {lost} answers again");
             }
         }
@@ -729,12 +721,29 @@ mod tests {
     }
 
     #[test]
-    fn a_pod_made_anew_is_told_from_the_one_that_answered() {
-        // The pod that answered before: its greeting is an answer (a restart in place).
-        assert!(!remade(Some(&pod("a", false)), Some("a")));
+    fn a_remade_primary_pod_answers_only_once_ready() {
+        let ready = |uid: &str, ready: bool| {
+            let mut p = pod(uid, false);
+            p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+                container_statuses: Some(vec![k8s_openapi::api::core::v1::ContainerStatus {
+                    name: crate::manifests::SERVER_CONTAINER.into(),
+                    ready,
+                    state: Some(k8s_openapi::api::core::v1::ContainerState {
+                        running: Some(Default::default()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            });
+            p
+        };
+        // The pod that answered before: its greeting counts, Ready or not (a restart in place).
+        assert!(!remade_not_ready(Some(&ready("a", false)), Some("a")));
         // Nothing answered yet since the agent started or the primary moved: it counts.
-        assert!(!remade(Some(&pod("b", false)), None));
-        // Another pod by the same name: made anew.
-        assert!(remade(Some(&pod("b", false)), Some("a")));
+        assert!(!remade_not_ready(Some(&ready("b", false)), None));
+        // Made anew: only once Ready.
+        assert!(remade_not_ready(Some(&ready("b", false)), Some("a")));
+        assert!(!remade_not_ready(Some(&ready("b", true)), Some("a")));
     }
 }
