@@ -14,7 +14,7 @@ mod rebuild;
 mod rejoin;
 
 use crate::apply::{apply, delete_if_present};
-use crate::cluster::{pod_phase, Cluster, PodPhase, ServerState};
+use crate::cluster::{Cluster, ServerState};
 use crate::context::Context;
 use crate::events::Recorder;
 use crate::lock::OperationLock;
@@ -243,20 +243,11 @@ async fn watch_once(
     }
     let primary = cluster.primary.clone();
     let asked = Instant::now();
-    let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
     let answer = match primary_address(&cluster) {
         Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
         None => Err(anyhow::anyhow!("pod {primary} has no IP")),
-    }
-    .and_then(|()| {
-        if remade_not_ready(pod, watch.answered_as.as_deref()) {
-            Err(anyhow::anyhow!(
-                "pod {primary} was made anew and is not Ready yet: its replicas must find its new address before it acknowledges a commit"
-            ))
-        } else {
-            Ok(())
-        }
-    });
+    };
+    let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
     let Err(silence) = answer else {
         watch.last_answer = Some(asked);
         watch.restarting = false;
@@ -459,18 +450,6 @@ fn replaced(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
     let Some(pod) = pod else { return true };
     pod.metadata.deletion_timestamp.is_some()
         || answered_as.is_some_and(|uid| pod.metadata.uid.as_deref() != Some(uid))
-}
-
-/// The primary's pod is not the one that last answered (deleted and made anew by its
-/// StatefulSet) and is not Ready yet: its server may greet, but it serves no one. Its replicas
-/// reach it by name and must resolve its new address first (DNS answers, positive and negative,
-/// are cached), and until one of them is back, no commit is acknowledged (semi-sync): seen as
-/// 12 s without an acknowledged write, where a failover takes about 5 s. Its greeting does not
-/// count as an answer until the pod is Ready.
-fn remade_not_ready(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
-    let remade =
-        pod.is_some_and(|p| answered_as.is_some_and(|uid| p.metadata.uid.as_deref() != Some(uid)));
-    remade && pod_phase(pod) != (PodPhase::Running { ready: true })
 }
 
 /// A decision said once per episode (until the primary answers again).
@@ -718,32 +697,5 @@ mod tests {
         assert!(replaced(Some(&pod("a", true)), Some("a")));
         assert!(replaced(None, Some("a")));
         assert!(replaced(Some(&pod("b", false)), Some("a")));
-    }
-
-    #[test]
-    fn a_remade_primary_pod_answers_only_once_ready() {
-        let ready = |uid: &str, ready: bool| {
-            let mut p = pod(uid, false);
-            p.status = Some(k8s_openapi::api::core::v1::PodStatus {
-                container_statuses: Some(vec![k8s_openapi::api::core::v1::ContainerStatus {
-                    name: crate::manifests::SERVER_CONTAINER.into(),
-                    ready,
-                    state: Some(k8s_openapi::api::core::v1::ContainerState {
-                        running: Some(Default::default()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            });
-            p
-        };
-        // The pod that answered before: its greeting counts, Ready or not (a restart in place).
-        assert!(!remade_not_ready(Some(&ready("a", false)), Some("a")));
-        // Nothing answered yet since the agent started or the primary moved: it counts.
-        assert!(!remade_not_ready(Some(&ready("b", false)), None));
-        // Made anew: only once Ready.
-        assert!(remade_not_ready(Some(&ready("b", false)), Some("a")));
-        assert!(!remade_not_ready(Some(&ready("b", true)), Some("a")));
     }
 }
