@@ -313,12 +313,33 @@ async fn clone_from(
     }
 }
 
+/// Readies waiting member `target` to receive a clone before any donor is taken for it, so
+/// the donor serves only the stream. MySQL: the throw-away server that runs the CLONE is
+/// initialised and started (`clone.sh --prepare`; the clone takes it over). MariaDB: nothing.
+pub async fn prepare_to_receive(cluster: &Cluster, target: &str, task: &Task) -> Result<()> {
+    match cluster.engine {
+        Engine::Mariadb => return Ok(()),
+        Engine::Mysql => {}
+    }
+    task.set("starting a server to clone into (before taking a donor)");
+    let op = Operation::new(target)?;
+    install_scripts(cluster.data_init(target), &op).await?;
+    exec::run(
+        cluster.data_init(target),
+        &["sh", &op.path("clone.sh"), "--prepare"],
+        None,
+    )
+    .await
+    .map(|_| ())
+    .with_context(|| format!("preparing {target} to receive a clone"))
+}
+
 /// MySQL: the target runs CLONE INSTANCE FROM the donor (clone.sh), the replication password
 /// on stdin. Returns 0: the plugin's byte count stays in the new member's
 /// performance_schema.clone_progress (tests/bench/clone reads it there). The donor's side ends
 /// with the CLONE statement, shortly before clone.sh (which then only stops its throw-away
-/// server and moves the data into place): the donor is free when clone.sh ends (the next
-/// clone from it initialises and starts its own throw-away server before its CLONE).
+/// server and moves the data into place): the donor is free when clone.sh ends. The throw-away
+/// server is the one `prepare_to_receive` started when it ran, else clone.sh starts it.
 async fn clone_by_plugin(
     cluster: &Cluster,
     donor: Donor<'_>,

@@ -122,6 +122,9 @@ async fn fill_one(
         clone::ensure_member(cluster, pod, passwords, task).await?;
         return clone::catch_up(cluster, pod, task).await;
     }
+    if phase == PodPhase::WaitingForData && pod != cluster.primary {
+        clone::prepare_to_receive(cluster, pod, task).await?;
+    }
     task.set("waiting for a donor with a free stream");
     let stream = pool.take().await;
     let name = stream.name.clone();
