@@ -244,7 +244,9 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     at_most_one_writable(&ns);
 
     // A person's switchover while the agent runs: the moved primary is no alarm to it. It
-    // moves back to ha-0.
+    // moves back to ha-0, once ready (replicating shows in status a probe before Ready).
+    ns.kubectl(&["wait", "--for=condition=Ready", "pod/ha-0", "--timeout=90s"])
+        .ok();
     let before = primary(&ns);
     ns.plugin(&["switchover", "ha", "--to", "ha-0"]).ok();
     assert_ne!(primary(&ns), before);
