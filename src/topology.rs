@@ -53,14 +53,12 @@ const TELL_TIMEOUT: Duration = Duration::from_secs(2);
 /// Best effort: a member not told keeps an older copy, which the next refresh outdates.
 async fn tell_members(cluster: &Cluster, primary: &str) {
     let script = "printf '%s\\n' \"$1\" >/etc/mysqlha/run/primary.new && mv /etc/mysqlha/run/primary.new /etc/mysqlha/run/primary";
+    // pod_phase counts a pod being deleted as not running.
     let told = cluster.members.iter().filter(|m| {
-        m.pod
-            .as_ref()
-            .is_some_and(|p| p.metadata.deletion_timestamp.is_none())
-            && matches!(
-                crate::cluster::pod_phase(m.pod.as_ref()),
-                crate::cluster::PodPhase::Running { .. }
-            )
+        matches!(
+            crate::cluster::pod_phase(m.pod.as_ref()),
+            crate::cluster::PodPhase::Running { .. }
+        )
     });
     let writes = told.map(|m| async move {
         let command = ["sh", "-c", script, "sh", primary];
