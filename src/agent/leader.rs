@@ -1,7 +1,9 @@
 //! Leader election among the agent's pods: Lease NAME-agent, held by one pod at a time and
 //! renewed every step (about every second); a leader that stops renewing loses it after
-//! LEASE_SECONDS and the standby takes it. The leader also keeps its decisions' state in the
-//! Lease's annotations (read by `status`).
+//! LEASE_SECONDS and the standby takes it. A leader may also hand the Lease to the other pod
+//! (`Leadership::hand_to`): it frees the Lease, reserved for that pod by name for LEASE_SECONDS
+//! (HANDED_TO_ANNOTATION); if that pod does not take it by then, any pod may. The leader also
+//! keeps its decisions' state in the Lease's annotations (read by `status`).
 use crate::manifests;
 use anyhow::{Context as _, Result};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -21,12 +23,16 @@ pub const LAST_FAILOVER_ANNOTATION: &str = "mysqlha.io/last-failover";
 pub const COOLDOWN_UNTIL_ANNOTATION: &str = "mysqlha.io/cooldown-until";
 /// The last automatic failover as the cooldown rule reads it (crate::agent::cooldown).
 pub const LAST_FAILOVER_RECORD_ANNOTATION: &str = "mysqlha.io/last-failover-record";
+/// The pod a freed Lease is reserved for (a hand-off).
+pub const HANDED_TO_ANNOTATION: &str = "mysqlha.io/handed-to";
 
 pub struct Election {
     leases: Api<Lease>,
     cluster: String,
     name: String,
     identity: String,
+    /// This agent's pod (POD_NAME), the name a hand-off reserves the Lease for.
+    pod: String,
     pub leadership: Leadership,
 }
 
@@ -41,6 +47,8 @@ struct Shared {
     renewed: Option<Instant>,
     /// What the leader publishes in the Lease's annotations.
     annotations: BTreeMap<String, String>,
+    /// A hand-off asked by the watch, done by the next renewal: the pod to reserve the Lease for.
+    hand_to: Option<String>,
 }
 
 impl Leadership {
@@ -51,6 +59,15 @@ impl Leadership {
             .expect("leadership")
             .renewed
             .is_some_and(|r| r.elapsed() < Duration::from_secs(LEASE_SECONDS as u64 - 1))
+    }
+
+    /// Gives the leadership to pod `peer` at the next renewal (this pod stops leading then).
+    pub fn hand_to(&self, peer: &str) {
+        self.0.lock().expect("leadership").hand_to = Some(peer.to_string());
+    }
+
+    fn take_hand_off(&self) -> Option<String> {
+        self.0.lock().expect("leadership").hand_to.take()
     }
 
     pub fn annotate(&self, key: &str, value: String) {
@@ -75,6 +92,7 @@ impl Leadership {
     fn adopt(&self, earlier: BTreeMap<String, String>) {
         let mut shared = self.0.lock().expect("leadership");
         shared.annotations.extend(earlier);
+        shared.annotations.remove(HANDED_TO_ANNOTATION);
     }
 
     fn annotations(&self) -> BTreeMap<String, String> {
@@ -107,6 +125,7 @@ impl Election {
             cluster: cluster.into(),
             name: manifests::agent::agent_name(cluster),
             identity,
+            pod: std::env::var("POD_NAME").unwrap_or_default(),
             leadership: Leadership::default(),
         }
     }
@@ -115,20 +134,15 @@ impl Election {
     /// be reached) is not leading: no leader acts without a fresh lease.
     pub async fn step(&self) -> Result<bool> {
         let now = Timestamp::now();
+        let hand_off = self.leadership.take_hand_off();
         let existing = self
             .leases
             .get_opt(&self.name)
             .await
             .with_context(|| format!("cannot read Lease {}", self.name))?;
-        let held_by_other = existing.as_ref().is_some_and(|l| {
-            let spec = l.spec.clone().unwrap_or_default();
-            let holder = spec.holder_identity.unwrap_or_default();
-            let renewed = spec.renew_time.map(|t| t.0);
-            let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
-            holder != self.identity
-                && !holder.is_empty()
-                && renewed.is_some_and(|r| (now - r).get_seconds() < duration)
-        });
+        let held_by_other = existing
+            .as_ref()
+            .is_some_and(|l| held_for_another(l, &self.identity, &self.pod, now));
         if held_by_other {
             self.leadership.set_renewed(None);
             return Ok(false);
@@ -140,7 +154,10 @@ impl Election {
             self.leadership
                 .adopt(earlier.metadata.annotations.clone().unwrap_or_default());
         }
-        let lease = self.lease(now, existing.as_ref());
+        let mut lease = self.lease(now, existing.as_ref());
+        if let Some(peer) = &hand_off {
+            free_for(&mut lease, peer);
+        }
         let written = match &existing {
             None => self.leases.create(&PostParams::default(), &lease).await,
             Some(_) => {
@@ -150,6 +167,10 @@ impl Election {
             }
         };
         match written {
+            Ok(_) if hand_off.is_some() => {
+                self.leadership.set_renewed(None);
+                Ok(false)
+            }
             Ok(_) => {
                 self.leadership.set_renewed(Some(Instant::now()));
                 Ok(true)
@@ -193,6 +214,41 @@ impl Election {
             }),
         }
     }
+}
+
+/// Whether `lease` is held (renewed within its duration) by a pod other than `identity`, or
+/// freed by a hand-off to a pod other than `pod` within its duration.
+fn held_for_another(lease: &Lease, identity: &str, pod: &str, now: Timestamp) -> bool {
+    let spec = lease.spec.clone().unwrap_or_default();
+    let holder = spec.holder_identity.unwrap_or_default();
+    let duration = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
+    let fresh = spec
+        .renew_time
+        .is_some_and(|r| (now - r.0).get_seconds() < duration);
+    let reserved_for = lease
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(HANDED_TO_ANNOTATION))
+        .filter(|p| !p.is_empty());
+    fresh
+        && if holder.is_empty() {
+            reserved_for.is_some_and(|p| p != pod)
+        } else {
+            holder != identity
+        }
+}
+
+/// The Lease as a hand-off writes it: no holder, reserved for `peer` (renewed now).
+fn free_for(lease: &mut Lease, peer: &str) {
+    if let Some(spec) = lease.spec.as_mut() {
+        spec.holder_identity = None;
+    }
+    lease
+        .metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(HANDED_TO_ANNOTATION.into(), peer.into());
 }
 
 /// The agent as its Lease tells it: the leader, its last heartbeat, the last failover and the
@@ -246,4 +302,50 @@ pub async fn state(client: &kube::Client, namespace: &str, cluster: &str) -> Opt
         last_failover: annotations.get(LAST_FAILOVER_ANNOTATION).cloned(),
         cooldown_until: annotations.get(COOLDOWN_UNTIL_ANNOTATION).cloned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(holder: Option<&str>, renewed_secs_ago: i64, handed_to: Option<&str>) -> Lease {
+        let now = Timestamp::now();
+        Lease {
+            metadata: ObjectMeta {
+                annotations: handed_to
+                    .map(|p| BTreeMap::from([(HANDED_TO_ANNOTATION.to_string(), p.to_string())])),
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: holder.map(String::from),
+                lease_duration_seconds: Some(LEASE_SECONDS),
+                renew_time: Some(MicroTime(
+                    now - k8s_openapi::jiff::SignedDuration::from_secs(renewed_secs_ago),
+                )),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_handed_off_lease_is_reserved_for_its_pod_until_it_expires() {
+        let now = Timestamp::now();
+        let me = ("u@a-1 (pid 1)", "a-1");
+        let other = ("u@a-2 (pid 1)", "a-2");
+        // Held by the other, fresh: not ours; expired: free.
+        let held = lease(Some(other.0), 1, None);
+        assert!(held_for_another(&held, me.0, me.1, now));
+        assert!(!held_for_another(&lease(Some(other.0), 9, None), me.0, me.1, now));
+        // Freed for a-2: a-1 (the leader that handed it off) keeps off, a-2 takes it.
+        let freed = lease(None, 1, Some("a-2"));
+        assert!(held_for_another(&freed, me.0, me.1, now));
+        assert!(!held_for_another(&freed, other.0, other.1, now));
+        // a-2 did not take it within the Lease's duration: anyone may.
+        assert!(!held_for_another(&lease(None, 9, Some("a-2")), me.0, me.1, now));
+        // A hand-off writes the Lease that way.
+        let mut ours = lease(Some(me.0), 0, None);
+        free_for(&mut ours, "a-2");
+        assert!(held_for_another(&ours, me.0, me.1, now));
+        assert!(!held_for_another(&ours, other.0, other.1, now));
+    }
 }

@@ -5,9 +5,11 @@
 //! Then the leader takes the cluster's operation lock and runs crate::failover, the same
 //! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
 //! at most within it). Old primaries rejoin (rejoin.rs); with --auto-rebuild, members that
-//! cannot serve are re-cloned (rebuild.rs). Every decision is an Event and one log line. Also:
+//! cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands its leadership
+//! to the other agent pod when that one runs elsewhere (handoff.rs). Every decision is an Event and one log line. Also:
 //! deploying and removing the agent's objects.
 mod cooldown;
+mod handoff;
 pub mod leader;
 mod probe;
 mod rebuild;
@@ -271,6 +273,15 @@ async fn watch_once(
         {
             watch.rejoin_checked = Some(Instant::now());
             rejoin_members(ctx, name, &cluster, settings, watch).await;
+            if let Some(peer) = handoff::peer_off_primary_node(&cluster, &ctx.client).await {
+                decision(
+                    ctx,
+                    "AgentHandOff",
+                    &format!("this agent shares primary {primary}'s node: the leadership goes to {peer} on another node, which does not fail with it"),
+                    None,
+                );
+                leadership.hand_to(&peer);
+            }
         }
         return Ok(());
     };

@@ -196,6 +196,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
         env: Some(vec![
             from_pod_field("POD_NAME", "metadata.name"),
             from_pod_field("POD_NAMESPACE", "metadata.namespace"),
+            from_pod_field("NODE_NAME", "spec.nodeName"),
         ]),
         resources: Some(ResourceRequirements {
             requests: Some(BTreeMap::from([
