@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, Resource};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
@@ -37,17 +37,27 @@ where
     }
 }
 
-/// Deletes cluster `name`'s StatefulSet, its three Services and its PodDisruptionBudget (the
-/// pods go with the StatefulSet); the ConfigMap, Secret and claims stay.
+/// Deletes cluster `name`'s StatefulSet, its Services (the three and the member Services) and
+/// its PodDisruptionBudget (the pods go with the StatefulSet); the ConfigMap, Secret and claims
+/// stay.
 pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str) -> Result<()> {
     delete_if_present::<StatefulSet>(&Api::namespaced(client.clone(), namespace), name).await?;
     let services: Api<Service> = Api::namespaced(client.clone(), namespace);
-    for svc in [
+    let members = services
+        .list(&ListParams::default().labels(&crate::manifests::selector_string(name)))
+        .await
+        .with_context(|| format!("cannot list the Services of cluster {name}"))?
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name);
+    let named = [
         name.to_string(),
         format!("{name}-primary"),
         format!("{name}-read"),
-    ] {
-        delete_if_present(&services, &svc).await?;
+    ];
+    let all: std::collections::BTreeSet<String> = named.into_iter().chain(members).collect();
+    for svc in &all {
+        delete_if_present(&services, svc).await?;
     }
     delete_if_present::<PodDisruptionBudget>(&Api::namespaced(client.clone(), namespace), name)
         .await?;

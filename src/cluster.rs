@@ -200,9 +200,13 @@ impl Cluster {
         Passwords::from_secret(&secret).with_context(|| format!("Secret {name} cannot be used"))
     }
 
-    /// The DNS name replicas use to reach pod `pod`.
+    /// The DNS name replicas (and clones) reach pod `pod` at: its member Service.
     pub fn host_of(&self, pod: &str) -> String {
-        format!("{pod}.{}.{}.svc.cluster.local", self.name, self.namespace)
+        format!(
+            "{}.{}.svc.cluster.local",
+            crate::manifests::member_service_name(pod),
+            self.namespace
+        )
     }
 
     /// The server image of the StatefulSet's pod template: what a new or restarted member runs.

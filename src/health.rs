@@ -263,13 +263,7 @@ pub async fn report(cluster: &Cluster) -> Report {
                 r.lag_seconds = repl.seconds_behind;
                 r.io_thread = Some(repl.io_running.clone());
                 r.sql_thread = Some(repl.sql_running.clone());
-                r.source = Some(
-                    repl.source_host
-                        .split('.')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
+                r.source = Some(crate::manifests::member_of_host(&repl.source_host));
                 r.error = r.error.take().or_else(|| repl.error());
             }
         }

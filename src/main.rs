@@ -20,6 +20,7 @@ mod health;
 mod input;
 mod lock;
 mod manifests;
+mod member_services;
 mod placement;
 mod plan;
 mod progress;

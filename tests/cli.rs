@@ -210,7 +210,8 @@ fn create_dry_run_prints_the_manifests_offline() {
                 ("ConfigMap", 1),
                 ("PodDisruptionBudget", 1),
                 ("Secret", 1),
-                ("Service", 3),
+                // headless, write, read, and one member Service per member
+                ("Service", 3 + replicas as usize),
                 ("StatefulSet", 1)
             ]),
             "{args:?}"

@@ -4,7 +4,8 @@
 //! grace time AND its replicas agree (none has an IO thread connected to it, asked by exec).
 //! Then the leader takes the cluster's operation lock and runs crate::failover, the same
 //! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
-//! at most within it). Old primaries rejoin (rejoin.rs); with --auto-rebuild, members that
+//! at most within it). A primary that answers again after a silence gets its waiting replicas
+//! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild, members that
 //! cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands its leadership
 //! to the other agent pod when that one runs elsewhere (handoff.rs). Every decision is an Event and one log line. Also:
 //! deploying and removing the agent's objects.
@@ -13,6 +14,7 @@ mod handoff;
 pub mod leader;
 mod probe;
 mod rebuild;
+mod reconnect;
 mod rejoin;
 
 use crate::apply::{apply, delete_if_present};
@@ -264,6 +266,7 @@ async fn watch_once(
                 ),
                 Some(&primary),
             );
+            reconnect_replicas(ctx, name, &cluster).await;
         }
         watch.said = None;
         watch.agreed = None;
@@ -609,6 +612,38 @@ async fn locked_failover(
     .await;
     end(op, &result).await;
     result.context("automatic failover")
+}
+
+/// After a silence of the primary: restarts the receiving thread of its replicas that are not
+/// connected to it (reconnect.rs), under the operation lock (when a command holds it, not).
+async fn reconnect_replicas(ctx: &Context, name: &str, cluster: &Cluster) {
+    let waiting = reconnect::not_connected(cluster).await;
+    if waiting.is_empty() {
+        return;
+    }
+    let Ok(op) = begin(ctx, name, "reconnect").await else {
+        return;
+    };
+    let result = async {
+        let now = Cluster::load(&op, name).await?;
+        if now.primary != cluster.primary {
+            return Ok(());
+        }
+        let restarted = reconnect::restart_receiving(&now, &waiting).await;
+        decision(
+            &op,
+            "ReplicasReconnected",
+            &format!(
+                "primary {} answers again; {} still tried to reach it where it was: their receiving thread restarted, to connect at once",
+                now.primary,
+                restarted.join(", ")
+            ),
+            Some(&now.primary),
+        );
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    end(op, &result).await;
 }
 
 /// Brings members found out of service (an old primary back after a failover) back as

@@ -7,6 +7,7 @@ use crate::clone;
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::cmd::confirm;
 use crate::context::Context;
+use crate::member_services;
 use crate::placement;
 use crate::progress::Progress;
 use crate::wait;
@@ -36,6 +37,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     };
     confirm(&question, args.yes)?;
     let passwords = cluster.passwords().await?;
+    member_services::ensure(&cluster, cluster.replicas()).await?;
     let why = if args.from.is_some() {
         "named by --from"
     } else {

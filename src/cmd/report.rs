@@ -455,7 +455,7 @@ fn readme(cluster: &Cluster, now: &Timestamp, bundle: &Bundle, agent_pods: &[Str
          {pad}replication threads, lag, durability and the verdict\n\
          events.txt                       the namespace's events about the cluster's objects, oldest first\n\
          manifests/statefulset.yaml       the StatefulSet {name}\n\
-         manifests/services.yaml          the Services (headless {name}, write {name}-primary, read {name}-read)\n\
+         manifests/services.yaml          the Services (headless {name}, write {name}-primary, read {name}-read, one {name}-N-repl per member)\n\
          manifests/configmaps.yaml        the ConfigMap {name}: record of the primary, engine, settings, scripts\n\
          manifests/secrets.yaml           the cluster's Secrets: metadata and key names only, no value\n\
          manifests/persistentvolumeclaims.yaml  the members' volume claims\n\

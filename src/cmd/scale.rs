@@ -4,6 +4,7 @@ use crate::cli::ScaleArgs;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::context::Context;
 use crate::fanout;
+use crate::member_services;
 use crate::progress::Progress;
 use crate::{topology, wait};
 use anyhow::{bail, Context as _, Result};
@@ -55,6 +56,9 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         cluster = Cluster::load(ctx, &args.name).await?;
     }
     cluster.transfer = args.transfer;
+    if args.replicas >= from {
+        member_services::ensure(&cluster, args.replicas).await?;
+    }
     let what = format!("scaling {} to {}", args.name, args.replicas);
     wait::with_timeout(args.timeout, &what, async {
         if args.replicas < from {
@@ -67,6 +71,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     })
     .await?;
     if args.replicas < from {
+        member_services::remove_beyond(&cluster, args.replicas, from).await?;
         ctx.event(
             "MembersRemoved",
             format!(

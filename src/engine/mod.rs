@@ -155,6 +155,15 @@ impl Engine {
         }
     }
 
+    /// Restarts a replica's receiving thread: a connection attempt in progress (to an address
+    /// its source no longer holds) is abandoned and its source's name is resolved again.
+    pub fn reconnect_statements(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "STOP SLAVE IO_THREAD; START SLAVE IO_THREAD;",
+            Engine::Mysql => "STOP REPLICA IO_THREAD; START REPLICA IO_THREAD;",
+        }
+    }
+
     /// Settings that hold a member read-only and not replicating while no primary is
     /// recorded (kept data being brought back).
     pub fn hold_cnf(self) -> &'static str {

@@ -9,7 +9,9 @@ mod statefulset;
 pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
 pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
-pub use services::{services, POD_NAME_LABEL};
+pub use services::{
+    member_of_host, member_service, member_service_name, services, POD_NAME_LABEL,
+};
 pub use statefulset::{statefulset, CONFIG_CONTAINER, DATA_CONTAINER, SERVER_CONTAINER};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -201,6 +203,10 @@ mod tests {
             [
                 "Secret",
                 "ConfigMap",
+                "Service",
+                "Service",
+                "Service",
+                // one member Service per member (3)
                 "Service",
                 "Service",
                 "Service",

@@ -360,7 +360,7 @@ fn view(o: &Observed) -> MemberView {
             v.received = Some(r.received.to_string());
             v.io_thread = Some(r.io_running.clone());
             v.sql_thread = Some(r.sql_running.clone());
-            v.source = r.source_host.split('.').next().map(String::from);
+            v.source = Some(crate::manifests::member_of_host(&r.source_host));
         }
     }
     v
