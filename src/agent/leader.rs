@@ -335,13 +335,23 @@ mod tests {
         // Held by the other, fresh: not ours; expired: free.
         let held = lease(Some(other.0), 1, None);
         assert!(held_for_another(&held, me.0, me.1, now));
-        assert!(!held_for_another(&lease(Some(other.0), 9, None), me.0, me.1, now));
+        assert!(!held_for_another(
+            &lease(Some(other.0), 9, None),
+            me.0,
+            me.1,
+            now
+        ));
         // Freed for a-2: a-1 (the leader that handed it off) keeps off, a-2 takes it.
         let freed = lease(None, 1, Some("a-2"));
         assert!(held_for_another(&freed, me.0, me.1, now));
         assert!(!held_for_another(&freed, other.0, other.1, now));
         // a-2 did not take it within the Lease's duration: anyone may.
-        assert!(!held_for_another(&lease(None, 9, Some("a-2")), me.0, me.1, now));
+        assert!(!held_for_another(
+            &lease(None, 9, Some("a-2")),
+            me.0,
+            me.1,
+            now
+        ));
         // A hand-off writes the Lease that way.
         let mut ours = lease(Some(me.0), 0, None);
         free_for(&mut ours, "a-2");

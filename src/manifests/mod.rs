@@ -9,9 +9,7 @@ mod statefulset;
 pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
 pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
-pub use services::{
-    member_of_host, member_service, member_service_name, services, POD_NAME_LABEL,
-};
+pub use services::{member_of_host, member_service, member_service_name, services, POD_NAME_LABEL};
 pub use statefulset::{statefulset, CONFIG_CONTAINER, DATA_CONTAINER, SERVER_CONTAINER};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
