@@ -94,6 +94,33 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
         table.contains("Verdict:   healthy") && table.contains("MEMBER"),
         "{table}"
     );
+    // Replicas reach the primary through its member Service: an address that stays when the
+    // primary's pod is made anew elsewhere (a pod's own DNS name is cached for seconds after).
+    let show = match engine {
+        Engine::Mariadb => "SHOW SLAVE STATUS\\G",
+        Engine::Mysql => "SHOW REPLICA STATUS\\G",
+    };
+    for pod in ["shop-1", "shop-2"] {
+        let replica = ns.sql("shop", pod, show).ok().stdout;
+        assert!(
+            replica.contains(&format!("shop-0-repl.{}.svc.cluster.local", ns.name)),
+            "{pod} does not replicate through shop-0's member Service:\n{replica}"
+        );
+    }
+    let selected = ns
+        .kubectl(&[
+            "get",
+            "service",
+            "shop-0-repl",
+            "-o",
+            "jsonpath={.spec.selector.statefulset\\.kubernetes\\.io/pod-name} {.spec.clusterIP}",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        selected.starts_with("shop-0 ") && !selected.ends_with("None"),
+        "{selected}"
+    );
 
     // A write through the write Service reaches every replica.
     let pw = ns.root_password("shop");
