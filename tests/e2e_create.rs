@@ -97,8 +97,8 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
     // Replicas reach the primary through its member Service: an address that stays when the
     // primary's pod is made anew elsewhere (a pod's own DNS name is cached for seconds after).
     let show = match engine {
-        Engine::Mariadb => "SHOW SLAVE STATUS\\G",
-        Engine::Mysql => "SHOW REPLICA STATUS\\G",
+        Engine::Mariadb => "SHOW SLAVE STATUS",
+        Engine::Mysql => "SHOW REPLICA STATUS",
     };
     for pod in ["shop-1", "shop-2"] {
         let replica = ns.sql("shop", pod, show).ok().stdout;
