@@ -129,6 +129,9 @@ struct Watch {
     restarting: bool,
     /// The uid of the primary's pod when it last answered.
     answered_as: Option<String>,
+    /// This pod has just taken the lead: a silence of the primary may have begun and ended
+    /// before it watched (its replicas are looked at once, at the first answer).
+    new_leader: bool,
     /// Said once per episode: an agent partition, a refusal, the cooldown.
     said: Option<&'static str>,
     /// When the replicas last agreed that the primary is lost, and the plan made then.
@@ -194,6 +197,7 @@ pub async fn run(
             watch.last_answer = None;
             watch.answered_as = None;
             watch.end_silence();
+            watch.new_leader = leading;
         }
         if !leading {
             continue;
@@ -253,6 +257,7 @@ async fn watch_once(
     };
     let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
     let Err(silence) = answer else {
+        let new_leader = std::mem::take(&mut watch.new_leader);
         watch.last_answer = Some(asked);
         watch.restarting = false;
         watch.answered_as = pod.and_then(|p| p.metadata.uid.clone());
@@ -266,6 +271,8 @@ async fn watch_once(
                 ),
                 Some(&primary),
             );
+            reconnect_replicas(ctx, name, &cluster).await;
+        } else if new_leader {
             reconnect_replicas(ctx, name, &cluster).await;
         }
         watch.said = None;
