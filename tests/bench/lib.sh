@@ -33,9 +33,9 @@ scratch_namespace() {
   NS=bench-$1-$$
   kubectl create namespace "$NS" >/dev/null
   SCRATCH+=("$NS")
-  trap 'rc=$?; for n in "${SCRATCH[@]}"; do [ "$rc" = 0 ] || evidence "$n"; kubectl delete namespace "$n" --wait=false >/dev/null 2>&1 || true; done' EXIT
+  trap 'rc=$?; for n in "${SCRATCH[@]}"; do { [ "$rc" = 0 ] && [ -z "${EVIDENCE:-}" ]; } || evidence "$n"; kubectl delete namespace "$n" --wait=false >/dev/null 2>&1 || true; done' EXIT
 }
-# evidence NS: what a benchmark that stopped early leaves in its $LOG (or stderr): the pods, the
+# evidence NS: what a benchmark that stopped early (or any, with EVIDENCE=1) leaves in its $LOG (or stderr): the pods, the
 # last events and the logs of the agent's pods in NS.
 evidence() {
   {
