@@ -3,14 +3,11 @@
 //! watches anything, which adds those seconds to the failover. So a leader that shares the
 //! primary's node hands the Lease to the other agent pod when that one is Ready on another node.
 use crate::cluster::Cluster;
-use crate::manifests::agent::agent_selector;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::ListParams;
-use kube::Api;
 
-/// The other agent pod to hand the leadership to, when this leader (pod `me` on `my_node`)
-/// shares the primary's node and that pod is Ready on another node.
-pub async fn peer_off_primary_node(cluster: &Cluster, client: &kube::Client) -> Option<String> {
+/// The other agent pod to hand the leadership to, when this leader (pod POD_NAME on node
+/// NODE_NAME) shares the primary's node and that pod is Ready on another node.
+pub async fn peer_off_primary_node(cluster: &Cluster) -> Option<String> {
     let me = std::env::var("POD_NAME").ok()?;
     let my_node = std::env::var("NODE_NAME").ok()?;
     let primary_node = cluster
@@ -24,16 +21,10 @@ pub async fn peer_off_primary_node(cluster: &Cluster, client: &kube::Client) -> 
     if my_node != primary_node {
         return None;
     }
-    let selector = agent_selector(&cluster.name)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let agents = Api::<Pod>::namespaced(client.clone(), &cluster.namespace)
-        .list(&ListParams::default().labels(&selector))
+    let agents = crate::diagnostics::agent_pods(&cluster.pods, &cluster.name)
         .await
         .ok()?;
-    peer_elsewhere(&me, &primary_node, &agents.items)
+    peer_elsewhere(&me, &primary_node, &agents)
 }
 
 /// A Ready agent pod other than `me`, not being deleted, on a node other than `primary_node`.

@@ -5,10 +5,10 @@
 //! Then the leader takes the cluster's operation lock and runs crate::failover, the same
 //! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
 //! at most within it). A primary that answers again after a silence gets its waiting replicas
-//! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild, members that
-//! cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands its leadership
-//! to the other agent pod when that one runs elsewhere (handoff.rs). Every decision is an Event and one log line. Also:
-//! deploying and removing the agent's objects.
+//! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild,
+//! members that cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands
+//! its leadership to the other agent pod when that one runs elsewhere (handoff.rs). Every
+//! decision is an Event and one log line. Also: deploying and removing the agent's objects.
 mod cooldown;
 mod handoff;
 pub mod leader;
@@ -283,7 +283,7 @@ async fn watch_once(
         {
             watch.rejoin_checked = Some(Instant::now());
             rejoin_members(ctx, name, &cluster, settings, watch).await;
-            if let Some(peer) = handoff::peer_off_primary_node(&cluster, &ctx.client).await {
+            if let Some(peer) = handoff::peer_off_primary_node(&cluster).await {
                 decision(
                     ctx,
                     "AgentHandOff",
@@ -621,7 +621,8 @@ async fn locked_failover(
     result.context("automatic failover")
 }
 
-/// After a silence of the primary: restarts the receiving thread of its replicas that are not
+/// After a silence of the primary (or at the first answer a new leader sees): restarts the
+/// receiving thread of its replicas that are not
 /// connected to it (reconnect.rs), under the operation lock (when a command holds it, not).
 async fn reconnect_replicas(ctx: &Context, name: &str, cluster: &Cluster) {
     let waiting = reconnect::not_connected(cluster).await;
@@ -641,7 +642,7 @@ async fn reconnect_replicas(ctx: &Context, name: &str, cluster: &Cluster) {
             &op,
             "ReplicasReconnected",
             &format!(
-                "primary {} answers again; {} still tried to reach it where it was: their receiving thread restarted, to connect at once",
+                "primary {} answers; {} still tried to reach it where it was: their receiving thread restarted, to connect at once",
                 now.primary,
                 restarted.join(", ")
             ),

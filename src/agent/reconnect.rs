@@ -3,8 +3,8 @@
 //! to an address nobody holds any more waits for the replica's connect timeout (its net
 //! timeout, 10 s), and until a replica receives again the primary acknowledges no commit
 //! (semi-sync). So when the primary answers again, the leader restarts the receiving thread of
-//! each replica of the primary that is not connected: it resolves the primary's name again
-//! and connects at once.
+//! each replica of the primary that is not connected: it connects again at once, through the
+//! primary's member Service (manifests::member_service), which already leads to the new pod.
 use crate::cluster::{observe, Cluster};
 
 /// The replicas of the primary of record whose receiving thread runs but is not connected.
