@@ -71,6 +71,10 @@ pub const POD_SCRIPTS: &[(&str, &str)] = &[
         "probe.sh",
         include_str!("../manifests/scripts/mariadb/probe.sh"),
     ),
+    (
+        "end-dead-dump-threads.sh",
+        include_str!("../manifests/scripts/mariadb/end-dead-dump-threads.sh"),
+    ),
 ];
 
 pub const OPERATION_SCRIPTS: &[(&str, &str)] = &[

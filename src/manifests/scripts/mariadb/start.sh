@@ -7,6 +7,8 @@ set -eu
 sh /etc/mysqlha/config/write-config.sh
 mariadbd --defaults-file=/etc/mysqlha/run/my.cnf &
 pid=$!
+# Beside it, for as long as it runs: ends replication connections whose replica is gone.
+sh /etc/mysqlha/config/end-dead-dump-threads.sh "$pid" &
 trap 'kill -TERM "$pid"' TERM INT
 status=0
 # A trapped signal interrupts wait: wait again until mariadbd itself has ended.
