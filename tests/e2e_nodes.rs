@@ -1,9 +1,10 @@
 //! Issue 11 end to end on the three-node test bed: members on different nodes, failover when
 //! the primary's node loses power or is partitioned (no acknowledged write lost, never two
-//! writable members, the isolated old primary acknowledges nothing), and a replica moved off a
-//! node lost for good; with the agent (issue 12), an API server outage is no alarm, and a
-//! powered-off and then a partitioned primary node are failed over with no command run. Volumes are node-local
-//! (StorageClass `local`).
+//! writable members, the isolated old primary acknowledges nothing), a replica moved off a
+//! node lost for good, a replica cut off and healed (it rejoins; the primary keeps taking writes
+//! when the replica reconnects and vanishes); with the agent (issue 12), an API server outage
+//! is no alarm, and a powered-off and then a partitioned primary node are failed over with no
+//! command run. Volumes are node-local (StorageClass `local`).
 mod common;
 use common::*;
 use std::time::Duration;

@@ -543,6 +543,18 @@ pub fn server_pids(ns: &Namespace, pod: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many times `pod`'s server container ("mysql") has restarted.
+pub fn server_restarts(ns: &Namespace, pod: &str) -> u64 {
+    let out = ns.kubectl(&[
+        "get",
+        "pod",
+        pod,
+        "-o",
+        r#"jsonpath={.status.containerStatuses[?(@.name=="mysql")].restartCount}"#,
+    ]);
+    out.stdout.trim().parse().unwrap_or(0)
+}
+
 /// Signals `pod`'s server in this test's namespace only (other tests run clusters of the same
 /// name at the same time).
 /// SIGCONT may find nothing: failover deletes the frozen primary's pod.
