@@ -48,8 +48,8 @@ evidence() {
   } >>"${LOG:-/dev/stderr}"
 }
 drop_namespace() { kubectl delete namespace "$NS" --timeout=180s >/dev/null 2>&1 || true; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-maximum() { sort -n | tail -n 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+maximum() { sort -g | tail -n 1; }
 # side_by_side LABEL VALUE...: one row of the table that ends each benchmark, a column per engine.
 side_by_side() { local label=$1; shift; printf '%-44s' "$label"; printf ' %-26s' "$@"; printf '\n'; }
 # load_big ENGINE MB: MB megabytes of incompressible rows into app.big on db-0 of $NS.
