@@ -447,3 +447,30 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let failovers = events(&ns, "AutomaticFailover");
     assert_eq!(failovers, 1 + usize::from(last != second));
 }
+
+/// Two faults seconds apart: the primary frozen (failed over; the failover restarts its pod),
+/// and the member promoted in its place cut off at once, while the old primary's new pod is
+/// still coming back. That pod answers but does not replicate yet (out of service until it
+/// rejoins, which needs the cut-off primary): it holds nothing the last replica lacks, so it
+/// must not hold up the second failover (it did, for 225 s, in a benchmark round: the agent took
+/// it for a replica that cannot be reached). No writer during the first fault, so the old
+/// primary holds no unacknowledged tail (that would rightly refuse the second failover).
+#[test]
+fn a_primary_cut_off_right_after_a_failover_is_failed_over_again() {
+    let ns = Namespace::new("e2e-agent-twice");
+    cluster_with_agent(&ns, false, &["--cooldown", "1s"]);
+    freeze_and_wait_for_a_new_primary(&ns, "ha-0");
+    let second = primary(&ns);
+    let netns = netns_of(&ns, &second);
+    drop_traffic(&netns, "-I").ok();
+    let third = wait_for_a_new_primary(&ns, "ha", &second, Duration::from_secs(90));
+    drop_traffic(&netns, "-D");
+    assert_ne!(third, "ha-0", "the member out of service was promoted");
+    at_most_one_writable(&ns);
+    let writer = Writer::start(&ns, "ha", "app.w");
+    writer.wait_for_acknowledgements("writes go to the third primary", Duration::from_secs(60));
+    let acked = writer.stop();
+    at_most_one_writable(&ns);
+    assert_no_acknowledged_write_lost(&ns, "ha", &third, "app.w", &acked);
+    assert_eq!(events(&ns, "AutomaticFailover"), 2);
+}

@@ -71,8 +71,13 @@ pub fn decide(
     if let Some(refusal) = primary_healthy(cluster, primary, old_state, &probed, reaching) {
         plan.refusals.push(refusal);
     }
-    let (replicas, unreachable) = split_reachable(probed);
-    for (pod, state) in &unreachable {
+    let (replicas, not_replicating) = split_reachable(probed);
+    let unreachable: Vec<&str> = not_replicating
+        .iter()
+        .filter(|(_, state)| state.is_none())
+        .map(|(pod, _)| pod.as_str())
+        .collect();
+    for (pod, state) in &not_replicating {
         if state.is_some() {
             plan.note(
                 pod,
@@ -85,17 +90,21 @@ pub fn decide(
     if replicas.is_empty() {
         plan.refusals.push(format!("no replica of cluster {cluster} can be promoted (none answers and replicates): nothing changed"));
     } else if !unreachable.is_empty() && !force {
-        let names: Vec<&str> = unreachable.iter().map(|(p, _)| p.as_str()).collect();
         plan.refusals.push(format!(
             "replica(s) {} cannot be reached and may hold acknowledged writes the others lack: nothing changed. Bring them back, or accept the risk with --force",
-            names.join(", ")
+            unreachable.join(", ")
         ));
     }
     if !replicas.is_empty() {
         match choose_candidate(cluster, &replicas, to) {
             Ok(candidate) => {
+                let lose = would_lose(observed, state_of(&replicas, &candidate));
+                if !force {
+                    plan.refusals
+                        .extend(holding_more(&not_replicating, &lose, &candidate));
+                }
                 plan.reasons = why(&candidate, &replicas, to);
-                plan.would_lose = Some(would_lose(observed, state_of(&replicas, &candidate)));
+                plan.would_lose = Some(lose);
                 plan.candidate = Some(candidate);
             }
             Err(e) => plan.refusals.push(format!("{e}: nothing changed")),
@@ -107,6 +116,25 @@ pub fn decide(
         old_reached: observed.iter().any(|o| o.primary && o.reached),
         replicas,
     }
+}
+
+/// A member that answers but does not replicate (an old primary restarted out of service, a
+/// replica stopped by hand) is no candidate, and what it holds is known: refused only when it
+/// holds transactions the candidate lacks, which may be writes acknowledged while it was the
+/// primary (received then by a replica now lost). Holding nothing more, it is no reason to wait
+/// (seen: a killed primary's new pod, out of service, kept the next failover refused for 225 s).
+fn holding_more(not_replicating: &Unreachable, lose: &WouldLose, candidate: &str) -> Vec<String> {
+    not_replicating
+        .iter()
+        .filter(|(_, state)| state.is_some())
+        .filter_map(|(pod, _)| lose.transactions.iter().find(|l| &l.member == pod))
+        .map(|l| format!(
+            "{} answers but does not replicate, and holds {} transaction(s) {candidate} lacks ({}) that may be acknowledged writes: nothing changed. Bring it back as a replica (rejoin or rebuild-replica), or accept the risk with --force",
+            l.member,
+            l.count,
+            l.gtids.join(",")
+        ))
+        .collect()
 }
 
 /// The refusal while the primary is healthy: it answers, takes writes and a replica receives
@@ -391,6 +419,48 @@ mod tests {
         assert_eq!(lose.transactions[0].member, "db-0");
         assert_eq!(lose.transactions[0].gtids, vec!["0-1-7".to_string()]);
         assert_eq!(lose.unknown, vec!["db-2".to_string()]);
+    }
+
+    #[test]
+    fn a_member_that_answers_but_does_not_replicate_holds_up_a_failover_only_with_more() {
+        // The primary db-1 is silent; db-0 (an old primary restarted out of service) answers,
+        // does not replicate, and holds nothing db-2 lacks: db-2 is promoted.
+        let observed = [
+            member("db-1", true, None),
+            member("db-0", false, Some(state(true, "0-1-5", "", None))),
+            member(
+                "db-2",
+                false,
+                Some(state(true, "0-1-9", "Connecting", Some("0-1-9"))),
+            ),
+        ];
+        let p = decide("db", "db-1", &observed, None, false, None);
+        assert_eq!(p.plan.go_ahead().unwrap(), "db-2", "{:?}", p.plan.refusals);
+        // db-0 holds a transaction db-2 lacks (maybe acknowledged while db-0 was the primary):
+        // refused, and said so; forced, it goes ahead.
+        let observed = [
+            member("db-1", true, None),
+            member("db-0", false, Some(state(true, "0-1-10", "", None))),
+            member(
+                "db-2",
+                false,
+                Some(state(true, "0-1-9", "Connecting", Some("0-1-9"))),
+            ),
+        ];
+        let refused = decide("db", "db-1", &observed, None, false, None);
+        assert_eq!(
+            refused.plan.refusals.len(),
+            1,
+            "{:?}",
+            refused.plan.refusals
+        );
+        assert!(
+            refused.plan.refusals[0].starts_with("db-0 answers but does not replicate, and holds 1 transaction(s) db-2 lacks (0-1-10)"),
+            "{:?}",
+            refused.plan.refusals
+        );
+        let forced = decide("db", "db-1", &observed, None, true, None);
+        assert_eq!(forced.plan.go_ahead().unwrap(), "db-2");
     }
 
     #[test]
