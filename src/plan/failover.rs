@@ -423,31 +423,25 @@ mod tests {
 
     #[test]
     fn a_member_that_answers_but_does_not_replicate_holds_up_a_failover_only_with_more() {
-        // The primary db-1 is silent; db-0 (an old primary restarted out of service) answers,
-        // does not replicate, and holds nothing db-2 lacks: db-2 is promoted.
-        let observed = [
-            member("db-1", true, None),
-            member("db-0", false, Some(state(true, "0-1-5", "", None))),
-            member(
-                "db-2",
-                false,
-                Some(state(true, "0-1-9", "Connecting", Some("0-1-9"))),
-            ),
-        ];
-        let p = decide("db", "db-1", &observed, None, false, None);
+        // The primary db-1 is silent; db-0 (an old primary restarted out of service) answers and
+        // does not replicate; db-2 received up to 0-1-9.
+        let observed = |db0_holds: &str| {
+            [
+                member("db-1", true, None),
+                member("db-0", false, Some(state(true, db0_holds, "", None))),
+                member(
+                    "db-2",
+                    false,
+                    Some(state(true, "0-1-9", "Connecting", Some("0-1-9"))),
+                ),
+            ]
+        };
+        // db-0 holds nothing db-2 lacks: db-2 is promoted.
+        let p = decide("db", "db-1", &observed("0-1-5"), None, false, None);
         assert_eq!(p.plan.go_ahead().unwrap(), "db-2", "{:?}", p.plan.refusals);
         // db-0 holds a transaction db-2 lacks (maybe acknowledged while db-0 was the primary):
         // refused, and said so; forced, it goes ahead.
-        let observed = [
-            member("db-1", true, None),
-            member("db-0", false, Some(state(true, "0-1-10", "", None))),
-            member(
-                "db-2",
-                false,
-                Some(state(true, "0-1-9", "Connecting", Some("0-1-9"))),
-            ),
-        ];
-        let refused = decide("db", "db-1", &observed, None, false, None);
+        let refused = decide("db", "db-1", &observed("0-1-10"), None, false, None);
         assert_eq!(
             refused.plan.refusals.len(),
             1,
@@ -459,7 +453,7 @@ mod tests {
             "{:?}",
             refused.plan.refusals
         );
-        let forced = decide("db", "db-1", &observed, None, true, None);
+        let forced = decide("db", "db-1", &observed("0-1-10"), None, true, None);
         assert_eq!(forced.plan.go_ahead().unwrap(), "db-2");
     }
 
