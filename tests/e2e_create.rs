@@ -50,10 +50,14 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
     // clone plugin serves one clone per donor: the second waits for a free donor.
     let events = plugin_events(&ns, "shop");
     match engine {
-        Engine::Mariadb => assert_eq!(
-            assert_clones_overlapped(&events, &["shop-1", "shop-2"]),
-            ["shop-0", "shop-0"]
-        ),
+        Engine::Mariadb => {
+            // (A pod the kubelet started late may be served by the member that joined.)
+            for (donor, early) in
+                assert_clones_overlapped(&out.stderr, &events, &["shop-1", "shop-2"])
+            {
+                assert!(!early || donor == "shop-0", "{events:#?}");
+            }
+        }
         Engine::Mysql => {
             let donors = clone_donors(&events, &["shop-1", "shop-2"]);
             assert!(
@@ -71,11 +75,14 @@ fn create_three_replicates_and_only_the_primary_takes_writes(engine: Engine) {
             .position(|l| l.starts_with(&format!("{pod}: {what}")))
             .unwrap_or_else(|| panic!("no progress line {pod}: {what}...\n{}", out.stderr))
     };
-    assert!(
-        line("shop-2", "cloning from") < line("shop-1", "waiting until ready"),
-        "shop-2's clone waited until shop-1 was ready:\n{}",
-        out.stderr
-    );
+    // (Unless the kubelet started shop-2 so late that it only waited for a donor after that.)
+    if line("shop-2", "waiting for a donor") < line("shop-1", "waiting until ready") {
+        assert!(
+            line("shop-2", "cloning from") < line("shop-1", "waiting until ready"),
+            "shop-2's clone waited until shop-1 was ready:\n{}",
+            out.stderr
+        );
+    }
 
     let status = ns.status_json("shop");
     assert_eq!(status["healthy"], true, "{status:#}");

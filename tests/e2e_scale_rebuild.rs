@@ -52,13 +52,17 @@ fn scale_out_under_writes_then_in(engine: Engine) {
     // Both new members were cloned at once, from the replica first (the primary's writes are
     // spared while a replica has a free stream: MariaDB's serves two, MySQL's one).
     let events = plugin_events(&ns, "db")[before..].to_vec();
-    let mut donors = assert_clones_overlapped(&events, &["db-2", "db-3"]);
+    let overlapped = assert_clones_overlapped(&out.stderr, &events, &["db-2", "db-3"]);
+    let mut donors: Vec<&str> = overlapped.iter().map(|(d, _)| d.as_str()).collect();
     donors.sort();
     let expected = match engine {
         Engine::Mariadb => ["db-1", "db-1"],
         Engine::Mysql => ["db-0", "db-1"],
     };
-    assert_eq!(donors, expected, "{events:#?}");
+    // (A pod the kubelet started late may be served by the member that joined.)
+    if overlapped.iter().all(|(_, early)| *early) {
+        assert_eq!(donors, expected, "{events:#?}");
+    }
     assert!(
         out.stdout.contains("scaled from 2 to 4 members"),
         "{}",
