@@ -85,7 +85,15 @@ pub async fn ensure_member_from(
                 Donor::named(&chosen)
             }
         };
-        clone_from(cluster, donor, pod, passwords, task).await?;
+        if let Err(e) = clone_from(cluster, donor, pod, passwords, task).await {
+            // An interrupted earlier run's clone goes on in the pod after its plugin is gone
+            // (exec'd commands outlive their connection); when it completes under this one, the
+            // data container ends and the member holds a whole clone: go on with it.
+            if !filled_meanwhile(cluster, pod).await {
+                return Err(e);
+            }
+            task.set("an interrupted earlier clone completed meanwhile: going on with its data");
+        }
     } else {
         // Nothing to stream: a donor given is free at once.
         drop(donor);
@@ -98,7 +106,7 @@ pub async fn ensure_member_from(
     let state = wait::retry(
         std::time::Duration::from_secs(300),
         &format!("asking the server in {pod} for its state"),
-        || observe(cluster.server(pod)),
+        || observe_within(cluster, pod, std::time::Duration::from_secs(30)),
     )
     .await?;
     // A MySQL clone carries its donor's replication settings: set them for this cluster anyway.
@@ -109,6 +117,30 @@ pub async fn ensure_member_from(
     task.set("waiting until ready");
     wait::until_ready(&cluster.pods, pod).await?;
     Ok(())
+}
+
+/// Whether `pod`'s data container has ended (its server runs): its data directory was filled,
+/// by whoever filled it.
+async fn filled_meanwhile(cluster: &Cluster, pod: &str) -> bool {
+    let current = cluster.pods.get_opt(pod).await.ok().flatten();
+    matches!(pod_phase(current.as_ref()), PodPhase::Running { .. })
+}
+
+/// The server's state, or an error when it does not answer within `limit` (an exec into a
+/// container that is just starting can hang).
+async fn observe_within(
+    cluster: &Cluster,
+    pod: &str,
+    limit: std::time::Duration,
+) -> Result<crate::cluster::ServerState> {
+    tokio::time::timeout(limit, observe(cluster.server(pod)))
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the server in {pod} did not answer within {}s",
+                limit.as_secs()
+            )
+        })?
 }
 
 /// Every operation (a bootstrap, one clone) works in its own directory in each container it
@@ -323,15 +355,22 @@ pub async fn prepare_to_receive(cluster: &Cluster, target: &str, task: &Task) ->
     }
     task.set("starting a server to clone into (before taking a donor)");
     let op = Operation::new(target)?;
-    install_scripts(cluster.data_init(target), &op).await?;
-    exec::run(
-        cluster.data_init(target),
-        &["sh", &op.path("clone.sh"), "--prepare"],
-        None,
-    )
-    .await
-    .map(|_| ())
-    .with_context(|| format!("preparing {target} to receive a clone"))
+    let prepared = async {
+        install_scripts(cluster.data_init(target), &op).await?;
+        exec::run(
+            cluster.data_init(target),
+            &["sh", &op.path("clone.sh"), "--prepare"],
+            None,
+        )
+        .await
+    };
+    match prepared.await {
+        Ok(_) => Ok(()),
+        // Filled under it by an interrupted earlier clone (see ensure_member_from): nothing to
+        // prepare any more.
+        Err(_) if filled_meanwhile(cluster, target).await => Ok(()),
+        Err(e) => Err(e.context(format!("preparing {target} to receive a clone"))),
+    }
 }
 
 /// MySQL: the target runs CLONE INSTANCE FROM the donor (clone.sh), the replication password
@@ -446,9 +485,11 @@ async fn stream_through_plugin(
 /// The port on which a target pod listens, once, for its clone.
 const DIRECT_PORT: u16 = 4444;
 
-/// donor: mariadb-backup | send.pl → pod network → target: receive.pl | mbstream. The target
-/// admits only the holder of a one-time token, handed to both ends over exec stdin (never in a
-/// process list), and stops listening after that one connection.
+/// donor: mariadb-backup → pod network → target: mbstream, the connection being the backup's
+/// stdout and mbstream's stdin (send.pl and receive.pl make it and step aside: no process
+/// copies the stream on its way). The target admits only the holder of a one-time token,
+/// handed to both ends over exec stdin (never in a process list), and stops listening after
+/// that one connection.
 async fn stream_direct(
     cluster: &Cluster,
     donor: &str,
@@ -473,8 +514,8 @@ async fn stream_direct(
     // operations of this plugin for this target recorded).
     let dir = &op.dir;
     let receive = format!(
-        "set -o pipefail; OP={dir}; . {dir}/stop-stale.sh; stop_stale; \
-         perl {dir}/receive.pl {DIRECT_PORT} {dir}/receive.pid | sh {dir}/start-clone.sh"
+        "OP={dir}; . {dir}/stop-stale.sh; stop_stale; \
+         exec perl {dir}/receive.pl {DIRECT_PORT} {dir}/receive.pid sh {dir}/start-clone.sh"
     );
     let receiver = exec::start(
         cluster.data_init(target),
@@ -490,9 +531,7 @@ async fn stream_direct(
         Some(token_line.as_bytes()),
     )
     .await?;
-    let send = format!(
-        "set -o pipefail; sh {backup} | perl {dir}/send.pl {address} {DIRECT_PORT} {token_file}"
-    );
+    let send = format!("exec perl {dir}/send.pl {address} {DIRECT_PORT} {token_file} sh {backup}");
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
     let mut bytes = 0u64;
     let sent = sender.wait_lines(|line| {

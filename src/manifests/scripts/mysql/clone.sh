@@ -17,17 +17,21 @@ S=/tmp/mysqlha-scratch
 SOCK=$S/clone.sock
 . "$OP/stop-stale.sh"
 stop_stale
+# Recorded so that a later operation for this target ends this one if its plugin is gone: a
+# command exec'd in a pod outlives its connection, and would race the next clone.
+echo $$ >"$OP/clone.pid"
 scratch_answers() { mysqladmin --socket="$SOCK" -uroot ping >/dev/null 2>&1; }
 # A throw-away server that a prepare left ready and no clone has used yet is taken as it is.
 scratch_ready() { [ -e "$S/prepared" ] && scratch_answers; }
 # Starts the throw-away server afresh. Whatever an interrupted start or clone left there is
-# ended first (by the pid it recorded, only if that process still names the scratch directory):
-# a CLONE still running in it would make the next one fail.
+# ended first: every mysqld of this container whose command line names the scratch directory
+# (a server, or an initialisation still running; a CLONE still running in one would make the
+# next one fail).
 scratch_fresh() {
-  old=$(cat "$S/scratch.pid" 2>/dev/null || true)
-  case $old in '' | *[!0-9]*) ;; *)
-    tr '\000' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -qF -- "$S/" && kill -9 "$old" 2>/dev/null ;;
-  esac
+  for proc in /proc/[0-9]*; do
+    [ "$(cat "$proc/comm" 2>/dev/null)" = mysqld ] || continue
+    tr '\000' ' ' <"$proc/cmdline" 2>/dev/null | grep -qF -- "$S/" && kill -9 "${proc#/proc/}" 2>/dev/null
+  done
   rm -rf "$S"
   mkdir -m 700 "$S"
   mysqld --no-defaults --initialize-insecure --user=mysql --datadir="$S/data" \
