@@ -2,13 +2,23 @@
 //! the new size. Whether a volume can grow is the StorageClass's to say (allowVolumeExpansion):
 //! the API server refuses the claim's change otherwise, so every claim is first changed as a
 //! server-side dry run, and a refusal (or a smaller size: volumes never shrink) changes nothing.
-//! The StatefulSet's claim template cannot change: members added later get the size it names.
+//! Then the volumes' driver expands them (the command waits until each claim holds the size),
+//! and the StatefulSet's claim template is made to ask for it too, so that members added later
+//! get the same size: a claim template cannot change in place, so the StatefulSet is deleted
+//! leaving its pods and claims (orphan) and made anew with the new size; it adopts its pods
+//! again, its pod template unchanged, and nothing restarts.
 use crate::cluster::Cluster;
 use crate::placement::data_claim;
 use anyhow::{bail, Context as _, Result};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::Api;
+use std::time::{Duration, Instant};
+
+/// The StatefulSet's claim template of the members' data volumes.
+const DATA_TEMPLATE: &str = "data";
 
 /// The members' claims that must grow to `size` (checked, none changed yet); an error when a
 /// claim holds more already or the API server refuses to grow one.
@@ -64,6 +74,160 @@ async fn resize(
             e.message
         ),
         Err(e) => Err(e).with_context(|| format!("cannot grow claim {name} to {size}")),
+    }
+}
+
+/// Waits until each claim in `names` holds `size` (its status capacity: its volume's driver
+/// has expanded it), for at most `timeout`.
+pub async fn wait_grown(
+    cluster: &Cluster,
+    names: &[String],
+    size: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let claims: Api<PersistentVolumeClaim> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let wanted = bytes(size).with_context(|| format!("--storage {size}: not a size"))?;
+    let deadline = Instant::now() + timeout;
+    for name in names {
+        loop {
+            let claim = claims
+                .get(&name)
+                .await
+                .with_context(|| format!("cannot read PersistentVolumeClaim {name}"))?;
+            let held = capacity(&claim).unwrap_or_default();
+            if bytes(&held).is_some_and(|have| have >= wanted) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "claim {name} asks for {size} but holds {held} after {}s: its volume was not expanded{}",
+                    timeout.as_secs(),
+                    conditions(&claim)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the StatefulSet's claim template ask for `size` (members added later get it); false
+/// when it asks for that already. The StatefulSet is deleted with its pods and claims left in
+/// place, then made anew from the same object: its pods run on, undisturbed, and are adopted.
+pub async fn resize_claim_template(cluster: &Cluster, size: &str) -> Result<bool> {
+    let statefulsets: Api<StatefulSet> =
+        Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let name = &cluster.name;
+    let mut sts = statefulsets
+        .get(name)
+        .await
+        .with_context(|| format!("cannot read StatefulSet {name}"))?;
+    let Some(template) = sts
+        .spec
+        .as_mut()
+        .and_then(|s| s.volume_claim_templates.as_mut())
+        .and_then(|t| {
+            t.iter_mut()
+                .find(|c| c.metadata.name.as_deref() == Some(DATA_TEMPLATE))
+        })
+    else {
+        bail!("StatefulSet {name} has no claim template {DATA_TEMPLATE}");
+    };
+    if requested(template).as_deref() == Some(size) {
+        return Ok(false);
+    }
+    let requests = template
+        .spec
+        .get_or_insert_with(Default::default)
+        .resources
+        .get_or_insert_with(Default::default)
+        .requests
+        .get_or_insert_with(Default::default);
+    requests.insert("storage".into(), Quantity(size.into()));
+    let meta = &mut sts.metadata;
+    meta.resource_version = None;
+    meta.uid = None;
+    meta.creation_timestamp = None;
+    meta.generation = None;
+    meta.managed_fields = None;
+    sts.status = None;
+    let orphan = DeleteParams {
+        propagation_policy: Some(kube::api::PropagationPolicy::Orphan),
+        ..DeleteParams::default()
+    };
+    statefulsets
+        .delete(name, &orphan)
+        .await
+        .with_context(|| format!("cannot delete StatefulSet {name} (leaving its pods)"))?;
+    wait_gone(&statefulsets, name).await?;
+    let params = PostParams {
+        field_manager: Some(crate::manifests::FIELD_MANAGER.into()),
+        ..PostParams::default()
+    };
+    let mut tries = 0;
+    loop {
+        match statefulsets.create(&params, &sts).await {
+            Ok(_) => return Ok(true),
+            Err(e) if tries < 20 => {
+                tries += 1;
+                eprintln!("re-creating StatefulSet {name}: {e}; trying again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                let saved = std::env::temp_dir().join(format!("mysqlha-statefulset-{name}.json"));
+                let kept = std::fs::write(&saved, serde_json::to_vec_pretty(&sts)?).is_ok();
+                return Err(e).with_context(|| {
+                    format!(
+                        "StatefulSet {name} was deleted (its pods run on) but cannot be made anew with claims of {size}{}",
+                        if kept {
+                            format!(": create it with `kubectl create -f {}`", saved.display())
+                        } else {
+                            String::new()
+                        }
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// Waits (up to 60 s) until StatefulSet `name` is gone: an orphaning delete first detaches its
+/// pods and claims.
+async fn wait_gone(statefulsets: &Api<StatefulSet>, name: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while statefulsets
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read StatefulSet {name}"))?
+        .is_some()
+    {
+        if Instant::now() > deadline {
+            bail!("StatefulSet {name} is still being deleted after 60 s (its pods are detached from it one by one)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// The size a claim holds (its status capacity).
+fn capacity(claim: &PersistentVolumeClaim) -> Option<String> {
+    let capacity = claim.status.as_ref()?.capacity.as_ref()?;
+    Some(capacity.get("storage")?.0.clone())
+}
+
+/// A claim's conditions, as ` (TYPE: message; …)`, or nothing.
+fn conditions(claim: &PersistentVolumeClaim) -> String {
+    let listed: Vec<String> = claim
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .map(|c| format!("{}: {}", c.type_, c.message.clone().unwrap_or_default()))
+        .collect();
+    if listed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", listed.join("; "))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Issue 13 end to end on the test bed: a rolling MariaDB 10.11 → 11.8 upgrade of a 3-member
 //! cluster under a writer (interrupted once and run again), a refused downgrade, and rolling
-//! changes with `set`. MariaDB only for the upgrade: only one MySQL version runs here.
+//! changes with `set` (settings, memory, storage). MariaDB only for the upgrade: only one MySQL version runs here.
 mod common;
 use common::*;
 use std::time::Duration;
@@ -51,6 +51,127 @@ fn longest_refused_run(ns: &Namespace, writer: &str) -> usize {
         }
     }
     longest
+}
+
+/// `set --storage` on a class that allows expansion (the test bed's `local`), under a writer:
+/// every volume grows, no member restarts, the StatefulSet's claim template asks for the new
+/// size (made anew, its pods adopted), a member added later gets it; run again it has nothing
+/// left to do; a smaller size is refused. (Engine-independent: MariaDB.)
+#[test]
+fn set_storage_grows_every_volume_without_a_restart_and_new_members_get_it() {
+    let ns = Namespace::with_engine("e2e-grow", Engine::Mariadb);
+    create_command(&ns, "gs", 2, &["--storage-class", "local"]).ok();
+    ns.sql(
+        "gs",
+        "gs-0",
+        "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
+    )
+    .ok();
+    let uids = || [pod_uid(&ns, "gs-0"), pod_uid(&ns, "gs-1")];
+    let before = uids();
+    let sts_uid = || {
+        ns.kubectl(&["get", "statefulset", "gs", "-o", "jsonpath={.metadata.uid}"])
+            .ok()
+            .stdout
+    };
+    let old_sts = sts_uid();
+    let writer = Writer::start(&ns, "gs", "app.w");
+    std::thread::sleep(Duration::from_secs(2));
+
+    let out = ns.plugin(&["set", "gs", "--storage", "6Gi"]).ok();
+    assert!(
+        out.stdout
+            .contains("storage 6Gi (2 volumes grown, no restart; members added later get 6Gi)"),
+        "{}",
+        out.stdout
+    );
+    let held = |what: &str| {
+        ns.kubectl(&["get", "pvc", "-o", &format!("jsonpath={what}")])
+            .ok()
+            .stdout
+    };
+    assert_eq!(held("{.items[*].status.capacity.storage}"), "6Gi 6Gi");
+    let volumes = ns
+        .kubectl(&[
+            "get",
+            "pv",
+            "-o",
+            &format!(
+                "jsonpath={{range .items[?(@.spec.claimRef.namespace==\"{}\")]}}{{.spec.capacity.storage}} {{end}}",
+                ns.name
+            ),
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(volumes.trim(), "6Gi 6Gi", "the volumes' capacity");
+    assert_eq!(uids(), before, "growing the volumes restarted a member");
+    let template = ns
+        .kubectl(&[
+            "get",
+            "statefulset",
+            "gs",
+            "-o",
+            "jsonpath={.spec.volumeClaimTemplates[0].spec.resources.requests.storage}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(template, "6Gi");
+    let new_sts = sts_uid();
+    assert_ne!(new_sts, old_sts, "the StatefulSet was not made anew");
+    eventually(
+        "the new StatefulSet adopts both pods",
+        Duration::from_secs(60),
+        || {
+            let owners = ns
+                .kubectl(&[
+                    "get",
+                    "pods",
+                    "gs-0",
+                    "gs-1",
+                    "-o",
+                    "jsonpath={.items[*].metadata.ownerReferences[0].uid}",
+                ])
+                .stdout;
+            owners == format!("{new_sts} {new_sts}")
+        },
+    );
+    assert!(
+        plugin_events(&ns, "gs")
+            .iter()
+            .any(|e| e.reason == "StorageGrown" && e.message.contains("hold 6Gi")),
+        "no StorageGrown event"
+    );
+
+    // A member added later gets the new size.
+    ns.plugin(&["scale", "gs", "--replicas", "3"]).ok();
+    assert_eq!(
+        held("{.items[*].spec.resources.requests.storage}"),
+        "6Gi 6Gi 6Gi"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let acked = writer.stop();
+    let status = ns.status_json("gs");
+    assert_eq!(status["healthy"], true, "{status:#}");
+    assert_no_acknowledged_write_lost(&ns, "gs", "gs-0", "app.w", &acked);
+    assert!(
+        acked.len() > 10,
+        "the writer committed too little: {}",
+        acked.len()
+    );
+    assert_eq!(&uids(), &before, "a member restarted");
+
+    // Run again: nothing left to do; smaller: refused, nothing changed.
+    let out = ns.plugin(&["set", "gs", "--storage", "6Gi"]).ok();
+    assert!(
+        out.stdout
+            .contains("storage 6Gi (every volume holds it already)"),
+        "{}",
+        out.stdout
+    );
+    let out = ns.plugin(&["set", "gs", "--storage", "4Gi"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("can only grow"), "{}", out.stderr);
+    assert_eq!(sts_uid(), new_sts, "a refused set changed the StatefulSet");
 }
 
 #[test]
@@ -265,10 +386,11 @@ fn claim_sizes(ns: &Namespace) -> String {
 /// server would refuse or adjust at start is refused before anything restarts; a good one is
 /// recorded and rolls through (interrupted once while the replica restarts, then run again: only
 /// what is left restarts), the primary last by switchover, under a writer that loses nothing.
-/// Storage: the test bed's class allows no expansion, so growing is refused, as is shrinking.
+/// Storage: on a class that allows no expansion (`standard`) growing is refused, as is
+/// shrinking, with nothing changed.
 fn set_rolls_a_restart_setting_through_under_writes_and_refuses_storage_changes(engine: Engine) {
     let ns = Namespace::with_engine("e2e-setr", engine);
-    create_cluster(&ns, "sr", 2);
+    create_command(&ns, "sr", 2, &["--storage-class", "standard"]).ok();
     ns.sql(
         "sr",
         "sr-0",

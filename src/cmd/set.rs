@@ -9,6 +9,7 @@ use crate::cli::SetArgs;
 use crate::cluster::{Cluster, Member};
 use crate::context::Context;
 use crate::manifests::{self, DATA_CONTAINER, SERVER_CONTAINER};
+use crate::placement::data_claim;
 use crate::settings::RESTART_ANNOTATION;
 use crate::{apply, input, rolling, settings, storage, wait};
 use anyhow::{bail, Result};
@@ -62,22 +63,7 @@ pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
         done.extend(applied);
     }
     if let Some(size) = &args.storage {
-        ctx.ensure_lock_held()?;
-        storage::grow(&cluster, &claims, size).await?;
-        if !claims.is_empty() {
-            ctx.event(
-                "StorageGrown",
-                format!("claims {} now ask for {size}", claims.join(", ")),
-            );
-        }
-        done.push(if claims.is_empty() {
-            format!("storage {size} (every claim asks for it already)")
-        } else {
-            format!(
-                "storage {size} ({} claims grown; the volumes follow as their driver expands them)",
-                claims.len()
-            )
-        });
+        done.push(grow_storage(ctx, &cluster, &claims, size, args.timeout).await?);
     }
     let requests = requests(args);
     if !requests.is_empty() {
@@ -145,6 +131,43 @@ pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
     }
     println!("set {}: {}", args.name, done.join("; "));
     Ok(())
+}
+
+/// Grows `claims` to `size` (checked already), waits until their volumes hold it, and makes
+/// the StatefulSet's claim template ask for it (nothing restarts). An interrupted earlier run
+/// is finished: its claims ask for the size already, the template may not.
+async fn grow_storage(
+    ctx: &Context,
+    cluster: &Cluster,
+    claims: &[String],
+    size: &str,
+    timeout: Duration,
+) -> Result<String> {
+    ctx.ensure_lock_held()?;
+    storage::grow(cluster, claims, size).await?;
+    ctx.ensure_lock_held()?;
+    let template = storage::resize_claim_template(cluster, size).await?;
+    let every: Vec<String> = cluster
+        .members
+        .iter()
+        .map(|m| data_claim(&m.name))
+        .collect();
+    storage::wait_grown(cluster, &every, size, timeout).await?;
+    if !claims.is_empty() || template {
+        ctx.event(
+            "StorageGrown",
+            format!(
+                "the volumes of {} hold {size}; members added later get {size}",
+                every.join(", ")
+            ),
+        );
+    }
+    Ok(match (claims.len(), template) {
+        (0, false) => format!("storage {size} (every volume holds it already)"),
+        (n, _) => format!(
+            "storage {size} ({n} volumes grown, no restart; members added later get {size})"
+        ),
+    })
 }
 
 /// Records every setting in the ConfigMap; applies the dynamic ones on every member (SET

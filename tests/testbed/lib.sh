@@ -51,7 +51,7 @@ stop_pidfile() {
 lock() { mkdir -p "$CACHE"; exec 8>"$CACHE/testbed.lock"; flock 8; }
 
 # The local provisioner's cache key: its sources' hash.
-local_provisioner_key() { cat "$(dirname "${BASH_SOURCE[0]}")"/local-provisioner/{go.mod,go.sum,main.go} | sha256sum | cut -c1-12; }
+local_provisioner_key() { cat "$(dirname "${BASH_SOURCE[0]}")"/local-provisioner/{go.mod,go.sum,main.go,resize.go} | sha256sum | cut -c1-12; }
 
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 

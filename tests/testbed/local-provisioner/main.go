@@ -2,7 +2,8 @@
 // (WaitForFirstConsumer) gets a directory on the node the scheduler chose for its first pod,
 // and a `local` PersistentVolume whose node affinity ties it to that node: like a local disk,
 // the data never follows a pod to another node. Built on the Kubernetes SIG Storage
-// provisioner library (leader election, retries, events, finalizers come from it).
+// provisioner library (leader election, retries, events, finalizers come from it). The class
+// allows expansion: resize.go grows a claim's volume when its request grows.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -89,7 +91,8 @@ func main() {
 	}
 	client := kubernetes.NewForConfigOrDie(config)
 	ctx := context.Background()
-	pc := controller.NewProvisionController(ctx, client, *name, &localProvisioner{root: *root},
-		controller.LeaderElection(false))
+	p := &localProvisioner{root: *root}
+	go resizeEvery(ctx, client, p, time.Second)
+	pc := controller.NewProvisionController(ctx, client, *name, p, controller.LeaderElection(false))
 	pc.Run(ctx)
 }
