@@ -92,7 +92,7 @@ pub async fn wait_grown(
     for name in names {
         loop {
             let claim = claims
-                .get(&name)
+                .get(name)
                 .await
                 .with_context(|| format!("cannot read PersistentVolumeClaim {name}"))?;
             let held = capacity(&claim).unwrap_or_default();
