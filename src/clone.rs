@@ -103,11 +103,15 @@ pub async fn ensure_member_from(
     }
     task.set("starting the server");
     wait::until_server_runs(&cluster.pods, pod).await?;
-    let state = wait::retry(
-        std::time::Duration::from_secs(300),
-        &format!("asking the server in {pod} for its state"),
-        || observe_within(cluster, pod, std::time::Duration::from_secs(30)),
-    )
+    // An exec into a container that is just starting can hang: each try has 30 s.
+    let asking = format!("asking the server in {pod} for its state");
+    let state = wait::retry(std::time::Duration::from_secs(300), &asking, || {
+        wait::with_timeout(
+            std::time::Duration::from_secs(30),
+            &asking,
+            observe(cluster.server(pod)),
+        )
+    })
     .await?;
     // A MySQL clone carries its donor's replication settings: set them for this cluster anyway.
     if !is_primary && (state.replication.is_none() || cloned) {
@@ -124,23 +128,6 @@ pub async fn ensure_member_from(
 async fn filled_meanwhile(cluster: &Cluster, pod: &str) -> bool {
     let current = cluster.pods.get_opt(pod).await.ok().flatten();
     matches!(pod_phase(current.as_ref()), PodPhase::Running { .. })
-}
-
-/// The server's state, or an error when it does not answer within `limit` (an exec into a
-/// container that is just starting can hang).
-async fn observe_within(
-    cluster: &Cluster,
-    pod: &str,
-    limit: std::time::Duration,
-) -> Result<crate::cluster::ServerState> {
-    tokio::time::timeout(limit, observe(cluster.server(pod)))
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "the server in {pod} did not answer within {}s",
-                limit.as_secs()
-            )
-        })?
 }
 
 /// Every operation (a bootstrap, one clone) works in its own directory in each container it

@@ -134,7 +134,7 @@ pub async fn resize_claim_template(cluster: &Cluster, size: &str) -> Result<bool
     else {
         bail!("StatefulSet {name} has no claim template {DATA_TEMPLATE}");
     };
-    if requested(template).as_deref() == Some(size) {
+    if requested(template).and_then(|r| bytes(&r)) == bytes(size) {
         return Ok(false);
     }
     let requests = template
@@ -165,31 +165,25 @@ pub async fn resize_claim_template(cluster: &Cluster, size: &str) -> Result<bool
         field_manager: Some(crate::manifests::FIELD_MANAGER.into()),
         ..PostParams::default()
     };
-    let mut tries = 0;
-    loop {
-        match statefulsets.create(&params, &sts).await {
-            Ok(_) => return Ok(true),
-            Err(e) if tries < 20 => {
-                tries += 1;
-                eprintln!("re-creating StatefulSet {name}: {e}; trying again");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => {
-                let saved = std::env::temp_dir().join(format!("mysqlha-statefulset-{name}.json"));
-                let kept = std::fs::write(&saved, serde_json::to_vec_pretty(&sts)?).is_ok();
-                return Err(e).with_context(|| {
-                    format!(
-                        "StatefulSet {name} was deleted (its pods run on) but cannot be made anew with claims of {size}{}",
-                        if kept {
-                            format!(": create it with `kubectl create -f {}`", saved.display())
-                        } else {
-                            String::new()
-                        }
-                    )
-                });
-            }
-        }
+    let remade = crate::wait::retry(
+        Duration::from_secs(10),
+        &format!("re-creating StatefulSet {name}"),
+        || async { Ok(statefulsets.create(&params, &sts).await?) },
+    )
+    .await;
+    if let Err(e) = remade {
+        let saved = std::env::temp_dir().join(format!("mysqlha-statefulset-{name}.json"));
+        let kept = std::fs::write(&saved, serde_json::to_vec_pretty(&sts)?).is_ok();
+        let how = if kept {
+            format!(": create it with `kubectl create -f {}`", saved.display())
+        } else {
+            String::new()
+        };
+        return Err(e.context(format!(
+            "StatefulSet {name} was deleted (its pods run on) but cannot be made anew with claims of {size}{how}"
+        )));
     }
+    Ok(true)
 }
 
 /// Waits (up to 60 s) until StatefulSet `name` is gone: an orphaning delete first detaches its
