@@ -148,6 +148,10 @@ pub fn kubectl(args: &[&str]) -> Run {
     run("kubectl", args, None)
 }
 
+/// How long a test lets one plugin command run (the longest expected, an upgrade of three
+/// members on a loaded bed, takes a few minutes).
+pub const PLUGIN_HANG_LIMIT: Duration = Duration::from_secs(15 * 60);
+
 /// A namespace of its own for one test, deleted (with everything in it) when dropped.
 pub struct Namespace {
     pub name: String,
@@ -206,10 +210,20 @@ impl Namespace {
     }
 
     /// Runs the plugin in this namespace.
+    /// The plugin with `args` in this namespace, ended after PLUGIN_HANG_LIMIT: a command
+    /// that hangs fails its test within that (its own `--timeout` defaults to 10-30 min).
     pub fn plugin(&self, args: &[&str]) -> Run {
-        let mut all: Vec<&str> = args.to_vec();
+        let limit = format!("{}s", PLUGIN_HANG_LIMIT.as_secs());
+        let mut all: Vec<&str> = vec!["--kill-after=10s", &limit, PLUGIN];
+        all.extend(args);
         all.extend(["-n", &self.name]);
-        run(PLUGIN, &all, None)
+        let mut out = run("timeout", &all, None);
+        if out.code == 124 || out.code == 137 {
+            out.stderr.push_str(&format!(
+                "\n(ended by the test: still running after {limit})\n"
+            ));
+        }
+        out
     }
 
     pub fn kubectl(&self, args: &[&str]) -> Run {
