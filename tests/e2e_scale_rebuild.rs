@@ -2,7 +2,9 @@
 //! plugin, scale in, rebuild a diverged replica, resume an interrupted rebuild, bad input.
 mod common;
 use common::*;
-use std::time::Duration;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 for_both_engines!(
     scale_out_under_writes_then_in,
@@ -226,4 +228,99 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption(engine: Engine
         );
     }
     assert_eq!(ns.status_json("db")["healthy"], true);
+}
+
+/// The plugin with `args` in `ns`, its progress (stderr) read line by line.
+fn spawn_plugin(ns: &Namespace, args: &[&str]) -> (Child, impl Iterator<Item = String>) {
+    let mut child = Command::new(PLUGIN)
+        .args(args)
+        .args(["-n", &ns.name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    (child, lines)
+}
+
+/// Reads `lines` until one contains `text`; panics with what was read if they end first.
+fn read_until(lines: &mut impl Iterator<Item = String>, text: &str) {
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        if line.contains(text) {
+            return;
+        }
+        seen.push(line);
+    }
+    panic!("the command ended without {text:?}: {seen:#?}");
+}
+
+/// The pid of the `mariadb-backup --prepare` run in `pod`, looked for during `limit`.
+fn prepare_pid(ns: &Namespace, pod: &str, limit: Duration) -> Option<String> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let found = run("pgrep", &["-f", "mariadb-backup --prepare"], None);
+        let ours = found.stdout.lines().find(|pid| {
+            let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let env = String::from_utf8_lossy(&env);
+            env.split('\0').any(|v| v == format!("POD_NAME={pod}"))
+                && env
+                    .split('\0')
+                    .any(|v| v == format!("POD_NAMESPACE={}", ns.name))
+        });
+        if let Some(pid) = ours {
+            return Some(pid.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Whether process `pid` still runs (a zombie does not).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|s| !s.trim_start().starts_with('Z'))
+    })
+}
+
+/// MariaDB: a rebuild killed while the backup is being prepared leaves that prepare running in
+/// the member's data container; the re-run must end it before extracting its own stream, or the
+/// old prepare writes into the new data and, done, removes the mark that keeps the server from
+/// starting on a half-extracted directory.
+#[test]
+fn mariadb_a_rebuild_ends_the_prepare_an_interrupted_rebuild_left() {
+    let ns = Namespace::with_engine("e2e-rebuild-prep", Engine::Mariadb);
+    create_cluster(&ns, "db", 2);
+    load_data(&ns, "db", 64);
+    let rebuild = ["rebuild-replica", "db", "db-1", "--yes", "--wait", "60s"];
+
+    let (mut first, mut progress) = spawn_plugin(&ns, &rebuild);
+    read_until(&mut progress, "preparing the backup");
+    let stale = prepare_pid(&ns, "db-1", Duration::from_secs(20))
+        .expect("no mariadb-backup --prepare seen in db-1");
+    // Held where it is, as a prepare of a large backup would still be running.
+    run("kill", &["-STOP", &stale], None).ok();
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut again, mut progress) = spawn_plugin(&ns, &rebuild);
+    read_until(&mut progress, "preparing the backup");
+    let stale_ran_on = alive(&stale);
+    run("kill", &["-CONT", &stale], None);
+    assert!(
+        !stale_ran_on,
+        "the interrupted rebuild's prepare (pid {stale}) still ran in db-1 while the re-run extracted its stream"
+    );
+    let rest: Vec<String> = progress.collect();
+    assert!(again.wait().unwrap().success(), "{rest:#?}");
+    let status = ns.status_json("db");
+    assert_eq!(status["healthy"], true, "{status:#}");
+    assert_eq!(
+        checksums(&ns, "db", "db-1", "app"),
+        checksums(&ns, "db", "db-0", "app")
+    );
 }
