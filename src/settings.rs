@@ -108,7 +108,7 @@ pub async fn check(
             let why = all
                 .find("ERROR ")
                 .map_or(all.as_str(), |at| &all[at..])
-                .trim_end_matches(|c: char| c == ' ' || c == '|')
+                .trim_end_matches([' ', '|'])
                 .to_string();
             if why.contains("read only variable") || why.contains("read-only variable") {
                 option_check(cluster, pod, key, value).await?;

@@ -65,8 +65,10 @@ async fn resize(
     dry_run: bool,
 ) -> Result<()> {
     let patch = serde_json::json!({ "spec": { "resources": { "requests": { "storage": size } } } });
-    let mut params = PatchParams::default();
-    params.dry_run = dry_run;
+    let params = PatchParams {
+        dry_run,
+        ..PatchParams::default()
+    };
     match claims.patch(name, &params, &Patch::Merge(&patch)).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if dry_run => bail!(

@@ -54,21 +54,6 @@ impl Style {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paints_only_when_enabled() {
-        let on = Style { enabled: true };
-        assert_eq!(on.paint("ok", Some(Color::Green)), "\x1b[32mok\x1b[0m");
-        assert_eq!(on.paint("ok", None), "ok");
-        assert_eq!(Style::default().paint("ok", Some(Color::Red)), "ok");
-        assert!(Style::for_stdout(ColorChoice::Always).enabled);
-        assert!(!Style::for_stdout(ColorChoice::Never).enabled);
-    }
-}
-
 /// Left-aligned columns two spaces apart, a header line first (widths in characters, as
 /// `format!` pads).
 pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -93,4 +78,19 @@ pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
         out += &line(&mut row.iter().map(String::as_str));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paints_only_when_enabled() {
+        let on = Style { enabled: true };
+        assert_eq!(on.paint("ok", Some(Color::Green)), "\x1b[32mok\x1b[0m");
+        assert_eq!(on.paint("ok", None), "ok");
+        assert_eq!(Style::default().paint("ok", Some(Color::Red)), "ok");
+        assert!(Style::for_stdout(ColorChoice::Always).enabled);
+        assert!(!Style::for_stdout(ColorChoice::Never).enabled);
+    }
 }

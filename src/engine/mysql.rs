@@ -200,6 +200,14 @@ pub const REPORT_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Start-up options parsed and checked as at start (warnings shown), then nothing started.
+pub const OPTION_CHECK: &[&str] = &[
+    "mysqld",
+    "--no-defaults",
+    "--log-error-verbosity=2",
+    "--validate-config",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,11 +282,3 @@ mod tests {
         assert_eq!(s.applied.to_string(), format!("{u}:1-9"));
     }
 }
-
-/// Start-up options parsed and checked as at start (warnings shown), then nothing started.
-pub const OPTION_CHECK: &[&str] = &[
-    "mysqld",
-    "--no-defaults",
-    "--log-error-verbosity=2",
-    "--validate-config",
-];

@@ -131,8 +131,18 @@ pub fn role(spec: &AgentSpec) -> Role {
     Role {
         metadata: agent_metadata(spec),
         rules: Some(vec![
-            rule("apps", &["statefulsets"], &["get"], &[name.clone()]),
-            rule("", &["configmaps"], &["get", "patch"], &[name.clone()]),
+            rule(
+                "apps",
+                &["statefulsets"],
+                &["get"],
+                std::slice::from_ref(name),
+            ),
+            rule(
+                "",
+                &["configmaps"],
+                &["get", "patch"],
+                std::slice::from_ref(name),
+            ),
             rule("", &["secrets"], &["get"], &[format!("{name}-credentials")]),
             rule(
                 "",
