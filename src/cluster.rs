@@ -5,7 +5,7 @@ use crate::engine::Engine;
 use crate::exec::Target;
 use crate::manifests::{self, Passwords, DATA_CONTAINER, PRIMARY_KEY, SERVER_CONTAINER};
 use crate::sql;
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use kube::api::ListParams;
@@ -29,6 +29,15 @@ pub struct Cluster {
     pub members: Vec<Member>,
 }
 
+/// Whether ConfigMap `config` holds a StatefulSet that `set --storage` is remaking.
+fn being_remade(config: &ConfigMap) -> bool {
+    config
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(manifests::STATEFULSET_BEING_REMADE))
+}
+
 pub struct Member {
     pub name: String,
     pub pod: Option<Pod>,
@@ -43,15 +52,20 @@ impl Cluster {
             .get_opt(name)
             .await
             .with_context(|| format!("cannot read StatefulSet {name}"))?
-            .filter(|s| manifests::is_managed(&s.metadata))
-            .with_context(|| format!("cluster {name} not found in namespace {}", ctx.namespace))?;
+            .filter(|s| manifests::is_managed(&s.metadata));
         let config = configs
             .get_opt(name)
             .await
-            .with_context(|| format!("cannot read ConfigMap {name}"))?
-            .with_context(|| {
-                format!("cluster {name} is incomplete: ConfigMap {name} is missing")
-            })?;
+            .with_context(|| format!("cannot read ConfigMap {name}"))?;
+        let Some(statefulset) = statefulset else {
+            if config.as_ref().is_some_and(being_remade) {
+                bail!("cluster {name} is being changed: an interrupted `set --storage` deleted StatefulSet {name} to remake it (its pods run on); run `kubectl mysqlha set {name} --storage SIZE` again to finish");
+            }
+            bail!("cluster {name} not found in namespace {}", ctx.namespace);
+        };
+        let config = config.with_context(|| {
+            format!("cluster {name} is incomplete: ConfigMap {name} is missing")
+        })?;
         let primary = config
             .data
             .as_ref()

@@ -8,10 +8,12 @@
 //! leaving its pods and claims (orphan) and made anew with the new size; it adopts its pods
 //! again, its pod template unchanged, and nothing restarts.
 use crate::cluster::Cluster;
+use crate::context::Context;
+use crate::manifests::STATEFULSET_BEING_REMADE;
 use crate::placement::data_claim;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::Api;
@@ -154,6 +156,9 @@ pub async fn resize_claim_template(cluster: &Cluster, size: &str) -> Result<bool
     meta.generation = None;
     meta.managed_fields = None;
     sts.status = None;
+    // Kept where the next run finds it before the StatefulSet goes: interrupted between the
+    // delete and the create, re-running `set` creates it (finish_remake).
+    keep_for_remake(cluster, Some(&sts)).await?;
     let orphan = DeleteParams {
         propagation_policy: Some(kube::api::PropagationPolicy::Orphan),
         ..DeleteParams::default()
@@ -163,29 +168,113 @@ pub async fn resize_claim_template(cluster: &Cluster, size: &str) -> Result<bool
         .await
         .with_context(|| format!("cannot delete StatefulSet {name} (leaving its pods)"))?;
     wait_gone(&statefulsets, name).await?;
+    remake(&statefulsets, &sts).await.with_context(|| {
+        format!("StatefulSet {name} was deleted (its pods run on) but cannot be made anew with claims of {size}: run `kubectl mysqlha set {name} --storage {size}` again to finish")
+    })?;
+    keep_for_remake(cluster, None).await?;
+    Ok(true)
+}
+
+/// Finishes what an interrupted `set --storage` left (before anything else of the cluster is
+/// read): the StatefulSet it deleted is created from the copy kept on the ConfigMap. True when
+/// there was something to finish.
+pub async fn finish_remake(ctx: &Context, name: &str) -> Result<bool> {
+    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let Some(config) = configs
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read ConfigMap {name}"))?
+    else {
+        return Ok(false);
+    };
+    let Some(kept) = config
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(STATEFULSET_BEING_REMADE))
+    else {
+        return Ok(false);
+    };
+    let sts: StatefulSet = serde_json::from_str(kept).with_context(|| {
+        format!("ConfigMap {name}: annotation {STATEFULSET_BEING_REMADE} holds no StatefulSet")
+    })?;
+    let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    // Interrupted before the delete, or after the create: nothing to make (what the template
+    // asks for is checked again by the run that follows).
+    let gone_or_going = match statefulsets
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read StatefulSet {name}"))?
+    {
+        None => true,
+        Some(current) => current.metadata.deletion_timestamp.is_some(),
+    };
+    if gone_or_going {
+        wait_gone(&statefulsets, name).await?;
+        remake(&statefulsets, &sts).await.with_context(|| {
+            format!("cannot make StatefulSet {name} anew from ConfigMap {name}")
+        })?;
+    }
+    forget_remake(&configs, name).await?;
+    Ok(true)
+}
+
+/// Creates `sts` (retried for 10 s: the API server may still hold the deleted one's name).
+async fn remake(statefulsets: &Api<StatefulSet>, sts: &StatefulSet) -> Result<()> {
+    let name = sts.metadata.name.clone().unwrap_or_default();
     let params = PostParams {
         field_manager: Some(crate::manifests::FIELD_MANAGER.into()),
         ..PostParams::default()
     };
-    let remade = crate::wait::retry(
+    crate::wait::retry(
         Duration::from_secs(10),
         &format!("re-creating StatefulSet {name}"),
-        || async { Ok(statefulsets.create(&params, &sts).await?) },
+        || async { Ok(statefulsets.create(&params, sts).await?) },
     )
-    .await;
-    if let Err(e) = remade {
-        let saved = std::env::temp_dir().join(format!("mysqlha-statefulset-{name}.json"));
-        let kept = std::fs::write(&saved, serde_json::to_vec_pretty(&sts)?).is_ok();
-        let how = if kept {
-            format!(": create it with `kubectl create -f {}`", saved.display())
-        } else {
-            String::new()
-        };
-        return Err(e.context(format!(
-            "StatefulSet {name} was deleted (its pods run on) but cannot be made anew with claims of {size}{how}"
-        )));
+    .await?;
+    Ok(())
+}
+
+/// Keeps `sts` on the cluster's ConfigMap as the StatefulSet being remade; None removes it.
+async fn keep_for_remake(cluster: &Cluster, sts: Option<&StatefulSet>) -> Result<()> {
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    match sts {
+        Some(sts) => {
+            let kept = serde_json::to_string(sts)?;
+            let patch = serde_json::json!({
+                "metadata": { "annotations": { STATEFULSET_BEING_REMADE: kept } }
+            });
+            configs
+                .patch(
+                    &cluster.name,
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot keep a copy of StatefulSet {} on ConfigMap {}",
+                        cluster.name, cluster.name
+                    )
+                })?;
+            Ok(())
+        }
+        None => forget_remake(&configs, &cluster.name).await,
     }
-    Ok(true)
+}
+
+/// Removes the copy of the StatefulSet being remade from ConfigMap `name`.
+async fn forget_remake(configs: &Api<ConfigMap>, name: &str) -> Result<()> {
+    let patch = serde_json::json!({
+        "metadata": { "annotations": { STATEFULSET_BEING_REMADE: null } }
+    });
+    configs
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .with_context(|| {
+            format!("cannot remove annotation {STATEFULSET_BEING_REMADE} from ConfigMap {name}")
+        })?;
+    Ok(())
 }
 
 /// Waits (up to 60 s) until StatefulSet `name` is gone: an orphaning delete first detaches its

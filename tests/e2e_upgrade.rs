@@ -75,6 +75,17 @@ fn set_storage_grows_every_volume_without_a_restart_and_new_members_get_it() {
             .stdout
     };
     let old_sts = sts_uid();
+    let template = || {
+        ns.kubectl(&[
+            "get",
+            "statefulset",
+            "gs",
+            "-o",
+            "jsonpath={.spec.volumeClaimTemplates[0].spec.resources.requests.storage}",
+        ])
+        .ok()
+        .stdout
+    };
     let writer = Writer::start(&ns, "gs", "app.w");
     std::thread::sleep(Duration::from_secs(2));
 
@@ -105,17 +116,7 @@ fn set_storage_grows_every_volume_without_a_restart_and_new_members_get_it() {
         .stdout;
     assert_eq!(volumes.trim(), "6Gi 6Gi", "the volumes' capacity");
     assert_eq!(uids(), before, "growing the volumes restarted a member");
-    let template = ns
-        .kubectl(&[
-            "get",
-            "statefulset",
-            "gs",
-            "-o",
-            "jsonpath={.spec.volumeClaimTemplates[0].spec.resources.requests.storage}",
-        ])
-        .ok()
-        .stdout;
-    assert_eq!(template, "6Gi");
+    assert_eq!(template(), "6Gi");
     let new_sts = sts_uid();
     assert_ne!(new_sts, old_sts, "the StatefulSet was not made anew");
     eventually(
@@ -172,6 +173,142 @@ fn set_storage_grows_every_volume_without_a_restart_and_new_members_get_it() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("can only grow"), "{}", out.stderr);
     assert_eq!(sts_uid(), new_sts, "a refused set changed the StatefulSet");
+
+    // Interrupted between deleting the StatefulSet and making it anew (here: the API server
+    // refuses the create, by an admission policy on this namespace): the command fails saying
+    // how to finish, the pods run on, other commands say what is going on; re-running finishes.
+    let refusal = forbid_statefulset_creation(&ns);
+    let out = ns.plugin(&["set", "gs", "--storage", "7Gi"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("run `kubectl mysqlha set gs --storage 7Gi` again to finish"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(ns.kubectl(&["get", "statefulset", "gs"]).code, 1);
+    let status = ns.plugin(&["status", "gs"]);
+    assert_eq!(status.code, 1);
+    assert!(
+        status
+            .stderr
+            .contains("an interrupted `set --storage` deleted StatefulSet gs"),
+        "{}",
+        status.stderr
+    );
+    assert_eq!(&uids(), &before, "the pods did not run on");
+    drop(refusal);
+    let out = ns.plugin(&["set", "gs", "--storage", "7Gi"]).ok();
+    assert!(
+        out.stderr
+            .contains("StatefulSet gs made anew, as an interrupted `set --storage` left it"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("storage 7Gi"), "{}", out.stdout);
+    assert_eq!(template(), "7Gi");
+    let annotations = ns
+        .kubectl(&[
+            "get",
+            "configmap",
+            "gs",
+            "-o",
+            "jsonpath={.metadata.annotations}",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        !annotations.contains("statefulset-being-remade"),
+        "{annotations}"
+    );
+    assert_eq!(&uids(), &before, "finishing restarted a member");
+    eventually("the cluster is healthy", Duration::from_secs(60), || {
+        ns.status_json("gs")["healthy"] == true
+    });
+}
+
+/// An admission policy (and its binding) refusing every StatefulSet created in `ns`, in effect
+/// when this returns; removed when the guard is dropped.
+fn forbid_statefulset_creation(ns: &Namespace) -> impl Drop {
+    let name = format!("{}-no-statefulsets", ns.name);
+    let policy = format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {name}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [apps]
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [statefulsets]
+  validations:
+  - expression: 'false'
+    message: the test refuses StatefulSets here
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {name}}}
+spec:
+  policyName: {name}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {{kubernetes.io/metadata.name: {}}}
+",
+        ns.name
+    );
+    run("kubectl", &["apply", "-f", "-"], Some(&policy)).ok();
+    let probe = format!(
+        "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: probe, namespace: {}}}
+spec:
+  selector: {{matchLabels: {{app: probe}}}}
+  serviceName: probe
+  template:
+    metadata: {{labels: {{app: probe}}}}
+    spec:
+      containers: [{{name: c, image: none}}]
+",
+        ns.name
+    );
+    let dry_run_create = |probe: &str| {
+        run(
+            "kubectl",
+            &["create", "--dry-run=server", "-f", "-"],
+            Some(probe),
+        )
+    };
+    eventually("the policy is in effect", Duration::from_secs(60), || {
+        dry_run_create(&probe)
+            .stderr
+            .contains("the test refuses StatefulSets here")
+    });
+    struct Refusal<F: Fn(&str) -> Run> {
+        name: String,
+        probe: String,
+        dry_run_create: F,
+    }
+    impl<F: Fn(&str) -> Run> Drop for Refusal<F> {
+        fn drop(&mut self) {
+            for kind in [
+                "validatingadmissionpolicybinding",
+                "validatingadmissionpolicy",
+            ] {
+                kubectl(&["delete", kind, &self.name, "--wait"]);
+            }
+            eventually("the policy is gone", Duration::from_secs(60), || {
+                (self.dry_run_create)(&self.probe).code == 0
+            });
+        }
+    }
+    Refusal {
+        name,
+        probe,
+        dry_run_create,
+    }
 }
 
 #[test]

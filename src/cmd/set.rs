@@ -10,6 +10,7 @@ use crate::cluster::{Cluster, Member};
 use crate::context::Context;
 use crate::manifests::{self, DATA_CONTAINER, SERVER_CONTAINER};
 use crate::placement::data_claim;
+use crate::progress::Progress;
 use crate::settings::RESTART_ANNOTATION;
 use crate::{apply, input, rolling, settings, storage, wait};
 use anyhow::{bail, Result};
@@ -41,6 +42,13 @@ pub fn validate(args: &SetArgs) -> Result<()> {
 }
 
 pub async fn run(ctx: &Context, args: &SetArgs) -> Result<()> {
+    if storage::finish_remake(ctx, &args.name).await? {
+        let task = Progress::new().task(&args.name);
+        task.finish(&format!(
+            "StatefulSet {} made anew, as an interrupted `set --storage` left it",
+            args.name
+        ));
+    }
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     let wanted: Vec<(String, String)> = args
         .set

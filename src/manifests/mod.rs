@@ -86,6 +86,11 @@ pub fn is_managed(meta: &ObjectMeta) -> bool {
         .is_some_and(|v| v == FIELD_MANAGER)
 }
 
+/// On the cluster's ConfigMap while `set --storage` remakes the StatefulSet (deleted leaving its
+/// pods, then created anew): the StatefulSet to create, as JSON, so that a run interrupted in
+/// between is finished by the next (src/storage.rs).
+pub const STATEFULSET_BEING_REMADE: &str = "mysqlha.io/statefulset-being-remade";
+
 /// The label that names a cluster's engine on its objects (the ConfigMap key `engine` is the
 /// record every command reads).
 pub const ENGINE_LABEL: &str = "mysqlha.io/engine";
