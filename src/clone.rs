@@ -609,11 +609,16 @@ pub async fn catch_up(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
         cluster,
         pod,
         &primary.applied.to_string(),
-        std::time::Duration::from_secs(600),
+        CATCH_UP_STALL,
+        CATCH_UP_LIMIT,
     )
     .await
-    .with_context(|| format!("{pod} did not catch up with the primary"))
 }
+
+/// A catching-up replica whose applied position stands still this long has stopped.
+const CATCH_UP_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest a catch-up may take while it progresses.
+const CATCH_UP_LIMIT: std::time::Duration = std::time::Duration::from_secs(1800);
 
 /// Marks `pod`'s data incomplete (it turns unready at once and stays out of service across
 /// restarts) and restarts it: it comes back waiting for a clone.

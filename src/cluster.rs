@@ -17,6 +17,8 @@ pub struct Cluster {
     pub statefulset: StatefulSet,
     /// Pod name of the primary of record.
     pub primary: String,
+    /// The record's generation when loaded (see manifests::ClusterSpec::generation).
+    pub generation: u64,
     /// Semi-synchronous replication is the cluster's durability mode.
     pub semi_sync: bool,
     /// MariaDB or MySQL, as recorded in the ConfigMap.
@@ -36,6 +38,39 @@ fn being_remade(config: &ConfigMap) -> bool {
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key(manifests::STATEFULSET_BEING_REMADE))
+}
+
+/// The record of the primary in ConfigMap NAME: who, and how many moves it has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub primary: String,
+    pub generation: u64,
+}
+
+impl Record {
+    /// The record in `config`; None without a primary key. A generation that is missing (a
+    /// cluster made before generations) or unreadable counts as 0.
+    pub fn of(config: &ConfigMap) -> Option<Record> {
+        let data = config.data.as_ref()?;
+        Some(Record {
+            primary: data.get(PRIMARY_KEY)?.clone(),
+            generation: data
+                .get(manifests::PRIMARY_GENERATION_KEY)
+                .and_then(|g| g.trim().parse().ok())
+                .unwrap_or(0),
+        })
+    }
+
+    /// As a member keeps it in its run directory (write-config.sh reads it): `POD GENERATION`,
+    /// `-` for no primary.
+    pub fn as_member_copy(&self) -> String {
+        let primary = if self.primary.is_empty() {
+            "-"
+        } else {
+            &self.primary
+        };
+        format!("{primary} {}\n", self.generation)
+    }
 }
 
 pub struct Member {
@@ -66,10 +101,10 @@ impl Cluster {
         let config = config.with_context(|| {
             format!("cluster {name} is incomplete: ConfigMap {name} is missing")
         })?;
-        let primary = config
-            .data
-            .as_ref()
-            .and_then(|d| d.get(PRIMARY_KEY).cloned())
+        let Record {
+            primary,
+            generation,
+        } = Record::of(&config)
             .with_context(|| format!("ConfigMap {name} holds no record of the primary"))?;
         let semi_sync = config
             .data
@@ -90,6 +125,7 @@ impl Cluster {
             namespace: ctx.namespace.clone(),
             statefulset,
             primary,
+            generation,
             semi_sync,
             engine,
             pods,
@@ -180,6 +216,7 @@ impl Cluster {
             cpu: None,
             memory: None,
             primary: primary.to_string(),
+            generation: self.generation,
             semi_sync: self.semi_sync,
             engine: self.engine,
         }

@@ -368,7 +368,7 @@ fn judge(
         (Some(i), Some(s)) if s.read_only => reasons.push((
             true,
             format!(
-                "primary {p} is read-only: unless an operation is in progress, restart it to take writes again: {}",
+                "no writable member: primary {p} is read-only; unless an operation is in progress (the agent, when deployed, makes it writable after its grace), restart it: it comes back in its role of record, writable: {}",
                 fix.restart(&[&members[i].name]),
                 p = members[i].name
             ),

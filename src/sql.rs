@@ -36,6 +36,23 @@ pub async fn query_sets(
     ))
 }
 
+/// `query_sets`, after the shell command `first` has succeeded in the same exec (no round trip
+/// more): the statements run only once it has.
+pub async fn query_sets_after(
+    target: Target<'_>,
+    first: &str,
+    statements: &[&str],
+    connect_timeout: u32,
+) -> Result<Vec<Vec<Row>>> {
+    let batch = marked_batch(statements);
+    let client = client_command(target, connect_timeout);
+    let script = format!("{first} && exec \"$@\"");
+    let mut command = vec!["sh", "-c", script.as_str(), "sh"];
+    command.extend(client.iter().map(String::as_str));
+    let out = exec::run(target, &command, Some(batch.as_bytes())).await?;
+    Ok(split_sets(&out.stdout))
+}
+
 /// `statements` as one batch with a marker row after each, for `split_sets`.
 pub fn marked_batch(statements: &[&str]) -> String {
     statements
@@ -46,16 +63,20 @@ pub fn marked_batch(statements: &[&str]) -> String {
 
 /// The engine's client in batch mode, `sql` on stdin; its stdout.
 async fn run_client(target: Target<'_>, sql: &str, connect_timeout: u32) -> Result<String> {
-    let defaults = format!("--defaults-file={RUN_CNF}");
-    let connect_timeout = format!("--connect-timeout={connect_timeout}");
-    let cmd = [
-        target.engine.client(),
-        defaults.as_str(),
-        "-umysql",
-        "--batch",
-        connect_timeout.as_str(),
-    ];
+    let cmd = client_command(target, connect_timeout);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
     Ok(exec::run(target, &cmd, Some(sql.as_bytes())).await?.stdout)
+}
+
+/// The engine's client in batch mode as the socket account, reading SQL on stdin.
+fn client_command(target: Target<'_>, connect_timeout: u32) -> [String; 5] {
+    [
+        target.engine.client().to_string(),
+        format!("--defaults-file={RUN_CNF}"),
+        "-umysql".to_string(),
+        "--batch".to_string(),
+        format!("--connect-timeout={connect_timeout}"),
+    ]
 }
 
 /// Splits the output of a `marked_batch` at its marker rows (header `END_OF_SET`, value 1).

@@ -71,7 +71,12 @@ async fn give_writes_back_unless_promoted(
             cluster.name
         ));
     }
-    match crate::sql::execute(cluster.server(old), cluster.engine.writable_statements()).await {
+    // Its fence left a hold (a restart brings it back read-only): it goes with the fence.
+    let given_back = async {
+        crate::sql::execute(cluster.server(old), cluster.engine.writable_statements()).await?;
+        topology::release_hold(cluster, old).await
+    };
+    match given_back.await {
         Ok(()) => error.context("switchover abandoned, the old primary takes writes again"),
         Err(_) => error.context(format!(
             "switchover abandoned; {old} stays read-only: check kubectl mysqlha status {}",

@@ -1,15 +1,16 @@
 //! Moving the primary: fencing, promoting, repointing replicas, and the record of the primary
 //! (ConfigMap key and the write Service's selector).
 use crate::apply::apply;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Record};
+use crate::engine::Gtids;
 use crate::engine::KEEP_SESSIONS_OF;
 use crate::manifests::{self, Passwords};
 use crate::sql;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::api::{Patch, PatchParams};
 use kube::Api;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Points the write Service at `pod` (or at nothing, with None) without touching the ConfigMap.
 pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result<()> {
@@ -28,31 +29,65 @@ pub async fn point_write_service(cluster: &Cluster, pod: Option<&str>) -> Result
     Ok(())
 }
 
-/// Makes `pod` the primary of record: ConfigMap first (a restarting pod reads it), then the
-/// write Service, and, at the same time, the running members' own copy of the record.
-pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<()> {
+/// The record of the primary as the API server holds it now (a command's Cluster may have
+/// been loaded before a move).
+pub async fn live_record(cluster: &Cluster) -> Result<Record> {
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    apply(
-        &configs,
-        &manifests::config_map(&cluster.config_spec(cluster.replicas(), pod)),
-    )
-    .await?;
-    let (pointed, ()) = tokio::join!(
-        point_write_service(cluster, Some(pod)),
-        tell_members(cluster, pod)
-    );
-    pointed
+    let config = configs
+        .get(&cluster.name)
+        .await
+        .with_context(|| format!("cannot read ConfigMap {}", cluster.name))?;
+    Record::of(&config)
+        .with_context(|| format!("ConfigMap {} holds no record of the primary", cluster.name))
 }
 
-/// How long writing a member's copy of the record may take (a member on a lost node never
-/// answers; it restarts in a new pod, which reads the ConfigMap afresh).
-const TELL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Renders and applies the ConfigMap for `replicas` members, the record of the primary kept as
+/// it is now.
+pub async fn apply_config(cluster: &Cluster, replicas: i32) -> Result<()> {
+    let record = live_record(cluster).await?;
+    let mut spec = cluster.config_spec(replicas, &record.primary);
+    spec.generation = record.generation;
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    apply(&configs, &manifests::config_map(&spec)).await?;
+    Ok(())
+}
 
-/// Writes `primary` into every running member's run directory (write-config.sh prefers it to
-/// the mounted ConfigMap while it is newer: the kubelet refreshes that within about a minute).
-/// Best effort: a member not told keeps an older copy, which the next refresh outdates.
-async fn tell_members(cluster: &Cluster, primary: &str) {
-    let script = "printf '%s\\n' \"$1\" >/etc/mysqlha/run/primary.new && mv /etc/mysqlha/run/primary.new /etc/mysqlha/run/primary";
+/// Makes `pod` the primary of record, one generation on: ConfigMap first (a new pod reads it),
+/// then the write Service, and, at the same time, the running members' own copy of the record
+/// (a restarting server reads the newer of its copy and the mounted ConfigMap, which the kubelet
+/// refreshes only within about a minute).
+pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<Record> {
+    let record = Record {
+        primary: pod.to_string(),
+        generation: live_record(cluster).await?.generation + 1,
+    };
+    let mut spec = cluster.config_spec(cluster.replicas(), pod);
+    spec.generation = record.generation;
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    apply(&configs, &manifests::config_map(&spec)).await?;
+    let (pointed, ()) = tokio::join!(
+        point_write_service(cluster, Some(pod)),
+        tell_members(cluster, &record)
+    );
+    pointed?;
+    Ok(record)
+}
+
+/// How long writing a member's copy of the record may take, all tries together (a member on a
+/// lost node never answers; it restarts in a new pod, which reads the ConfigMap afresh).
+const TELL_TIMEOUT: Duration = Duration::from_secs(10);
+/// One try of it: an exec on a loaded node can take seconds.
+const TELL_TRY: Duration = Duration::from_secs(4);
+
+/// The shell command that writes a member's copy of the record (`$1`) in its run directory.
+const WRITE_RECORD: &str = "printf '%s' \"$1\" >/etc/mysqlha/run/primary.new && mv /etc/mysqlha/run/primary.new /etc/mysqlha/run/primary";
+
+/// Writes `record` into every running member's run directory, the members at once, each tried
+/// again within TELL_TIMEOUT. A member not told keeps an older copy, which its mounted ConfigMap
+/// outdates (higher generation) once the kubelet refreshes it; a member that was neither the
+/// old nor the new primary takes the same role with either record.
+async fn tell_members(cluster: &Cluster, record: &Record) {
+    let copy = record.as_member_copy();
     // pod_phase counts a pod being deleted as not running.
     let told = cluster.members.iter().filter(|m| {
         matches!(
@@ -60,13 +95,25 @@ async fn tell_members(cluster: &Cluster, primary: &str) {
             crate::cluster::PodPhase::Running { .. }
         )
     });
-    let writes = told.map(|m| async move {
-        let command = ["sh", "-c", script, "sh", primary];
-        let _ = tokio::time::timeout(
-            TELL_TIMEOUT,
-            crate::exec::run(cluster.server(&m.name), &command, None),
-        )
-        .await;
+    let writes = told.map(|m| {
+        let copy = copy.as_str();
+        async move {
+            let command = ["sh", "-c", WRITE_RECORD, "sh", copy];
+            let _ = tokio::time::timeout(TELL_TIMEOUT, async {
+                loop {
+                    let tried = tokio::time::timeout(
+                        TELL_TRY,
+                        crate::exec::run(cluster.server(&m.name), &command, None),
+                    )
+                    .await;
+                    if matches!(tried, Ok(Ok(_))) {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+            .await;
+        }
     });
     futures::future::join_all(writes).await;
 }
@@ -74,10 +121,16 @@ async fn tell_members(cluster: &Cluster, primary: &str) {
 /// Stops writes on `pod`: read-only for every account, then client sessions are cut so that
 /// clients reconnect through the write Service. Returns the GTID position `pod` has written to
 /// its binary log, which no client can add to any more.
+///
+/// The hold mark goes first, in the same exec: a server that restarts after the fence, while
+/// the record still names it (until the move is recorded, and until its kubelet refreshes the
+/// mounted record), comes back read-only and not replicating, never writable beside the new
+/// primary. `follow` (or the switchover given up) removes the mark.
 pub async fn fence(cluster: &Cluster, pod: &str) -> Result<String> {
     let [read_only, position] = cluster.engine.fence_statements();
-    let sets = sql::query_sets(
+    let sets = sql::query_sets_after(
         cluster.server(pod),
+        &format!("touch {HOLD_MARK}"),
         &[
             read_only,
             position,
@@ -137,22 +190,131 @@ pub async fn stop_and_hold(cluster: &Cluster, pod: &str, limit: Duration) -> Res
     }
 }
 
-/// Waits until `pod` has applied `position` (MariaDB MASTER_GTID_WAIT, MySQL
-/// WAIT_FOR_EXECUTED_GTID_SET).
+/// Waits until `pod` has applied `position`, in steps of at most WAIT_STEP, for as long as its
+/// applied position keeps moving: it fails once that stood still for `stall` (or at `limit`),
+/// saying how far behind it is. A step that fails (a restarting server, a cut session) is
+/// tried again; only the lack of progress ends the wait.
 pub async fn wait_applied(
     cluster: &Cluster,
     pod: &str,
     position: &str,
+    stall: Duration,
     limit: Duration,
 ) -> Result<()> {
     if position.is_empty() {
         return Ok(());
     }
-    sql::execute(
-        cluster.server(pod),
-        &cluster.engine.fail_unless_applied(pod, position, limit),
-    )
-    .await
+    let target = cluster.engine.parse_gtids(position)?;
+    let started = Instant::now();
+    let mut progress = Progress::new(started, stall, limit);
+    let mut last_error = None;
+    loop {
+        let step = progress.next_step(Instant::now());
+        let waited = sql::query(
+            cluster.server(pod),
+            &cluster
+                .engine
+                .wait_step_statement(position, step.as_secs().max(1)),
+        )
+        .await;
+        match waited {
+            Ok(rows)
+                if rows
+                    .first()
+                    .and_then(|r| r.get("waited"))
+                    .map(String::as_str)
+                    == Some("0") =>
+            {
+                return Ok(())
+            }
+            Ok(_) => {}
+            Err(e) => {
+                last_error = Some(crate::one_line(&e));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        let applied = crate::cluster::observe(cluster.server(pod))
+            .await
+            .ok()
+            .map(|s| s.applied);
+        if let Some(applied) = &applied {
+            if applied.includes(&target) {
+                return Ok(());
+            }
+        }
+        if let Some(ended) = progress.seen(applied.as_ref(), Instant::now()) {
+            let (_, behind) = applied.as_ref().map_or((vec![], 0), |a| target.beyond(a));
+            let why = match ended {
+                WaitEnd::Stalled => format!("no progress for {}s", stall.as_secs()),
+                WaitEnd::Limit => format!("the limit of {}s", limit.as_secs()),
+            };
+            let error = last_error
+                .map(|e| format!("; last error asking it: {e}"))
+                .unwrap_or_default();
+            bail!(
+                "{pod} had not applied the primary's transactions after {:.0}s ({why}; behind by {behind} transaction(s)){error}; run the command again to retry",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// How long one step of `wait_applied` waits in the server.
+const WAIT_STEP: Duration = Duration::from_secs(5);
+
+/// Why a wait for an applied position ended without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The applied position stood still for the stall time.
+    Stalled,
+    /// The overall limit was reached.
+    Limit,
+}
+
+/// The progress of a replica's applied position during a wait (pure: times are passed in).
+#[derive(Debug)]
+pub struct Progress {
+    started: Instant,
+    stall: Duration,
+    limit: Duration,
+    last: Option<Gtids>,
+    moved_at: Instant,
+}
+
+impl Progress {
+    pub fn new(started: Instant, stall: Duration, limit: Duration) -> Self {
+        Progress {
+            started,
+            stall,
+            limit,
+            last: None,
+            moved_at: started,
+        }
+    }
+
+    /// How long the next step may wait: WAIT_STEP, less near the limit (at least a second).
+    pub fn next_step(&self, now: Instant) -> Duration {
+        let left = (self.started + self.limit).saturating_duration_since(now);
+        WAIT_STEP.min(left).max(Duration::from_secs(1))
+    }
+
+    /// Takes in the applied position read at `now` (None: it could not be read) and says
+    /// whether the wait ends: a new position is progress; none, or the same, is not.
+    pub fn seen(&mut self, applied: Option<&Gtids>, now: Instant) -> Option<WaitEnd> {
+        if let Some(applied) = applied {
+            if self.last.as_ref() != Some(applied) {
+                self.last = Some(applied.clone());
+                self.moved_at = now;
+            }
+        }
+        if now.duration_since(self.started) >= self.limit {
+            Some(WaitEnd::Limit)
+        } else if now.duration_since(self.moved_at) >= self.stall {
+            Some(WaitEnd::Stalled)
+        } else {
+            None
+        }
+    }
 }
 
 /// Turns replica `pod` into the writable primary once it has applied `position` (waiting at most
@@ -164,9 +326,14 @@ pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Durati
         cluster.engine.fail_unless_applied(pod, position, limit),
         cluster.engine.promote_statements(semi_sync)
     );
-    sql::execute(cluster.server(pod), &sql)
-        .await
-        .with_context(|| format!("cannot promote {pod}"))
+    match sql::execute(cluster.server(pod), &sql).await {
+        // The wait's own failure (MySQL can only signal it by a JSON error): in plain words.
+        Err(e) if cluster.engine.is_wait_failure(&format!("{e:#}")) => bail!(
+            "cannot promote {pod}: it had not applied every write up to {position} after {}s; it stays a replica",
+            limit.as_secs()
+        ),
+        other => other.with_context(|| format!("cannot promote {pod}")),
+    }
 }
 
 /// Makes `pod` replicate from `primary` by GTID. A former primary first adopts its own binary
@@ -195,20 +362,25 @@ pub async fn follow(
     Ok(())
 }
 
-/// Removes the hold of stop-and-hold.sh from `pod` (the mark in its run directory).
-async fn release_hold(cluster: &Cluster, pod: &str) -> Result<()> {
-    crate::exec::run(cluster.server(pod), &["rm", "-f", HOLD_MARK], None)
-        .await
-        .with_context(|| format!("cannot release the hold on {pod}"))?;
+/// Removes the hold (of stop-and-hold.sh or of a fence) from `pod`, after writing the record as
+/// it is now into its run directory, in one exec: once free, a restart takes the role of record.
+pub async fn release_hold(cluster: &Cluster, pod: &str) -> Result<()> {
+    let copy = live_record(cluster).await?.as_member_copy();
+    let script = format!("{WRITE_RECORD} && rm -f {HOLD_MARK}");
+    crate::exec::run(
+        cluster.server(pod),
+        &["sh", "-c", &script, "sh", &copy],
+        None,
+    )
+    .await
+    .with_context(|| format!("cannot release the hold on {pod}"))?;
     Ok(())
 }
 
 /// Renders the ConfigMap for `replicas` members and sets the primary's semi-sync wait to match:
 /// a lone primary must not wait for acknowledgements that no one can send.
 pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
-    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let spec = cluster.config_spec(replicas, &cluster.primary);
-    apply(&configs, &manifests::config_map(&spec)).await?;
+    apply_config(cluster, replicas).await?;
     let wait = cluster.semi_sync && replicas > 1;
     sql::execute(
         cluster.server(&cluster.primary),
@@ -216,4 +388,49 @@ pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     )
     .await
     .context("cannot set the primary's semi-synchronous replication")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_for_an_applied_position_ends_only_when_progress_stops() {
+        let gtids = |t: &str| crate::engine::Engine::Mariadb.parse_gtids(t).unwrap();
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut p = Progress::new(t0, Duration::from_secs(60), Duration::from_secs(600));
+        // Under load the position moves slowly: never stalled while it moves, however long.
+        for (s, pos) in [
+            (5, "0-1-10"),
+            (50, "0-1-11"),
+            (100, "0-1-12"),
+            (159, "0-1-12"),
+        ] {
+            assert_eq!(p.seen(Some(&gtids(pos)), at(s)), None, "at {s}s");
+        }
+        // Unreadable (a restarting server) is no progress.
+        assert_eq!(p.seen(None, at(159)), None);
+        assert_eq!(p.seen(None, at(160)), Some(WaitEnd::Stalled));
+        // Moving again is progress again; the limit ends it however it moves.
+        assert_eq!(p.seen(Some(&gtids("0-1-13")), at(161)), None);
+        assert_eq!(
+            p.seen(Some(&gtids("0-1-14")), at(600)),
+            Some(WaitEnd::Limit)
+        );
+        // Steps never pass the limit, and are at least a second.
+        assert_eq!(p.next_step(at(0)), WAIT_STEP);
+        assert_eq!(p.next_step(at(598)), Duration::from_secs(2));
+        assert_eq!(p.next_step(at(700)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_failed_wait_is_told_from_other_errors() {
+        use crate::engine::Engine;
+        let mysql = "ERROR 3141 (22032) at line 1: Invalid JSON text in argument 1 to function json_extract: \"Invalid value.\" at position 0.";
+        assert!(Engine::Mysql.is_wait_failure(mysql));
+        assert!(!Engine::Mysql.is_wait_failure("ERROR 2013 (HY000): Lost connection"));
+        assert!(Engine::Mariadb
+            .is_wait_failure("ERROR 1644 (45000) at line 1: db-1 did not apply 0-1-5 within 30s"));
+    }
 }

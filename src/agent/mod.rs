@@ -16,6 +16,7 @@ mod probe;
 mod rebuild;
 mod reconnect;
 mod rejoin;
+mod write_path;
 
 use crate::apply::{apply, delete_if_present};
 use crate::cluster::{Cluster, ServerState};
@@ -140,6 +141,10 @@ struct Watch {
     rejoin_checked: Option<Instant>,
     /// Members out of service that hold what the primary lacks (said once).
     diverged: std::collections::BTreeSet<String>,
+    /// Since when the primary answers but is not Ready (takes no write), and what was said
+    /// about it (write_path.rs).
+    not_serving_since: Option<Instant>,
+    not_serving_said: Option<&'static str>,
     /// The rebuild the agent runs (--auto-rebuild), one at a time, beside the watch.
     rebuilding: Option<tokio::task::JoinHandle<()>>,
 }
@@ -197,6 +202,7 @@ pub async fn run(
             watch.last_answer = None;
             watch.answered_as = None;
             watch.end_silence();
+            watch.not_serving_since = None;
             watch.new_leader = leading;
         }
         if !leading {
@@ -247,6 +253,8 @@ async fn watch_once(
         watch.answered_as = None;
         watch.end_silence();
         watch.agreed = None;
+        watch.not_serving_since = None;
+        watch.not_serving_said = None;
         leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
     }
     let primary = cluster.primary.clone();
@@ -293,6 +301,7 @@ async fn watch_once(
                 leadership.hand_to(&peer);
             }
         }
+        write_path::watch(ctx, name, &cluster, settings, watch).await;
         return Ok(());
     };
     let since = match watch.unreachable_since {

@@ -78,6 +78,7 @@ pub fn spec(args: &CreateArgs, namespace: &str, engine: Engine) -> ClusterSpec {
         cpu: args.cpu.clone(),
         memory: args.memory.clone(),
         primary: format!("{}-0", args.name),
+        generation: 0,
         semi_sync: args.durability == crate::cli::Durability::SemiSync,
     }
 }

@@ -8,15 +8,13 @@
 use crate::cli::SetArgs;
 use crate::cluster::{Cluster, Member};
 use crate::context::Context;
-use crate::manifests::{self, DATA_CONTAINER, SERVER_CONTAINER};
+use crate::manifests::{DATA_CONTAINER, SERVER_CONTAINER};
 use crate::placement::data_claim;
 use crate::progress::Progress;
 use crate::settings::RESTART_ANNOTATION;
-use crate::{apply, input, rolling, settings, storage, wait};
+use crate::{input, rolling, settings, storage, wait};
 use anyhow::{bail, Result};
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::Api;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -188,9 +186,7 @@ async fn record_and_apply(
 ) -> Result<Option<String>> {
     ctx.ensure_lock_held()?;
     // The ConfigMap as this plugin renders it (its write-config.sh includes settings.cnf).
-    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let spec = cluster.config_spec(cluster.replicas(), &cluster.primary);
-    apply::apply(&configs, &manifests::config_map(&spec)).await?;
+    crate::topology::apply_config(cluster, cluster.replicas()).await?;
     settings::record(cluster, wanted).await?;
     let dynamic: Vec<(String, String)> = wanted
         .iter()

@@ -130,6 +130,29 @@ impl Engine {
         }
     }
 
+    /// One step of a wait for `position` to be applied: a row with column `waited`, "0" once
+    /// applied, another number when `seconds` ran out first (MariaDB MASTER_GTID_WAIT: -1,
+    /// MySQL WAIT_FOR_EXECUTED_GTID_SET: 1).
+    pub fn wait_step_statement(self, position: &str, seconds: u64) -> String {
+        let function = match self {
+            Engine::Mariadb => "MASTER_GTID_WAIT",
+            Engine::Mysql => "WAIT_FOR_EXECUTED_GTID_SET",
+        };
+        format!(
+            "SELECT {function}({}, {seconds}) AS waited;\n",
+            crate::sqltext::quote(position)
+        )
+    }
+
+    /// Whether a failed batch's error text is the failure of `fail_unless_applied`'s wait.
+    pub fn is_wait_failure(self, error: &str) -> bool {
+        match self {
+            Engine::Mariadb => error.contains("did not apply"),
+            // WAIT_FOR_EXECUTED_GTID_SET timed out: JSON_EXTRACT of the message text fails.
+            Engine::Mysql => error.contains("ERROR 3141"),
+        }
+    }
+
     /// Turns a replica into the writable primary (after the wait, in the same batch).
     pub fn promote_statements(self, semi_sync_waits: bool) -> String {
         match self {
@@ -211,7 +234,7 @@ impl Engine {
         )
     }
 
-    #[cfg(test)]
+    /// A GTID position or set as this engine writes it.
     pub fn parse_gtids(self, text: &str) -> Result<Gtids> {
         Ok(match self {
             Engine::Mariadb => Gtids::Mariadb(text.parse()?),

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 /// ConfigMap key holding the pod name of the primary of record.
 pub const PRIMARY_KEY: &str = "primary";
 
+/// ConfigMap key holding the generation of the record of the primary (a number, one more with
+/// every move; 0 or absent before the first).
+pub const PRIMARY_GENERATION_KEY: &str = "primary-generation";
+
 /// ConfigMap key holding the durability mode ("semi-sync" or "async").
 pub const DURABILITY_KEY: &str = "durability";
 
@@ -34,6 +38,10 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("replica.cnf".to_string(), engine.role_cnf(false, false)),
         ("hold.cnf".to_string(), engine.hold_cnf().to_string()),
         (PRIMARY_KEY.to_string(), spec.primary.clone()),
+        (
+            PRIMARY_GENERATION_KEY.to_string(),
+            spec.generation.to_string(),
+        ),
         (ENGINE_KEY.to_string(), engine.name().to_string()),
         (
             DURABILITY_KEY.to_string(),
@@ -112,6 +120,120 @@ mod tests {
                 assert_eq!(id % 1000, u64::from(ordinal) + 1);
                 assert!((1..=u64::from(u32::MAX)).contains(&id), "{id}");
             }
+        }
+    }
+
+    /// The two records and the hold mark a restarting member may find.
+    struct Found {
+        mounted: (&'static str, Option<&'static str>),
+        own: Option<&'static str>,
+        held: bool,
+    }
+
+    /// Runs write-config.sh as pod `pod` over a scratch copy of /etc/mysqlha holding `found`;
+    /// returns the role it wrote.
+    fn role_at_restart(pod: &str, found: &Found) -> String {
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "mysqlha-write-config-{}-{pod}-{run_number}",
+            std::process::id(),
+        ));
+        let (config, run) = (dir.join("config"), dir.join("run"));
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(config.join(PRIMARY_KEY), found.mounted.0).unwrap();
+        if let Some(generation) = found.mounted.1 {
+            std::fs::write(config.join(PRIMARY_GENERATION_KEY), generation).unwrap();
+        }
+        if let Some(own) = found.own {
+            std::fs::write(run.join("primary"), own).unwrap();
+        }
+        if found.held {
+            std::fs::write(run.join("held-old-primary"), "").unwrap();
+        }
+        let script =
+            include_str!("scripts/write-config.sh").replace("/etc/mysqlha", dir.to_str().unwrap());
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("POD_NAME", pod)
+            .env("POD_UID", "3f1c2d4e-0000-4000-8000-000000000001")
+            .env("HEADLESS_SERVICE", "ha")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let role = std::fs::read_to_string(run.join("role")).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        role.trim().to_string()
+    }
+
+    #[test]
+    fn a_restarting_member_takes_the_role_of_the_newest_record() {
+        let cases = [
+            // (pod, mounted (primary, generation), own copy, held, role): why
+            // The kubelet has not refreshed the mount since ha-0 was promoted (generation 5).
+            (
+                "ha-0",
+                ("ha-1", Some("4")),
+                Some("ha-0 5\n"),
+                false,
+                "primary",
+            ),
+            (
+                "ha-1",
+                ("ha-1", Some("4")),
+                Some("ha-0 5\n"),
+                false,
+                "replica",
+            ),
+            // The kubelet rewrote the mount (same content or not) after the copy: still the
+            // newer generation decides, not the files' times.
+            (
+                "ha-0",
+                ("ha-0", Some("5")),
+                Some("ha-0 5\n"),
+                false,
+                "primary",
+            ),
+            (
+                "ha-0",
+                ("ha-1", Some("6")),
+                Some("ha-0 5\n"),
+                false,
+                "replica",
+            ),
+            // A copy this member was not told of is older than the mount.
+            (
+                "ha-2",
+                ("ha-2", Some("7")),
+                Some("ha-1 6"),
+                false,
+                "primary",
+            ),
+            // A copy without generation (an older plugin's) loses to any ConfigMap.
+            ("ha-0", ("ha-1", None), Some("ha-0\n"), false, "replica"),
+            ("ha-0", ("ha-0", Some("2")), None, false, "primary"),
+            // A fenced or stopped old primary stays read-only whatever the records say.
+            ("ha-0", ("ha-0", Some("3")), Some("ha-0 3"), true, "replica"),
+            // No primary of record (kept data being brought back).
+            ("ha-0", ("", Some("3")), Some("- 4"), false, "replica"),
+            // Garbage in either generation counts as 0.
+            (
+                "ha-0",
+                ("ha-0", Some("x")),
+                Some("ha-1 y"),
+                false,
+                "primary",
+            ),
+        ];
+        for (pod, mounted, own, held, role) in cases {
+            let found = Found { mounted, own, held };
+            assert_eq!(
+                role_at_restart(pod, &found),
+                role,
+                "{pod} with mount {mounted:?}, own copy {own:?}, held {held}"
+            );
         }
     }
 

@@ -6,7 +6,7 @@ mod secret;
 mod services;
 mod statefulset;
 
-pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_KEY};
+pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_GENERATION_KEY, PRIMARY_KEY};
 pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{member_of_host, member_service, member_service_name, services, POD_NAME_LABEL};
@@ -37,6 +37,10 @@ pub struct ClusterSpec {
     pub memory: Option<String>,
     /// The pod that is the primary of record.
     pub primary: String,
+    /// The record's generation: one more with every move of the primary, so that a member
+    /// choosing its role at a restart takes the newest of the records it can read (the mounted
+    /// ConfigMap, which the kubelet refreshes late, and its own copy in its run directory).
+    pub generation: u64,
     /// Semi-synchronous replication (no acknowledged write lost) or asynchronous.
     pub semi_sync: bool,
     pub engine: crate::engine::Engine,
@@ -172,6 +176,7 @@ pub(crate) fn test_spec() -> ClusterSpec {
         cpu: None,
         memory: Some("512Mi".into()),
         primary: "shop-0".into(),
+        generation: 1,
         semi_sync: true,
         engine: crate::engine::Engine::Mariadb,
     }

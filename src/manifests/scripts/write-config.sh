@@ -4,14 +4,23 @@
 # and again at every start of the server container, so a restarted server takes the current role.
 set -eu
 ordinal=${POD_NAME##*-}
+# Two records of the primary, each "who" and a generation (one more with every move): the
+# mounted ConfigMap (keys primary, primary-generation), which the kubelet refreshes only within a
+# minute or so of a move, and the pod's own copy (run/primary, "POD GENERATION"), which the
+# plugin writes into every running member right after it moved the record. The newer generation
+# wins, whatever the kubelet did to the mounted files and whenever it did it; on a tie the
+# ConfigMap (a copy without a generation, from an older plugin, is older than any ConfigMap).
 primary=$(cat /etc/mysqlha/config/primary)
-# The plugin also writes the primary into each running pod (run/primary) right after it moved
-# the record: the kubelet refreshes a mounted ConfigMap only within a minute or so, and a
-# server restarting meanwhile must not take its old role (a new primary killed seconds after
-# its promotion came back read-only: no writable member). Whichever was written last wins:
-# the kubelet writes the mounted file anew at each refresh.
-if [ -f /etc/mysqlha/run/primary ] && [ /etc/mysqlha/run/primary -nt /etc/mysqlha/config/primary ]; then
-  primary=$(cat /etc/mysqlha/run/primary)
+generation=$(cat /etc/mysqlha/config/primary-generation 2>/dev/null || echo 0)
+case $generation in ''|*[!0-9]*) generation=0 ;; esac
+if [ -f /etc/mysqlha/run/primary ]; then
+  read -r own_primary own_generation rest </etc/mysqlha/run/primary || true
+  case ${own_generation:-} in ''|*[!0-9]*) own_generation=0 ;; esac
+  [ "${own_primary:-}" = - ] && own_primary=""
+  if [ "$own_generation" -gt "$generation" ]; then
+    primary=${own_primary:-}
+    generation=$own_generation
+  fi
 fi
 role=replica
 [ -n "$primary" ] && [ "$POD_NAME" = "$primary" ] && role=primary
@@ -19,8 +28,9 @@ role=replica
 # not replicate until the plugin has chosen the primary from the members' GTID states.
 hold=""
 [ -z "$primary" ] && hold="!include /etc/mysqlha/config/hold.cnf"
-# An old primary the plugin stopped in a failover (the mark lives as long as this pod): it
-# restarts read-only and not replicating, whatever the record still says.
+# An old primary the plugin fenced in a switchover or stopped in a failover (the mark lives as
+# long as this pod, or until the plugin makes it follow the new primary): it restarts read-only
+# and not replicating, whatever the records still say.
 if [ -f /etc/mysqlha/run/held-old-primary ]; then
   role=replica
   hold="!include /etc/mysqlha/config/hold.cnf"
@@ -57,4 +67,4 @@ $settings
 CNF
 mv /etc/mysqlha/run/my.cnf.new /etc/mysqlha/run/my.cnf
 echo "$role" >/etc/mysqlha/run/role
-echo "pod $POD_NAME starts as $role (primary of record: ${primary:-none}${hold:+, replication held})"
+echo "pod $POD_NAME starts as $role (primary of record: ${primary:-none}, generation $generation${hold:+, replication held})"
