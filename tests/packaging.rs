@@ -316,6 +316,23 @@ fn check_manifest_rules(path: &Path) {
     );
 }
 
+/// The benches' one statistics helper (tests/bench/lib.sh) counts a failed round ("none", an
+/// empty line) as the worst and refuses an empty input: tests/bench/lib-selftest feeds it
+/// crafted rounds (among them "3.1 none 2.5 4.0", whose median is 3.55, not 2.8) and fails on
+/// any wrong answer. No cluster needed.
+#[test]
+fn bench_statistics_count_a_failed_round_as_the_worst() {
+    let out = run_ok(
+        &mut Command::new(repo("tests/bench/lib-selftest")),
+        "tests/bench/lib-selftest",
+    );
+    assert!(
+        text(&out.stdout).contains("every answer right"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn committed_manifest_follows_krews_rules() {
     check_manifest_rules(&repo("plugin-manifest/mysqlha.yaml"));
