@@ -52,7 +52,6 @@ fn nodes_and_binary_logs(ns: &Namespace) {
             "status: members on {} nodes, no shared-node note expected",
             by_node.len()
         );
-        assert_eq!(by_node.len(), 3, "{by_node:?}");
     } else {
         eprintln!("status: members share a node ({by_node:?}), its note expected");
     }
