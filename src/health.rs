@@ -760,6 +760,37 @@ mod tests {
         );
         assert!(notes[0].contains("add nodes"), "{}", notes[0]);
         assert!(shared_nodes(&[member("a", Some("x")), member("b", Some("y"))]).is_empty());
+        // Three on one node (the one-node bed): one note for them all.
+        let all = shared_nodes(&[
+            member("ha-0", Some("n1")),
+            member("ha-1", Some("n1")),
+            member("ha-2", Some("n1")),
+        ]);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0]
+                .starts_with("members ha-0, ha-1, ha-2 share node n1: a lost node takes them all"),
+            "{}",
+            all[0]
+        );
+        // Two nodes each shared: a note per node.
+        let two = shared_nodes(&[
+            member("a", Some("n1")),
+            member("b", Some("n2")),
+            member("c", Some("n1")),
+            member("d", Some("n2")),
+        ]);
+        assert_eq!(two.len(), 2, "{two:?}");
+        assert!(
+            two[0].starts_with("members a, c share node n1"),
+            "{}",
+            two[0]
+        );
+        assert!(
+            two[1].starts_with("members b, d share node n2"),
+            "{}",
+            two[1]
+        );
     }
 
     #[test]

@@ -49,26 +49,54 @@ fn snapshot(ns: &Namespace, cluster: &str) -> Vec<String> {
     state
 }
 
-/// Watches the namespace's Leases while dry runs run: any that appears is printed.
-struct LeaseWatch(Child);
+/// Watches the namespace's Leases while dry runs run: any that appears is printed (into a
+/// file, read at the end).
+struct LeaseWatch {
+    child: Child,
+    out: std::path::PathBuf,
+}
+
+/// The Lease the test makes itself at the end of a watch: the watch must show it.
+const PROBE_LEASE: &str = "lease.coordination.k8s.io/watch-probe";
 
 impl LeaseWatch {
     fn start(ns: &Namespace) -> Self {
+        let out = std::env::temp_dir().join(format!("{}-leases", ns.name));
         let child = Command::new("kubectl")
             .args(["-n", &ns.name, "get", "lease", "--watch", "-o", "name"])
-            .stdout(Stdio::piped())
+            .stdout(std::fs::File::create(&out).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .expect("kubectl get lease --watch");
         std::thread::sleep(std::time::Duration::from_secs(2));
-        LeaseWatch(child)
+        LeaseWatch { child, out }
     }
 
-    /// Every Lease seen since the start.
-    fn stop(mut self) -> String {
-        let _ = self.0.kill();
-        let out = self.0.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    /// Every Lease seen since the start but the test's own probe, which is made first and must
+    /// show: an empty output from a watch that saw nothing at all would prove nothing.
+    fn stop(mut self, ns: &Namespace) -> String {
+        let probe = "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: watch-probe}\nspec: {holderIdentity: the-test}\n";
+        run(
+            "kubectl",
+            &["-n", &ns.name, "apply", "-f", "-"],
+            Some(probe),
+        )
+        .ok();
+        let seen = || std::fs::read_to_string(&self.out).unwrap_or_default();
+        eventually(
+            "the Lease watch shows the test's own Lease",
+            std::time::Duration::from_secs(30),
+            || seen().lines().any(|l| l.trim() == PROBE_LEASE),
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        ns.kubectl(&["delete", "lease", "watch-probe"]).ok();
+        let text = seen();
+        let _ = std::fs::remove_file(&self.out);
+        text.lines()
+            .filter(|l| l.trim() != PROBE_LEASE)
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 }
 
@@ -192,7 +220,7 @@ fn dry_runs_on_a_healthy_cluster_name_the_candidate_and_change_nothing(engine: E
     let usage = ns.plugin(&["switchover", "dr", "-o", "json"]);
     assert_eq!(usage.code, 2, "-o needs --dry-run: {}", usage.stderr);
 
-    assert_eq!(leases.stop(), "", "a dry run created a Lease");
+    assert_eq!(leases.stop(&ns), "", "a dry run created a Lease");
     assert_eq!(snapshot(&ns, "dr"), before, "a dry run changed the cluster");
 }
 
@@ -298,7 +326,7 @@ fn a_forced_failover_dry_run_lists_the_transaction_it_would_lose(engine: Engine)
     assert_eq!(dl2["answers"], false, "{plan}");
 
     drop(frozen);
-    assert_eq!(leases.stop(), "", "a dry run created a Lease");
+    assert_eq!(leases.stop(&ns), "", "a dry run created a Lease");
     // Nothing moved: the IO threads stay stopped, nothing is fenced, the primary takes writes.
     eventually(
         "dl-2 answers again",

@@ -22,8 +22,9 @@ fn setup(ns: &Namespace) {
     .ok();
 }
 
-/// Every acknowledged id is on the new primary; one writable member; replicas converge.
-fn check_no_loss(ns: &Namespace, acked: &[u64]) {
+/// Every acknowledged id is on the new primary (writes were acknowledged before the fault and
+/// after it); one writable member; replicas converge.
+fn check_no_loss(ns: &Namespace, acked: &Acked) {
     let status = ns.status_json("ha");
     let primary = status["primary"].as_str().unwrap().to_string();
     assert_no_acknowledged_write_lost(ns, "ha", &primary, "app.w", acked);
@@ -56,10 +57,9 @@ fn switchover_under_writes_loses_nothing(engine: Engine) {
     let ns = Namespace::with_engine("e2e-switch", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
     let out = ns.plugin(&["switchover", "ha", "--to", "ha-2"]).ok();
     assert!(out.stdout.contains("primary ha-0 → ha-2"), "{}", out.stdout);
-    std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
     let status = ns.status_json("ha");
     assert_eq!(status["primary"], "ha-2");
@@ -67,12 +67,29 @@ fn switchover_under_writes_loses_nothing(engine: Engine) {
     check_no_loss(&ns, &acked);
     // And back, with the default target.
     ns.plugin(&["switchover", "ha"]).ok();
-    assert_ne!(ns.status_json("ha")["primary"], "ha-2");
-    // Refused: switching to the primary itself, to a non-member.
-    assert!(ns
-        .plugin(&["switchover", "ha", "--to", "ha-7"])
-        .stderr
-        .contains("not a member"));
+    let primary = ns.status_json("ha")["primary"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(primary, "ha-2");
+    // Refused, nothing moved: switching to the primary itself, to a non-member.
+    let itself = ns.plugin(&["switchover", "ha", "--to", &primary]);
+    assert_eq!(itself.code, 1, "{}", itself.stderr);
+    assert!(
+        itself
+            .stderr
+            .contains(&format!("{primary} is already the primary")),
+        "{}",
+        itself.stderr
+    );
+    let stranger = ns.plugin(&["switchover", "ha", "--to", "ha-7"]);
+    assert_eq!(stranger.code, 1, "{}", stranger.stderr);
+    assert!(
+        stranger.stderr.contains("not a member"),
+        "{}",
+        stranger.stderr
+    );
+    assert_eq!(ns.status_json("ha")["primary"], primary.as_str());
 }
 
 fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write(engine: Engine) {
@@ -88,12 +105,11 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write(engine: Engi
     );
 
     let writer = Writer::start(&ns, "ha", "app.w");
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
     signal_primary(&ns, "ha-0", "-STOP");
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     signal_primary(&ns, "ha-0", "-CONT");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
     check_no_loss(&ns, &acked);
     let status = ns.status_json("ha");
@@ -114,7 +130,7 @@ fn failover_after_kill_9_loses_no_acknowledged_write(engine: Engine) {
     let ns = Namespace::with_engine("e2e-kill", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
     // The server killed, and its pod deleted at once (as a lost node's would be): the primary is gone.
     signal_primary(&ns, "ha-0", "-KILL");
     ns.kubectl(&[
@@ -127,7 +143,6 @@ fn failover_after_kill_9_loses_no_acknowledged_write(engine: Engine) {
     ]);
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
     check_no_loss(&ns, &acked);
 }
@@ -148,7 +163,7 @@ fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write(engine: Eng
     let ns = Namespace::with_engine("e2e-netcut", engine);
     setup(&ns);
     let writer = Writer::start(&ns, "ha", "app.w");
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
     cut_network(&ns, "ha-0");
     // The replicas notice within slave_net_timeout (10 s): their IO threads reconnect.
     eventually(
@@ -166,7 +181,6 @@ fn failover_after_the_primary_is_cut_off_loses_no_acknowledged_write(engine: Eng
     );
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
     check_no_loss(&ns, &acked);
     assert_ne!(ns.status_json("ha")["primary"], "ha-0");

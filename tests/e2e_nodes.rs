@@ -36,14 +36,7 @@ fn create_spread(ns: &Namespace, name: &str, extra: &[&str]) -> Vec<String> {
 }
 
 fn writable_members(ns: &Namespace, cluster: &str) -> Vec<String> {
-    let status = ns.status_json(cluster);
-    status["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["state"] == "running" && m["read_only"] == false)
-        .map(|m| m["name"].as_str().unwrap().to_string())
-        .collect()
+    writable_in(&ns.status_json(cluster))
 }
 
 fn a_node_other_than<'n>(nodes: &'n [String], not: &str) -> &'n str {
@@ -64,7 +57,8 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
         "nd-primary",
         Some(a_node_other_than(&nodes, &primary_node)),
     );
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
+    let sampler = WritableSampler::start(&ns, "nd");
     testbed_node(&[&primary_node, "poweroff"]);
     let out = ns.plugin(&["failover", "nd", "--yes"]);
     let started = node_ready(&primary_node);
@@ -73,7 +67,6 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
         started,
         "the failover waited for Kubernetes to declare {primary_node} lost"
     );
-    std::thread::sleep(Duration::from_secs(3));
     let acked = writer.stop();
     let status = ns.status_json("nd");
     let primary = status["primary"].as_str().unwrap().to_string();
@@ -108,10 +101,14 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
         assert_eq!(writable, vec![primary.clone()], "writable members");
         std::thread::sleep(Duration::from_secs(2));
     }
+    sampler.assert_never_two_writable();
 }
 
 /// A partitioned primary keeps running; a writer on its own node (pinned to its pod address,
 /// so it still reaches it) gets no acknowledgement that the new primary lacks.
+/// MariaDB only: engine-neutral, but node faults hold the whole bed one test at a time and a
+/// MySQL run would add a cluster and minutes to the 45-minute suite; MySQL's node-fault
+/// failover is the power-off test above (both engines) and tests/bench/nodefailover.
 #[test]
 fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_old_primary() {
     let _one_at_a_time = one_node_test_at_a_time();
@@ -130,7 +127,10 @@ fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_ol
         Some(a_node_other_than(&nodes, &primary_node)),
     );
     let isolated_writer = Writer::start_at(&ns, "nd", "app.iso", &old_ip, Some(&primary_node));
-    std::thread::sleep(Duration::from_secs(3));
+    service_writer.mark_fault();
+    // Cut off with the old primary: it may acknowledge nothing after the partition.
+    isolated_writer.mark_fault_cutting_it_off();
+    let sampler = WritableSampler::start(&ns, "nd");
     testbed_node(&[&primary_node, "partition"]);
     let out = ns.plugin(&["failover", "nd", "--yes"]);
     assert_eq!(out.code, 0, "failover failed: {}", out.stderr);
@@ -150,14 +150,29 @@ fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_ol
     let isolated_acked = isolated_writer.stop();
     assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.iso", &isolated_acked);
     eventually(
-        "one writable member once the node is back",
-        Duration::from_secs(120),
-        || writable_members(&ns, "nd") == vec![primary.clone()],
+        "the old primary's pod runs again once the node is back",
+        Duration::from_secs(180),
+        || {
+            ns.kubectl(&[
+                "get",
+                "pod",
+                "nd-0",
+                "-o",
+                "jsonpath={.status.containerStatuses[0].state.running}",
+            ])
+            .stdout
+            .contains("startedAt")
+        },
     );
+    assert_eq!(writable_members(&ns, "nd"), vec![primary.clone()]);
+    // Sampled from before the partition until now: never two writable at any moment.
+    sampler.assert_never_two_writable();
 }
 
 /// A replica whose node is gone for good moves to a live node: refused while the node is
 /// Ready, then a new claim and pod elsewhere, cloned, replicating, equal to the primary.
+/// MariaDB only: engine-neutral (claims and pods), but a MySQL run would add a cluster and
+/// minutes of whole-bed node faults to the 45-minute suite; MySQL's clone is in e2e_scale_rebuild.
 #[test]
 fn a_replica_on_a_lost_node_moves_to_a_live_node() {
     let _one_at_a_time = one_node_test_at_a_time();
@@ -227,6 +242,8 @@ fn a_replica_on_a_lost_node_moves_to_a_live_node() {
 /// registering with its predecessor's server id deadlocked a MariaDB 10.11 primary: README,
 /// "Honest limits"; 2 of 3 runs failed before each pod got a new server id); one writable member
 /// throughout.
+/// MariaDB only: it guards against a MariaDB 10.11 deadlock (above); the rejoin itself is
+/// engine-neutral, but a MySQL run would add a cluster and minutes of whole-bed faults.
 #[test]
 fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
     let _one_at_a_time = one_node_test_at_a_time();
@@ -234,7 +251,7 @@ fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
     let nodes = create_spread(&ns, "nd", &[]);
     let cut = nodes[2].clone();
     let writer = Writer::start_at(&ns, "nd", "app.w", "nd-primary", Some(nodes[1].as_str()));
-    std::thread::sleep(Duration::from_secs(3));
+    writer.mark_fault();
     testbed_node(&[&cut, "partition"]);
     eventually(
         &format!("Kubernetes reports {cut} not ready"),
@@ -278,6 +295,7 @@ fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
 /// reproduced on the first try, and once in CI through the test above. The race is not won every
 /// time without the watchdog (1 of 2 tries here), so the primary's log must show the watchdog
 /// at work as well.
+/// MariaDB only: the watchdog and the deadlock are MariaDB's.
 #[test]
 fn the_primary_keeps_taking_writes_when_a_cut_off_replica_reconnects_and_vanishes() {
     let _one_at_a_time = one_node_test_at_a_time();
@@ -285,7 +303,7 @@ fn the_primary_keeps_taking_writes_when_a_cut_off_replica_reconnects_and_vanishe
     let nodes = create_spread(&ns, "nd", &[]);
     let cut = nodes[2].clone();
     let writer = Writer::start_at(&ns, "nd", "app.w", "nd-primary", Some(nodes[1].as_str()));
-    writer.wait_for_acknowledgements("the writer writes", Duration::from_secs(30));
+    writer.mark_fault();
     testbed_node(&[&cut, "partition"]);
     std::thread::sleep(Duration::from_secs(30));
     testbed_node(&[&cut, "heal"]);
@@ -345,6 +363,8 @@ fn count(ns: &Namespace, cluster: &str, reason: &str) -> usize {
 /// failed over by the agent, with no acknowledged write lost; the old primary, back with its
 /// node, rejoins as a replica (or is flagged) and is never writable; then the new primary's
 /// node partitioned is failed over too (the cooldown's one more), never two writable.
+/// MariaDB only: engine-neutral, but a MySQL run would add a cluster and minutes of whole-bed
+/// node faults to the 45-minute suite; the agent's MySQL failovers are in e2e_agent.
 #[test]
 fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partitioned_node() {
     let _one_at_a_time = one_node_test_at_a_time();
@@ -358,6 +378,8 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
         count(&ns, "na", "AgentLeader") >= 1
     });
 
+    writer.mark_fault();
+    let sampler = WritableSampler::start(&ns, "na");
     let frozen = ApiServerFrozen::freeze();
     std::thread::sleep(Duration::from_secs(30));
     drop(frozen);
@@ -402,7 +424,7 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
     let second_node = node_of(&ns, &primary);
     let writer_node = a_node_other_than(&nodes, &second_node).to_string();
     let writer = Writer::start_at(&ns, "na", "app.iso", "na-primary", Some(&writer_node));
-    writer.wait_for_acknowledgements("the second writer writes", Duration::from_secs(60));
+    writer.mark_fault();
     testbed_node(&[&second_node, "partition"]);
     let third = wait_for_a_new_primary(&ns, "na", &primary, Duration::from_secs(120));
     writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
@@ -421,4 +443,7 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
         Duration::from_secs(180),
         || writable_members(&ns, "na") == vec![third.clone()],
     );
+    // Sampled from before the API outage until now (both failovers, both returns): never two
+    // writable at any moment.
+    sampler.assert_never_two_writable();
 }

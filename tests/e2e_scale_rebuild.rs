@@ -131,29 +131,10 @@ fn rebuild_heals_an_errant_replica_and_resumes_after_interruption(engine: Engine
         "{reasons}"
     );
 
-    // Interrupt a rebuild mid-stream: the pod stays out of service; a re-run completes it.
-    let mut child = std::process::Command::new(PLUGIN)
-        .args(["rebuild-replica", "db", "db-2", "--yes", "-n", &ns.name])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    eventually(
-        "the rebuild takes db-2 out of service",
-        Duration::from_secs(60),
-        || {
-            ns.kubectl(&[
-                "get",
-                "pod",
-                "db-2",
-                "-o",
-                "jsonpath={.status.containerStatuses[0].ready}",
-            ])
-            .stdout
-                != "true"
-        },
-    );
-    std::thread::sleep(Duration::from_secs(3));
+    // Interrupt a rebuild once its clone has begun (its progress on stderr says "db-2: cloning
+    // from ..."): the pod stays out of service; a re-run completes it.
+    let (mut child, mut progress) = spawn_plugin(&ns, &["rebuild-replica", "db", "db-2", "--yes"]);
+    read_until(&mut progress, "db-2: cloning from");
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_secs(5));

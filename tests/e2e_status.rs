@@ -43,6 +43,18 @@ fn nodes_and_binary_logs(ns: &Namespace) {
         .iter()
         .filter(|(_, names)| names.len() > 1)
         .collect();
+    // Which case this bed shows: on the one-node bed all three share the node and the note must
+    // be there; on the three-node bed the members spread and no note may be there (a false
+    // one fails). Forcing two members onto one node here would take a cluster of its own: the
+    // note for two, and for three, on one node is src/health.rs's unit test.
+    if shared.is_empty() {
+        eprintln!(
+            "status: members on {} nodes, no shared-node note expected",
+            by_node.len()
+        );
+    } else {
+        eprintln!("status: members share a node ({by_node:?}), its note expected");
+    }
     assert_eq!(notes.len(), shared.len(), "{notes:?} for {by_node:?}");
     for (node, names) in shared {
         let head = format!(

@@ -316,6 +316,23 @@ fn check_manifest_rules(path: &Path) {
     );
 }
 
+/// The benches' one statistics helper (tests/bench/lib.sh) counts a failed round ("none", an
+/// empty line) as the worst and refuses an empty input: tests/bench/lib-selftest feeds it
+/// crafted rounds (among them "3.1 none 2.5 4.0", whose median is 3.55, not 2.8) and fails on
+/// any wrong answer. No cluster needed.
+#[test]
+fn bench_statistics_count_a_failed_round_as_the_worst() {
+    let out = run_ok(
+        &mut Command::new(repo("tests/bench/lib-selftest")),
+        "tests/bench/lib-selftest",
+    );
+    assert!(
+        text(&out.stdout).contains("every answer right"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn committed_manifest_follows_krews_rules() {
     check_manifest_rules(&repo("plugin-manifest/mysqlha.yaml"));
@@ -756,4 +773,45 @@ fn plugin_completion_lists_clusters_and_pods_from_the_cluster() {
     );
     // Another namespace: none of these.
     assert_eq!(tab(&["-n", "kube-system", "status", ""]), [":4"]);
+}
+
+/// The end-to-end tests' no-loss check (tests/common) refuses a writer's run that cannot show a
+/// loss: never marked, fewer than MIN_ACKNOWLEDGED writes acknowledged before the fault, or
+/// after it (unless the fault cut the writer off). Judged on crafted runs, no cluster.
+#[test]
+fn the_no_loss_check_refuses_a_run_that_cannot_show_a_loss() {
+    use common::{Acked, FaultMark, MIN_ACKNOWLEDGED as N};
+    let judged = |mark: FaultMark, before: usize, at_end: usize| {
+        let acked = Acked {
+            ids: (1..=(before + at_end) as u64).collect(),
+            mark,
+            at_end,
+        };
+        std::panic::catch_unwind(|| acked.assert_enough_to_judge()).is_ok()
+    };
+    assert!(!judged(FaultMark::Unmarked, 50, 50), "an unmarked run");
+    assert!(
+        !judged(FaultMark::Before(0), 0, 50),
+        "none before the fault"
+    );
+    assert!(
+        !judged(FaultMark::Before(N - 1), N - 1, 50),
+        "too few before"
+    );
+    assert!(
+        !judged(FaultMark::Before(50), 50, 0),
+        "none after the fault"
+    );
+    assert!(!judged(FaultMark::Before(50), 50, N - 1), "too few after");
+    assert!(judged(FaultMark::Before(N), N, N));
+    assert!(
+        !judged(FaultMark::CutOffBefore(0), 0, 0),
+        "a cut-off writer that never wrote"
+    );
+    assert!(judged(FaultMark::CutOffBefore(N), N, 0));
+    assert!(
+        !judged(FaultMark::NoFault, 0, N - 1),
+        "too few in a run without a fault"
+    );
+    assert!(judged(FaultMark::NoFault, 0, N));
 }

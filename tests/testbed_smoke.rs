@@ -513,11 +513,14 @@ fn the_node_keeps_its_mac_as_pods_come_and_go() {
     assert_eq!(macs(), before, "a pod leaving changed a node's MAC");
 }
 
-/// A fresh machine: the test bed installs its own host packages. `up` runs `prereqs` first (so
-/// do `tests/demo`, `tests/run-all` and `.ci/run`), and on a machine that has them all it is a
-/// quiet no-op.
+/// A fresh machine: the test bed installs its own host packages. `prereqs` is seen doing it,
+/// run against stand-ins for dpkg-query (one package missing), apt-get (recording what it is
+/// asked) and id: as root it installs exactly what is missing, as anyone else it refuses
+/// naming it. That `up` (and `.ci/run`) call it is read from the scripts. On this machine,
+/// after `up`, it is a quiet no-op.
 #[test]
-fn the_test_bed_installs_its_own_host_packages() {
+fn prereqs_installs_what_is_missing_and_up_and_ci_call_it() {
+    use std::os::unix::fs::PermissionsExt;
     let root = env!("CARGO_MANIFEST_DIR");
     let up = std::fs::read_to_string(format!("{root}/tests/testbed/up")).unwrap();
     assert!(up.contains("\"$here/prereqs\""), "up does not run prereqs");
@@ -526,6 +529,53 @@ fn the_test_bed_installs_its_own_host_packages() {
         ci.contains("tests/testbed/prereqs"),
         ".ci/run keeps its own list"
     );
+
+    let fakes = std::env::temp_dir().join(format!("mysqlha-prereqs-{}", std::process::id()));
+    std::fs::create_dir_all(&fakes).unwrap();
+    for (name, script) in [
+        (
+            "dpkg-query",
+            "#!/bin/sh\nfor last; do :; done\nif [ \"$last\" = \"$MISSING\" ]; then echo \"dpkg-query: no packages found matching $last\" >&2; exit 1; fi\nprintf 'install ok installed'\n",
+        ),
+        ("apt-get", "#!/bin/sh\necho \"$*\" >>\"$APT_LOG\"\n"),
+        ("id", "#!/bin/sh\necho \"$FAKE_UID\"\n"),
+    ] {
+        let path = fakes.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let apt_log = fakes.join("apt.log");
+    let path = format!("{}:{}", fakes.display(), std::env::var("PATH").unwrap());
+    let prereqs_as = |uid: &str| {
+        let _ = std::fs::remove_file(&apt_log);
+        let out = Command::new(format!("{root}/tests/testbed/prereqs"))
+            .env("PATH", &path)
+            .env("MISSING", "bc")
+            .env("APT_LOG", &apt_log)
+            .env("FAKE_UID", uid)
+            .output()
+            .unwrap();
+        let asked = std::fs::read_to_string(&apt_log).unwrap_or_default();
+        (out, asked)
+    };
+    let (out, asked) = prereqs_as("0");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("installing: bc"), "{stderr}");
+    assert_eq!(
+        asked, "update -q\ninstall -y -q --no-install-recommends bc\n",
+        "what prereqs asked apt-get"
+    );
+    let (out, asked) = prereqs_as("1000");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("only root can install them: bc"),
+        "{stderr}"
+    );
+    assert_eq!(asked, "", "prereqs asked apt-get without root");
+    let _ = std::fs::remove_dir_all(&fakes);
+
     let out = Command::new(format!("{root}/tests/testbed/prereqs"))
         .output()
         .unwrap();

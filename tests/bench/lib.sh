@@ -1,5 +1,66 @@
 # Shared by the benchmark scripts: the plugin binary, scratch namespaces, timing, the engines.
 set -euo pipefail
+
+# The statistics of every bench, over one figure per round read one a line from stdin:
+# `median`, `maximum`, `minimum`, `percentile P` (nearest rank, P in 1..100). A round with no
+# figure ("none", or an empty line: it never finished, e.g. no write was acknowledged) is a
+# failed round and counts as infinite ("inf"): the worst, never the best; a median over as
+# many failed rounds as good ones is "inf". Anything else that is not a number, or no line at
+# all (no round was recorded), is an error: one line on stderr, status 1, nothing on stdout.
+# Assign the result first (m=$(lines "${arr[@]}" | median)): a failure inside "$(...)" among
+# printf's arguments would not stop the script. tests/bench/lib-selftest checks these.
+figures() {
+  local which=$1 values
+  values=$(awk '
+    { v = $1 }
+    v == "" || v == "none" || tolower(v) ~ /^[+]?inf(inity)?$/ { print "inf"; next }
+    NF == 1 && v ~ /^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$/ { print v; next }
+    { printf "bench: \"%s\" is not a figure (a number, or none for a failed round)\n", $0 > "/dev/stderr"; exit 1 }
+  ') || return 1
+  if [ -z "$values" ]; then
+    echo "bench: no figures to take the $which of (no round was recorded)" >&2
+    return 1
+  fi
+  printf '%s\n' "$values" | sort -g | awk -v which="$which" '
+    { a[NR] = $1 }
+    END {
+      if (which == "median") {
+        if (NR % 2) r = a[(NR + 1) / 2]
+        else if (a[NR / 2 + 1] == "inf") r = "inf"
+        else r = (a[NR / 2] + a[NR / 2 + 1]) / 2
+      } else if (which == "max") r = a[NR]
+      else if (which == "min") r = a[1]
+      else {
+        p = substr(which, 2) + 0; i = int(NR * p / 100); if (i < NR * p / 100) i++; if (i < 1) i = 1
+        r = a[i]
+      }
+      print r
+    }'
+}
+median() { figures median; }
+maximum() { figures max; }
+minimum() { figures min; }
+percentile() {
+  case $1 in
+    [1-9] | [1-9][0-9] | 100) figures "p$1" ;;
+    *) echo "bench: percentile $1: not in 1..100" >&2; return 1 ;;
+  esac
+}
+# lines VALUE...: one value a line, nothing at all for no value (printf '%s\n' would print one
+# empty line: one failed round).
+lines() { [ $# -eq 0 ] || printf '%s\n' "$@"; }
+# ratio A B: A / B to two decimals (A and B may be bc expressions); "inf" when A is, "n/a"
+# when B is infinite or zero (no baseline to compare with).
+ratio() {
+  case "$1" in *inf*) echo inf; return ;; esac
+  case "$2" in *inf*) echo n/a; return ;; esac
+  local r
+  r=$(echo "scale=4; ($1) / ($2)" | bc -l 2>/dev/null) || true
+  if [ -z "$r" ]; then echo n/a; else printf '%.2f\n' "$r"; fi
+}
+# The statistics alone (tests/bench/lib-selftest): no test bed, no build.
+if [ -n "${MYSQLHA_BENCH_FUNCTIONS_ONLY:-}" ]; then return 0; fi
+
 cd "$(dirname "$0")/../.."
 : "${KUBECONFIG:?the test bed is not up: run eval \"\$(tests/testbed/up)\" first}"
 : "${MYSQLHA_IMAGE:?the test bed is not up: run eval \"\$(tests/testbed/up)\" first}"
@@ -20,7 +81,6 @@ fi
 case $PLUGIN in /*) ;; *) PLUGIN=$PWD/$PLUGIN ;; esac
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc -l; }
-ratio() { printf '%.2f\n' "$(echo "scale=4; $1 / $2" | bc -l)"; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 # Per engine: its image, its client, its server process.
 image_of() { case $1 in mariadb) echo "$MYSQLHA_IMAGE" ;; mysql) echo "$MYSQLHA_MYSQL_IMAGE" ;; esac; }
@@ -48,8 +108,6 @@ evidence() {
   } >>"${LOG:-/dev/stderr}"
 }
 drop_namespace() { kubectl delete namespace "$NS" --timeout=180s >/dev/null 2>&1 || true; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-maximum() { sort -g | tail -n 1; }
 # side_by_side LABEL VALUE...: one row of the table that ends each benchmark, a column per engine.
 side_by_side() { local label=$1; shift; printf '%-44s' "$label"; printf ' %-26s' "$@"; printf '\n'; }
 # load_big ENGINE MB: MB megabytes of incompressible rows into app.big on db-0 of $NS.

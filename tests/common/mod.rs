@@ -374,9 +374,87 @@ pub fn members_with_role(status: &serde_json::Value, role: &str) -> Vec<String> 
 /// A pod that commits numbered rows into `table` through the write Service, one connection per
 /// row, and prints `ok N` only after the COMMIT of row N returned OK. Like any sane client it gives
 /// up on a statement after 5 s: a primary that vanished from the network answers nothing, ever.
+///
+/// A no-loss check judges only a run that could show a loss: mark the fault (`mark_fault`,
+/// which first waits for MIN_ACKNOWLEDGED acknowledged writes) right before making it; `stop`
+/// then waits (at most WRITES_RESUME_LIMIT) for MIN_ACKNOWLEDGED more once the test has made
+/// and ended its fault, and assert_no_acknowledged_write_lost refuses a run with fewer before
+/// or after the fault, or one whose fault was never marked.
 pub struct Writer<'a> {
     ns: &'a Namespace,
     pub pod: String,
+    mark: std::cell::Cell<FaultMark>,
+}
+
+/// How few acknowledged writes cannot show a loss: a no-loss check refuses a writer with fewer
+/// before its fault, or fewer after it.
+pub const MIN_ACKNOWLEDGED: usize = 3;
+
+/// How long `Writer::mark_fault` waits for the writes before the fault, and `Writer::stop` for
+/// those after it.
+pub const WRITES_RESUME_LIMIT: Duration = Duration::from_secs(60);
+
+/// Where a writer's run stands against the test's fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultMark {
+    /// Never marked: no no-loss check judges this writer.
+    Unmarked,
+    /// Marked by `mark_fault`: this many writes were acknowledged before the fault.
+    Before(usize),
+    /// Marked by `mark_fault_cutting_it_off`: this many acknowledged before a fault that cuts the
+    /// writer off from every primary (it may acknowledge nothing after it, and nothing it does
+    /// may be missing from the new primary).
+    CutOffBefore(usize),
+    /// Marked by `mark_no_fault`: the writer started after the faults; every write is after.
+    NoFault,
+}
+
+/// What a stopped Writer acknowledged (a slice of ids, in the order written) and how its run
+/// stood against the fault.
+#[derive(Debug)]
+pub struct Acked {
+    pub ids: Vec<u64>,
+    pub mark: FaultMark,
+    /// Writes acknowledged after `stop` was called: the test had made and ended its fault.
+    pub at_end: usize,
+}
+
+impl std::ops::Deref for Acked {
+    type Target = [u64];
+    fn deref(&self) -> &[u64] {
+        &self.ids
+    }
+}
+
+impl Acked {
+    /// Panics unless the run can show a loss: at least MIN_ACKNOWLEDGED writes acknowledged
+    /// before the marked fault, and (unless the fault cut the writer off) at least
+    /// MIN_ACKNOWLEDGED once the test had ended its fault. A run with zero acknowledged writes
+    /// passes "every acknowledged write is kept" whatever happened to the data.
+    pub fn assert_enough_to_judge(&self) {
+        let total = self.ids.len();
+        let before = match self.mark {
+            FaultMark::Unmarked => panic!(
+                "this writer's fault was never marked: call Writer::mark_fault right before the fault (or mark_no_fault for a writer started after it); without it a run with no write acknowledged before the fault passes the no-loss check ({total} acknowledged)"
+            ),
+            FaultMark::Before(n) | FaultMark::CutOffBefore(n) => n,
+            FaultMark::NoFault => 0,
+        };
+        if self.mark != FaultMark::NoFault {
+            assert!(
+                before >= MIN_ACKNOWLEDGED,
+                "only {before} writes acknowledged before the fault (fewer than {MIN_ACKNOWLEDGED}): the run cannot show a loss"
+            );
+        }
+        if !matches!(self.mark, FaultMark::CutOffBefore(_)) {
+            assert!(
+                self.at_end >= MIN_ACKNOWLEDGED,
+                "only {} writes acknowledged within {}s once the fault was over (fewer than {MIN_ACKNOWLEDGED}; {before} before the fault, {total} in all): nothing shows writes going on after it",
+                self.at_end,
+                WRITES_RESUME_LIMIT.as_secs()
+            );
+        }
+    }
 }
 
 impl<'a> Writer<'a> {
@@ -429,11 +507,66 @@ impl<'a> Writer<'a> {
             "--timeout=60s",
         ])
         .ok();
-        Writer { ns, pod }
+        Writer {
+            ns,
+            pod,
+            mark: std::cell::Cell::new(FaultMark::Unmarked),
+        }
     }
 
-    /// Stops the writer and returns the ids whose COMMIT was acknowledged.
-    pub fn stop(self) -> Vec<u64> {
+    /// Waits (at most WRITES_RESUME_LIMIT) until MIN_ACKNOWLEDGED writes are acknowledged, and
+    /// marks the fault: call it right before making the fault. The no-loss check then needs
+    /// these, and as many after the fault.
+    pub fn mark_fault(&self) {
+        self.mark
+            .set(FaultMark::Before(self.wait_for_writes_before_the_fault()));
+    }
+
+    /// As `mark_fault`, for a writer the fault cuts off from every primary (pinned to the old
+    /// primary's address): no write is required of it after the fault.
+    pub fn mark_fault_cutting_it_off(&self) {
+        self.mark.set(FaultMark::CutOffBefore(
+            self.wait_for_writes_before_the_fault(),
+        ));
+    }
+
+    /// Marks a writer started after the test's faults: every write is after them (the no-loss
+    /// check needs MIN_ACKNOWLEDGED at the end).
+    pub fn mark_no_fault(&self) {
+        self.mark.set(FaultMark::NoFault);
+    }
+
+    fn wait_for_writes_before_the_fault(&self) -> usize {
+        let mut count = 0;
+        eventually(
+            &format!(
+                "{} has {MIN_ACKNOWLEDGED} acknowledged writes before the fault",
+                self.pod
+            ),
+            WRITES_RESUME_LIMIT,
+            || {
+                count = self.acknowledged().len();
+                count >= MIN_ACKNOWLEDGED
+            },
+        );
+        count
+    }
+
+    /// Stops the writer and returns the ids whose COMMIT was acknowledged. A writer marked with
+    /// mark_fault or mark_no_fault first writes on (at most WRITES_RESUME_LIMIT) until
+    /// MIN_ACKNOWLEDGED more are acknowledged: the test calls this once its fault is over, so
+    /// these are the writes after it (fewer make the no-loss check fail, saying so).
+    pub fn stop(self) -> Acked {
+        let mark = self.mark.get();
+        let at_stop = self.acknowledged().len();
+        if matches!(mark, FaultMark::Before(_) | FaultMark::NoFault) {
+            let started = Instant::now();
+            while self.acknowledged().len() < at_stop + MIN_ACKNOWLEDGED
+                && started.elapsed() < WRITES_RESUME_LIMIT
+            {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
         // The loop may see the file and end the container before `touch` itself has ended:
         // kubectl then reports 137 (the exec was killed with the container). Whether it stopped
         // is read from its log below.
@@ -445,10 +578,14 @@ impl<'a> Writer<'a> {
                 .stdout
                 .contains("stopped")
         });
-        let acked = self.acknowledged();
+        let ids = self.acknowledged();
         self.ns
             .kubectl(&["delete", "pod", &self.pod, "--wait=false"]);
-        acked
+        Acked {
+            at_end: ids.len().saturating_sub(at_stop),
+            ids,
+            mark,
+        }
     }
 
     pub fn acknowledged(&self) -> Vec<u64> {
@@ -469,14 +606,17 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Every id in `acked` (acknowledged by a Writer) is in `table` on `pod`.
+/// Every id in `acked` (acknowledged by a Writer) is in `table` on `pod`; first, that the run
+/// can show a loss at all (Acked::assert_enough_to_judge: writes acknowledged before the marked
+/// fault and after it).
 pub fn assert_no_acknowledged_write_lost(
     ns: &Namespace,
     cluster: &str,
     pod: &str,
     table: &str,
-    acked: &[u64],
+    acked: &Acked,
 ) {
+    acked.assert_enough_to_judge();
     let ids = ns
         .sql(cluster, pod, &format!("SELECT id FROM {table}"))
         .ok()
@@ -485,6 +625,116 @@ pub fn assert_no_acknowledged_write_lost(
         ids.lines().filter_map(|l| l.trim().parse().ok()).collect();
     let lost: Vec<&u64> = acked.iter().filter(|id| !have.contains(id)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+}
+
+/// The members `status -o json` shows running and writable (read_only off).
+pub fn writable_in(status: &serde_json::Value) -> Vec<String> {
+    status["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .filter(|m| m["state"] == "running" && m["read_only"] == false)
+                .map(|m| m["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// "Never two writable members", watched for a whole fault window: a thread runs `status -o
+/// json` of the cluster over and over (half a second between answers) from `start` until
+/// `assert_never_two_writable`, and keeps every answer that showed more than one member
+/// running and writable. (`eventually(one writable)` at the end would pass a period of two.)
+/// What status cannot reach (a member on a cut-off node) it cannot show either.
+pub struct WritableSampler {
+    cluster: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Sampled>>,
+}
+
+#[derive(Default)]
+struct Sampled {
+    asked: usize,
+    answered: usize,
+    two_writable: Vec<String>,
+}
+
+/// Fewer answered samples than this: the window was not watched (status never answered).
+pub const MIN_SAMPLES: usize = 3;
+
+impl WritableSampler {
+    pub fn start(ns: &Namespace, cluster: &str) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (flag, name, which) = (stop.clone(), ns.name.clone(), cluster.to_string());
+        let thread = std::thread::spawn(move || {
+            let mut sampled = Sampled::default();
+            let started = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let out = run(
+                    "timeout",
+                    &["30", PLUGIN, "status", &which, "-o", "json", "-n", &name],
+                    None,
+                );
+                sampled.asked += 1;
+                if let Ok(status) = serde_json::from_str::<serde_json::Value>(&out.stdout) {
+                    sampled.answered += 1;
+                    let writable = writable_in(&status);
+                    if writable.len() > 1 {
+                        sampled.two_writable.push(format!(
+                            "at +{:.1}s: {} writable: {writable:?}",
+                            started.elapsed().as_secs_f64(),
+                            writable.len()
+                        ));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            sampled
+        });
+        WritableSampler {
+            cluster: cluster.to_string(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Ends the sampling; panics if any answer showed more than one writable member, or if
+    /// fewer than MIN_SAMPLES answers came (nothing was watched).
+    pub fn assert_never_two_writable(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sampled = self
+            .thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("the writable sampler panicked");
+        eprintln!(
+            "cluster {}: {} of {} status samples answered during the fault window",
+            self.cluster, sampled.answered, sampled.asked
+        );
+        assert!(
+            sampled.two_writable.is_empty(),
+            "cluster {}: more than one writable member during the fault window:\n{}",
+            self.cluster,
+            sampled.two_writable.join("\n")
+        );
+        assert!(
+            sampled.answered >= MIN_SAMPLES,
+            "cluster {}: only {} of {} status samples answered: the window was not watched",
+            self.cluster,
+            sampled.answered,
+            sampled.asked
+        );
+    }
+}
+
+impl Drop for WritableSampler {
+    /// A test that failed before asserting still stops its sampler (the thread ends after its
+    /// current sample).
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// `CHECKSUM TABLE` of every table of `db` on `pod`, as one comparable string.
