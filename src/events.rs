@@ -1,4 +1,5 @@
-//! The history of a cluster in Kubernetes Events (events.k8s.io/v1): every command that
+//! The history of a cluster in Kubernetes Events (core v1, the group the built-in `admin` and
+//! `edit` roles may create in; the same objects as events.k8s.io/v1): every command that
 //! changes a cluster records that it started, the steps that matter, and that it was done or
 //! failed (with the reason), all regarding the cluster's ConfigMap (its record), so that
 //! `kubectl get events` and `kubectl describe configmap NAME` tell what happened and when.
@@ -9,8 +10,7 @@
 //! without recording more.
 use crate::manifests;
 use anyhow::{Context as _, Result};
-use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference};
-use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ListParams, PostParams};
@@ -193,11 +193,15 @@ impl Recorder {
             type_: Some(format!("{kind:?}")),
             reason: Some(reason.into()),
             action: Some(camel(self.operation)),
-            note: Some(truncate(note, NOTE_LIMIT)),
-            regarding: Some(reference("ConfigMap", &self.cluster)),
+            message: Some(truncate(note, NOTE_LIMIT)),
+            involved_object: reference("ConfigMap", &self.cluster),
             related: pod.map(|p| reference("Pod", p)),
-            reporting_controller: Some(CONTROLLER.into()),
+            reporting_component: Some(CONTROLLER.into()),
             reporting_instance: Some(self.instance.clone()),
+            source: Some(EventSource {
+                component: Some(CONTROLLER.into()),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -227,9 +231,7 @@ impl Sender {
             }
             if self.cluster_uid.is_some() || closed {
                 for mut event in waiting.drain(..) {
-                    if let Some(regarding) = event.regarding.as_mut() {
-                        regarding.uid = self.cluster_uid.clone();
-                    }
+                    event.involved_object.uid = self.cluster_uid.clone();
                     if let Err(e) = self.post(&event).await {
                         eprintln!(
                             "warning: cannot record the {} of cluster {} in Kubernetes Events: {e:#}; the command goes on without its history",
@@ -333,12 +335,8 @@ pub async fn recent(
 fn last_entries(events: Vec<Event>, cluster: &str, count: usize) -> Vec<Entry> {
     let mut ours: Vec<(Timestamp, Event)> = events
         .into_iter()
-        .filter(|e| e.reporting_controller.as_deref() == Some(CONTROLLER))
-        .filter(|e| {
-            e.regarding
-                .as_ref()
-                .is_some_and(|r| r.name.as_deref() == Some(cluster))
-        })
+        .filter(|e| e.reporting_component.as_deref() == Some(CONTROLLER))
+        .filter(|e| e.involved_object.name.as_deref() == Some(cluster))
         .map(|e| (when(&e), e))
         .collect();
     ours.sort_by_key(|(t, _)| *t);
@@ -349,7 +347,7 @@ fn last_entries(events: Vec<Event>, cluster: &str, count: usize) -> Vec<Entry> {
             time: time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
             kind: e.type_.unwrap_or_default(),
             reason: e.reason.unwrap_or_default(),
-            note: e.note.unwrap_or_default(),
+            note: e.message.unwrap_or_default(),
             by: e.reporting_instance.unwrap_or_default(),
         })
         .collect()
@@ -360,7 +358,7 @@ fn when(event: &Event) -> Timestamp {
         .event_time
         .as_ref()
         .map(|t| t.0)
-        .or_else(|| event.deprecated_last_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| event.last_timestamp.as_ref().map(|t| t.0))
         .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
         .unwrap_or(Timestamp::UNIX_EPOCH)
 }
@@ -388,11 +386,11 @@ mod tests {
         Event {
             event_time: Some(MicroTime(Timestamp::from_second(at).unwrap())),
             reason: Some(reason.into()),
-            reporting_controller: Some(controller.into()),
-            regarding: Some(ObjectReference {
+            reporting_component: Some(controller.into()),
+            involved_object: ObjectReference {
                 name: Some(cluster.into()),
                 ..Default::default()
-            }),
+            },
             ..Default::default()
         }
     }

@@ -159,7 +159,8 @@ pub fn role(spec: &AgentSpec) -> Role {
                 &["get", "update", "delete"],
                 &leases,
             ),
-            rule("events.k8s.io", &["events"], &["create"], &[]),
+            // Core Events: the built-in `admin` role may grant that (not events.k8s.io).
+            rule("", &["events"], &["create"], &[]),
         ]),
     }
 }
