@@ -51,6 +51,30 @@ fn sql_sessions_on_every_member_and_bad_input(engine: Engine) {
     let named = check(sql(&ns, &["sql", "db", "--pod", "db-2", "-e", who]).ok());
     assert_eq!(named.stdout.lines().nth(1), Some("db-2\t1"));
 
+    // A session on a replica cannot write (the plugin's account may write where read_only is
+    // on, on MariaDB): refused with the server's read-only error, no errant transaction left.
+    for target in [&["--replica"][..], &["--pod", "db-1"][..]] {
+        let mut args = vec!["sql", "db"];
+        args.extend(target);
+        args.extend(["-e", "CREATE DATABASE written_on_a_replica"]);
+        let refused = check(sql(&ns, &args));
+        assert_eq!(refused.code, 1, "{target:?}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains("ERROR 1792") && refused.stderr.contains("READ ONLY"),
+            "{target:?}: {}",
+            refused.stderr
+        );
+    }
+    let status = ns.status_json("db");
+    for member in status["members"].as_array().unwrap() {
+        assert_eq!(
+            member["errant"].as_array().map(Vec::len),
+            Some(0),
+            "{member:#}"
+        );
+    }
+    assert_eq!(status["verdict"], "healthy", "{status:#}");
+
     // Extra client arguments reach the client.
     let table = check(
         sql(
@@ -114,6 +138,11 @@ fn sql_sessions_on_every_member_and_bad_input(engine: Engine) {
             &["sql", "db", "-e", "SELECT 1", "--", "--host=db-1.db"],
             2,
             "error: client argument '--host=db-1.db' is not allowed",
+        ),
+        (
+            &["sql", "db", "--replica", "--", "--init-command=SET SESSION TRANSACTION READ WRITE"],
+            2,
+            "error: client argument '--init-command=SET SESSION TRANSACTION READ WRITE' is not allowed",
         ),
     ];
     for (args, code, first) in cases {

@@ -44,6 +44,11 @@ const OPTION_PREFIXES: &[&str] = &["loose-", "skip-", "enable-", "disable-", "ma
 /// Checks the extra client arguments before anything is contacted.
 pub fn validate(args: &SqlArgs) -> Result<()> {
     for arg in &args.client_args {
+        if sets_the_init_command(arg) {
+            bail!(
+                "client argument '{arg}' is not allowed: kubectl mysqlha sql sets the session's init command itself (read-only on a replica)"
+            );
+        }
         if changes_the_connection(arg) {
             bail!(
                 "client argument '{arg}' is not allowed: kubectl mysqlha sql always connects as the plugin's own account through the server's socket (no user, password, host, port, socket or defaults file to give)"
@@ -51,6 +56,16 @@ pub fn validate(args: &SqlArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--init-command` (or an abbreviation the client accepts): it would replace the read-only
+/// session of a replica.
+fn sets_the_init_command(arg: &str) -> bool {
+    let Some(long) = arg.strip_prefix("--") else {
+        return false;
+    };
+    let name = long.split('=').next().unwrap_or_default().replace('_', "-");
+    name.len() >= 3 && "init-command".starts_with(&name)
 }
 
 fn changes_the_connection(arg: &str) -> bool {
@@ -91,7 +106,7 @@ pub async fn run(ctx: &Context, args: &SqlArgs) -> Result<()> {
     if matches!(input, Input::Terminal) {
         eprintln!("{}", connecting_to(&cluster, &pod));
     }
-    let command = client_command(&cluster, &args.client_args);
+    let command = client_command(&cluster, &pod, &args.client_args);
     match session::run(cluster.server(&pod), &command, input)
         .await
         .with_context(|| format!("the client session on {pod}"))?
@@ -102,15 +117,25 @@ pub async fn run(ctx: &Context, args: &SqlArgs) -> Result<()> {
 }
 
 /// The engine's client as the socket-authenticated `mysql` account, then the user's arguments.
-fn client_command(cluster: &Cluster, extra: &[String]) -> Vec<String> {
+/// On a member other than the primary of record the session is read-only: the plugin's account
+/// may write where read_only is on (MariaDB grants it READ_ONLY ADMIN), and a write there would
+/// be an errant transaction.
+fn client_command(cluster: &Cluster, pod: &str, extra: &[String]) -> Vec<String> {
     let mut command = vec![
         cluster.engine.client().to_string(),
         format!("--defaults-file={RUN_CNF}"),
         "-umysql".to_string(),
     ];
+    if pod != cluster.primary {
+        command.push(format!("--init-command={READ_ONLY_SESSION}"));
+    }
     command.extend(extra.iter().cloned());
     command
 }
+
+/// The statement that makes a `sql` session on a replica read-only (both engines refuse every
+/// write in it, DDL included: ERROR 1792).
+const READ_ONLY_SESSION: &str = "SET SESSION TRANSACTION READ ONLY";
 
 fn connecting_to(cluster: &Cluster, pod: &str) -> String {
     let role = if pod == cluster.primary {
@@ -225,6 +250,21 @@ mod tests {
             "--authentication-oci-client-config-profile=x",
         ] {
             assert!(changes_the_connection(arg), "{arg} should be refused");
+        }
+    }
+
+    #[test]
+    fn the_init_command_is_the_plugins_own() {
+        for arg in [
+            "--init-command=SET x=1",
+            "--init_command=x",
+            "--init-com",
+            "--ini",
+        ] {
+            assert!(sets_the_init_command(arg), "{arg} should be refused");
+        }
+        for arg in ["--in", "-i", "--ignore-spaces", "shop"] {
+            assert!(!sets_the_init_command(arg), "{arg} should pass");
         }
     }
 

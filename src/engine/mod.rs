@@ -464,8 +464,11 @@ impl Replication {
 /// The port every member's server listens on.
 pub const PORT: i32 = 3306;
 
-/// Users whose sessions a fence leaves alone: replication, the plugin, the server itself.
-pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'mysql', 'repl'";
+/// Users whose sessions a fence leaves alone: replication and the server itself. Every other
+/// session ends, those of the plugin's own account included (a `kubectl mysqlha sql` session
+/// kept open on the old primary must not write on beside the new one); the fence's own session
+/// is spared by its id.
+pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'repl'";
 
 #[cfg(test)]
 mod tests {
