@@ -5,8 +5,8 @@ use super::labels;
 use super::statefulset::from_pod_field;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, ResourceRequirements, ServiceAccount, Toleration, WeightedPodAffinityTerm,
+    Affinity, Container, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
+    ResourceRequirements, ServiceAccount, Toleration, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -193,6 +193,9 @@ fn toleration(key: &str) -> Toleration {
     }
 }
 
+/// The agent's user (nobody): it needs no file of its own.
+const AGENT_UID: i64 = 65534;
+
 /// Two pods, preferably on different nodes; one leads (Lease NAME-agent), the other stands by.
 pub fn deployment(spec: &AgentSpec) -> Deployment {
     let selector = agent_selector(&spec.cluster);
@@ -209,6 +212,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
             from_pod_field("POD_NAMESPACE", "metadata.namespace"),
             from_pod_field("NODE_NAME", "spec.nodeName"),
         ]),
+        security_context: Some(super::security::restricted_container(AGENT_UID)),
         resources: Some(ResourceRequirements {
             requests: Some(BTreeMap::from([
                 ("cpu".to_string(), Quantity("10m".into())),
@@ -256,11 +260,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
                         toleration("node.kubernetes.io/not-ready"),
                         toleration("node.kubernetes.io/unreachable"),
                     ]),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(65534),
-                        ..Default::default()
-                    }),
+                    security_context: Some(super::security::restricted_pod(AGENT_UID, None)),
                     termination_grace_period_seconds: Some(5),
                     ..Default::default()
                 }),
@@ -287,6 +287,15 @@ mod tests {
                 auto_rebuild: true,
             },
         }
+    }
+
+    #[test]
+    fn agent_pods_pass_the_restricted_pod_security_standard() {
+        let pod = deployment(&spec()).spec.unwrap().template.spec.unwrap();
+        assert_eq!(
+            crate::manifests::security::restricted_violations(&pod),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

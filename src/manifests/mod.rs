@@ -3,6 +3,7 @@ pub mod agent;
 mod config;
 mod disruption;
 mod secret;
+pub mod security;
 mod services;
 mod statefulset;
 

@@ -6,15 +6,15 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
     EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SecretVolumeSource, SecurityContext, Volume,
-    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
+    ResourceRequirements, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use std::collections::BTreeMap;
 
-/// Init container that writes the pod's my.cnf for its role (root, to own the data dir).
+/// Init container that writes the pod's my.cnf for its role.
 pub const CONFIG_CONTAINER: &str = "config";
 /// Init container in which a pod waits for its data; the plugin execs the clone into it.
 pub const DATA_CONTAINER: &str = "data";
@@ -62,10 +62,8 @@ pub fn statefulset(spec: &ClusterSpec) -> StatefulSet {
 
 fn pod_spec(spec: &ClusterSpec) -> PodSpec {
     PodSpec {
-        security_context: Some(PodSecurityContext {
-            fs_group: Some(MYSQL_UID),
-            ..Default::default()
-        }),
+        // The restricted Pod Security Standard; the volumes belong to the mysql group.
+        security_context: Some(super::security::restricted_pod(MYSQL_UID, Some(MYSQL_UID))),
         termination_grace_period_seconds: Some(60),
         affinity: Some(spread_over_nodes(spec)),
         init_containers: Some(vec![config_container(spec), data_container(spec)]),
@@ -141,10 +139,7 @@ fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
 fn config_container(spec: &ClusterSpec) -> Container {
     Container {
         env: Some(pod_env(spec)),
-        security_context: Some(SecurityContext {
-            run_as_user: Some(0),
-            ..Default::default()
-        }),
+        security_context: Some(non_root()),
         ..member_container(spec, CONFIG_CONTAINER, "init.sh")
     }
 }
@@ -253,13 +248,7 @@ fn resources(spec: &ClusterSpec) -> Option<ResourceRequirements> {
 }
 
 fn non_root() -> SecurityContext {
-    SecurityContext {
-        run_as_user: Some(MYSQL_UID),
-        run_as_group: Some(MYSQL_UID),
-        run_as_non_root: Some(true),
-        allow_privilege_escalation: Some(false),
-        ..Default::default()
-    }
+    super::security::restricted_container(MYSQL_UID)
 }
 
 fn mount(name: &str, path: &str) -> VolumeMount {
@@ -312,6 +301,56 @@ mod tests {
                 .unwrap()["memory"]
                 .0,
             "512Mi"
+        );
+    }
+
+    #[test]
+    fn members_pass_the_restricted_pod_security_standard() {
+        let sts = statefulset(&crate::manifests::test_spec());
+        let pod = sts.spec.unwrap().template.spec.unwrap();
+        assert_eq!(
+            crate::manifests::security::restricted_violations(&pod),
+            Vec::<String>::new()
+        );
+        // No container runs as root, the config container included.
+        for c in pod
+            .containers
+            .iter()
+            .chain(pod.init_containers.iter().flatten())
+        {
+            assert_eq!(
+                c.security_context.as_ref().unwrap().run_as_user,
+                Some(999),
+                "{}",
+                c.name
+            );
+        }
+        // The checker catches what it names (a root container, no drop, escalation).
+        let mut bad = pod.clone();
+        bad.init_containers.as_mut().unwrap()[0].security_context = None;
+        bad.security_context = None;
+        let found = crate::manifests::security::restricted_violations(&bad);
+        assert!(
+            found
+                .iter()
+                .any(|f| f == "config: allowPrivilegeEscalation != false"),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f == "config: capabilities.drop != [ALL]"),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f == "config: runAsNonRoot != true"),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f == "config: seccompProfile not RuntimeDefault"),
+            "{found:?}"
         );
     }
 
