@@ -1,12 +1,18 @@
 //! Least privilege, proven: every command runs as a ServiceAccount bound (RoleBinding) to
-//! exactly the Role printed in the README, through a token kubeconfig: create, agent enable
-//! and disable, status, sql, report, set (refused storage, a rolling restart), upgrade, scale,
-//! rebuild-replica, switchover, failover, delete.
+//! exactly the Role printed in the README, and as one bound to the built-in `admin`
+//! ClusterRole (what most teams are given), through a token kubeconfig, in a namespace that
+//! enforces the `restricted` Pod Security Standard: create (with its agent), agent enable and
+//! disable, status, sql, report, set (refused storage, a rolling restart), upgrade, scale,
+//! rebuild-replica, switchover, failover, delete. Under the built-in `edit` role (which may not
+//! create Roles) create refuses before changing anything unless --no-agent.
 mod common;
 use common::*;
 use std::time::Duration;
 
-for_both_engines!(the_readme_role_runs_every_command,);
+for_both_engines!(
+    the_readme_role_runs_every_command,
+    the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent,
+);
 
 /// The Role YAML between the README's role markers.
 fn readme_role() -> String {
@@ -63,24 +69,91 @@ fn token_kubeconfig(ns: &Namespace, sa: &str) -> std::path::PathBuf {
     path
 }
 
+/// A namespace that enforces the `restricted` Pod Security Standard.
+fn restricted_namespace(prefix: &str, engine: Engine) -> Namespace {
+    let ns = Namespace::with_engine(prefix, engine);
+    kubectl(&[
+        "label",
+        "namespace",
+        &ns.name,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/enforce-version=latest",
+    ])
+    .ok();
+    ns
+}
+
+/// ServiceAccount `sa` bound in `ns` to `role` (`--role=X` or `--clusterrole=X`).
+fn service_account_with(ns: &Namespace, sa: &str, role: &str) {
+    ns.kubectl(&["create", "serviceaccount", sa]).ok();
+    ns.kubectl(&[
+        "create",
+        "rolebinding",
+        sa,
+        role,
+        &format!("--serviceaccount={}:{sa}", ns.name),
+    ])
+    .ok();
+}
+
 fn the_readme_role_runs_every_command(engine: Engine) {
-    let ns = Namespace::with_engine("e2e-rbac", engine);
+    let ns = restricted_namespace("e2e-rbac", engine);
     run(
         "kubectl",
         &["apply", "-n", &ns.name, "-f", "-"],
         Some(&readme_role()),
     )
     .ok();
-    ns.kubectl(&["create", "serviceaccount", "dba"]).ok();
-    ns.kubectl(&[
-        "create",
-        "rolebinding",
-        "dba",
-        "--role=mysqlha-operator",
-        &format!("--serviceaccount={}:dba", ns.name),
-    ])
-    .ok();
-    let kubeconfig = token_kubeconfig(&ns, "dba");
+    service_account_with(&ns, "dba", "--role=mysqlha-operator");
+    every_command_as(&ns, engine, "dba");
+}
+
+fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(engine: Engine) {
+    let ns = restricted_namespace("e2e-admin", engine);
+    service_account_with(&ns, "dev", "--clusterrole=edit");
+    let kubeconfig = token_kubeconfig(&ns, "dev");
+    let kc = kubeconfig.to_str().unwrap();
+    let image = engine.image();
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "create", "e1", "--replicas", "1", "--storage", "4Gi", "--engine", engine.name(),
+            "--image", &image, "--storage-class", "standard", "--kubeconfig", kc,
+        ];
+        args.extend(extra);
+        run(PLUGIN, &args, None)
+    };
+    // edit may not create Roles: refused at once, nothing created.
+    let refused = create(&["--agent-image", &agent_image()]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: cannot deploy the automatic-failover agent of cluster e1:")
+            && refused.stderr.contains("--no-agent")
+            && refused.stderr.lines().count() == 1,
+        "{}",
+        refused.stderr
+    );
+    let left = ns
+        .kubectl(&["get", "statefulset,service,configmap,secret,pvc", "-o", "name"])
+        .ok()
+        .stdout;
+    assert!(
+        left.lines().all(|l| l.contains("kube-root-ca.crt")),
+        "a refused create left: {left}"
+    );
+    // Without the agent, edit creates (and deletes) a cluster.
+    create(&["--no-agent"]).ok();
+    run(PLUGIN, &["delete", "e1", "--yes", "--kubeconfig", kc], None).ok();
+    let _ = std::fs::remove_file(kubeconfig);
+
+    service_account_with(&ns, "dba", "--clusterrole=admin");
+    every_command_as(&ns, engine, "dba");
+}
+
+/// Every command, as ServiceAccount `sa` of `ns` through a token kubeconfig.
+fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
+    let kubeconfig = token_kubeconfig(ns, sa);
     let kc = kubeconfig.to_str().unwrap().to_string();
     let dba = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
@@ -116,8 +189,25 @@ fn the_readme_role_runs_every_command(engine: Engine) {
         "standard",
     ])
     .ok();
-    // create deployed the agent with the Role's rights; disable removes it with them (and
-    // keeps it from racing the failover below).
+    // create deployed the agent with the Role's rights; its pods were admitted and one leads.
+    eventually("an agent pod leads", Duration::from_secs(120), || {
+        !event_messages(ns, "r1", "AgentLeader").is_empty()
+    });
+    // Its Role names the members: exec into and delete of any other pod is refused to it.
+    let agent_sa = format!("system:serviceaccount:{}:r1-agent", ns.name);
+    let can = |verb: &str, what: &str, sub: &[&str]| {
+        let mut args = vec!["auth", "can-i", verb, what, "--as", &agent_sa];
+        args.extend(sub);
+        ns.kubectl(&args).stdout.trim() == "yes"
+    };
+    assert!(can("create", "pods/r1-0", &["--subresource=exec"]));
+    assert!(can("delete", "pods/r1-1", &[]));
+    assert!(can("get", "secrets/r1-credentials", &[]));
+    assert!(!can("create", "pods/other-app-0", &["--subresource=exec"]));
+    assert!(!can("delete", "pods/other-app-0", &[]));
+    assert!(!can("get", "secrets/other-app", &[]));
+    assert!(!can("list", "secrets", &[]));
+    // disable removes it with the Role's rights (and keeps it from racing the failover below).
     let agent = ns
         .kubectl(&[
             "get",

@@ -91,6 +91,22 @@ pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
     Ok(())
 }
 
+/// Names `members` member pods in the agent's Role, when the cluster has an agent (`scale`:
+/// before adding members, after removing them).
+pub async fn name_members(ctx: &Context, cluster: &str, members: i32) -> Result<()> {
+    let roles: Api<Role> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let name = objects::agent_name(cluster);
+    let exists = roles
+        .get_opt(&name)
+        .await
+        .with_context(|| format!("cannot read Role {name}"))?
+        .is_some();
+    if exists {
+        apply(&roles, &objects::role_for(cluster, &ctx.namespace, members)).await?;
+    }
+    Ok(())
+}
+
 /// Deletes the agent's Deployment first (it stops acting), then its rights and its Lease.
 pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
     let name = objects::agent_name(cluster);

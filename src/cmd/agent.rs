@@ -8,12 +8,13 @@ use anyhow::{Context as _, Result};
 
 pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
     // Only for a cluster that exists.
-    Cluster::load(ctx, &args.name).await?;
+    let cluster = Cluster::load(ctx, &args.name).await?;
     let spec = AgentSpec {
         cluster: args.name.clone(),
         namespace: ctx.namespace.clone(),
         image: crate::agent::image(args.agent_image.as_deref()),
         tuning: (&args.tuning).into(),
+        members: cluster.replicas(),
     };
     ctx.ensure_lock_held()?;
     crate::agent::deploy(ctx, &spec).await?;

@@ -161,6 +161,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         let last = kept.record.clone().filter(|r| !r.is_empty());
         let objects = Objects::new(&spec, &passwords, last.as_deref());
         objects.apply(ctx, true).await?;
+        check_agent_allowed(ctx, args).await?;
         objects.apply_new(ctx, &kept).await?;
         ctx.event(
             "ObjectsCreated",
@@ -531,17 +532,55 @@ pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Password
     .await
 }
 
-/// The automatic-failover agent, unless --no-agent.
-async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
+/// The automatic-failover agent `create` deploys, unless --no-agent.
+fn agent_spec(ctx: &Context, args: &CreateArgs) -> Option<crate::manifests::agent::AgentSpec> {
     if args.no_agent {
-        return Ok(());
+        return None;
     }
     let tuning = crate::cli::AgentTuning::default();
-    let spec = crate::manifests::agent::AgentSpec {
+    Some(crate::manifests::agent::AgentSpec {
         cluster: args.name.clone(),
         namespace: ctx.namespace.clone(),
         image: crate::agent::image(args.agent_image.as_deref()),
         tuning: (&tuning).into(),
+        members: args.replicas,
+    })
+}
+
+async fn deploy_agent(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    match agent_spec(ctx, args) {
+        Some(spec) => crate::agent::deploy(ctx, &spec).await,
+        None => Ok(()),
+    }
+}
+
+/// Asks the API server, before anything is created, whether it would accept the agent's
+/// objects from this user: one who may not create Roles (the built-in `edit` role) is told at
+/// once, and nothing is created.
+async fn check_agent_allowed(ctx: &Context, args: &CreateArgs) -> Result<()> {
+    use crate::manifests::agent as objects;
+    let Some(spec) = agent_spec(ctx, args) else {
+        return Ok(());
     };
-    crate::agent::deploy(ctx, &spec).await
+    let (client, ns) = (&ctx.client, &ctx.namespace);
+    let checked = async {
+        apply_one(client, ns, &objects::service_account(&spec), true).await?;
+        apply_one(client, ns, &objects::role(&spec), true).await?;
+        apply_one(client, ns, &objects::role_binding(&spec), true).await?;
+        apply_one(client, ns, &objects::deployment(&spec), true).await
+    };
+    checked.await.map_err(|e| {
+        let why = e
+            .chain()
+            .find_map(|c| match c.downcast_ref::<kube::Error>() {
+                Some(kube::Error::Api(s)) => Some(s.message.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| crate::one_line(&e));
+        anyhow::anyhow!(
+            "cannot deploy the automatic-failover agent of cluster {}: {why}; nothing was created. Run create again with --no-agent (no automatic failover), then have someone who may create Roles and RoleBindings in namespace {ns} (the built-in admin role may) run kubectl mysqlha agent enable {}",
+            args.name,
+            args.name
+        )
+    })
 }

@@ -39,6 +39,10 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         // Fewer members: stop waiting for acknowledgements they would have sent, first.
         topology::set_member_count(&cluster, args.replicas).await?;
     }
+    if args.replicas > from {
+        // The agent may act on the new members as soon as they exist.
+        crate::agent::name_members(ctx, &args.name, args.replicas).await?;
+    }
     if args.replicas != from {
         let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
@@ -72,6 +76,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     .await?;
     if args.replicas < from {
         member_services::remove_beyond(&cluster, args.replicas, from).await?;
+        crate::agent::name_members(ctx, &args.name, args.replicas).await?;
         ctx.event(
             "MembersRemoved",
             format!(

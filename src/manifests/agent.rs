@@ -30,6 +30,8 @@ pub struct AgentSpec {
     pub namespace: String,
     pub image: String,
     pub tuning: Tuning,
+    /// How many members the cluster has: the agent may exec into and delete these pods only.
+    pub members: i32,
 }
 
 /// How the agent decides: the flags of `kubectl-mysqlha agent run` in its pods.
@@ -123,13 +125,34 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str], names: &[String]) -> Po
     }
 }
 
+/// The member pods of cluster `name` with `members` members, by name.
+pub fn member_pods(name: &str, members: i32) -> Vec<String> {
+    (0..members.max(0)).map(|i| format!("{name}-{i}")).collect()
+}
+
 /// What the agent reads and changes: the cluster's record, Secret and write Service by name,
-/// its pods (probe, exec, restart the old primary), its two Leases, and Events.
+/// its member pods by name (exec, restart the old primary; reading pods is unnamed: a list
+/// cannot be narrowed by name), its two Leases, and Events. Nothing of another application in
+/// the namespace: no exec into, delete of or Secret of anything else (`scale` keeps the member
+/// names current).
 pub fn role(spec: &AgentSpec) -> Role {
-    let name = &spec.cluster;
+    role_for(&spec.cluster, &spec.namespace, spec.members)
+}
+
+/// The agent's Role for cluster `name` in `namespace` with `members` members.
+pub fn role_for(name: &str, namespace: &str, members: i32) -> Role {
+    let name = &name.to_string();
+    let members = member_pods(name, members);
     let leases = [crate::lock::lease_name(name), agent_name(name)];
+    let mut labels = labels(name);
+    labels.insert("app.kubernetes.io/component".into(), "agent".into());
     Role {
-        metadata: agent_metadata(spec),
+        metadata: ObjectMeta {
+            name: Some(agent_name(name)),
+            namespace: Some(namespace.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        },
         rules: Some(vec![
             rule(
                 "apps",
@@ -150,8 +173,9 @@ pub fn role(spec: &AgentSpec) -> Role {
                 &["get", "patch"],
                 &[format!("{name}-primary")],
             ),
-            rule("", &["pods"], &["get", "list", "delete"], &[]),
-            rule("", &["pods/exec"], &["get", "create"], &[]),
+            rule("", &["pods"], &["get", "list"], &[]),
+            rule("", &["pods"], &["delete"], &members),
+            rule("", &["pods/exec"], &["get", "create"], &members),
             rule("coordination.k8s.io", &["leases"], &["create"], &[]),
             rule(
                 "coordination.k8s.io",
@@ -280,12 +304,49 @@ mod tests {
             cluster: "shop".into(),
             namespace: "db".into(),
             image: "agent:1".into(),
+            members: 3,
             tuning: Tuning {
                 grace: Duration::from_secs(6),
                 restart_grace: Duration::from_secs(15),
                 cooldown: Duration::from_secs(300),
                 auto_rebuild: true,
             },
+        }
+    }
+
+    #[test]
+    fn the_agent_may_exec_into_and_delete_its_members_only() {
+        let rules = role(&spec()).rules.unwrap();
+        let names_for = |resource: &str, verb: &str| -> Option<Vec<String>> {
+            rules
+                .iter()
+                .filter(|r| r.resources.as_ref().unwrap().iter().any(|x| x == resource))
+                .find(|r| r.verbs.iter().any(|v| v == verb))
+                .map(|r| r.resource_names.clone().unwrap_or_default())
+        };
+        let members = vec!["shop-0".to_string(), "shop-1".into(), "shop-2".into()];
+        assert_eq!(names_for("pods", "delete"), Some(members.clone()));
+        assert_eq!(names_for("pods/exec", "create"), Some(members));
+        assert_eq!(
+            names_for("secrets", "get"),
+            Some(vec!["shop-credentials".to_string()])
+        );
+        assert_eq!(names_for("secrets", "list"), None);
+        assert_eq!(
+            names_for("services", "patch"),
+            Some(vec!["shop-primary".to_string()])
+        );
+        // Every rule that may change or run something names what it may touch, but Lease
+        // creation (a create cannot be narrowed by name) and Events.
+        for r in &rules {
+            let writes = r.verbs.iter().any(|v| v != "get" && v != "list");
+            let named = r.resource_names.as_ref().is_some_and(|n| !n.is_empty());
+            let exempt = r.verbs == ["create"]
+                && matches!(
+                    r.resources.as_ref().unwrap()[0].as_str(),
+                    "leases" | "events"
+                );
+            assert!(!writes || named || exempt, "{r:?}");
         }
     }
 
