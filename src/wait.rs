@@ -2,7 +2,9 @@
 //! waiting will not heal. A deadline that passes says what was last seen, not just "timed out".
 use crate::cluster::{pod_phase, stuck_reason, PodPhase};
 use anyhow::{bail, Context, Result};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ListParams;
 use kube::Api;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub async fn pod_until(
     what: &str,
     wanted: impl Fn(&PodPhase) -> bool,
 ) -> Result<PodPhase> {
+    let started = Timestamp::now();
+    let mut missing_since: Option<std::time::Instant> = None;
     loop {
         let current = pods
             .get_opt(pod)
@@ -43,9 +47,61 @@ pub async fn pod_until(
         if let Some(reason) = current.as_ref().and_then(stuck_reason) {
             bail!("pod {pod} cannot start ({reason}) while waiting until it {what}");
         }
+        // A pod the API server refuses to create never appears: its StatefulSet's event says
+        // why (admission: Pod Security, a quota, a missing ServiceAccount), at once.
+        if current.is_none() {
+            let since = *missing_since.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= REFUSAL_AFTER {
+                if let Some(refusal) = creation_refused(pods, pod, started).await {
+                    bail!("pod {pod} cannot be created: {refusal}");
+                }
+            }
+        } else {
+            missing_since = None;
+        }
         note(format!("pod {pod} is {phase:?}, waiting until it {what}"));
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// How long a pod may be missing before its StatefulSet's events are read for a refusal.
+const REFUSAL_AFTER: Duration = Duration::from_secs(2);
+
+/// The API server's refusal of `pod` as its StatefulSet's newest FailedCreate event (since
+/// `since`) tells it: only a refusal ("is forbidden"), not a pod still terminating.
+async fn creation_refused(pods: &Api<Pod>, pod: &str, since: Timestamp) -> Option<String> {
+    let owner = pod.rsplit_once('-')?.0;
+    let namespace = pods.namespace()?.to_string();
+    let events: Api<Event> = Api::namespaced(pods.clone().into_client(), &namespace);
+    let selector = format!(
+        "involvedObject.kind=StatefulSet,involvedObject.name={owner},reason=FailedCreate"
+    );
+    let listed = events
+        .list(&ListParams::default().fields(&selector))
+        .await
+        .ok()?;
+    refusal_among(&listed.items, pod, since)
+}
+
+/// Of `events` (a StatefulSet's FailedCreate events), the newest refusal of `pod` at or after
+/// `since`: its message from "is forbidden: " on.
+fn refusal_among(events: &[Event], pod: &str, since: Timestamp) -> Option<String> {
+    let named = format!("Pod {pod} ");
+    events
+        .iter()
+        .filter_map(|e| {
+            let when = e
+                .last_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .or_else(|| e.event_time.as_ref().map(|t| t.0))?;
+            // The event's time has a second's resolution.
+            (when.as_second() + 1 >= since.as_second()).then_some((when, e.message.as_deref()?))
+        })
+        .filter(|(_, m)| m.contains(&named))
+        .filter_map(|(when, m)| Some((when, m.split_once("is forbidden: ")?.1.trim())))
+        .max_by_key(|(when, _)| *when)
+        .map(|(_, why)| why.to_string())
 }
 
 pub async fn until_ready(pods: &Api<Pod>, pod: &str) -> Result<()> {
@@ -142,6 +198,35 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_refused_pod_is_told_by_its_statefulsets_newest_refusal() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let event = |second: i64, message: &str| Event {
+            last_timestamp: Some(Time(at(second))),
+            message: Some(message.into()),
+            ..Default::default()
+        };
+        let psa = "create Pod db-1 in StatefulSet db failed error: pods \"db-1\" is forbidden: violates PodSecurity \"restricted:latest\": runAsNonRoot != true";
+        let quota = "create Pod db-1 in StatefulSet db failed error: pods \"db-1\" is forbidden: exceeded quota: none, requested: pods=1";
+        let events = [
+            event(90, psa),
+            event(105, "create Pod db-1 in StatefulSet db failed error: object is being deleted: pods \"db-1\" already exists"),
+            event(106, quota.replace("db-1", "db-2").as_str()),
+            event(104, quota),
+        ];
+        assert_eq!(
+            refusal_among(&events, "db-1", at(100)).as_deref(),
+            Some("exceeded quota: none, requested: pods=1")
+        );
+        // Older than the wait: not this wait's refusal.
+        assert_eq!(refusal_among(&events[..1], "db-1", at(100)), None);
+        // A pod still being deleted is no refusal.
+        assert_eq!(refusal_among(&events[1..2], "db-1", at(100)), None);
+        assert_eq!(refusal_among(&events, "db-3", at(0)), None);
+        assert!(refusal_among(&events[..1], "db-1", at(0)).unwrap().starts_with("violates PodSecurity"));
+    }
+
     use super::*;
     use anyhow::anyhow;
 

@@ -16,7 +16,7 @@ fi
 . "$OP/check-secret.sh"
 find "$D" -mindepth 1 -delete
 touch "$D/.mysqlha-incomplete"
-mariadb-install-db --defaults-file="$CNF" --datadir="$D" --user=mysql \
+mariadb-install-db --defaults-file="$CNF" --datadir="$D" \
   --auth-root-authentication-method=socket --auth-root-socket-user=mysql --skip-test-db >/tmp/install-db.log 2>&1 \
   || { cat /tmp/install-db.log >&2; exit 1; }
 mariadbd --defaults-file="$CNF" --skip-networking --skip-log-bin --socket="$SOCK" >/tmp/bootstrap.log 2>&1 &
