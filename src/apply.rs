@@ -37,6 +37,27 @@ where
     }
 }
 
+/// Deletes object `name` only when the plugin made it (its managed-by label): a ConfigMap or
+/// Secret of someone else's that happens to bear the name is left alone. Returns whether such
+/// an object was left.
+pub async fn delete_if_managed<K>(api: &Api<K>, name: &str) -> Result<bool>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let Some(object) = api
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read {} {name}", K::kind(&())))?
+    else {
+        return Ok(false);
+    };
+    if !crate::manifests::is_managed(object.meta()) {
+        return Ok(true);
+    }
+    delete_if_present(api, name).await?;
+    Ok(false)
+}
+
 /// Deletes cluster `name`'s StatefulSet, its Services (the three and the member Services) and
 /// its PodDisruptionBudget (the pods go with the StatefulSet); the ConfigMap, Secret and claims
 /// stay.

@@ -59,11 +59,13 @@ impl Archive {
     }
 }
 
-/// Writes `bytes` to `path`; refuses an existing file unless `overwrite`. A write that fails
-/// leaves no file behind.
+/// Writes `bytes` to `path`, readable by its owner only (a report names the cluster's hosts,
+/// users and settings); refuses an existing file unless `overwrite`. A write that fails leaves
+/// no file behind.
 pub fn write_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut options = std::fs::OpenOptions::new();
-    options.write(true);
+    options.write(true).mode(0o600);
     if overwrite {
         options.create(true).truncate(true);
     } else {
@@ -79,7 +81,11 @@ pub fn write_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
             anyhow::Error::new(e).context(format!("cannot create {}", path.display()))
         }
     })?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    // An overwritten file keeps its mode: made the owner's only as well.
+    let written = file
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all());
     if let Err(e) = written {
         drop(file);
         let _ = std::fs::remove_file(path);
@@ -133,6 +139,9 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"one");
         write_file(&path, b"two", true).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

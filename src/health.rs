@@ -184,7 +184,7 @@ impl Extras {
 /// parallel; see `survey`) and judges the whole.
 pub async fn report(cluster: &Cluster) -> Report {
     let extra = cluster.engine.status_statements();
-    let (observed, operation, agent, events) = tokio::join!(
+    let (observed, operation, agent, events, agent_deployment) = tokio::join!(
         crate::survey::observe_running(cluster, &extra),
         crate::lock::current(&cluster.client, &cluster.namespace, &cluster.name),
         crate::agent::leader::state(&cluster.client, &cluster.namespace, &cluster.name),
@@ -194,6 +194,7 @@ pub async fn report(cluster: &Cluster) -> Report {
             &cluster.name,
             crate::events::RECENT,
         ),
+        agent_deployment(cluster),
     );
     let mut members = Vec::new();
     let mut states: Vec<Option<ServerState>> = Vec::new();
@@ -273,6 +274,9 @@ pub async fn report(cluster: &Cluster) -> Report {
     reread_primary_history_if_a_replica_looks_errant(cluster, &mut states).await;
     let mut reasons = judge(cluster, &mut members, &states);
     let durability = durability(cluster, &members, primary_extras.as_ref(), &mut reasons);
+    if let Some(problem) = agent_problem(&cluster.name, agent_deployment.as_ref(), agent.as_ref()) {
+        reasons.push((false, problem));
+    }
     let notes = shared_nodes(&members);
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() {
@@ -301,6 +305,66 @@ pub async fn report(cluster: &Cluster) -> Report {
         agent,
         events: events.unwrap_or_default(),
     }
+}
+
+/// The agent's Deployment as `status` sees it: None when the cluster has none (no agent asked
+/// for); else why its pods cannot run, if one says so.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentDeployment {
+    pub stuck: Option<String>,
+    /// Seconds since the Deployment was made (its pods may still be starting).
+    pub age_seconds: i64,
+}
+
+/// How long a new agent may take to lead before its absence is a problem.
+const AGENT_START_SECONDS: i64 = 90;
+
+async fn agent_deployment(cluster: &Cluster) -> Option<AgentDeployment> {
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let deployment = deployments
+        .get_opt(&crate::manifests::agent::agent_name(&cluster.name))
+        .await
+        .ok()??;
+    let age_seconds = deployment.metadata.creation_timestamp.map_or(0, |t| {
+        (k8s_openapi::jiff::Timestamp::now() - t.0).get_seconds()
+    });
+    let pods = crate::diagnostics::agent_pods(&cluster.pods, &cluster.name)
+        .await
+        .unwrap_or_default();
+    Some(AgentDeployment {
+        stuck: pods.iter().find_map(crate::cluster::stuck_reason),
+        age_seconds,
+    })
+}
+
+/// A deployed agent that does not lead (its pods cannot run or never took the Lease, or the
+/// leader stopped renewing it): automatic failover is off, which `status` must say, with why
+/// and the fix.
+pub fn agent_problem(
+    name: &str,
+    deployment: Option<&AgentDeployment>,
+    state: Option<&crate::agent::leader::AgentState>,
+) -> Option<String> {
+    let deployment = deployment?;
+    if state.is_some_and(|s| s.leads()) {
+        return None;
+    }
+    let starting = deployment.age_seconds < AGENT_START_SECONDS;
+    if starting && deployment.stuck.is_none() && state.is_none() {
+        return None;
+    }
+    let why = match (&deployment.stuck, state) {
+        (Some(stuck), _) => format!("its pods cannot run ({stuck})"),
+        (None, None) => "no agent pod has taken the lead yet".to_string(),
+        (None, Some(s)) => format!(
+            "its last leader {} stopped renewing {}s ago",
+            s.leader, s.heartbeat_seconds_ago
+        ),
+    };
+    Some(format!(
+        "no automatic failover: the agent of cluster {name} has no leader: {why}: check kubectl get pods -l app.kubernetes.io/name=mysqlha-agent; redeploy it with a usable image: kubectl mysqlha agent enable {name} --agent-image IMAGE (or remove it: kubectl mysqlha agent disable {name})"
+    ))
 }
 
 /// The commands that fix what `judge` and `durability` find, spelled out for one cluster.
@@ -791,6 +855,48 @@ mod tests {
             "{}",
             two[1]
         );
+    }
+
+    #[test]
+    fn an_agent_without_a_leader_is_said_with_why_and_the_fix() {
+        use crate::agent::leader::AgentState;
+        let leading = AgentState {
+            leader: "nobody@ha-agent-1 (pid 1)".into(),
+            heartbeat_seconds_ago: 1,
+            last_failover: None,
+            cooldown_until: None,
+        };
+        let stale = AgentState {
+            heartbeat_seconds_ago: 120,
+            ..leading.clone()
+        };
+        let deployed = AgentDeployment {
+            stuck: None,
+            age_seconds: 600,
+        };
+        let pulling = AgentDeployment {
+            stuck: Some("container agent: ImagePullBackOff: Back-off pulling image".into()),
+            age_seconds: 5,
+        };
+        // Just deployed, its pods starting: not yet a problem; stuck: at once.
+        let starting = AgentDeployment {
+            stuck: None,
+            age_seconds: 5,
+        };
+        assert_eq!(agent_problem("ha", Some(&starting), None), None);
+        // No agent asked for, or one that leads: nothing to say.
+        assert_eq!(agent_problem("ha", None, None), None);
+        assert_eq!(agent_problem("ha", Some(&deployed), Some(&leading)), None);
+        let said = |d, s| agent_problem("ha", Some(d), s).unwrap();
+        assert!(
+            said(&pulling, None).contains("its pods cannot run (container agent: ImagePullBackOff")
+        );
+        assert!(
+            said(&pulling, None).contains("kubectl mysqlha agent enable ha --agent-image IMAGE")
+        );
+        assert!(said(&deployed, None).contains("no agent pod has taken the lead yet"));
+        assert!(said(&deployed, Some(&stale)).contains("stopped renewing 120s ago"));
+        assert!(said(&deployed, Some(&stale)).starts_with("no automatic failover:"));
     }
 
     #[test]

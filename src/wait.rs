@@ -73,9 +73,8 @@ async fn creation_refused(pods: &Api<Pod>, pod: &str, since: Timestamp) -> Optio
     let owner = pod.rsplit_once('-')?.0;
     let namespace = pods.namespace()?.to_string();
     let events: Api<Event> = Api::namespaced(pods.clone().into_client(), &namespace);
-    let selector = format!(
-        "involvedObject.kind=StatefulSet,involvedObject.name={owner},reason=FailedCreate"
-    );
+    let selector =
+        format!("involvedObject.kind=StatefulSet,involvedObject.name={owner},reason=FailedCreate");
     let listed = events
         .list(&ListParams::default().fields(&selector))
         .await
@@ -224,7 +223,9 @@ mod tests {
         // A pod still being deleted is no refusal.
         assert_eq!(refusal_among(&events[1..2], "db-1", at(100)), None);
         assert_eq!(refusal_among(&events, "db-3", at(0)), None);
-        assert!(refusal_among(&events[..1], "db-1", at(0)).unwrap().starts_with("violates PodSecurity"));
+        assert!(refusal_among(&events[..1], "db-1", at(0))
+            .unwrap()
+            .starts_with("violates PodSecurity"));
     }
 
     use super::*;

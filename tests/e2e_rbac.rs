@@ -116,8 +116,20 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
     let image = engine.image();
     let create = |extra: &[&str]| {
         let mut args = vec![
-            "create", "e1", "--replicas", "1", "--storage", "4Gi", "--engine", engine.name(),
-            "--image", &image, "--storage-class", "standard", "--kubeconfig", kc,
+            "create",
+            "e1",
+            "--replicas",
+            "1",
+            "--storage",
+            "4Gi",
+            "--engine",
+            engine.name(),
+            "--image",
+            &image,
+            "--storage-class",
+            "standard",
+            "--kubeconfig",
+            kc,
         ];
         args.extend(extra);
         run(PLUGIN, &args, None)
@@ -135,7 +147,12 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
         refused.stderr
     );
     let left = ns
-        .kubectl(&["get", "statefulset,service,configmap,secret,pvc", "-o", "name"])
+        .kubectl(&[
+            "get",
+            "statefulset,service,configmap,secret,pvc",
+            "-o",
+            "name",
+        ])
         .ok()
         .stdout;
     assert!(

@@ -262,6 +262,11 @@ pub struct AgentState {
 }
 
 impl AgentState {
+    /// Its leader renewed the Lease within the Lease's duration.
+    pub fn leads(&self) -> bool {
+        (0..=i64::from(LEASE_SECONDS)).contains(&self.heartbeat_seconds_ago)
+    }
+
     /// "leader nobody@shop-agent-x (pid 1), heartbeat 0s ago; last failover ...; cooldown until ..."
     pub fn describe(&self) -> String {
         let mut out = if self.heartbeat_seconds_ago > i64::from(LEASE_SECONDS) {

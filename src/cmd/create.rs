@@ -83,8 +83,10 @@ pub fn spec(args: &CreateArgs, namespace: &str, engine: Engine) -> ClusterSpec {
     }
 }
 
+/// The objects `create` would make, as YAML; the passwords are not shown (create generates
+/// them, into the Secret only).
 pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
-    let passwords = Passwords::generate().context("cannot generate passwords")?;
+    let passwords = Passwords::not_shown();
     print!(
         "{}",
         manifests::to_yaml(

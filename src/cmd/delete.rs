@@ -1,7 +1,7 @@
 //! `kubectl mysqlha delete NAME`: remove the cluster's objects, and its data unless --keep-data.
 //! Objects are found by name and by the cluster's labels, and one already gone counts as
 //! deleted, so running the command again finishes a delete that was interrupted.
-use crate::apply::{delete_if_present, delete_workloads};
+use crate::apply::{delete_if_managed, delete_workloads};
 use crate::cli::DeleteArgs;
 use crate::cmd::confirm;
 use crate::context::Context;
@@ -65,13 +65,23 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         );
         return Ok(());
     }
-    delete_if_present::<ConfigMap>(&Api::namespaced(ctx.client.clone(), &ctx.namespace), name)
-        .await?;
-    delete_if_present::<Secret>(
+    let secret_name = format!("{name}-credentials");
+    let foreign_config =
+        delete_if_managed::<ConfigMap>(&Api::namespaced(ctx.client.clone(), &ctx.namespace), name)
+            .await?;
+    let foreign_secret = delete_if_managed::<Secret>(
         &Api::namespaced(ctx.client.clone(), &ctx.namespace),
-        &format!("{name}-credentials"),
+        &secret_name,
     )
     .await?;
+    for (kind, object, foreign) in [
+        ("ConfigMap", name.as_str(), foreign_config),
+        ("Secret", secret_name.as_str(), foreign_secret),
+    ] {
+        if foreign {
+            eprintln!("{kind} {object} is not the plugin's (no managed-by label): left alone");
+        }
+    }
     claims
         .delete_collection(
             &DeleteParams::background(),
@@ -116,7 +126,7 @@ async fn anything_left(ctx: &Context, name: &str) -> Result<bool> {
         .get_opt(&format!("{name}-credentials"))
         .await
         .with_context(|| format!("cannot read Secret {name}-credentials"))?;
-    if secret.is_some() {
+    if secret.is_some_and(|s| manifests::is_managed(&s.metadata)) {
         return Ok(true);
     }
     let labels = ListParams::default().labels(&manifests::selector_string(name));

@@ -164,6 +164,14 @@ mod tests {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         let role = std::fs::read_to_string(run.join("role")).unwrap();
+        // File reads and writes by SQL reach the pod's own empty directory only.
+        let cnf = std::fs::read_to_string(run.join("my.cnf")).unwrap();
+        let files = run.join("files");
+        assert!(
+            cnf.contains(&format!("secure_file_priv={}\n", files.display())),
+            "{cnf}"
+        );
+        assert!(files.is_dir());
         std::fs::remove_dir_all(&dir).ok();
         role.trim().to_string()
     }

@@ -13,12 +13,25 @@ pub struct Passwords {
     pub replication: String,
 }
 
+/// The dry run's stand-in for a password.
+pub const NOT_SHOWN: &str = "(generated-by-create-never-shown)";
+
 impl Passwords {
     pub fn generate() -> std::io::Result<Self> {
         Ok(Self {
             root: random_password()?,
             replication: random_password()?,
         })
+    }
+
+    /// What `create --dry-run` shows instead of passwords: never a secret on a terminal or in
+    /// a log. Not a password the plugin would take (from_secret refuses it): a Secret applied
+    /// from the dry run's output is refused by `create` with a clear line.
+    pub fn not_shown() -> Self {
+        Self {
+            root: NOT_SHOWN.into(),
+            replication: NOT_SHOWN.into(),
+        }
     }
 
     #[cfg(test)]
@@ -116,6 +129,16 @@ pub fn secret(spec: &ClusterSpec, passwords: &Passwords) -> Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dry_runs_stand_in_is_never_taken_as_a_password() {
+        let shown = Passwords::not_shown();
+        let secret = secret(&crate::manifests::test_spec(), &shown);
+        let data = secret.string_data.clone().unwrap();
+        assert!(data.values().all(|v| v == NOT_SHOWN));
+        let as_applied = credentials(NOT_SHOWN.as_bytes(), Some(NOT_SHOWN.as_bytes()));
+        assert!(Passwords::from_secret(&as_applied).is_err());
+    }
 
     #[test]
     fn generated_passwords_are_long_random_and_sql_safe() {

@@ -65,6 +65,8 @@ fn pod_spec(spec: &ClusterSpec) -> PodSpec {
         // The restricted Pod Security Standard; the volumes belong to the mysql group.
         security_context: Some(super::security::restricted_pod(MYSQL_UID, Some(MYSQL_UID))),
         termination_grace_period_seconds: Some(60),
+        // The servers never call the Kubernetes API: no token to read through the server.
+        automount_service_account_token: Some(false),
         affinity: Some(spread_over_nodes(spec)),
         init_containers: Some(vec![config_container(spec), data_container(spec)]),
         containers: vec![server_container(spec)],
@@ -312,6 +314,7 @@ mod tests {
             crate::manifests::security::restricted_violations(&pod),
             Vec::<String>::new()
         );
+        assert_eq!(pod.automount_service_account_token, Some(false));
         // No container runs as root, the config container included.
         for c in pod
             .containers

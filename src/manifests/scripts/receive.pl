@@ -2,10 +2,13 @@
 # Direct clone, receiving side (init container "data"): accept ONE connection on PORT that
 # presents the one-time token read from stdin, then run COMMAND... with that connection as its
 # stdin (the stream is not copied through this process: this process becomes the command). A
-# connection with a wrong token is closed and forgotten. Gives up after 120 s without a sender.
+# connection with a wrong token, or without a whole token within HANDSHAKE seconds (a silent
+# connection must not hold the clone up), is closed and forgotten. Gives up after 120 s
+# without a sender.
 # Writes its pid to PIDFILE (in the operation's workspace) so that a later clone of the same
 # target can end it if this one is interrupted (stop-stale.sh).
-use strict; use warnings; use IO::Socket::INET;
+use strict; use warnings; use IO::Socket::INET; use IO::Select;
+my $HANDSHAKE = 5;
 my ($port, $pidfile, @command) = @ARGV;
 @command or die "usage: receive.pl PORT PIDFILE COMMAND...\n";
 open(my $p, '>', $pidfile) or die "cannot write $pidfile: $!\n"; print $p "$$\n"; close $p;
@@ -17,7 +20,11 @@ $SIG{ALRM} = sub { die "no sender connected within 120 s\n" };
 alarm 120;
 while (my $client = $server->accept) {
   my $got = '';
+  my $ready = IO::Select->new($client);
+  my $until = time + $HANDSHAKE;
   while (length($got) < length($token) + 1) {
+    my $left = $until - time;
+    last if $left <= 0 || !$ready->can_read($left);
     my $n = sysread($client, $got, length($token) + 1 - length($got), length($got));
     last unless $n;
   }

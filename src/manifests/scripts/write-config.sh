@@ -47,6 +47,11 @@ settings=""
 # test bed when a replica's node healed from a partition. With a new id there is nothing to kill.
 uid_hash=$(printf %s "${POD_UID:-}" | cksum | cut -d' ' -f1)
 server_id=$(( (uid_hash % 4000000) * 1000 + ordinal + 1 ))
+# SELECT ... INTO OUTFILE, LOAD DATA INFILE and LOAD_FILE() reach one empty directory of the
+# pod's own, nothing else (not the data directory's marks, the record of the primary, or a
+# mounted token): MariaDB restricts nothing by default.
+mkdir -p /etc/mysqlha/run/files
+chmod 0700 /etc/mysqlha/run/files 2>/dev/null || true
 cat >/etc/mysqlha/run/my.cnf.new <<CNF
 [client]
 socket=/run/mysqld/mysqld.sock
@@ -61,6 +66,7 @@ port=3306
 bind_address=0.0.0.0
 server_id=$server_id
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
+secure_file_priv=/etc/mysqlha/run/files
 !include /etc/mysqlha/config/${role}.cnf
 $hold
 $settings
