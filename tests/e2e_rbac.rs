@@ -298,9 +298,9 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
     dba(&["scale", "r1", "--replicas", "3"]).ok();
     dba(&["rebuild-replica", "r1", "r1-2", "--yes"]).ok();
     dba(&["switchover", "r1", "--to", "r1-1"]).ok();
-    signal_primary(&ns, "r1-1", "-STOP");
+    signal_primary(ns, "r1-1", "-STOP");
     let failover = dba(&["failover", "r1", "--yes"]);
-    signal_primary(&ns, "r1-1", "-CONT");
+    signal_primary(ns, "r1-1", "-CONT");
     assert_eq!(failover.code, 0, "{}", failover.stderr);
     eventually(
         "the old primary is back (read-only)",
