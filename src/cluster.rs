@@ -385,9 +385,25 @@ pub async fn observe_with(
 ) -> Result<(ServerState, Vec<Vec<sql::Row>>)> {
     let mut all = target.engine.state_statements().to_vec();
     all.extend(extra);
-    let sets = sql::query_sets(target, &all, sql::WORK_CONNECT_TIMEOUT).await?;
+    // Bounded: an exec whose container goes away under it (a pod being deleted) may never end.
+    let sets = tokio::time::timeout(
+        OBSERVE_LIMIT,
+        sql::query_sets(target, &all, sql::WORK_CONNECT_TIMEOUT),
+    )
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "{}: no answer within {}s",
+            target.pod,
+            OBSERVE_LIMIT.as_secs()
+        )
+    })??;
     state_and_extras(target.engine, target.pod, sets)
 }
+
+/// The longest `observe_with` waits for a member's answer: its client's connect timeout and
+/// the statements' time.
+const OBSERVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The answer to `engine.state_statements()` followed by extra statements (as `observe_with`
 /// asks them of member `pod`): its state, and the extra result sets, one per statement.

@@ -73,19 +73,24 @@ pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<Record> {
     Ok(record)
 }
 
-/// How long writing a member's copy of the record may take, all tries together (a member on a
-/// lost node never answers; it restarts in a new pod, which reads the ConfigMap afresh).
-const TELL_TIMEOUT: Duration = Duration::from_secs(10);
-/// One try of it: an exec on a loaded node can take seconds.
+/// How long writing the new primary's copy of the record may take, all tries together: it
+/// has just been promoted, so it answers; an exec on a loaded node can take seconds.
+const TELL_PRIMARY_TIMEOUT: Duration = Duration::from_secs(10);
+/// One try of it.
 const TELL_TRY: Duration = Duration::from_secs(4);
+/// The one try for every other member (a member on a lost node, or an old primary whose server
+/// was just stopped, never answers: it restarts in a new pod, or comes back held).
+const TELL_OTHER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The shell command that writes a member's copy of the record (`$1`) in its run directory.
 const WRITE_RECORD: &str = "printf '%s' \"$1\" >/etc/mysqlha/run/primary.new && mv /etc/mysqlha/run/primary.new /etc/mysqlha/run/primary";
 
-/// Writes `record` into every running member's run directory, the members at once, each tried
-/// again within TELL_TIMEOUT. A member not told keeps an older copy, which its mounted ConfigMap
-/// outdates (higher generation) once the kubelet refreshes it; a member that was neither the
-/// old nor the new primary takes the same role with either record.
+/// Writes `record` into every running member's run directory, all at once: the new primary
+/// tried again within TELL_PRIMARY_TIMEOUT (a restart must find it primary), every other
+/// member once. A member not told keeps an older copy, which its mounted ConfigMap outdates
+/// (higher generation) once the kubelet refreshes it; a member that was neither the old nor
+/// the new primary takes the same role with either record, and an old primary is held (fence,
+/// stop_and_hold) until it follows the new one, which writes its copy again (release_hold).
 async fn tell_members(cluster: &Cluster, record: &Record) {
     let copy = record.as_member_copy();
     // pod_phase counts a pod being deleted as not running.
@@ -97,18 +102,17 @@ async fn tell_members(cluster: &Cluster, record: &Record) {
     });
     let writes = told.map(|m| {
         let copy = copy.as_str();
-        async move {
+        let write = move || async move {
             let command = ["sh", "-c", WRITE_RECORD, "sh", copy];
-            let _ = tokio::time::timeout(TELL_TIMEOUT, async {
-                loop {
-                    let tried = tokio::time::timeout(
-                        TELL_TRY,
-                        crate::exec::run(cluster.server(&m.name), &command, None),
-                    )
-                    .await;
-                    if matches!(tried, Ok(Ok(_))) {
-                        return;
-                    }
+            crate::exec::run(cluster.server(&m.name), &command, None).await
+        };
+        async move {
+            if m.name != record.primary {
+                let _ = tokio::time::timeout(TELL_OTHER_TIMEOUT, write()).await;
+                return;
+            }
+            let _ = tokio::time::timeout(TELL_PRIMARY_TIMEOUT, async {
+                while !matches!(tokio::time::timeout(TELL_TRY, write()).await, Ok(Ok(_))) {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             })

@@ -127,7 +127,7 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
             "--image",
             &image,
             "--storage-class",
-            "standard",
+            "fixed",
             "--kubeconfig",
             kc,
         ];
@@ -203,7 +203,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
         "--image",
         &image,
         "--storage-class",
-        "standard",
+        "fixed",
     ])
     .ok();
     // create deployed the agent with the Role's rights; its pods were admitted and one leads.

@@ -521,11 +521,11 @@ fn claim_sizes(ns: &Namespace) -> String {
 /// server would refuse or adjust at start is refused before anything restarts; a good one is
 /// recorded and rolls through (interrupted once while the replica restarts, then run again: only
 /// what is left restarts), the primary last by switchover, under a writer that loses nothing.
-/// Storage: on a class that allows no expansion (`standard`) growing is refused, as is
+/// Storage: on a class that allows no expansion (`fixed`) growing is refused, as is
 /// shrinking, with nothing changed.
 fn set_rolls_a_restart_setting_through_under_writes_and_refuses_storage_changes(engine: Engine) {
     let ns = Namespace::with_engine("e2e-setr", engine);
-    create_command(&ns, "sr", 2, &["--storage-class", "standard"]).ok();
+    create_command(&ns, "sr", 2, &["--storage-class", "fixed"]).ok();
     ns.sql(
         "sr",
         "sr-0",

@@ -565,10 +565,11 @@ async fn check_agent_allowed(ctx: &Context, args: &CreateArgs) -> Result<()> {
         return Ok(());
     };
     let (client, ns) = (&ctx.client, &ctx.namespace);
+    // The Role's dry run is where RBAC says no (no right to create Roles, or rights the user
+    // does not hold); the RoleBinding's cannot be tried before its Role exists.
     let checked = async {
         apply_one(client, ns, &objects::service_account(&spec), true).await?;
         apply_one(client, ns, &objects::role(&spec), true).await?;
-        apply_one(client, ns, &objects::role_binding(&spec), true).await?;
         apply_one(client, ns, &objects::deployment(&spec), true).await
     };
     checked.await.map_err(|e| {
