@@ -168,6 +168,20 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
     every_command_as(&ns, engine, "dba");
 }
 
+/// The agent's Deployment, ServiceAccount, Role and RoleBinding of cluster r1 exist.
+fn assert_agent_objects(ns: &Namespace) {
+    let agent = ns
+        .kubectl(&[
+            "get",
+            "deployment,serviceaccount,role,rolebinding",
+            "r1-agent",
+            "-o",
+            "name",
+        ])
+        .ok();
+    assert_eq!(agent.stdout.lines().count(), 4, "{}", agent.stdout);
+}
+
 /// Every command, as ServiceAccount `sa` of `ns` through a token kubeconfig.
 fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
     let kubeconfig = token_kubeconfig(ns, sa);
@@ -225,16 +239,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
     assert!(!can("get", "secrets/other-app", &[]));
     assert!(!can("list", "secrets", &[]));
     // disable removes it with the Role's rights (and keeps it from racing the failover below).
-    let agent = ns
-        .kubectl(&[
-            "get",
-            "deployment,serviceaccount,role,rolebinding",
-            "r1-agent",
-            "-o",
-            "name",
-        ])
-        .ok();
-    assert_eq!(agent.stdout.lines().count(), 4, "{}", agent.stdout);
+    assert_agent_objects(ns);
     dba(&["agent", "disable", "r1"]).ok();
     let status = dba(&["status", "r1", "-o", "json"]).ok();
     assert!(
@@ -337,16 +342,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str) {
         "{}",
         enabled.stdout
     );
-    let agent = ns
-        .kubectl(&[
-            "get",
-            "deployment,serviceaccount,role,rolebinding",
-            "r1-agent",
-            "-o",
-            "name",
-        ])
-        .ok();
-    assert_eq!(agent.stdout.lines().count(), 4, "{}", agent.stdout);
+    assert_agent_objects(ns);
     dba(&["delete", "r1", "--yes"]).ok();
     let left = ns
         .kubectl(&[
