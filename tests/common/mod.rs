@@ -671,9 +671,12 @@ impl WritableSampler {
             let mut sampled = Sampled::default();
             let started = Instant::now();
             while !flag.load(Ordering::Relaxed) {
+                // -k: a status hung on a dead node does not always end on SIGTERM (issue 26).
                 let out = run(
                     "timeout",
-                    &["30", PLUGIN, "status", &which, "-o", "json", "-n", &name],
+                    &[
+                        "-k", "5", "30", PLUGIN, "status", &which, "-o", "json", "-n", &name,
+                    ],
                     None,
                 );
                 sampled.asked += 1;
