@@ -44,7 +44,11 @@ pub async fn live_record(cluster: &Cluster) -> Result<Record> {
 /// Renders and applies the ConfigMap for `replicas` members, the record of the primary kept as
 /// it is now.
 pub async fn apply_config(cluster: &Cluster, replicas: i32) -> Result<()> {
-    let record = live_record(cluster).await?;
+    apply_config_with(cluster, replicas, &live_record(cluster).await?).await
+}
+
+/// Renders and applies the ConfigMap for `replicas` members holding `record`.
+async fn apply_config_with(cluster: &Cluster, replicas: i32, record: &Record) -> Result<()> {
     let mut spec = cluster.config_spec(replicas, &record.primary);
     spec.generation = record.generation;
     let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
@@ -61,10 +65,7 @@ pub async fn record_primary(cluster: &Cluster, pod: &str) -> Result<Record> {
         primary: pod.to_string(),
         generation: live_record(cluster).await?.generation + 1,
     };
-    let mut spec = cluster.config_spec(cluster.replicas(), pod);
-    spec.generation = record.generation;
-    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    apply(&configs, &manifests::config_map(&spec)).await?;
+    apply_config_with(cluster, cluster.replicas(), &record).await?;
     let (pointed, ()) = tokio::join!(
         point_write_service(cluster, Some(pod)),
         tell_members(cluster, &record)

@@ -26,6 +26,7 @@ use crate::lock::OperationLock;
 use crate::manifests::agent::{self as objects, AgentSpec};
 use crate::{failover, plan};
 use anyhow::{bail, Context as _, Result};
+use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
@@ -632,39 +633,57 @@ async fn end<T>(mut op: Context, result: &Result<T>) {
     }
 }
 
-/// Under the cluster's operation lock (a command running holds it: no failover now), decides
-/// again on a fresh reading and runs the shared failover; its steps are Events of an
-/// `auto-failover` operation.
+/// Runs `work` as `operation` under the cluster's operation lock (a command running holds it:
+/// an error, nothing is done now), on the cluster read afresh under the lock, whose record must
+/// still name `primary` (no switchover or failover moved it since the decision); its steps are
+/// Events of that operation, which say done or failed.
+async fn with_primary_locked<T>(
+    ctx: &Context,
+    name: &str,
+    primary: &str,
+    operation: &'static str,
+    work: impl for<'a> FnOnce(&'a Context, &'a Cluster) -> BoxFuture<'a, Result<T>>,
+) -> Result<T> {
+    let op = begin(ctx, name, operation).await?;
+    let result = async {
+        let cluster = Cluster::load(&op, name).await?;
+        if cluster.primary != primary {
+            bail!(
+                "the primary of record is now {}, not {primary}",
+                cluster.primary
+            );
+        }
+        work(&op, &cluster).await
+    }
+    .await;
+    end(op, &result).await;
+    result
+}
+
+/// Under the cluster's operation lock, decides again on a fresh reading and runs the shared
+/// failover; its steps are Events of an `auto-failover` operation.
 async fn locked_failover(
     ctx: &Context,
     name: &str,
     lost: &str,
     plan: plan::failover::FailoverPlan,
 ) -> Result<failover::Outcome> {
-    let op = begin(ctx, name, "auto-failover").await?;
-    let result = async {
-        // The plan was made just before the lock was taken; under the lock, the record must
-        // still name the primary judged lost (no switchover or failover moved it meanwhile) and
-        // the primary must still be silent. The failover itself stops every replica receiving
-        // and chooses again on what each received by then.
-        let cluster = Cluster::load(&op, name).await?;
-        if cluster.primary != lost {
-            bail!(
-                "the primary of record is now {}, not {lost}",
-                cluster.primary
-            );
-        }
-        if let Some(addr) = primary_address(&cluster) {
-            if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
-                bail!("primary {lost} answers again");
+    // The plan was made just before the lock was taken; under the lock the primary must still
+    // be silent. The failover itself stops every replica receiving and chooses again on what
+    // each received by then.
+    with_primary_locked(ctx, name, lost, "auto-failover", |op, cluster| {
+        Box::pin(async move {
+            if let Some(addr) = primary_address(cluster) {
+                if probe::handshake(addr, HANDSHAKE_TIMEOUT).await.is_ok() {
+                    bail!("primary {} answers again", cluster.primary);
+                }
             }
-        }
-        failover::candidate(&op, &cluster, &plan)?;
-        failover::execute(&op, &cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
-    }
-    .await;
-    end(op, &result).await;
-    result.context("automatic failover")
+            failover::candidate(op, cluster, &plan)?;
+            failover::execute(op, cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
+        })
+    })
+    .await
+    .context("automatic failover")
 }
 
 /// After a silence of the primary (or at the first answer a new leader sees): restarts the

@@ -5,7 +5,7 @@
 //! cannot be asked, or that a replica is ahead of, is failed over; another writable member is
 //! left to a person. Under the operation lock, so a switchover's fenced primary (read-only
 //! for a moment, under the lock) is never touched.
-use super::{begin, decision, end, Settings, Watch, FAILOVER_TIMEOUT};
+use super::{decision, with_primary_locked, Settings, Watch, FAILOVER_TIMEOUT};
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::context::Context;
 use crate::plan::{self, Asking, Observed};
@@ -191,42 +191,34 @@ fn say_not_now(ctx: &Context, watch: &mut Watch, primary: &str, e: &anyhow::Erro
 /// How long the statements that make the primary writable may take.
 const MAKE_WRITABLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Under the lock, on a fresh reading: the record still names `primary`, and the decision is
+/// Under the lock, on a fresh reading (the record still names `primary`), the decision is
 /// still to make it writable; then it is, and loses any hold a fence left on it.
 async fn locked_make_writable(ctx: &Context, name: &str, primary: &str) -> Result<()> {
-    let op = begin(ctx, name, "make-writable").await?;
-    let result = async {
-        let cluster = Cluster::load(&op, name).await?;
-        if cluster.primary != primary {
-            bail!("the primary of record is now {}", cluster.primary);
-        }
-        let remedy = decide(&plan::observe_members(&cluster, Asking::Quick).await);
-        if remedy != Remedy::MakeWritable {
-            bail!("asked again under the lock: {remedy:?}");
-        }
-        topology::promote(&cluster, primary, "", MAKE_WRITABLE_TIMEOUT).await?;
-        topology::release_hold(&cluster, primary).await
-    }
-    .await;
-    end(op, &result).await;
-    result.context("making the primary writable")
+    with_primary_locked(ctx, name, primary, "make-writable", |_, cluster| {
+        Box::pin(async move {
+            let remedy = decide(&plan::observe_members(cluster, Asking::Quick).await);
+            if remedy != Remedy::MakeWritable {
+                bail!("asked again under the lock: {remedy:?}");
+            }
+            topology::promote(cluster, &cluster.primary, "", MAKE_WRITABLE_TIMEOUT).await?;
+            topology::release_hold(cluster, &cluster.primary).await
+        })
+    })
+    .await
+    .context("making the primary writable")
 }
 
 /// Under the lock, on a fresh reading, the shared failover of a primary that takes no write.
 async fn locked_failover(ctx: &Context, name: &str, primary: &str) -> Result<failover::Outcome> {
-    let op = begin(ctx, name, "auto-failover").await?;
-    let result = async {
-        let cluster = Cluster::load(&op, name).await?;
-        if cluster.primary != primary {
-            bail!("the primary of record is now {}", cluster.primary);
-        }
-        let plan = plan::failover::plan(&cluster, None, false).await;
-        failover::candidate(&op, &cluster, &plan)?;
-        failover::execute(&op, &cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
-    }
-    .await;
-    end(op, &result).await;
-    result.context("automatic failover")
+    with_primary_locked(ctx, name, primary, "auto-failover", |op, cluster| {
+        Box::pin(async move {
+            let plan = plan::failover::plan(cluster, None, false).await;
+            failover::candidate(op, cluster, &plan)?;
+            failover::execute(op, cluster, plan, None, FAILOVER_TIMEOUT, Instant::now()).await
+        })
+    })
+    .await
+    .context("automatic failover")
 }
 
 #[cfg(test)]
