@@ -81,21 +81,7 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
         Duration::from_secs(120),
         || node_ready(&primary_node),
     );
-    eventually(
-        "the old primary's pod runs again",
-        Duration::from_secs(180),
-        || {
-            ns.kubectl(&[
-                "get",
-                "pod",
-                "nd-0",
-                "-o",
-                "jsonpath={.status.containerStatuses[0].state.running}",
-            ])
-            .stdout
-            .contains("startedAt")
-        },
-    );
+    wait_until_it_runs(&ns, "nd-0", "the old primary's pod runs again");
     for _ in 0..5 {
         let writable = writable_members(&ns, "nd");
         assert_eq!(writable, vec![primary.clone()], "writable members");
@@ -149,20 +135,10 @@ fn failover_after_the_primary_node_is_partitioned_acknowledges_nothing_on_the_ol
     assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.w", &acked);
     let isolated_acked = isolated_writer.stop();
     assert_no_acknowledged_write_lost(&ns, "nd", &primary, "app.iso", &isolated_acked);
-    eventually(
+    wait_until_it_runs(
+        &ns,
+        "nd-0",
         "the old primary's pod runs again once the node is back",
-        Duration::from_secs(180),
-        || {
-            ns.kubectl(&[
-                "get",
-                "pod",
-                "nd-0",
-                "-o",
-                "jsonpath={.status.containerStatuses[0].state.running}",
-            ])
-            .stdout
-            .contains("startedAt")
-        },
     );
     assert_eq!(writable_members(&ns, "nd"), vec![primary.clone()]);
     // Sampled from before the partition until now: never two writable at any moment.
@@ -451,4 +427,19 @@ fn the_agent_rides_out_an_api_outage_and_fails_over_a_powered_off_then_a_partiti
         Duration::from_secs(180),
         || writable_members(&ns, "na") == vec![third.clone()],
     );
+}
+
+/// Waits (up to 180 s) until `pod`'s first container runs; `what` names the wait.
+fn wait_until_it_runs(ns: &Namespace, pod: &str, what: &str) {
+    eventually(what, Duration::from_secs(180), || {
+        ns.kubectl(&[
+            "get",
+            "pod",
+            pod,
+            "-o",
+            "jsonpath={.status.containerStatuses[0].state.running}",
+        ])
+        .stdout
+        .contains("startedAt")
+    });
 }
