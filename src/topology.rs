@@ -213,6 +213,7 @@ pub async fn wait_applied(
     let started = Instant::now();
     let mut progress = Progress::new(started, stall, limit);
     let mut last_error = None;
+    let mut last_state = None;
     loop {
         let step = progress.next_step(Instant::now());
         let waited = sql::query(
@@ -238,14 +239,15 @@ pub async fn wait_applied(
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-        let applied = crate::cluster::observe(cluster.server(pod))
-            .await
-            .ok()
-            .map(|s| s.applied);
+        let state = crate::cluster::observe(cluster.server(pod)).await.ok();
+        let applied = state.as_ref().map(|s| s.applied.clone());
         if let Some(applied) = &applied {
             if applied.includes(&target) {
                 return Ok(());
             }
+        }
+        if state.is_some() {
+            last_state = state;
         }
         if let Some(ended) = progress.seen(applied.as_ref(), Instant::now()) {
             let (_, behind) = applied.as_ref().map_or((vec![], 0), |a| target.beyond(a));
@@ -256,12 +258,35 @@ pub async fn wait_applied(
             let error = last_error
                 .map(|e| format!("; last error asking it: {e}"))
                 .unwrap_or_default();
+            let replication = last_state
+                .as_ref()
+                .map(|s| format!("; {}", describe_replication(s, &target)))
+                .unwrap_or_default();
             bail!(
-                "{pod} had not applied the primary's transactions after {:.0}s ({why}; behind by {behind} transaction(s)){error}; run the command again to retry",
+                "{pod} had not applied the primary's transactions after {:.0}s ({why}; behind by {behind} transaction(s)){replication}{error}; run the command again to retry",
                 started.elapsed().as_secs_f64()
             );
         }
     }
+}
+
+/// A stalled replica's replication in a few words, for the error that ends a wait for `target`:
+/// whether it receives from its source (and from which), whether it applies, what it received
+/// that it has not applied, and its last replication error.
+pub fn describe_replication(state: &crate::engine::ServerState, target: &Gtids) -> String {
+    let Some(r) = &state.replication else {
+        return "it does not replicate (no source configured)".into();
+    };
+    let (_, unreceived) = target.beyond(&r.received);
+    let (_, unapplied) = r.received.beyond(&state.applied);
+    let mut words = format!(
+        "its receiver from {}: {}, its applier: {}; received but not applied: {unapplied}, not received: {unreceived}",
+        r.source_host, r.io_running, r.sql_running
+    );
+    if let Some(error) = r.error() {
+        words.push_str(&format!("; its last replication error: {error}"));
+    }
+    words
 }
 
 /// How long one step of `wait_applied` waits in the server.
@@ -427,6 +452,48 @@ mod tests {
         assert_eq!(p.next_step(at(0)), WAIT_STEP);
         assert_eq!(p.next_step(at(598)), Duration::from_secs(2));
         assert_eq!(p.next_step(at(700)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_stalled_replica_is_described_by_what_it_received_and_applied() {
+        use crate::engine::{Engine, Replication, ServerState};
+        let gtids = |t: &str| Engine::Mariadb.parse_gtids(t).unwrap();
+        let state = |replication| ServerState {
+            read_only: true,
+            applied: gtids("0-1-10"),
+            history: gtids("0-1-10"),
+            version: "10.11".into(),
+            replication,
+        };
+        let target = gtids("0-1-15");
+        assert_eq!(
+            describe_replication(&state(None), &target),
+            "it does not replicate (no source configured)"
+        );
+        let applier_stopped = Replication {
+            source_host: "db-0.db".into(),
+            io_running: "Yes".into(),
+            sql_running: "No".into(),
+            received: gtids("0-1-14"),
+            last_sql_error: Some("Duplicate entry '7'".into()),
+            ..Replication::default()
+        };
+        assert_eq!(
+            describe_replication(&state(Some(applier_stopped)), &target),
+            "its receiver from db-0.db: Yes, its applier: No; received but not applied: 4, not received: 1; its last replication error: Duplicate entry '7'"
+        );
+        let not_connected = Replication {
+            source_host: "db-0.db".into(),
+            io_running: "Connecting".into(),
+            sql_running: "Yes".into(),
+            received: gtids("0-1-10"),
+            last_io_error: Some("error connecting to master".into()),
+            ..Replication::default()
+        };
+        assert_eq!(
+            describe_replication(&state(Some(not_connected)), &target),
+            "its receiver from db-0.db: Connecting, its applier: Yes; received but not applied: 0, not received: 5; its last replication error: error connecting to master"
+        );
     }
 
     #[test]

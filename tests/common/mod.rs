@@ -306,7 +306,7 @@ impl Namespace {
 
 impl Namespace {
     /// What a failed test leaves in its output (CI keeps only that): the pods, the last
-    /// events, and the agent's log when there is one.
+    /// events, the members' server logs, and the agent's log when there is one.
     fn print_what_happened(&self) {
         let pods = self.kubectl(&["get", "pods", "-o", "wide"]).stdout;
         let events = self
@@ -328,9 +328,24 @@ impl Namespace {
                 "--tail=30",
             ])
             .stdout;
+        // The servers' own logs (errors, replication stops) of every member.
+        let servers = self
+            .kubectl(&[
+                "logs",
+                "-l",
+                "app.kubernetes.io/name=mysqlha",
+                "-c",
+                "mysql",
+                "--prefix",
+                "--tail=15",
+            ])
+            .stdout;
         eprintln!("--- namespace {} when the test failed", self.name);
         eprintln!("{pods}");
         eprintln!("last events, newest first:\n{}", last.join("\n"));
+        if !servers.is_empty() {
+            eprintln!("server logs:\n{servers}");
+        }
         if !agent.is_empty() {
             eprintln!("agent logs:\n{agent}");
         }
