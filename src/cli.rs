@@ -1,5 +1,5 @@
 //! Command-line interface: global flags shared with kubectl, and one subcommand per file in cmd/.
-use crate::engine::Engine;
+use crate::db::engine::Engine;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
     name = "kubectl-mysqlha",
     bin_name = "kubectl mysqlha",
     about = "Create and run a highly available MySQL or MariaDB primary/replica cluster on Kubernetes",
-    version = crate::VERSION_LINE,
+    version = crate::base::VERSION_LINE,
     propagate_version = true,
     after_help = "Examples:\n  kubectl mysqlha create shop --replicas 3\n  kubectl mysqlha status shop\n  kubectl mysqlha scale shop --replicas 5"
 )]
@@ -36,19 +36,7 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Yaml,
-}
+pub use crate::base::style::{ColorChoice, OutputFormat};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -199,16 +187,7 @@ pub struct CreateArgs {
     pub agent_image: Option<String>,
 }
 
-/// How a clone's backup stream travels from the donor pod to the new pod.
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Transfer {
-    /// Pod to pod over the pod network, on a one-time port that admits only the holder of a
-    /// one-time token (about the speed of the disk)
-    #[default]
-    Direct,
-    /// Through the plugin over the API server's exec streams (works wherever exec works, slower)
-    Api,
-}
+pub use crate::cluster::Transfer;
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -518,6 +497,31 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("duration '{s}' is zero (use e.g. 90s, 10m, 1h)"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+impl GlobalArgs {
+    /// Connects to the API server these flags name.
+    pub async fn connect(&self) -> anyhow::Result<crate::k8s::context::Context> {
+        crate::k8s::context::Context::connect(
+            self.kubeconfig.as_deref(),
+            self.context.clone(),
+            self.namespace.clone(),
+            self.color,
+        )
+        .await
+    }
+}
+
+/// The agent's flags as its settings.
+impl From<&AgentTuning> for crate::agent::Settings {
+    fn from(flags: &AgentTuning) -> Self {
+        crate::agent::Settings {
+            grace: flags.grace,
+            restart_grace: flags.restart_grace,
+            cooldown: flags.cooldown,
+            auto_rebuild: flags.auto_rebuild,
+        }
+    }
 }
 
 #[cfg(test)]

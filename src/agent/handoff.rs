@@ -21,7 +21,7 @@ pub async fn peer_off_primary_node(cluster: &Cluster) -> Option<String> {
     if my_node != primary_node {
         return None;
     }
-    let agents = crate::diagnostics::agent_pods(&cluster.pods, &cluster.name)
+    let agents = crate::cluster::diagnostics::agent_pods(&cluster.pods, &cluster.name)
         .await
         .ok()?;
     peer_elsewhere(&me, &primary_node, &agents)

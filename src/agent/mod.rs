@@ -2,7 +2,7 @@
 //! pods elect a leader (leader.rs); every PROBE_EVERY the leader probes the primary of record
 //! over the pod network (probe.rs). The primary is lost only when it has not answered for the
 //! grace time AND its replicas agree (none has an IO thread connected to it, asked by exec).
-//! Then the leader takes the cluster's operation lock and runs crate::failover, the same
+//! Then the leader takes the cluster's operation lock and runs crate::ops::failover, the same
 //! failover as `kubectl mysqlha failover`; after one, a cooldown (cooldown.rs: one more failover
 //! at most within it). A primary that answers again after a silence gets its waiting replicas
 //! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild,
@@ -18,13 +18,13 @@ mod reconnect;
 mod rejoin;
 mod write_path;
 
-use crate::apply::{apply, delete_if_present};
 use crate::cluster::{Cluster, ServerState};
-use crate::context::Context;
-use crate::events::Recorder;
-use crate::lock::OperationLock;
+use crate::k8s::apply::{apply, delete_if_present};
+use crate::k8s::context::Context;
+use crate::k8s::events::Recorder;
+use crate::k8s::lock::OperationLock;
 use crate::manifests::agent::{self as objects, AgentSpec};
-use crate::{failover, plan};
+use crate::{ops::failover, ops::plan};
 use anyhow::{bail, Context as _, Result};
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -144,17 +144,6 @@ fn forbidden(e: &anyhow::Error) -> bool {
 /// How the agent decides (its flags).
 pub use objects::Tuning as Settings;
 
-impl From<&crate::cli::AgentTuning> for Settings {
-    fn from(flags: &crate::cli::AgentTuning) -> Self {
-        Settings {
-            grace: flags.grace,
-            restart_grace: flags.restart_grace,
-            cooldown: flags.cooldown,
-            auto_rebuild: flags.auto_rebuild,
-        }
-    }
-}
-
 /// What the leader knows between probes.
 #[derive(Default)]
 struct Watch {
@@ -202,7 +191,7 @@ pub async fn run(
     cluster: String,
     settings: Settings,
 ) -> Result<()> {
-    let identity = crate::lock::identity();
+    let identity = crate::k8s::lock::identity();
     let leadership = leader::Election::new(&client, &namespace, &cluster, identity.clone())
         .keep_renewing(PROBE_EVERY);
     let events = Recorder::new(&client, &namespace, &cluster, "agent");
@@ -210,7 +199,7 @@ pub async fn run(
         client: client.clone(),
         namespace: namespace.clone(),
         lock: None,
-        color: crate::cli::ColorChoice::Never,
+        color: crate::base::style::ColorChoice::Never,
         events: Some(events),
     };
     say(&format!(
@@ -249,7 +238,7 @@ pub async fn run(
         if let Err(e) = watch_once(&ctx, &cluster, &settings, &mut watch, &leadership).await {
             say(&format!(
                 "cannot watch cluster {cluster}: {}",
-                crate::one_line(&e)
+                crate::base::one_line(&e)
             ));
         }
     }
@@ -350,7 +339,7 @@ async fn watch_once(
                 "PrimaryUnreachable",
                 &format!(
                     "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s once its port refuses or resets a connection and its pod stays: a restart in place) and its replicas agree",
-                    crate::one_line(&silence),
+                    crate::base::one_line(&silence),
                     settings.grace.as_secs(),
                     (settings.grace + settings.restart_grace).as_secs()
                 ),
@@ -434,7 +423,7 @@ async fn watch_once(
             &format!(
                 "primary {primary} is lost ({} replica(s) agree) but no failover: {}",
                 plan.replicas.len(),
-                crate::one_line(&refusal)
+                crate::base::one_line(&refusal)
             ),
             &primary,
         );
@@ -503,7 +492,7 @@ async fn watch_once(
             &format!(
                 "automatic failover of {primary} did not happen after {:.1}s: {}",
                 started.elapsed().as_secs_f64(),
-                crate::one_line(&e)
+                crate::base::one_line(&e)
             ),
             &primary,
         ),
@@ -595,7 +584,7 @@ async fn replica_reaches(cluster: &Cluster, pod: &str, ip: &str) -> Result<bool>
     );
     let out = tokio::time::timeout(
         Duration::from_secs(5),
-        crate::exec::run(cluster.server(pod), &["sh", "-c", &script], None),
+        crate::k8s::exec::run(cluster.server(pod), &["sh", "-c", &script], None),
     )
     .await
     .context("no answer")??;
@@ -615,7 +604,7 @@ async fn begin(ctx: &Context, name: &str, operation: &'static str) -> Result<Con
         client: ctx.client.clone(),
         namespace: ctx.namespace.clone(),
         lock: Some(lock),
-        color: crate::cli::ColorChoice::Never,
+        color: crate::base::style::ColorChoice::Never,
         events: Some(events),
     })
 }
@@ -625,7 +614,7 @@ async fn end<T>(mut op: Context, result: &Result<T>) {
     if let Some(events) = op.events.take() {
         match result {
             Ok(_) => events.done().await,
-            Err(e) => events.failed(&crate::one_line(e)).await,
+            Err(e) => events.failed(&crate::base::one_line(e)).await,
         }
     }
     if let Some(lock) = op.lock.take() {
@@ -783,7 +772,7 @@ async fn rejoin_members(
         say(&format!(
             "cannot rejoin {}: {}",
             idle.join(", "),
-            crate::one_line(e)
+            crate::base::one_line(e)
         ));
     }
     end(op, &result).await;

@@ -4,7 +4,7 @@
 use super::rejoin::OutOfService;
 use super::{begin, decision, end, say};
 use crate::cluster::Cluster;
-use crate::context::Context;
+use crate::k8s::context::Context;
 use anyhow::Result;
 use std::collections::BTreeSet;
 use tokio::task::JoinHandle;
@@ -36,7 +36,7 @@ pub fn rebuild_one(
         client: ctx.client.clone(),
         namespace: ctx.namespace.clone(),
         lock: None,
-        color: crate::cli::ColorChoice::Never,
+        color: crate::base::style::ColorChoice::Never,
         events: None,
     };
     let (name, pod) = (name.to_string(), pod.clone());
@@ -46,7 +46,10 @@ pub fn rebuild_one(
         };
         let result = rebuild(&op, &name, &pod, &why).await;
         if let Err(e) = &result {
-            say(&format!("cannot rebuild {pod}: {}", crate::one_line(e)));
+            say(&format!(
+                "cannot rebuild {pod}: {}",
+                crate::base::one_line(e)
+            ));
         }
         end(op, &result).await;
     }));
@@ -55,7 +58,7 @@ pub fn rebuild_one(
 /// Under the operation lock (`op`): clones `pod` afresh from the best donor and rejoins it.
 async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
     let cluster = Cluster::load(op, name).await?;
-    let donor = crate::clone::choose_donor(&cluster, pod).await?;
+    let donor = crate::ops::clone::choose_donor(&cluster, pod).await?;
     decision(
         op,
         "AutoRebuild",
@@ -63,9 +66,9 @@ async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
         Some(pod),
     );
     let passwords = cluster.passwords().await?;
-    let task = crate::progress::Progress::new().task(pod);
-    let from = crate::clone::Donor::named(&donor);
-    crate::clone::rebuild(&cluster, pod, from, &passwords, &task).await?;
+    let task = crate::base::progress::Progress::new().task(pod);
+    let from = crate::ops::clone::Donor::named(&donor);
+    crate::ops::clone::rebuild(&cluster, pod, from, &passwords, &task).await?;
     task.finish("rebuilt");
     decision(
         op,

@@ -32,7 +32,7 @@ pub async fn not_connected(cluster: &Cluster) -> Vec<String> {
 pub async fn restart_receiving(cluster: &Cluster, pods: &[String]) -> Vec<String> {
     let statements = cluster.engine.reconnect_statements();
     let restarts = pods.iter().map(|pod| async move {
-        crate::sql::execute(cluster.server(pod), statements)
+        crate::cluster::sql::execute(cluster.server(pod), statements)
             .await
             .ok()
             .map(|()| pod.clone())

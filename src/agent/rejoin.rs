@@ -4,8 +4,8 @@
 //! says which transactions only it holds (a rebuild-replica is the way back; the agent runs it
 //! with --auto-rebuild, as for a replica whose replication stopped on an error).
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
-use crate::context::Context;
-use crate::topology;
+use crate::k8s::context::Context;
+use crate::ops::topology;
 use anyhow::{Context as _, Result};
 
 /// What became of a member found out of service.
@@ -93,7 +93,7 @@ pub async fn rejoin(ctx: &Context, cluster: &Cluster, pod: &str) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Replication;
+    use crate::db::engine::Replication;
 
     #[test]
     fn only_a_read_only_member_replicating_from_no_one_is_idle() {

@@ -7,9 +7,9 @@
 //! for a moment, under the lock) is never touched.
 use super::{decision, with_primary_locked, Settings, Watch, FAILOVER_TIMEOUT};
 use crate::cluster::{pod_phase, Cluster, PodPhase};
-use crate::context::Context;
-use crate::plan::{self, Asking, Observed};
-use crate::{failover, topology};
+use crate::k8s::context::Context;
+use crate::ops::plan::{self, Asking, Observed};
+use crate::{ops::failover, ops::topology};
 use anyhow::{bail, Context as _, Result};
 use std::time::{Duration, Instant};
 
@@ -182,7 +182,7 @@ fn say_not_now(ctx: &Context, watch: &mut Watch, primary: &str, e: &anyhow::Erro
         "PrimaryNotServing",
         &format!(
             "primary {primary} takes no write, not fixed now: {}",
-            crate::one_line(e)
+            crate::base::one_line(e)
         ),
         primary,
     );
@@ -228,7 +228,7 @@ mod tests {
 
     /// A MariaDB member's state (`received` None: it does not replicate).
     fn state(read_only: bool, history: &str, received: Option<&str>) -> ServerState {
-        let row = crate::sqltext::row;
+        let row = crate::db::sqltext::row;
         let vars = row(&[
             ("read_only", if read_only { "1" } else { "0" }),
             ("current", history),
@@ -242,7 +242,7 @@ mod tests {
                 ("Gtid_IO_Pos", received),
             ])
         });
-        crate::engine::Engine::Mariadb
+        crate::db::engine::Engine::Mariadb
             .parse_state(&[vars], slave.as_slice())
             .unwrap()
     }

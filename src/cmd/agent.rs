@@ -2,7 +2,7 @@
 //! agent; `kubectl-mysqlha agent run NAME`: the agent itself, in its pods (crate::agent).
 use crate::cli::{AgentDisableArgs, AgentEnableArgs, AgentRunArgs, GlobalArgs};
 use crate::cluster::Cluster;
-use crate::context::Context;
+use crate::k8s::context::Context;
 use crate::manifests::agent::{agent_name, AgentSpec};
 use anyhow::{Context as _, Result};
 

@@ -12,7 +12,6 @@
 //! fails (no kubeconfig, unreachable cluster, timeout) yields no candidates and no message: the
 //! directive alone, so the shell stays quiet.
 use crate::cli::{Cli, CompleteArgs, GlobalArgs};
-use crate::context::Context;
 use clap::{Arg, ArgAction, Command, CommandFactory, ValueHint};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
@@ -420,7 +419,7 @@ where
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
 {
-    let ctx = Context::connect(global).await?;
+    let ctx = global.connect().await?;
     let api: Api<K> = Api::namespaced(ctx.client, &ctx.namespace);
     let list = api
         .list_metadata(&ListParams::default().labels(selector))
@@ -433,7 +432,7 @@ where
 }
 
 async fn namespace_names(global: &GlobalArgs) -> anyhow::Result<Vec<String>> {
-    let ctx = Context::connect(global).await?;
+    let ctx = global.connect().await?;
     let api: Api<Namespace> = Api::all(ctx.client);
     let list = api.list_metadata(&ListParams::default()).await?;
     Ok(list

@@ -1,20 +1,20 @@
 //! `kubectl mysqlha create NAME`: apply the typed manifests, bootstrap the primary, clone every
 //! replica from a healthy donor and start replication by GTID. On kept data (after `delete
 //! --keep-data`) the primary is the member whose history includes every other's.
-use crate::apply::{apply, delete_workloads};
+use crate::base::input;
+use crate::base::progress::Progress;
 use crate::cli::CreateArgs;
-use crate::clone;
+use crate::cluster::health;
 use crate::cluster::{observe, Cluster, PodPhase};
-use crate::context::Context;
-use crate::engine::Engine;
-use crate::fanout;
-use crate::health;
-use crate::input;
+use crate::db::engine::Engine;
+use crate::k8s::apply::{apply, delete_workloads};
+use crate::k8s::context::Context;
+use crate::k8s::wait;
 use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
-use crate::progress::Progress;
-use crate::restore::{self, KeptMember};
-use crate::topology;
-use crate::wait;
+use crate::ops::clone;
+use crate::ops::fanout;
+use crate::ops::restore::{self, KeptMember};
+use crate::ops::topology;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
@@ -405,7 +405,8 @@ async fn holds_kept_data(cluster: &Cluster, member: &str) -> Result<bool> {
         if phase != PodPhase::WaitingForData {
             return Ok(true);
         }
-        let asked = crate::exec::run(cluster.data_init(member), &["sh", "-c", ASK], None).await;
+        let asked =
+            crate::k8s::exec::run(cluster.data_init(member), &["sh", "-c", ASK], None).await;
         if asked.is_ok_and(|out| out.stdout.trim() == "none") {
             return Ok(false);
         }
@@ -579,7 +580,7 @@ async fn check_agent_allowed(ctx: &Context, args: &CreateArgs) -> Result<()> {
                 Some(kube::Error::Api(s)) => Some(s.message.clone()),
                 _ => None,
             })
-            .unwrap_or_else(|| crate::one_line(&e));
+            .unwrap_or_else(|| crate::base::one_line(&e));
         anyhow::anyhow!(
             "cannot deploy the automatic-failover agent of cluster {}: {why}; nothing was created. Run create again with --no-agent (no automatic failover), then have someone who may create Roles and RoleBindings in namespace {ns} (the built-in admin role may) run kubectl mysqlha agent enable {}",
             args.name,

@@ -1,12 +1,12 @@
 //! `kubectl mysqlha delete NAME`: remove the cluster's objects, and its data unless --keep-data.
 //! Objects are found by name and by the cluster's labels, and one already gone counts as
 //! deleted, so running the command again finishes a delete that was interrupted.
-use crate::apply::{delete_if_managed, delete_workloads};
 use crate::cli::DeleteArgs;
 use crate::cmd::confirm;
-use crate::context::Context;
+use crate::k8s::apply::{delete_if_managed, delete_workloads};
+use crate::k8s::context::Context;
+use crate::k8s::wait;
 use crate::manifests;
-use crate::wait;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service};

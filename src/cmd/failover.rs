@@ -1,13 +1,13 @@
 //! `kubectl mysqlha failover NAME [--to POD] [--dry-run]`: the primary is dead, gone or cut
 //! off. Fence it, promote the replica that received the most (after it applied all it
 //! received), repoint the others; the old primary restarts read-only, out of service, to be
-//! checked and rebuilt. The decision is plan::failover's, the execution crate::failover's (the
+//! checked and rebuilt. The decision is plan::failover's, the execution crate::ops::failover's (the
 //! agent runs the same); --dry-run prints the decision and changes nothing.
 use crate::cli::FailoverArgs;
 use crate::cluster::Cluster;
 use crate::cmd::confirm;
-use crate::context::Context;
-use crate::{failover, plan};
+use crate::k8s::context::Context;
+use crate::{ops::failover, ops::plan};
 use anyhow::Result;
 use std::time::Instant;
 

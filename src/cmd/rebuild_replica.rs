@@ -2,15 +2,15 @@
 //! healthy donor and rejoin it. The pod serves nothing until it has caught up; an interrupted
 //! rebuild is completed by running the command again. With --lost-node the member first moves
 //! off its lost node: a new claim and pod on a live node, then the clone.
+use crate::base::progress::Progress;
 use crate::cli::RebuildArgs;
-use crate::clone;
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::cmd::confirm;
-use crate::context::Context;
-use crate::member_services;
-use crate::placement;
-use crate::progress::Progress;
-use crate::wait;
+use crate::k8s::context::Context;
+use crate::k8s::wait;
+use crate::ops::clone;
+use crate::ops::member_services;
+use crate::ops::placement;
 use anyhow::{bail, Context as _, Result};
 
 pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
@@ -115,7 +115,7 @@ async fn check_donor(cluster: &Cluster, donor: &str, target: &str) -> Result<()>
     if pod_phase(member.pod.as_ref()) != (PodPhase::Running { ready: true }) {
         bail!("donor {donor} is not healthy (not ready); pick another with --from or omit it");
     }
-    crate::clone::check_same_series(cluster, donor, target).await?;
+    crate::ops::clone::check_same_series(cluster, donor, target).await?;
     if donor != cluster.primary {
         let state = crate::cluster::observe(cluster.server(donor)).await?;
         if !state.replication.as_ref().is_some_and(|r| r.is_connected()) {

@@ -4,15 +4,15 @@
 //! cluster, the agent's log when there is one, and a README saying what each file is. Every
 //! value of the cluster's Secrets is scrubbed from every file. A member that does not answer
 //! gets its error in its files; the report goes on. Reads only: no operation lock.
-use crate::archive::{self, Archive};
+use crate::base::archive::{self, Archive};
+use crate::base::progress::Progress;
+use crate::base::redact::{self, Scrubber};
 use crate::cli::ReportArgs;
+use crate::cluster::diagnostics::{self, LogTail};
 use crate::cluster::{pod_phase, Cluster, Member, PodPhase};
-use crate::context::Context;
-use crate::diagnostics::{self, LogTail};
-use crate::lock;
+use crate::k8s::context::Context;
+use crate::k8s::lock;
 use crate::manifests;
-use crate::progress::Progress;
-use crate::redact::{self, Scrubber};
 use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, PersistentVolumeClaim, Secret, Service};
@@ -63,7 +63,8 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
             .iter()
             .map(|m| member_files(&cluster, m, &events, &progress)),
     );
-    let (status, member_parts) = tokio::join!(crate::health::report(&cluster), member_parts);
+    let (status, member_parts) =
+        tokio::join!(crate::cluster::health::report(&cluster), member_parts);
     bundle.add_result(
         "status.json",
         serde_json::to_string_pretty(&status)
@@ -149,7 +150,7 @@ impl Bundle {
 
     /// Writes the error in the file's place and counts it as a problem.
     fn fail(&mut self, path: &str, error: anyhow::Error) {
-        let line = crate::one_line(&error);
+        let line = crate::base::one_line(&error);
         self.problem(format!("{path}: {line}"));
         self.add(path, format!("error: {line}\n"));
     }
@@ -280,7 +281,7 @@ async fn secrets(cluster: &Cluster, bundle: &mut Bundle) -> Vec<Secret> {
         match diagnostics::get::<Secret>(&cluster.client, &cluster.namespace, &credentials).await {
             Ok(Some(secret)) => secrets.push(secret),
             Ok(None) => bundle.problem(format!("{file}: Secret {credentials} does not exist")),
-            Err(e) => bundle.problem(format!("{file}: {}", crate::one_line(&e))),
+            Err(e) => bundle.problem(format!("{file}: {}", crate::base::one_line(&e))),
         }
     }
     if !secrets.is_empty() {
@@ -396,7 +397,7 @@ async fn agent(cluster: &Cluster, bundle: &mut Bundle) -> Vec<String> {
     let pods = match diagnostics::agent_pods(&cluster.pods, &cluster.name).await {
         Ok(pods) => pods,
         Err(e) => {
-            bundle.problem(format!("agent/: {}", crate::one_line(&e)));
+            bundle.problem(format!("agent/: {}", crate::base::one_line(&e)));
             return Vec::new();
         }
     };
@@ -416,11 +417,11 @@ async fn agent(cluster: &Cluster, bundle: &mut Bundle) -> Vec<String> {
 fn readme(cluster: &Cluster, now: &Timestamp, bundle: &Bundle, agent_pods: &[String]) -> String {
     let engine = cluster.engine;
     let (replication, gtid) = match engine {
-        crate::engine::Engine::Mariadb => (
+        crate::db::engine::Engine::Mariadb => (
             "SHOW SLAVE STATUS (no rows on the primary)",
             "gtid_current_pos, gtid_binlog_pos, gtid_binlog_state, gtid_slave_pos",
         ),
-        crate::engine::Engine::Mysql => (
+        crate::db::engine::Engine::Mysql => (
             "SHOW REPLICA STATUS (no rows on the primary)",
             "gtid_mode, server_uuid, gtid_executed, gtid_purged",
         ),
@@ -481,11 +482,11 @@ fn readme(cluster: &Cluster, now: &Timestamp, bundle: &Bundle, agent_pods: &[Str
          Files in this archive:\n",
         name = cluster.name,
         namespace = cluster.namespace,
-        version = crate::VERSION_LINE,
+        version = crate::base::VERSION_LINE,
         redacted = redact::REDACTED,
         lease = lock::lease_name(&cluster.name),
         pad = format!("{:33}", ""),
-        super_read_only = if engine == crate::engine::Engine::Mysql {
+        super_read_only = if engine == crate::db::engine::Engine::Mysql {
             ", super_read_only"
         } else {
             ""

@@ -1,12 +1,12 @@
 //! `kubectl mysqlha scale NAME --replicas N`: new members are cloned from a healthy replica and
 //! join by GTID; scaling down removes the highest ordinals and never the primary.
+use crate::base::progress::Progress;
 use crate::cli::ScaleArgs;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
-use crate::context::Context;
-use crate::fanout;
-use crate::member_services;
-use crate::progress::Progress;
-use crate::{topology, wait};
+use crate::k8s::context::Context;
+use crate::ops::fanout;
+use crate::ops::member_services;
+use crate::{k8s::wait, ops::topology};
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Patch, PatchParams};

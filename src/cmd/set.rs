@@ -5,14 +5,14 @@
 //! member without a restart. Settings that need a restart and resources change the pod
 //! template; only members whose pod differs restart, replicas first, the primary last by
 //! switchover (src/rolling.rs).
+use crate::base::progress::Progress;
 use crate::cli::SetArgs;
 use crate::cluster::{Cluster, Member};
-use crate::context::Context;
+use crate::k8s::context::Context;
 use crate::manifests::{DATA_CONTAINER, SERVER_CONTAINER};
-use crate::placement::data_claim;
-use crate::progress::Progress;
-use crate::settings::RESTART_ANNOTATION;
-use crate::{input, rolling, settings, storage, wait};
+use crate::ops::placement::data_claim;
+use crate::ops::settings::RESTART_ANNOTATION;
+use crate::{base::input, k8s::wait, ops::rolling, ops::settings, ops::storage};
 use anyhow::{bail, Result};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
@@ -186,7 +186,7 @@ async fn record_and_apply(
 ) -> Result<Option<String>> {
     ctx.ensure_lock_held()?;
     // The ConfigMap as this plugin renders it (its write-config.sh includes settings.cnf).
-    crate::topology::apply_config(cluster, cluster.replicas()).await?;
+    crate::ops::topology::apply_config(cluster, cluster.replicas()).await?;
     settings::record(cluster, wanted).await?;
     let dynamic: Vec<(String, String)> = wanted
         .iter()

@@ -2,12 +2,12 @@
 //! least-lagging healthy replica, or a named member), as the plugin's own socket-authenticated
 //! account inside the server container: no password is asked, sent or shown. Interactive on a
 //! terminal, plain pipes otherwise; the client's exit status is the plugin's.
+use crate::base::terminal;
 use crate::cli::SqlArgs;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
-use crate::context::Context;
+use crate::k8s::context::Context;
+use crate::k8s::session::{self, Exited, Input};
 use crate::manifests::RUN_CNF;
-use crate::session::{self, Exited, Input};
-use crate::terminal;
 use anyhow::{bail, Context as _, Result};
 
 /// Long client options (or abbreviations of them, which the client accepts) that would change

@@ -1,11 +1,13 @@
 //! `kubectl mysqlha status NAME`: every member's role, node, GTID position, threads, lag, binary
 //! logs and error, the durability picture, and one verdict with its reasons and notes (see
 //! health.rs), as a table, JSON or YAML; `--watch` redraws the table until Ctrl-C.
+use crate::base::style::{Color, Style};
 use crate::cli::{OutputFormat, StatusArgs};
+use crate::cluster::health::{
+    first_line, report, MemberReport, MemberState, Report, Role, Verdict,
+};
 use crate::cluster::Cluster;
-use crate::context::Context;
-use crate::health::{first_line, report, MemberReport, MemberState, Report, Role, Verdict};
-use crate::style::{Color, Style};
+use crate::k8s::context::Context;
 use anyhow::{bail, Result};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -353,7 +355,7 @@ fn yes_no(b: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::{BinaryLogs, Durability, Endpoints};
+    use crate::cluster::health::{BinaryLogs, Durability, Endpoints};
 
     fn member(name: &str, role: Role, node: &str) -> MemberReport {
         MemberReport {

@@ -2,11 +2,11 @@
 //! Writes stop on the old primary, the target applies everything the old primary committed,
 //! and only then is it promoted; no acknowledged write can be lost and no history forks. The
 //! decision is plan::switchover's; --dry-run prints it and changes nothing.
+use crate::base::progress::Progress;
 use crate::cli::SwitchoverArgs;
 use crate::cluster::Cluster;
-use crate::context::Context;
-use crate::progress::Progress;
-use crate::{plan, switchover, wait};
+use crate::k8s::context::Context;
+use crate::{k8s::wait, ops::plan, ops::switchover};
 use anyhow::Result;
 
 pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {

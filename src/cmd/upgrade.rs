@@ -4,10 +4,10 @@
 //! nothing changed; an interrupted upgrade is finished by running the command again.
 use crate::cli::UpgradeArgs;
 use crate::cluster::{observe, Cluster};
-use crate::context::Context;
-use crate::rolling;
-use crate::server_version::{image_series, series};
-use crate::wait;
+use crate::db::server_version::{image_series, series};
+use crate::k8s::context::Context;
+use crate::k8s::wait;
+use crate::ops::rolling;
 use anyhow::{bail, Context as _, Result};
 
 pub fn validate(args: &UpgradeArgs) -> Result<()> {

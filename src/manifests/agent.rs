@@ -143,7 +143,7 @@ pub fn role(spec: &AgentSpec) -> Role {
 pub fn role_for(name: &str, namespace: &str, members: i32) -> Role {
     let name = &name.to_string();
     let members = member_pods(name, members);
-    let leases = [crate::lock::lease_name(name), agent_name(name)];
+    let leases = [super::lock_lease_name(name), agent_name(name)];
     let mut labels = labels(name);
     labels.insert("app.kubernetes.io/component".into(), "agent".into());
     Role {

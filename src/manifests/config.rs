@@ -60,7 +60,7 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Engine;
+    use crate::db::engine::Engine;
 
     #[test]
     fn role_files_are_the_names_init_reads() {

@@ -17,7 +17,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
 
 pub const FIELD_MANAGER: &str = "kubectl-mysqlha";
-pub const MYSQL_PORT: i32 = crate::engine::PORT;
+
+/// NAME-operation: the Lease that is the cluster's operation lock (k8s::lock).
+pub fn lock_lease_name(cluster: &str) -> String {
+    format!("{cluster}-operation")
+}
+pub const MYSQL_PORT: i32 = crate::db::engine::PORT;
 pub const DATA_DIR: &str = "/var/lib/mysql";
 pub const SCRIPTS_DIR: &str = "/etc/mysqlha/config";
 pub const RUN_CNF: &str = "/etc/mysqlha/run/my.cnf";
@@ -44,7 +49,7 @@ pub struct ClusterSpec {
     pub generation: u64,
     /// Semi-synchronous replication (no acknowledged write lost) or asynchronous.
     pub semi_sync: bool,
-    pub engine: crate::engine::Engine,
+    pub engine: crate::db::engine::Engine,
 }
 
 impl ClusterSpec {
@@ -179,7 +184,7 @@ pub(crate) fn test_spec() -> ClusterSpec {
         primary: "shop-0".into(),
         generation: 1,
         semi_sync: true,
-        engine: crate::engine::Engine::Mariadb,
+        engine: crate::db::engine::Engine::Mariadb,
     }
 }
 

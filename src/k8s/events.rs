@@ -1,0 +1,412 @@
+//! The history of a cluster in Kubernetes Events (core v1, the group the built-in `admin` and
+//! `edit` roles may create in; the same objects as events.k8s.io/v1): every command that
+//! changes a cluster records that it started, the steps that matter, and that it was done or
+//! failed (with the reason), all regarding the cluster's ConfigMap (its record), so that
+//! `kubectl get events` and `kubectl describe configmap NAME` tell what happened and when.
+//! Events about one member name its Pod as the related object.
+//!
+//! Recording never fails a command and never holds it up: events are sent in the background,
+//! the first one that cannot be recorded is reported once on stderr and the command goes on
+//! without recording more.
+use crate::manifests;
+use anyhow::{Context as _, Result};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{ListParams, PostParams};
+use kube::Api;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The reportingController of every event the plugin records.
+pub const CONTROLLER: &str = "kubectl-mysqlha";
+/// How many of the cluster's last events `status` shows.
+pub const RECENT: usize = 5;
+/// The longest an API call for an event may take before recording is given up.
+const CALL_LIMIT: Duration = Duration::from_secs(3);
+/// The API server refuses longer notes.
+const NOTE_LIMIT: usize = 1024;
+const INSTANCE_LIMIT: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Type {
+    Normal,
+    Warning,
+}
+
+/// Records the events of one operation (one command) on one cluster. Recording takes no time
+/// in the command: events are made when they happen and sent in order by a background task;
+/// the last one (done, failed, interrupted) waits until they are all sent, within FLUSH_LIMIT.
+pub struct Recorder {
+    namespace: String,
+    cluster: String,
+    operation: &'static str,
+    instance: String,
+    started: Instant,
+    sequence: AtomicU32,
+    queue: mpsc::UnboundedSender<Event>,
+    sender: tokio::task::JoinHandle<()>,
+}
+
+/// The longest the end of a command waits for its events to be sent.
+const FLUSH_LIMIT: Duration = Duration::from_secs(5);
+
+impl Recorder {
+    /// Starts the background task that sends the events.
+    pub fn new(
+        client: &kube::Client,
+        namespace: &str,
+        cluster: &str,
+        operation: &'static str,
+    ) -> Self {
+        let (queue, events) = mpsc::unbounded_channel();
+        let sender = Sender {
+            events: Api::namespaced(client.clone(), namespace),
+            configs: Api::namespaced(client.clone(), namespace),
+            cluster: cluster.into(),
+            operation,
+            cluster_uid: None,
+        };
+        Self {
+            namespace: namespace.into(),
+            cluster: cluster.into(),
+            operation,
+            instance: truncate(&crate::k8s::lock::identity(), INSTANCE_LIMIT),
+            started: Instant::now(),
+            sequence: AtomicU32::new(0),
+            queue,
+            sender: tokio::spawn(sender.run(events)),
+        }
+    }
+
+    /// `SwitchoverStarted`, with the command line (it never holds a secret).
+    pub fn started(&self) {
+        let command: Vec<String> = std::env::args().skip(1).collect();
+        let note = format!(
+            "{} of cluster {} started: kubectl mysqlha {}",
+            self.operation,
+            self.cluster,
+            command.join(" ")
+        );
+        self.record(Type::Normal, &self.reason("Started"), &note, None);
+    }
+
+    /// `SwitchoverDone`, with how long it took.
+    pub async fn done(self) {
+        let note = format!(
+            "{} of cluster {} done in {}",
+            self.operation,
+            self.cluster,
+            self.took()
+        );
+        self.record(Type::Normal, &self.reason("Done"), &note, None);
+        self.flush().await;
+    }
+
+    /// `SwitchoverFailed`, with the error's one line.
+    pub async fn failed(self, error: &str) {
+        let note = format!(
+            "{} of cluster {} failed after {}: {error}",
+            self.operation,
+            self.cluster,
+            self.took()
+        );
+        self.record(Type::Warning, &self.reason("Failed"), &note, None);
+        self.flush().await;
+    }
+
+    /// `SwitchoverInterrupted`: Ctrl-C or SIGTERM (`how`) stopped the command half way.
+    pub async fn interrupted(self, how: &str) {
+        let note = format!(
+            "{} of cluster {} {how} after {}; run the command again to finish it",
+            self.operation,
+            self.cluster,
+            self.took()
+        );
+        self.record(Type::Warning, &self.reason("Interrupted"), &note, None);
+        self.flush().await;
+    }
+
+    /// A step of the operation (reason in CamelCase, e.g. `Promoted`), about member `pod`
+    /// when given.
+    pub fn step(&self, reason: &str, note: &str, pod: Option<&str>) {
+        self.record(Type::Normal, reason, note, pod);
+    }
+
+    /// `Switchover` + `Started`.
+    fn reason(&self, outcome: &str) -> String {
+        format!("{}{outcome}", camel(self.operation))
+    }
+
+    fn took(&self) -> String {
+        format!("{:.1}s", self.started.elapsed().as_secs_f64())
+    }
+
+    fn record(&self, kind: Type, reason: &str, note: &str, pod: Option<&str>) {
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        // A closed queue means the sender gave up (and said so once).
+        let _ = self
+            .queue
+            .send(self.event(kind, reason, note, pod, sequence));
+    }
+
+    /// Waits until every event is sent (or given up), at most FLUSH_LIMIT.
+    async fn flush(self) {
+        drop(self.queue);
+        if tokio::time::timeout(FLUSH_LIMIT, self.sender)
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "warning: the last events of the {} of cluster {} could not be recorded within {}s",
+                self.operation,
+                self.cluster,
+                FLUSH_LIMIT.as_secs()
+            );
+        }
+    }
+
+    fn event(&self, kind: Type, reason: &str, note: &str, pod: Option<&str>, seq: u32) -> Event {
+        let now = Timestamp::now();
+        let reference = |kind: &str, name: &str| ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some(kind.into()),
+            name: Some(name.into()),
+            namespace: Some(self.namespace.clone()),
+            ..Default::default()
+        };
+        Event {
+            metadata: ObjectMeta {
+                // Unique like client-go's: the object's name and the time in nanoseconds.
+                name: Some(format!(
+                    "{}.{:x}{seq:02x}",
+                    self.cluster,
+                    now.as_nanosecond()
+                )),
+                namespace: Some(self.namespace.clone()),
+                labels: Some(manifests::selector_labels(&self.cluster)),
+                ..Default::default()
+            },
+            event_time: Some(MicroTime(now)),
+            type_: Some(format!("{kind:?}")),
+            reason: Some(reason.into()),
+            action: Some(camel(self.operation)),
+            message: Some(truncate(note, NOTE_LIMIT)),
+            involved_object: reference("ConfigMap", &self.cluster),
+            related: pod.map(|p| reference("Pod", p)),
+            reporting_component: Some(CONTROLLER.into()),
+            reporting_instance: Some(self.instance.clone()),
+            source: Some(EventSource {
+                component: Some(CONTROLLER.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+/// The background task that creates the events, in the order they were made.
+struct Sender {
+    events: Api<Event>,
+    configs: Api<ConfigMap>,
+    cluster: String,
+    operation: &'static str,
+    /// The ConfigMap's uid once it exists (kubectl describe matches events by uid).
+    cluster_uid: Option<String>,
+}
+
+impl Sender {
+    /// Events made before the ConfigMap exists (the first ones of a create) wait for it; once
+    /// the queue is closed, whatever waits is sent as it is. The first failure ends recording.
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Event>) {
+        let mut waiting: Vec<Event> = Vec::new();
+        loop {
+            let next = queue.recv().await;
+            let closed = next.is_none();
+            waiting.extend(next);
+            if self.cluster_uid.is_none() {
+                self.cluster_uid = self.cluster_uid().await;
+            }
+            if self.cluster_uid.is_some() || closed {
+                for mut event in waiting.drain(..) {
+                    event.involved_object.uid = self.cluster_uid.clone();
+                    if let Err(e) = self.post(&event).await {
+                        eprintln!(
+                            "warning: cannot record the {} of cluster {} in Kubernetes Events: {e:#}; the command goes on without its history",
+                            self.operation, self.cluster
+                        );
+                        return;
+                    }
+                }
+            }
+            if closed {
+                return;
+            }
+        }
+    }
+
+    async fn post(&self, event: &Event) -> Result<()> {
+        let name = event.metadata.name.as_deref().unwrap_or_default();
+        match tokio::time::timeout(
+            CALL_LIMIT,
+            self.events.create(&PostParams::default(), event),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(status))) => {
+                anyhow::bail!("cannot create Event {name}: {}", status.message)
+            }
+            Ok(Err(e)) => Err(e).with_context(|| format!("cannot create Event {name}")),
+            Err(_) => anyhow::bail!(
+                "cannot create Event {name}: no answer within {}s",
+                CALL_LIMIT.as_secs()
+            ),
+        }
+    }
+
+    /// The uid of the cluster's ConfigMap, None while it does not exist (or cannot be read).
+    async fn cluster_uid(&self) -> Option<String> {
+        let config = tokio::time::timeout(CALL_LIMIT, self.configs.get_opt(&self.cluster))
+            .await
+            .ok()?
+            .ok()??;
+        config.metadata.uid
+    }
+}
+
+/// `rebuild-replica` → `RebuildReplica`.
+fn camel(operation: &str) -> String {
+    operation
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// At most `limit` bytes, cut at a character boundary.
+fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// One event of a cluster's history, as `status` shows it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// When it happened (RFC 3339, UTC).
+    pub time: String,
+    /// Normal or Warning.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub reason: String,
+    pub note: String,
+    /// Who ran the command (user@host (pid N)).
+    pub by: String,
+}
+
+/// The last `count` events the plugin recorded on cluster `cluster`, oldest first.
+pub async fn recent(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+    count: usize,
+) -> Result<Vec<Entry>> {
+    let events: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let listed = events
+        .list(&ListParams::default().labels(&manifests::selector_string(cluster)))
+        .await
+        .with_context(|| format!("cannot list the Events of cluster {cluster}"))?;
+    Ok(last_entries(listed.items, cluster, count))
+}
+
+fn last_entries(events: Vec<Event>, cluster: &str, count: usize) -> Vec<Entry> {
+    let mut ours: Vec<(Timestamp, Event)> = events
+        .into_iter()
+        .filter(|e| e.reporting_component.as_deref() == Some(CONTROLLER))
+        .filter(|e| e.involved_object.name.as_deref() == Some(cluster))
+        .map(|e| (when(&e), e))
+        .collect();
+    ours.sort_by_key(|(t, _)| *t);
+    let skip = ours.len().saturating_sub(count);
+    ours.into_iter()
+        .skip(skip)
+        .map(|(time, e)| Entry {
+            time: time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            kind: e.type_.unwrap_or_default(),
+            reason: e.reason.unwrap_or_default(),
+            note: e.message.unwrap_or_default(),
+            by: e.reporting_instance.unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn when(event: &Event) -> Timestamp {
+    event
+        .event_time
+        .as_ref()
+        .map(|t| t.0)
+        .or_else(|| event.last_timestamp.as_ref().map(|t| t.0))
+        .or_else(|| event.metadata.creation_timestamp.as_ref().map(|t| t.0))
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_camel_case() {
+        assert_eq!(camel("rebuild-replica"), "RebuildReplica");
+        assert_eq!(camel("switchover"), "Switchover");
+    }
+
+    #[test]
+    fn long_notes_are_cut_on_a_character() {
+        let note = "é".repeat(600);
+        let cut = truncate(&note, NOTE_LIMIT);
+        assert!(cut.len() <= NOTE_LIMIT);
+        assert!(cut.ends_with("..."));
+        assert_eq!(truncate("short", NOTE_LIMIT), "short");
+    }
+
+    fn event(cluster: &str, at: i64, reason: &str, controller: &str) -> Event {
+        Event {
+            event_time: Some(MicroTime(Timestamp::from_second(at).unwrap())),
+            reason: Some(reason.into()),
+            reporting_component: Some(controller.into()),
+            involved_object: ObjectReference {
+                name: Some(cluster.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_last_events_of_the_cluster_oldest_first() {
+        let events = vec![
+            event("shop", 30, "SwitchoverDone", CONTROLLER),
+            event("shop", 10, "SwitchoverStarted", CONTROLLER),
+            event("shop", 20, "Promoted", CONTROLLER),
+            event("shop", 25, "Other", "someone-else"),
+            event("shop-0", 26, "Killing", CONTROLLER),
+        ];
+        let last = last_entries(events, "shop", 2);
+        let reasons: Vec<&str> = last.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons, ["Promoted", "SwitchoverDone"]);
+        assert_eq!(last[0].time, "1970-01-01T00:00:20Z");
+    }
+}

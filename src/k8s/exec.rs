@@ -1,0 +1,269 @@
+//! Running commands in pods over the API server's exec endpoint (WebSocket, v5 protocol so that
+//! closing stdin reaches the process), and relaying a byte stream from one pod into another.
+use anyhow::{bail, Context, Result};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{AttachParams, AttachedProcess};
+use kube::Api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// 1 MiB: small relay buffers halve the throughput of a backup stream.
+const STREAM_BUFFER: usize = 1 << 20;
+
+pub struct Output {
+    pub stdout: String,
+}
+
+/// Where to run: a pod's container (whose image holds `engine`'s tools).
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub pods: &'a Api<Pod>,
+    pub pod: &'a str,
+    pub container: &'a str,
+    pub engine: crate::db::engine::Engine,
+}
+
+/// Runs `command` in the container, feeding `stdin` (if any), and returns its output; a
+/// non-zero exit is an error carrying the command's stderr.
+pub async fn run(target: Target<'_>, command: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+    start(target, command, stdin).await?.wait().await
+}
+
+/// A command started in a pod, its stdin already fed and closed; its end is awaited later.
+pub struct Started<'a> {
+    process: AttachedProcess,
+    target: Target<'a>,
+    command: Vec<String>,
+}
+
+/// Starts `command` in the container and feeds it `stdin` (then closes it).
+pub async fn start<'a>(
+    target: Target<'a>,
+    command: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<Started<'a>> {
+    let params = AttachParams::default()
+        .container(target.container)
+        .stdin(stdin.is_some())
+        .stdout(true)
+        .stderr(true);
+    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    let mut process = target
+        .pods
+        .exec(target.pod, command.clone(), &params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
+    if let Some(input) = stdin {
+        let mut writer = process.stdin().context("exec has no stdin")?;
+        writer
+            .write_all(input)
+            .await
+            .context("writing to exec stdin")?;
+        writer.shutdown().await.ok();
+    }
+    Ok(Started {
+        process,
+        target,
+        command,
+    })
+}
+
+impl Started<'_> {
+    /// Waits for the end; the whole output.
+    pub async fn wait(self) -> Result<Output> {
+        let mut stdout = Vec::new();
+        self.wait_lines(|line| {
+            stdout.extend_from_slice(line.as_bytes());
+            stdout.push(b'\n');
+        })
+        .await?;
+        Ok(Output {
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        })
+    }
+
+    /// Waits for the end, handing each line of stdout to `on_line` as it arrives.
+    pub async fn wait_lines(mut self, mut on_line: impl FnMut(&str)) -> Result<()> {
+        use tokio::io::AsyncBufReadExt;
+        let stdout_reader = self.process.stdout().context("exec has no stdout")?;
+        let mut stderr_reader = self.process.stderr().context("exec has no stderr")?;
+        let lines = async {
+            let mut lines = tokio::io::BufReader::new(stdout_reader).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                on_line(&line);
+            }
+        };
+        let (_, stderr) = tokio::join!(lines, read_all(&mut stderr_reader));
+        let command: Vec<&str> = self.command.iter().map(String::as_str).collect();
+        finish(
+            self.process,
+            self.target,
+            &command,
+            &String::from_utf8_lossy(&stderr),
+        )
+        .await
+    }
+}
+
+/// Waits for the exec to end and turns a failure status into an error.
+async fn finish(
+    mut process: AttachedProcess,
+    target: Target<'_>,
+    command: &[&str],
+    stderr: &str,
+) -> Result<()> {
+    let status = process.take_status().context("exec has no status")?.await;
+    process.join().await.ok();
+    match status {
+        Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
+        Some(s) => {
+            let code = s
+                .details
+                .and_then(|d| d.causes)
+                .into_iter()
+                .flatten()
+                .find(|c| c.reason.as_deref() == Some("ExitCode"))
+                .and_then(|c| c.message?.parse().ok());
+            let detail = stderr.trim();
+            let detail = if detail.is_empty() {
+                s.message.unwrap_or_default()
+            } else {
+                last_lines(detail, 5)
+            };
+            Err(Failed {
+                code,
+                message: format!(
+                    "`{}` failed in {}/{}: {detail}",
+                    command.join(" "),
+                    target.pod,
+                    target.container
+                ),
+                detail,
+            }
+            .into())
+        }
+        None => bail!(
+            "`{}` in {}/{}: the connection ended without an exit status",
+            command.join(" "),
+            target.pod,
+            target.container
+        ),
+    }
+}
+
+/// A command that ran and ended with a failure status.
+#[derive(Debug)]
+pub struct Failed {
+    /// The exit code, when the container runtime reported one (137: killed by SIGKILL).
+    pub code: Option<i32>,
+    /// The command, the container, and the end of its stderr (or the runtime's message).
+    message: String,
+    detail: String,
+}
+
+impl Failed {
+    /// The end of its stderr, or the runtime's message.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// Reads a stream to its end; a broken stream just ends the output early (the exit status tells).
+async fn read_all(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).await.ok();
+    bytes
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}
+
+/// Pipes the stdout of `source_cmd` in `source` into the stdin of `sink_cmd` in `sink`, through
+/// this process, and closes the sink's stdin at the end of the stream. `on_bytes` is called
+/// with the running byte count. Returns the number of bytes relayed.
+pub async fn relay(
+    source: Target<'_>,
+    source_cmd: &[&str],
+    sink: Target<'_>,
+    sink_cmd: &[&str],
+    mut on_bytes: impl FnMut(u64),
+) -> Result<u64> {
+    let to_vec = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let sink_params = AttachParams::default()
+        .container(sink.container)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .max_stdin_buf_size(STREAM_BUFFER);
+    let mut sink_proc = sink
+        .pods
+        .exec(sink.pod, to_vec(sink_cmd), &sink_params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", sink.pod, sink.container))?;
+    let source_params = AttachParams::default()
+        .container(source.container)
+        .stdin(false)
+        .stdout(true)
+        .stderr(true)
+        .max_stdout_buf_size(STREAM_BUFFER);
+    let mut source_proc = source
+        .pods
+        .exec(source.pod, to_vec(source_cmd), &source_params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", source.pod, source.container))?;
+
+    let mut input = source_proc.stdout().context("source has no stdout")?;
+    let mut output = sink_proc.stdin().context("sink has no stdin")?;
+    let mut source_err = source_proc.stderr().context("source has no stderr")?;
+    let mut sink_out = sink_proc.stdout().context("sink has no stdout")?;
+    let mut sink_err = sink_proc.stderr().context("sink has no stderr")?;
+
+    let copy = async {
+        let mut buf = vec![0u8; STREAM_BUFFER];
+        let mut total = 0u64;
+        loop {
+            let n = input
+                .read(&mut buf)
+                .await
+                .context("reading the backup stream")?;
+            if n == 0 {
+                break;
+            }
+            output
+                .write_all(&buf[..n])
+                .await
+                .context("writing the backup stream")?;
+            total += n as u64;
+            on_bytes(total);
+        }
+        output
+            .shutdown()
+            .await
+            .context("closing the stream's end")?;
+        Ok::<u64, anyhow::Error>(total)
+    };
+    let (copied, source_stderr, _, sink_stderr) = tokio::join!(
+        copy,
+        read_all(&mut source_err),
+        read_all(&mut sink_out),
+        read_all(&mut sink_err)
+    );
+    let (source_stderr, sink_stderr) = (
+        String::from_utf8_lossy(&source_stderr),
+        String::from_utf8_lossy(&sink_stderr),
+    );
+    let source_result = finish(source_proc, source, source_cmd, &source_stderr).await;
+    let sink_result = finish(sink_proc, sink, sink_cmd, &sink_stderr).await;
+    source_result.context("the backup failed on the donor")?;
+    sink_result.context("extracting the backup failed on the target")?;
+    copied
+}

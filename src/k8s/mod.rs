@@ -1,0 +1,12 @@
+//! Kubernetes API access: the connection, server-side apply, exec into pods, bounded waits,
+//! Events, the cluster's operation lock, the agent's Lease as `status` reads it, pods' phases,
+//! interactive sessions.
+pub mod agent_lease;
+pub mod apply;
+pub mod context;
+pub mod events;
+pub mod exec;
+pub mod lock;
+pub mod pods;
+pub mod session;
+pub mod wait;
