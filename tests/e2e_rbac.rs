@@ -16,7 +16,7 @@ for_both_engines!(
 
 /// The Role YAML between the README's role markers.
 fn readme_role() -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/security.md");
     let start = readme
         .find("<!-- role:begin -->")
         .expect("README has the Role");
