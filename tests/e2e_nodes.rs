@@ -215,8 +215,8 @@ fn a_replica_on_a_lost_node_moves_to_a_live_node() {
 /// A replica's node partitioned past the point where Kubernetes evicts its pods, then healed:
 /// the replica rejoins (the same pod, or re-created on its node with its volume), catches up,
 /// equals the primary; the primary kept taking writes and still answers (a replacement
-/// registering with its predecessor's server id deadlocked a MariaDB 10.11 primary: README,
-/// "Honest limits"; 2 of 3 runs failed before each pod got a new server id); one writable member
+/// registering with its predecessor's server id deadlocked a MariaDB 10.11 primary: docs/limits.md;
+/// 2 of 3 runs failed before each pod got a new server id); one writable member
 /// throughout.
 /// MariaDB only: it guards against a MariaDB 10.11 deadlock (above); the rejoin itself is
 /// engine-neutral, but a MySQL run would add a cluster and minutes of whole-bed faults.
@@ -267,7 +267,7 @@ fn a_replica_on_a_partitioned_node_rejoins_when_it_heals() {
 /// replica's pod deleted a second later, as an eviction does: the primary still takes writes.
 /// Without the dump-thread watchdog the primary stopped answering for minutes (MariaDB 10.11:
 /// the reconnecting replica's server id made it end the dead dump thread and wait, holding the
-/// thread list, for an ACK receiver asleep on the dead socket; README, "Honest limits"):
+/// thread list, for an ACK receiver asleep on the dead socket; docs/limits.md):
 /// reproduced on the first try, and once in CI through the test above. The race is not won every
 /// time without the watchdog (1 of 2 tries here), so the primary's log must show the watchdog
 /// at work as well.

@@ -1,5 +1,5 @@
 //! Least privilege, proven: every command runs as a ServiceAccount bound (RoleBinding) to
-//! exactly the Role printed in the README, and as one bound to the built-in `admin`
+//! exactly the Role printed in docs/security.md, and as one bound to the built-in `admin`
 //! ClusterRole (what most teams are given), through a token kubeconfig, in a namespace that
 //! enforces the `restricted` Pod Security Standard: create (with its agent), agent enable and
 //! disable, status, sql, report, set (refused storage, a rolling restart), upgrade, scale,
@@ -14,15 +14,15 @@ for_both_engines!(
     the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent,
 );
 
-/// The Role YAML between the README's role markers.
+/// The Role YAML between the role markers of docs/security.md.
 fn readme_role() -> String {
     let readme = include_str!("../docs/security.md");
     let start = readme
         .find("<!-- role:begin -->")
-        .expect("README has the Role");
+        .expect("docs/security.md has the Role");
     let end = readme
         .find("<!-- role:end -->")
-        .expect("README has the Role's end");
+        .expect("docs/security.md has the Role's end");
     let block = &readme[start..end];
     let yaml = block
         .split_once("```yaml\n")
@@ -185,7 +185,7 @@ fn assert_agent_objects(ns: &Namespace) {
 /// What a role lets its holder read beyond the namespace's objects.
 #[derive(PartialEq)]
 enum Reads {
-    /// The README's Role: not even its own Namespace object.
+    /// The documented Role: not even its own Namespace object.
     NothingClusterWide,
     /// The built-in admin role bound in the namespace: its own Namespace object too.
     ItsNamespace,
@@ -203,7 +203,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
         assert!(!out.stderr.contains("cannot record"), "{}", out.stderr);
         out
     };
-    // The account really is limited: it may not list nodes, nor (the README's Role) read its
+    // The account really is limited: it may not list nodes, nor (the documented Role) read its
     // namespace.
     let nodes = run("kubectl", &["--kubeconfig", &kc, "get", "nodes"], None);
     assert_ne!(nodes.code, 0, "the ServiceAccount must not list Nodes");
