@@ -605,3 +605,103 @@ fn prereqs_installs_what_is_missing_and_up_and_ci_call_it() {
         assert!(found.status.success(), "{tool} is not installed");
     }
 }
+
+/// curl signed with the test bed's object-store key (AWS signature v4), as a user's tool would.
+fn s3_curl(args: &[&str]) -> Result<String, String> {
+    let var = |v: &str| {
+        std::env::var(v).unwrap_or_else(|_| {
+            panic!("{v} not set: the test bed is not up; run `eval \"$(tests/testbed/up)\"` first")
+        })
+    };
+    let user = format!(
+        "{}:{}",
+        var("MYSQLHA_S3_ACCESS_KEY"),
+        var("MYSQLHA_S3_SECRET_KEY")
+    );
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "--max-time",
+            "10",
+            "-H",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+            "--user",
+            &user,
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn testbed_command(args: &[&str]) -> String {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/testbed/node"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/testbed/node {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The object store (versitygw): objects kept and listed, reachable from a pod, and its fault
+/// commands do what they say (a stopped store refuses, a started one has the same objects).
+/// The only test that stops the store: tests that use it must not run beside this one.
+#[test]
+fn the_object_store_keeps_objects_answers_pods_and_can_be_stopped() {
+    let endpoint = std::env::var("MYSQLHA_S3_ENDPOINT").expect("MYSQLHA_S3_ENDPOINT not set");
+    let bucket = std::env::var("MYSQLHA_S3_BUCKET").expect("MYSQLHA_S3_BUCKET not set");
+    let key = format!("{endpoint}/{bucket}/smoke/{}/object", std::process::id());
+    let body = format!("smoke object {}", std::process::id());
+    s3_curl(&["-X", "PUT", "--data-binary", &body, &key]).unwrap();
+    assert_eq!(s3_curl(&[&key]).unwrap(), body);
+    let listing = s3_curl(&[&format!(
+        // The query as signed: "/" encoded.
+        "{endpoint}/{bucket}?list-type=2&prefix=smoke%2F{}%2F",
+        std::process::id()
+    )])
+    .unwrap();
+    assert!(listing.contains("<Key>smoke/"), "{listing}");
+    // Wrong key: refused.
+    let forged = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &key])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&forged.stdout), "403");
+
+    // From a pod: the store answers HTTP (an unsigned request is refused, 403).
+    let ns = Namespace::new("s3");
+    ns.sleeper("client", "ready");
+    let host_port = endpoint.trim_start_matches("http://");
+    let (host, port) = host_port.split_once(':').unwrap();
+    let perl = format!(
+        "use IO::Socket::INET; my $s = IO::Socket::INET->new(PeerAddr => '{host}', PeerPort => {port}, Timeout => 5) or die \"connect: $!\\n\"; print $s \"GET /{bucket} HTTP/1.0\\r\\n\\r\\n\"; my $l = <$s>; print $l;"
+    );
+    let answer = ns.kubectl(&["exec", "client", "--", "perl", "-e", &perl]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+
+    // Stopped: refused; started again: the same object.
+    testbed_command(&["object-store", "stop"]);
+    let err = s3_curl(&[&key]).unwrap_err();
+    assert!(
+        err.contains("Failed to connect") || err.contains("Connection refused"),
+        "{err}"
+    );
+    testbed_command(&["object-store", "start"]);
+    assert_eq!(s3_curl(&[&key]).unwrap(), body);
+    s3_curl(&["-X", "DELETE", &key]).unwrap();
+    assert!(
+        s3_curl(&[&key]).is_err(),
+        "a deleted object is still served"
+    );
+}

@@ -6,6 +6,9 @@ IMAGES=$CACHE/images-rev$IMAGE_REV
 BRIDGE=mysqlha0
 BRIDGE_MAC=02:00:0a:f4:00:01 # locally administered; 0a:f4:00:01 is the node address 10.244.0.1
 NODE_IP=10.244.0.1
+# The object store (versitygw): its port on NODE_IP and the tests' bucket.
+S3_PORT=9000
+S3_BUCKET=mysqlha-test
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1
@@ -242,4 +245,25 @@ write_kubelet_config() {
 
 write_kube_proxy_config() {
   kube_proxy_config "$POD_CIDR" "$NODE_IP" | put "$STATE/kube-proxy.yaml"
+}
+
+# The object store (versitygw, posix backend under $STATE/s3). Its root key is made once and
+# kept in $STATE/s3.env (0600); it reaches versitygw through its environment, never argv.
+start_object_store() {
+  if [ ! -s "$STATE/s3.env" ]; then
+    (umask 077; printf 'S3_ACCESS_KEY=mysqlha%s\nS3_SECRET_KEY=%s\n' \
+      "$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')" "$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')" >"$STATE/s3.env")
+  fi
+  mkdir -p "$STATE/s3"
+  (
+    source "$STATE/s3.env"
+    export ROOT_ACCESS_KEY_ID=$S3_ACCESS_KEY ROOT_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+    start_daemon versitygw "$CACHE/versitygw-$VERSITYGW_VERSION/versitygw" --port "$NODE_IP:$S3_PORT" --quiet posix "$STATE/s3"
+  )
+}
+
+# s3_curl ARGS...: curl with the object store's root key (AWS signature v4).
+s3_curl() {
+  (source "$STATE/s3.env"
+   curl -sf -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" "$@")
 }
