@@ -3,6 +3,7 @@
 //! The layers, each using only those listed before it:
 //! - `base`: output, progress, input checks, redaction, archives, error wording;
 //! - `db`: the engines (SQL, scripts, GTIDs, versions) behind one seam, no I/O;
+//! - `store`: object storage for backups (S3), and the backup catalog;
 //! - `manifests`: the Kubernetes objects a cluster is made of, pure builders;
 //! - `k8s`: API access: connection, apply, exec, waits, Events, the operation lock;
 //! - `cluster`: a cluster as found (StatefulSet, record, pods) and what its servers say, health;
@@ -18,3 +19,4 @@ pub mod db;
 pub mod k8s;
 pub mod manifests;
 pub mod ops;
+pub mod store;

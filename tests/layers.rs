@@ -6,6 +6,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["base"],
     &["db"],
+    &["store"],
     &["manifests"],
     &["k8s"],
     &["cluster"],

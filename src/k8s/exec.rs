@@ -187,6 +187,106 @@ fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
+/// Runs `command` in `target` and copies its stdout into `sink` as it comes (a backup stream
+/// on its way to object storage), calling `on_bytes` with the running count. Returns the
+/// number of bytes copied; a failure status is an error with the end of the command's stderr.
+pub async fn stdout_into(
+    target: Target<'_>,
+    command: &[&str],
+    sink: &mut (impl tokio::io::AsyncWrite + Unpin),
+    mut on_bytes: impl FnMut(u64),
+) -> Result<u64> {
+    let params = AttachParams::default()
+        .container(target.container)
+        .stdin(false)
+        .stdout(true)
+        .stderr(true)
+        .max_stdout_buf_size(STREAM_BUFFER);
+    let argv: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    let mut process = target
+        .pods
+        .exec(target.pod, argv, &params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
+    let mut input = process.stdout().context("exec has no stdout")?;
+    let mut errors = process.stderr().context("exec has no stderr")?;
+    let copy = async {
+        let mut buf = vec![0u8; STREAM_BUFFER];
+        let mut total = 0u64;
+        loop {
+            let n = input.read(&mut buf).await.context("reading the stream")?;
+            if n == 0 {
+                break;
+            }
+            sink.write_all(&buf[..n]).await?;
+            total += n as u64;
+            on_bytes(total);
+        }
+        Ok::<u64, anyhow::Error>(total)
+    };
+    let (copied, stderr) = tokio::join!(copy, read_all(&mut errors));
+    let ended = finish(process, target, command, &String::from_utf8_lossy(&stderr)).await;
+    ended?;
+    copied
+}
+
+/// A command whose stdin is written to as a stream (`stdin`), ended by `finish`.
+pub struct Feeding<'a> {
+    process: AttachedProcess,
+    target: Target<'a>,
+    command: Vec<String>,
+    /// The command's stdin: write, then `finish` closes it.
+    pub stdin: Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+    drained: tokio::task::JoinHandle<Vec<u8>>,
+}
+
+/// Starts `command` in `target` with a streamed stdin (its stdout is discarded, its stderr kept
+/// for the error).
+pub async fn feeding<'a>(target: Target<'a>, command: &[&str]) -> Result<Feeding<'a>> {
+    let params = AttachParams::default()
+        .container(target.container)
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .max_stdin_buf_size(STREAM_BUFFER);
+    let argv: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    let mut process = target
+        .pods
+        .exec(target.pod, argv.clone(), &params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
+    let stdin = process.stdin().context("exec has no stdin")?;
+    let mut out = process.stdout().context("exec has no stdout")?;
+    let mut err = process.stderr().context("exec has no stderr")?;
+    let drained = tokio::spawn(async move {
+        let (_, stderr) = tokio::join!(read_all(&mut out), read_all(&mut err));
+        stderr
+    });
+    Ok(Feeding {
+        process,
+        target,
+        command: argv,
+        stdin: Box::new(stdin),
+        drained,
+    })
+}
+
+impl Feeding<'_> {
+    /// Closes stdin (if the feeder has not) and waits for the command's end.
+    pub async fn finish(mut self) -> Result<()> {
+        self.stdin.shutdown().await.ok();
+        let stderr = self.drained.await.unwrap_or_default();
+        let command: Vec<&str> = self.command.iter().map(String::as_str).collect();
+        finish(
+            self.process,
+            self.target,
+            &command,
+            &String::from_utf8_lossy(&stderr),
+        )
+        .await
+    }
+}
+
 /// Pipes the stdout of `source_cmd` in `source` into the stdin of `sink_cmd` in `sink`, through
 /// this process, and closes the sink's stdin at the end of the stream. `on_bytes` is called
 /// with the running byte count. Returns the number of bytes relayed.
