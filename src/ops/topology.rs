@@ -288,7 +288,7 @@ pub fn describe_replication(state: &crate::db::engine::ServerState, target: &Gti
     let (_, unapplied) = r.received.beyond(&state.applied);
     let mut words = format!(
         "its receiver from {}: {}, its applier: {}; received but not applied: {unapplied}, not received: {unreceived}",
-        r.source_host, r.io_running, r.sql_running
+        r.source_host, r.receiver, r.applier
     );
     if let Some(error) = r.error() {
         words.push_str(&format!("; its last replication error: {error}"));
@@ -463,7 +463,7 @@ mod tests {
 
     #[test]
     fn a_stalled_replica_is_described_by_what_it_received_and_applied() {
-        use crate::db::engine::{Engine, Replication, ServerState};
+        use crate::db::engine::{Applier, Engine, Receiver, Replication, ServerState};
         let gtids = |t: &str| Engine::Mariadb.parse_gtids(t).unwrap();
         let state = |replication| ServerState {
             read_only: true,
@@ -479,8 +479,8 @@ mod tests {
         );
         let applier_stopped = Replication {
             source_host: "db-0.db".into(),
-            io_running: "Yes".into(),
-            sql_running: "No".into(),
+            receiver: Receiver::Connected,
+            applier: Applier::Stopped,
             received: gtids("0-1-14"),
             last_sql_error: Some("Duplicate entry '7'".into()),
             ..Replication::default()
@@ -491,8 +491,8 @@ mod tests {
         );
         let not_connected = Replication {
             source_host: "db-0.db".into(),
-            io_running: "Connecting".into(),
-            sql_running: "Yes".into(),
+            receiver: Receiver::Connecting,
+            applier: Applier::Running,
             received: gtids("0-1-10"),
             last_io_error: Some("error connecting to master".into()),
             ..Replication::default()
