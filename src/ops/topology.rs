@@ -354,10 +354,16 @@ impl Progress {
     }
 }
 
+/// Whether a primary of a cluster of `members` members waits for a replica's acknowledgement
+/// (`semi_sync`: the cluster asks for it): a lone primary has no one to wait for.
+pub fn semi_sync_waits(semi_sync: bool, members: i32) -> bool {
+    semi_sync && members > 1
+}
+
 /// Turns replica `pod` into the writable primary once it has applied `position` (waiting at most
 /// `limit`), in one exec: a failed wait stops the statements before any of them changes `pod`.
 pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
-    let semi_sync = cluster.semi_sync && cluster.replicas() > 1;
+    let semi_sync = semi_sync_waits(cluster.semi_sync, cluster.replicas());
     let sql = format!(
         "{}{}",
         cluster.engine.fail_unless_applied(pod, position, limit),
@@ -418,7 +424,7 @@ pub async fn release_hold(cluster: &Cluster, pod: &str) -> Result<()> {
 /// a lone primary must not wait for acknowledgements that no one can send.
 pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     apply_config(cluster, replicas).await?;
-    let wait = cluster.semi_sync && replicas > 1;
+    let wait = semi_sync_waits(cluster.semi_sync, replicas);
     sql::execute(
         cluster.server(&cluster.primary),
         &cluster.engine.set_semi_sync_wait(wait),
