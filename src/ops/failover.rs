@@ -171,3 +171,6 @@ async fn stop_receiving(
     });
     futures::future::try_join_all(stop).await
 }
+
+#[cfg(test)]
+mod tests;

@@ -99,3 +99,6 @@ async fn give_writes_back_unless_promoted(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -199,3 +199,36 @@ impl Members for Scripted {
         self.take(Step::WaitReady, pod, format!("ready {pod}"))
     }
 }
+
+/// A MariaDB replica's state, read as the engine's rows would say it: applied up to `applied`,
+/// received up to `received`, both threads running and connected.
+pub fn replica_state(applied: &str, received: &str) -> ServerState {
+    let row = crate::db::sqltext::row;
+    let variables = row(&[
+        ("read_only", "1"),
+        ("current", applied),
+        ("binlog_state", applied),
+    ]);
+    let status = row(&[
+        ("Master_Host", "db-0.db"),
+        ("Slave_IO_Running", "Yes"),
+        ("Slave_SQL_Running", "Yes"),
+        ("Gtid_IO_Pos", received),
+    ]);
+    crate::db::engine::Engine::Mariadb
+        .parse_state(&[variables], &[status])
+        .unwrap()
+}
+
+/// A MariaDB member's state that does not replicate, at `applied`.
+pub fn lone_state(read_only: bool, applied: &str) -> ServerState {
+    let row = crate::db::sqltext::row;
+    let variables = row(&[
+        ("read_only", if read_only { "1" } else { "0" }),
+        ("current", applied),
+        ("binlog_state", applied),
+    ]);
+    crate::db::engine::Engine::Mariadb
+        .parse_state(&[variables], &[])
+        .unwrap()
+}

@@ -1,0 +1,1 @@
+//! The switchover's steps on scripted members.
