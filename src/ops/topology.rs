@@ -510,6 +510,19 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_primary_never_waits_for_acknowledgements() {
+        assert!(!semi_sync_waits(true, 1));
+        assert!(!semi_sync_waits(false, 1));
+    }
+
+    #[test]
+    fn a_primary_with_replicas_waits_only_when_the_cluster_asks_for_semi_sync() {
+        assert!(semi_sync_waits(true, 2));
+        assert!(semi_sync_waits(true, 3));
+        assert!(!semi_sync_waits(false, 3));
+    }
+
+    #[test]
     fn a_failed_wait_is_told_from_other_errors() {
         use crate::db::engine::Engine;
         let mysql = "ERROR 3141 (22032) at line 1: Invalid JSON text in argument 1 to function json_extract: \"Invalid value.\" at position 0.";
