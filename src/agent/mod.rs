@@ -543,7 +543,7 @@ fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
         .filter(|(_, s)| {
             s.replication
                 .as_ref()
-                .is_some_and(|r| r.io_running == "Yes")
+                .is_some_and(|r| r.receiver == crate::db::engine::Receiver::Connected)
         })
         .map(|(p, _)| p.clone())
         .collect()

@@ -17,7 +17,7 @@ pub async fn not_connected(cluster: &Cluster) -> Vec<String> {
         let state = observe(cluster.server(&m.name)).await.ok()?;
         let replication = state.replication?;
         (crate::manifests::member_of_host(&replication.source_host) == cluster.primary
-            && replication.io_running == "Connecting")
+            && replication.receiver == crate::db::engine::Receiver::Connecting)
             .then(|| m.name.clone())
     });
     futures::future::join_all(asks)

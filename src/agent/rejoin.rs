@@ -93,7 +93,7 @@ pub async fn rejoin(ctx: &Context, cluster: &Cluster, pod: &str) -> Result<Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::engine::Replication;
+    use crate::db::engine::{Applier, Receiver, Replication};
 
     #[test]
     fn only_a_read_only_member_replicating_from_no_one_is_idle() {
@@ -112,8 +112,8 @@ mod tests {
     #[test]
     fn a_replica_is_broken_only_when_a_thread_stopped_on_an_error() {
         let mut replication = Replication {
-            io_running: "Yes".into(),
-            sql_running: "No".into(),
+            receiver: Receiver::Connected,
+            applier: Applier::Stopped,
             ..Default::default()
         };
         let state = |r: &Replication| ServerState {
@@ -133,8 +133,8 @@ mod tests {
                 "Duplicate entry '7' for key 'PRIMARY'".into()
             ))
         );
-        replication.sql_running = "Yes".into();
-        replication.io_running = "Connecting".into();
+        replication.applier = Applier::Running;
+        replication.receiver = Receiver::Connecting;
         replication.last_sql_error = None;
         replication.last_io_error = Some("error connecting to master".into());
         assert_eq!(

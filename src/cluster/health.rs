@@ -262,8 +262,8 @@ pub async fn report(cluster: &Cluster) -> Report {
             if let Some(repl) = &s.replication {
                 r.replicating = repl.is_running();
                 r.lag_seconds = repl.seconds_behind;
-                r.io_thread = Some(repl.io_running.clone());
-                r.sql_thread = Some(repl.sql_running.clone());
+                r.io_thread = Some(repl.receiver.to_string());
+                r.sql_thread = Some(repl.applier.to_string());
                 r.source = Some(crate::manifests::member_of_host(&repl.source_host));
                 r.error = r.error.take().or_else(|| repl.error());
             }
@@ -620,8 +620,8 @@ fn replica_problem(
                 ),
                 None => format!(
                     "replica {name} is not replicating (threads stopped: IO {}, SQL {}): restart it, it starts replicating: {} (or run {})",
-                    repl.io_running,
-                    repl.sql_running,
+                    repl.receiver,
+                    repl.applier,
                     fix.restart(&[name]),
                     fix.rebuild(name)
                 ),

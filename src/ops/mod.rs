@@ -4,6 +4,7 @@ pub mod clone;
 pub mod failover;
 pub mod fanout;
 pub mod member_services;
+pub mod members;
 pub mod placement;
 pub mod plan;
 pub mod restore;

@@ -2,10 +2,10 @@
 //! `set`): writes stop on the old primary, the target applies everything the old primary
 //! committed, and only then is it promoted and recorded; the other members are repointed.
 use crate::base::progress::Task;
-use crate::cluster::{observe, Cluster};
+use crate::cluster::Cluster;
 use crate::k8s::context::Context;
 use crate::manifests::Passwords;
-use crate::ops::topology;
+use crate::ops::members::{ClusterMembers, Members};
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
@@ -20,34 +20,51 @@ pub async fn move_primary(
     passwords: &Passwords,
     task: &Task,
 ) -> Result<Duration> {
-    task.set("stopping writes on the old primary");
-    ctx.ensure_lock_held()?;
+    let members = ClusterMembers::new(ctx, cluster, passwords);
+    run(&members, old, target, &|what: &str| task.set(what)).await
+}
+
+/// The switchover's steps on the members, `step` told each stage: fence `old`, promote `target`
+/// once it applied everything `old` wrote (else give writes back to `old`), record it, repoint
+/// every other member. Returns how long writes were refused.
+pub async fn run(
+    members: &impl Members,
+    old: &str,
+    target: &str,
+    step: &(dyn Fn(&str) + Sync),
+) -> Result<Duration> {
+    step("stopping writes on the old primary");
+    members.ensure_lock_held()?;
     let started = Instant::now();
-    let position = topology::fence(cluster, old).await?;
-    ctx.member_event(
-        old,
+    let position = members.fence(old).await?;
+    members.event(
+        Some(old),
         "Fenced",
         format!("old primary {old} stopped taking writes at GTID {position}"),
     );
-    task.set("waiting until the target has applied every write");
-    if let Err(e) = topology::promote(cluster, target, &position, Duration::from_secs(30)).await {
-        return Err(give_writes_back_unless_promoted(cluster, old, target, e).await);
+    step("waiting until the target has applied every write");
+    if let Err(e) = members
+        .promote(target, &position, Duration::from_secs(30))
+        .await
+    {
+        return Err(give_writes_back_unless_promoted(members, old, target, e).await);
     }
-    topology::record_primary(cluster, target).await?;
+    members.record_primary(target).await?;
     let window = started.elapsed();
-    ctx.member_event(
-        target,
+    members.event(
+        Some(target),
         "Promoted",
         format!("{target} applied every write up to GTID {position} and is the primary of record"),
     );
-    task.set("repointing the replicas");
-    let repoint = cluster
-        .members
+    step("repointing the replicas");
+    let names = members.member_names();
+    let repoint = names
         .iter()
-        .filter(|m| m.name != target)
-        .map(|m| topology::follow(cluster, &m.name, target, passwords, m.name == old));
+        .filter(|m| *m != target)
+        .map(|m| members.follow(m, target, m == old));
     futures::future::try_join_all(repoint).await?;
-    ctx.event(
+    members.event(
+        None,
         "ReplicasRepointed",
         format!("every other member replicates from {target}, {old} included"),
     );
@@ -57,31 +74,31 @@ pub async fn move_primary(
 /// A promotion that failed before the target turned writable (its wait for the old primary's
 /// last write ran out) leaves nothing moved: the old primary takes writes again.
 async fn give_writes_back_unless_promoted(
-    cluster: &Cluster,
+    members: &impl Members,
     old: &str,
     target: &str,
     error: anyhow::Error,
 ) -> anyhow::Error {
-    let target_still_replica = observe(cluster.server(target))
-        .await
-        .is_ok_and(|s| s.read_only);
+    let target_still_replica = members.observe(target).await.is_ok_and(|s| s.read_only);
     if !target_still_replica {
         return error.context(format!(
             "switchover stopped half way: {old} is read-only; check kubectl mysqlha status {}",
-            cluster.name
+            members.cluster_name()
         ));
     }
     // Its fence left a hold (a restart brings it back read-only): it goes with the fence.
     let given_back = async {
-        crate::cluster::sql::execute(cluster.server(old), cluster.engine.writable_statements())
-            .await?;
-        topology::release_hold(cluster, old).await
+        members.set_writable(old).await?;
+        members.release_hold(old).await
     };
     match given_back.await {
         Ok(()) => error.context("switchover abandoned, the old primary takes writes again"),
         Err(_) => error.context(format!(
             "switchover abandoned; {old} stays read-only: check kubectl mysqlha status {}",
-            cluster.name
+            members.cluster_name()
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -288,7 +288,7 @@ pub fn describe_replication(state: &crate::db::engine::ServerState, target: &Gti
     let (_, unapplied) = r.received.beyond(&state.applied);
     let mut words = format!(
         "its receiver from {}: {}, its applier: {}; received but not applied: {unapplied}, not received: {unreceived}",
-        r.source_host, r.io_running, r.sql_running
+        r.source_host, r.receiver, r.applier
     );
     if let Some(error) = r.error() {
         words.push_str(&format!("; its last replication error: {error}"));
@@ -354,10 +354,16 @@ impl Progress {
     }
 }
 
+/// Whether a primary of a cluster of `members` members waits for a replica's acknowledgement
+/// (`semi_sync`: the cluster asks for it): a lone primary has no one to wait for.
+pub fn semi_sync_waits(semi_sync: bool, members: i32) -> bool {
+    semi_sync && members > 1
+}
+
 /// Turns replica `pod` into the writable primary once it has applied `position` (waiting at most
 /// `limit`), in one exec: a failed wait stops the statements before any of them changes `pod`.
 pub async fn promote(cluster: &Cluster, pod: &str, position: &str, limit: Duration) -> Result<()> {
-    let semi_sync = cluster.semi_sync && cluster.replicas() > 1;
+    let semi_sync = semi_sync_waits(cluster.semi_sync, cluster.replicas());
     let sql = format!(
         "{}{}",
         cluster.engine.fail_unless_applied(pod, position, limit),
@@ -418,7 +424,7 @@ pub async fn release_hold(cluster: &Cluster, pod: &str) -> Result<()> {
 /// a lone primary must not wait for acknowledgements that no one can send.
 pub async fn set_member_count(cluster: &Cluster, replicas: i32) -> Result<()> {
     apply_config(cluster, replicas).await?;
-    let wait = cluster.semi_sync && replicas > 1;
+    let wait = semi_sync_waits(cluster.semi_sync, replicas);
     sql::execute(
         cluster.server(&cluster.primary),
         &cluster.engine.set_semi_sync_wait(wait),
@@ -463,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_stalled_replica_is_described_by_what_it_received_and_applied() {
-        use crate::db::engine::{Engine, Replication, ServerState};
+        use crate::db::engine::{Applier, Engine, Receiver, Replication, ServerState};
         let gtids = |t: &str| Engine::Mariadb.parse_gtids(t).unwrap();
         let state = |replication| ServerState {
             read_only: true,
@@ -479,8 +485,8 @@ mod tests {
         );
         let applier_stopped = Replication {
             source_host: "db-0.db".into(),
-            io_running: "Yes".into(),
-            sql_running: "No".into(),
+            receiver: Receiver::Connected,
+            applier: Applier::Stopped,
             received: gtids("0-1-14"),
             last_sql_error: Some("Duplicate entry '7'".into()),
             ..Replication::default()
@@ -491,8 +497,8 @@ mod tests {
         );
         let not_connected = Replication {
             source_host: "db-0.db".into(),
-            io_running: "Connecting".into(),
-            sql_running: "Yes".into(),
+            receiver: Receiver::Connecting,
+            applier: Applier::Running,
             received: gtids("0-1-10"),
             last_io_error: Some("error connecting to master".into()),
             ..Replication::default()
@@ -501,6 +507,19 @@ mod tests {
             describe_replication(&state(Some(not_connected)), &target),
             "its receiver from db-0.db: Connecting, its applier: Yes; received but not applied: 0, not received: 5; its last replication error: error connecting to master"
         );
+    }
+
+    #[test]
+    fn a_lone_primary_never_waits_for_acknowledgements() {
+        assert!(!semi_sync_waits(true, 1));
+        assert!(!semi_sync_waits(false, 1));
+    }
+
+    #[test]
+    fn a_primary_with_replicas_waits_only_when_the_cluster_asks_for_semi_sync() {
+        assert!(semi_sync_waits(true, 2));
+        assert!(semi_sync_waits(true, 3));
+        assert!(!semi_sync_waits(false, 3));
     }
 
     #[test]

@@ -119,8 +119,8 @@ pub fn parse_state(variables: &[Row], replica: &[Row]) -> Result<ServerState> {
             };
             Some(Replication {
                 source_host: get(row, "Master_Host"),
-                io_running: get(row, "Slave_IO_Running"),
-                sql_running: get(row, "Slave_SQL_Running"),
+                receiver: super::Receiver::parse(&get(row, "Slave_IO_Running")),
+                applier: super::Applier::parse(&get(row, "Slave_SQL_Running")),
                 seconds_behind: non_null(row.get("Seconds_Behind_Master"))
                     .and_then(|s| s.parse().ok()),
                 received: super::Gtids::Mariadb(received),
@@ -268,6 +268,80 @@ pub const REPORT_QUERIES: &[(&str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::engine::{Applier, Receiver};
+    use crate::db::sqltext::row;
+
+    fn slave_status(io: &str, sql: &str) -> Row {
+        row(&[
+            ("Master_Host", "db-0.db"),
+            ("Slave_IO_Running", io),
+            ("Slave_SQL_Running", sql),
+            ("Gtid_IO_Pos", "0-1-9"),
+        ])
+    }
+
+    fn replication_of(io: &str, sql: &str) -> Replication {
+        let vars = row(&[
+            ("read_only", "1"),
+            ("current", "0-1-7"),
+            ("binlog_state", "0-1-7"),
+        ]);
+        parse_state(&[vars], &[slave_status(io, sql)])
+            .unwrap()
+            .replication
+            .unwrap()
+    }
+
+    #[test]
+    fn a_connected_slave_is_read_from_show_slave_status_as_connected_and_running() {
+        let r = replication_of("Yes", "Yes");
+        assert_eq!(r.receiver, Receiver::Connected);
+        assert_eq!(r.applier, Applier::Running);
+        assert!(r.is_connected() && r.is_running());
+        assert_eq!(r.source_host, "db-0.db");
+    }
+
+    #[test]
+    fn a_slave_still_connecting_runs_but_is_not_connected() {
+        let r = replication_of("Connecting", "Yes");
+        assert_eq!(r.receiver, Receiver::Connecting);
+        assert!(r.is_running() && !r.is_connected());
+    }
+
+    #[test]
+    fn a_slave_with_both_threads_stopped_neither_runs_nor_is_connected() {
+        let r = replication_of("No", "No");
+        assert_eq!(
+            (r.receiver.clone(), r.applier.clone()),
+            (Receiver::Stopped, Applier::Stopped)
+        );
+        assert!(!r.is_running() && !r.is_connected());
+    }
+
+    #[test]
+    fn a_slave_preparing_keeps_the_word_and_does_not_count_as_running() {
+        let r = replication_of("Preparing", "Yes");
+        assert_eq!(r.receiver, Receiver::Other("Preparing".into()));
+        assert_eq!(r.receiver.to_string(), "Preparing");
+        assert!(!r.is_running());
+    }
+
+    #[test]
+    fn mysql_column_names_are_not_read_as_mariadb_threads() {
+        let status = row(&[
+            ("Master_Host", "db-0.db"),
+            ("Replica_IO_Running", "Yes"),
+            ("Replica_SQL_Running", "Yes"),
+        ]);
+        let vars = row(&[("read_only", "1"), ("current", ""), ("binlog_state", "")]);
+        let r = parse_state(&[vars], &[status])
+            .unwrap()
+            .replication
+            .unwrap();
+        assert_eq!(r.receiver, Receiver::Other(String::new()));
+        assert_eq!(r.applier, Applier::Other(String::new()));
+        assert!(!r.is_running());
+    }
 
     #[test]
     fn promotion_waits_for_the_position_in_the_same_batch() {

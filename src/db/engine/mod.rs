@@ -431,10 +431,10 @@ pub struct ServerState {
 pub struct Replication {
     /// The host it replicates from.
     pub source_host: String,
-    /// IO (receiver) thread: Yes, No or Connecting.
-    pub io_running: String,
-    /// SQL (applier) thread: Yes or No.
-    pub sql_running: String,
+    /// The receiving (IO) thread.
+    pub receiver: Receiver,
+    /// The applying (SQL) thread.
+    pub applier: Applier,
     pub seconds_behind: Option<u64>,
     /// Everything it has received from its source, applied or not (MariaDB Gtid_IO_Pos or the
     /// applied position if further; MySQL Retrieved_Gtid_Set ∪ gtid_executed).
@@ -446,18 +446,106 @@ pub struct Replication {
 impl Replication {
     /// Both threads run (the IO thread may be reconnecting).
     pub fn is_running(&self) -> bool {
-        self.sql_running == "Yes" && matches!(self.io_running.as_str(), "Yes" | "Connecting")
+        self.applier == Applier::Running && self.receiver.runs()
     }
 
     /// Both threads run and the IO thread is connected.
     pub fn is_connected(&self) -> bool {
-        self.io_running == "Yes" && self.sql_running == "Yes"
+        self.receiver == Receiver::Connected && self.applier == Applier::Running
     }
 
     pub fn error(&self) -> Option<String> {
         self.last_sql_error
             .clone()
             .or_else(|| self.last_io_error.clone())
+    }
+}
+
+/// A replica's receiving (IO) thread, as the engine's replica status says it
+/// (`Slave_IO_Running` / `Replica_IO_Running`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Receiver {
+    /// "Yes": connected to its source.
+    Connected,
+    /// "Connecting": running, not (yet, or no longer) connected to its source.
+    Connecting,
+    /// "No": not running.
+    #[default]
+    Stopped,
+    /// Any other answer (e.g. MariaDB's "Preparing"), kept as the server said it. Counts as
+    /// neither running nor connected.
+    Other(String),
+}
+
+impl Receiver {
+    /// Reads the engine's word for the receiving thread (both engines use the same words).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "Yes" => Receiver::Connected,
+            "Connecting" => Receiver::Connecting,
+            "No" => Receiver::Stopped,
+            other => Receiver::Other(other.to_string()),
+        }
+    }
+
+    /// The engine's own word for it, as `status` shows it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Receiver::Connected => "Yes",
+            Receiver::Connecting => "Connecting",
+            Receiver::Stopped => "No",
+            Receiver::Other(text) => text,
+        }
+    }
+
+    /// The thread runs, connected or trying to connect.
+    pub fn runs(&self) -> bool {
+        matches!(self, Receiver::Connected | Receiver::Connecting)
+    }
+}
+
+impl fmt::Display for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A replica's applying (SQL) thread, as the engine's replica status says it
+/// (`Slave_SQL_Running` / `Replica_SQL_Running`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Applier {
+    /// "Yes": applying what was received.
+    Running,
+    /// "No": not running.
+    #[default]
+    Stopped,
+    /// Any other answer, kept as the server said it. Counts as not running.
+    Other(String),
+}
+
+impl Applier {
+    /// Reads the engine's word for the applying thread (both engines use the same words).
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "Yes" => Applier::Running,
+            "No" => Applier::Stopped,
+            other => Applier::Other(other.to_string()),
+        }
+    }
+
+    /// The engine's own word for it, as `status` shows it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Applier::Running => "Yes",
+            Applier::Stopped => "No",
+            Applier::Other(text) => text,
+        }
+    }
+}
+
+impl fmt::Display for Applier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -473,6 +561,25 @@ pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'repl'";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_states_show_the_words_the_server_used() {
+        for word in ["Yes", "No", "Connecting", "Preparing", ""] {
+            assert_eq!(Receiver::parse(word).to_string(), word);
+        }
+        for word in ["Yes", "No", ""] {
+            assert_eq!(Applier::parse(word).to_string(), word);
+        }
+    }
+
+    #[test]
+    fn only_a_connected_or_connecting_receiver_runs() {
+        assert!(Receiver::parse("Yes").runs());
+        assert!(Receiver::parse("Connecting").runs());
+        assert!(!Receiver::parse("No").runs());
+        assert!(!Receiver::parse("Preparing").runs());
+        assert!(!Receiver::default().runs());
+    }
 
     #[test]
     fn engines_are_recorded_by_name() {

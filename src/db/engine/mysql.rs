@@ -95,8 +95,8 @@ pub fn parse_state(variables: &[Row], replica: &[Row]) -> Result<ServerState> {
             let retrieved: GtidSet = get(row, "Retrieved_Gtid_Set").parse().unwrap_or_default();
             Some(Replication {
                 source_host: get(row, "Source_Host"),
-                io_running: get(row, "Replica_IO_Running"),
-                sql_running: get(row, "Replica_SQL_Running"),
+                receiver: super::Receiver::parse(&get(row, "Replica_IO_Running")),
+                applier: super::Applier::parse(&get(row, "Replica_SQL_Running")),
                 seconds_behind: non_null(row.get("Seconds_Behind_Source"))
                     .and_then(|s| s.parse().ok()),
                 // received_transaction_set is what the receiver got; what was applied before
@@ -211,6 +211,70 @@ pub const OPTION_CHECK: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::engine::{Applier, Receiver};
+    use crate::db::sqltext::row;
+
+    const UUID: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+
+    fn replication_of(io: &str, sql: &str) -> Replication {
+        let vars = row(&[
+            ("read_only", "1"),
+            ("executed", &format!("{UUID}:1-7")),
+            ("version", "9.7.0"),
+        ]);
+        let status = row(&[
+            ("Source_Host", "db-0.db"),
+            ("Replica_IO_Running", io),
+            ("Replica_SQL_Running", sql),
+            ("Retrieved_Gtid_Set", &format!("{UUID}:1-9")),
+        ]);
+        parse_state(&[vars], &[status])
+            .unwrap()
+            .replication
+            .unwrap()
+    }
+
+    #[test]
+    fn a_connected_replica_is_read_from_show_replica_status_as_connected_and_running() {
+        let r = replication_of("Yes", "Yes");
+        assert_eq!(r.receiver, Receiver::Connected);
+        assert_eq!(r.applier, Applier::Running);
+        assert!(r.is_connected() && r.is_running());
+        assert_eq!(r.received.to_string(), format!("{UUID}:1-9"));
+    }
+
+    #[test]
+    fn a_replica_still_connecting_runs_but_is_not_connected() {
+        let r = replication_of("Connecting", "Yes");
+        assert_eq!(r.receiver, Receiver::Connecting);
+        assert!(r.is_running() && !r.is_connected());
+    }
+
+    #[test]
+    fn a_replica_whose_applier_stopped_does_not_run_though_it_receives() {
+        let r = replication_of("Yes", "No");
+        assert_eq!(
+            (r.receiver.clone(), r.applier.clone()),
+            (Receiver::Connected, Applier::Stopped)
+        );
+        assert!(!r.is_running() && !r.is_connected());
+    }
+
+    #[test]
+    fn mariadb_column_names_are_not_read_as_mysql_threads() {
+        let vars = row(&[("read_only", "1"), ("executed", ""), ("version", "9.7.0")]);
+        let status = row(&[
+            ("Source_Host", "db-0.db"),
+            ("Slave_IO_Running", "Yes"),
+            ("Slave_SQL_Running", "Yes"),
+        ]);
+        let r = parse_state(&[vars], &[status])
+            .unwrap()
+            .replication
+            .unwrap();
+        assert_eq!(r.receiver, Receiver::Other(String::new()));
+        assert!(!r.is_running());
+    }
 
     #[test]
     fn replicas_are_super_read_only_and_everyone_logs_gtid() {

@@ -6,7 +6,7 @@
 use super::{observe_members, shown, Asking, Lost, Observed, Plan, WouldLose};
 use crate::cluster::health::Role;
 use crate::cluster::{Cluster, ServerState};
-use crate::db::engine::Gtids;
+use crate::db::engine::{Gtids, Receiver};
 use anyhow::{bail, Context as _, Result};
 
 /// A failover plan and what its execution needs.
@@ -165,7 +165,7 @@ fn cut_off_from_replicas(
             let connected = state
                 .as_ref()
                 .and_then(|s| s.replication.as_ref())
-                .is_some_and(|r| r.io_running == "Yes");
+                .is_some_and(|r| r.receiver == Receiver::Connected);
             connected && reaching.is_none_or(|r| r.contains(name))
         })
 }

@@ -358,8 +358,8 @@ fn view(o: &Observed) -> MemberView {
         v.applied = Some(s.applied.to_string());
         if let Some(r) = &s.replication {
             v.received = Some(r.received.to_string());
-            v.io_thread = Some(r.io_running.clone());
-            v.sql_thread = Some(r.sql_running.clone());
+            v.io_thread = Some(r.receiver.to_string());
+            v.sql_thread = Some(r.applier.to_string());
             v.source = Some(crate::manifests::member_of_host(&r.source_host));
         }
     }
