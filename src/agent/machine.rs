@@ -895,3 +895,1189 @@ fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
         .map(|(p, _)| p.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::PodPhase;
+    use crate::ops::plan::Observed;
+
+    const GRACE: u64 = 10;
+    const RESTART_GRACE: u64 = 20;
+    const COOLDOWN: u64 = 300;
+
+    fn setup(auto_rebuild: bool) -> Setup {
+        Setup {
+            identity: "agent-a".into(),
+            cluster: "shop".into(),
+            tuning: Settings {
+                grace: Duration::from_secs(GRACE),
+                restart_grace: Duration::from_secs(RESTART_GRACE),
+                cooldown: Duration::from_secs(COOLDOWN),
+                auto_rebuild,
+            },
+        }
+    }
+
+    /// A MariaDB member's state; `io`: its receiving thread (None: it does not replicate).
+    fn server(history: &str, io: Option<&str>) -> ServerState {
+        let row = crate::db::sqltext::row;
+        let vars = row(&[
+            ("read_only", "1"),
+            ("current", history),
+            ("binlog_state", history),
+        ]);
+        let slave = io.map(|io| {
+            row(&[
+                ("Master_Host", "shop-0"),
+                ("Slave_IO_Running", io),
+                ("Slave_SQL_Running", "Yes"),
+                ("Gtid_IO_Pos", history),
+            ])
+        });
+        crate::db::engine::Engine::Mariadb
+            .parse_state(&[vars], slave.as_slice())
+            .unwrap()
+    }
+
+    fn member(name: &str, state: Option<ServerState>) -> Observed {
+        Observed {
+            name: name.into(),
+            primary: name == "shop-0",
+            phase: PodPhase::Running { ready: true },
+            silence: state.is_none().then(|| "does not answer within 5s".into()),
+            reached: state.is_some(),
+            state,
+        }
+    }
+
+    /// The plan made on the silent primary shop-0 and these replicas.
+    fn plan(replicas: Vec<Observed>, reaching: &[&str]) -> Observation {
+        let mut observed = vec![member("shop-0", None)];
+        observed.extend(replicas);
+        let reaching: Vec<String> = reaching.iter().map(|r| r.to_string()).collect();
+        let plan = crate::ops::plan::failover::decide(
+            "shop",
+            "shop-0",
+            &observed,
+            None,
+            false,
+            Some(&reaching),
+        );
+        Observation::Replicas {
+            plan: Agreement(plan),
+            reaching,
+        }
+    }
+
+    /// Two replicas that no longer receive from the primary: they agree, shop-1 is promoted.
+    fn agreeing() -> Observation {
+        plan(
+            vec![
+                member("shop-1", Some(server("0-1-100", Some("Connecting")))),
+                member("shop-2", Some(server("0-1-99", Some("Connecting")))),
+            ],
+            &[],
+        )
+    }
+
+    /// What was done after a failover that went through.
+    fn done() -> Done {
+        Done {
+            old: "shop-0".into(),
+            candidate: "shop-1".into(),
+            writable_after: Duration::from_millis(1500),
+        }
+    }
+
+    fn wall(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// The rules, driven through one scenario on a clock that starts at 0 s.
+    struct Bed {
+        state: State,
+        setup: Setup,
+        base: Instant,
+    }
+
+    impl Bed {
+        fn new() -> Self {
+            Self::with(setup(false))
+        }
+
+        fn with(setup: Setup) -> Self {
+            let mut bed = Bed {
+                state: State::default(),
+                setup,
+                base: Instant::now(),
+            };
+            bed.see(Observation::Record("shop-0".into()), 0.0);
+            bed
+        }
+
+        fn at(&self, secs: f64) -> Instant {
+            self.base + Duration::from_secs_f64(secs)
+        }
+
+        /// Steps on `observation` made at `secs`: the actions.
+        fn see(&mut self, observation: Observation, secs: f64) -> Vec<Action> {
+            let (state, actions) = step(
+                std::mem::take(&mut self.state),
+                observation,
+                self.at(secs),
+                &self.setup,
+            );
+            self.state = state;
+            actions
+        }
+
+        /// Steps and names the actions.
+        fn tags(&mut self, observation: Observation, secs: f64) -> Vec<String> {
+            tags(&self.see(observation, secs))
+        }
+
+        fn probe(&self, answer: Answer, uid: Option<&str>, secs: f64) -> Observation {
+            Observation::Probe(Probe {
+                asked: self.at(secs),
+                answer,
+                pod: uid.map(|uid| PodSeen {
+                    uid: Some(uid.into()),
+                    deleting: false,
+                }),
+            })
+        }
+
+        /// The primary (pod uid-1) answers the probe started at `secs`.
+        fn answers(&mut self, secs: f64) -> Vec<String> {
+            let probe = self.probe(Answer::Answered, Some("uid-1"), secs);
+            self.tags(probe, secs)
+        }
+
+        /// The primary (pod uid-1) does not answer: nothing came in time.
+        fn silent(&mut self, secs: f64) -> Vec<String> {
+            let probe = self.probe(Answer::Silent("no handshake".into()), Some("uid-1"), secs);
+            self.tags(probe, secs)
+        }
+
+        /// The primary's port (pod uid-1) refused the connection.
+        fn refused(&mut self, secs: f64) -> Vec<String> {
+            let probe = self.probe(Answer::Refused("refused".into()), Some("uid-1"), secs);
+            self.tags(probe, secs)
+        }
+
+        /// The Lease holds `last`; this pod leads.
+        fn lease(&mut self, last: Option<LastFailover>, secs: f64) -> Vec<Action> {
+            self.see(
+                Observation::Lease {
+                    last,
+                    wall: wall("2026-12-02T00:10:00Z"),
+                    leads: true,
+                },
+                secs,
+            )
+        }
+
+        /// Silent since 0 s (its last answer), the replicas asked at 7 s agree, the Lease
+        /// asked at 10 s is free: the actions then.
+        fn lost_at_ten(&mut self) -> Vec<Action> {
+            self.answers(0.0);
+            self.silent(1.0);
+            assert_eq!(self.silent(7.0), ["AskReplicas"]);
+            assert!(self.see(agreeing(), 7.5).is_empty());
+            assert_eq!(self.silent(10.0), ["ReadLease"]);
+            self.lease(None, 10.0)
+        }
+    }
+
+    /// Short names of actions, decisions by their reason.
+    fn tags(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| match a {
+                Action::Decide(d) => d.reason.as_str().to_string(),
+                Action::Annotate(note, _) => format!("Annotate {note:?}"),
+                Action::FailOver(_) => "FailOver".to_string(),
+                Action::Rebuild { pod, .. } => format!("Rebuild {pod}"),
+                Action::Rejoin(pods) => format!("Rejoin {}", pods.join(",")),
+                Action::HandTo(peer) => format!("HandTo {peer}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn notes(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Decide(d) => Some(d.note.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // Leadership and the primary of record.
+
+    #[test]
+    fn taking_the_lead_is_said_and_the_primary_is_watched_afresh() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        let actions = bed.see(Observation::Leadership(true), 1.0);
+        assert_eq!(
+            notes(&actions),
+            ["agent-a leads the agent of cluster shop (Lease shop-agent)"]
+        );
+        assert!(bed.state.watched.is_none() && bed.state.new_leader);
+        assert_eq!(
+            bed.tags(Observation::Record("shop-0".into()), 2.0),
+            ["Annotate Watching"]
+        );
+    }
+
+    #[test]
+    fn standing_by_is_said_and_forgets_the_primary() {
+        let mut bed = Bed::new();
+        let actions = bed.see(Observation::Leadership(false), 1.0);
+        assert_eq!(notes(&actions), ["agent-a stands by"]);
+        assert!(bed.state.watched.is_none() && !bed.state.new_leader);
+    }
+
+    #[test]
+    fn a_new_primary_of_record_is_said_in_the_lease() {
+        let mut state = State::default();
+        let (next, actions) = step(
+            std::mem::take(&mut state),
+            Observation::Record("shop-0".into()),
+            Instant::now(),
+            &setup(false),
+        );
+        assert!(
+            matches!(&actions[..], [Action::Annotate(LeaseNote::Watching, p)] if p == "shop-0")
+        );
+        assert_eq!(next.watched.unwrap().primary, "shop-0");
+    }
+
+    #[test]
+    fn the_same_primary_of_record_changes_nothing() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        assert!(bed
+            .tags(Observation::Record("shop-0".into()), 1.0)
+            .is_empty());
+        assert!(bed.state.watched.unwrap().last_answer.is_some());
+    }
+
+    #[test]
+    fn a_new_primary_of_record_forgets_the_silence_of_the_old_one() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(1.0);
+        bed.tags(Observation::Record("shop-1".into()), 2.0);
+        assert!(matches!(bed.state.phase, Phase::Watching));
+        let watched = bed.state.watched.clone().unwrap();
+        assert_eq!((watched.last_answer, watched.answered_as), (None, None));
+    }
+
+    // A primary that answers.
+
+    #[test]
+    fn an_answer_looks_for_members_out_of_service_and_a_peer_then_at_the_write_path() {
+        let mut bed = Bed::new();
+        assert_eq!(
+            bed.answers(0.0),
+            ["LookForOutOfService", "LookForPeer", "CheckWritePath"]
+        );
+    }
+
+    #[test]
+    fn members_out_of_service_are_looked_for_every_five_seconds() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        assert_eq!(bed.answers(4.9), ["CheckWritePath"]);
+        assert_eq!(
+            bed.answers(5.0),
+            ["LookForOutOfService", "LookForPeer", "CheckWritePath"]
+        );
+    }
+
+    #[test]
+    fn a_new_leader_reconnects_the_replicas_at_its_first_answer_only() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Leadership(true), 0.0);
+        bed.see(Observation::Record("shop-0".into()), 0.0);
+        assert_eq!(bed.answers(0.0), ["ReconnectReplicas"]);
+        assert_eq!(
+            bed.tags(Observation::Reconnected, 0.5),
+            ["LookForOutOfService", "LookForPeer", "CheckWritePath"]
+        );
+        assert_eq!(bed.answers(1.0), ["CheckWritePath"]);
+    }
+
+    #[test]
+    fn an_answer_remembers_when_and_as_which_pod() {
+        let mut bed = Bed::new();
+        bed.answers(3.0);
+        let watched = bed.state.watched.clone().unwrap();
+        assert_eq!(watched.last_answer, Some(bed.at(3.0)));
+        assert_eq!(watched.answered_as.as_deref(), Some("uid-1"));
+    }
+
+    // A silence and the grace.
+
+    #[test]
+    fn the_first_silent_probe_is_said_with_both_graces() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        let probe = bed.probe(Answer::Silent("no handshake".into()), Some("uid-1"), 1.0);
+        let actions = bed.see(probe, 1.8);
+        assert_eq!(tags(&actions), ["PrimaryUnreachable"]);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 does not answer the agent (no handshake); failover if it stays so for 10s (30s once its port refuses or resets a connection and its pod stays: a restart in place) and its replicas agree"]
+        );
+    }
+
+    #[test]
+    fn the_unreachable_primary_is_said_once_per_silence() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        assert_eq!(bed.silent(1.0), ["PrimaryUnreachable"]);
+        assert!(bed.silent(2.0).is_empty());
+        bed.answers(3.0);
+        assert_eq!(bed.silent(4.0), ["PrimaryUnreachable"]);
+    }
+
+    #[test]
+    fn a_silence_counts_from_the_last_answer() {
+        let mut bed = Bed::new();
+        bed.answers(2.0);
+        bed.silent(3.0);
+        assert!(matches!(bed.state.phase, Phase::Silent { since, .. } if since == bed.at(2.0)));
+    }
+
+    #[test]
+    fn a_primary_never_heard_is_silent_from_the_first_probe() {
+        let mut bed = Bed::new();
+        bed.silent(4.0);
+        assert!(matches!(bed.state.phase, Phase::Silent { since, .. } if since == bed.at(4.0)));
+    }
+
+    #[test]
+    fn the_replicas_are_asked_from_three_seconds_before_the_grace_ends() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(1.0);
+        assert!(bed.silent(6.9).is_empty());
+        assert_eq!(bed.silent(7.0), ["AskReplicas"]);
+    }
+
+    #[test]
+    fn the_replicas_agreeing_before_the_grace_ends_is_no_failover_yet() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        assert!(bed.see(agreeing(), 7.5).is_empty());
+        assert!(matches!(bed.state.phase, Phase::Agreed { .. }));
+        assert!(bed.silent(9.9).is_empty(), "an agreement of 2.4 s is fresh");
+    }
+
+    #[test]
+    fn past_the_grace_a_fresh_agreement_asks_the_lease_without_asking_the_replicas_again() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        bed.see(agreeing(), 7.5);
+        assert_eq!(bed.silent(10.0), ["ReadLease"]);
+        assert!(matches!(bed.state.phase, Phase::Deciding { .. }));
+    }
+
+    #[test]
+    fn an_agreement_three_seconds_old_is_asked_again() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        bed.see(agreeing(), 7.0);
+        assert_eq!(bed.silent(10.0), ["AskReplicas"]);
+        assert_eq!(bed.tags(agreeing(), 10.5), ["ReadLease"]);
+    }
+
+    #[test]
+    fn a_lost_primary_is_failed_over_past_the_grace() {
+        let mut bed = Bed::new();
+        let actions = bed.lost_at_ten();
+        assert_eq!(tags(&actions), ["PrimaryLost", "FailOver"]);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 has not answered for 10.0s and none of its 2 replica(s) receives from it: failing over"]
+        );
+        assert!(matches!(
+            bed.state.phase,
+            Phase::FailingOver {
+                within_cooldown: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_failover_runs_on_the_agreed_plan() {
+        let mut bed = Bed::new();
+        let actions = bed.lost_at_ten();
+        let Some(Action::FailOver(plan)) = actions.last() else {
+            panic!("no failover: {actions:?}");
+        };
+        assert_eq!(plan.0.plan.candidate.as_deref(), Some("shop-1"));
+    }
+
+    #[test]
+    fn a_failover_done_is_said_and_its_cooldown_kept_in_the_lease() {
+        let mut bed = Bed::new();
+        bed.lost_at_ten();
+        let actions = bed.see(
+            Observation::FailedOver {
+                outcome: Ok(done()),
+                wall: wall("2026-12-02T00:10:02Z"),
+            },
+            12.0,
+        );
+        assert_eq!(
+            tags(&actions),
+            [
+                "AutomaticFailover",
+                "Annotate LastFailoverRecord",
+                "Annotate LastFailover",
+                "Annotate CooldownUntil"
+            ]
+        );
+        assert_eq!(
+            notes(&actions),
+            ["failed over from shop-0 to shop-1 in 1.50s (12.0s after the primary stopped answering); cooldown 300s"]
+        );
+        let Action::Annotate(_, record) = &actions[1] else {
+            panic!()
+        };
+        let record = LastFailover::from_annotation(Some(record)).unwrap();
+        assert_eq!(
+            (record.promoted.as_str(), record.within_cooldown),
+            ("shop-1", false)
+        );
+        assert!(
+            matches!(&actions[2], Action::Annotate(_, v) if v == "2026-12-02T00:10:02Z shop-0 → shop-1 in 1.50s")
+        );
+        assert!(matches!(&actions[3], Action::Annotate(_, v) if v == "2026-12-02T00:15:02Z"));
+        assert!(matches!(bed.state.phase, Phase::Watching));
+    }
+
+    #[test]
+    fn a_failover_that_did_not_happen_is_said_once_and_the_replicas_asked_again() {
+        let mut bed = Bed::new();
+        bed.lost_at_ten();
+        let failed = |secs| {
+            Observation::FailedOver {
+                outcome: Err("primary shop-0 answers again".into()),
+                wall: wall("2026-12-02T00:10:02Z"),
+            }
+            .pipe_at(secs)
+        };
+        let (observation, secs) = failed(12.5);
+        let actions = bed.see(observation, secs);
+        assert_eq!(
+            notes(&actions),
+            ["automatic failover of shop-0 did not happen after 2.5s: primary shop-0 answers again"]
+        );
+        assert_eq!(bed.silent(13.0), ["AskReplicas"]);
+        bed.see(agreeing(), 13.2);
+        bed.lease(None, 13.3);
+        let (observation, secs) = failed(14.0);
+        assert!(bed.see(observation, secs).is_empty(), "said once");
+    }
+
+    trait PipeAt: Sized {
+        fn pipe_at(self, secs: f64) -> (Self, f64) {
+            (self, secs)
+        }
+    }
+    impl PipeAt for Observation {}
+
+    #[test]
+    fn a_pod_that_no_longer_leads_does_not_fail_over() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        bed.see(agreeing(), 7.5);
+        bed.silent(10.0);
+        let actions = bed.see(
+            Observation::Lease {
+                last: None,
+                wall: wall("2026-12-02T00:10:00Z"),
+                leads: false,
+            },
+            10.0,
+        );
+        assert!(actions.is_empty());
+        assert!(matches!(bed.state.phase, Phase::Silent { .. }));
+    }
+
+    // The false alarm.
+
+    #[test]
+    fn a_primary_that_answers_again_before_the_grace_ends_is_not_failed_over() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(1.0);
+        let probe = bed.probe(Answer::Answered, Some("uid-1"), 6.0);
+        let actions = bed.see(probe, 6.4);
+        assert_eq!(tags(&actions), ["PrimaryAnswersAgain", "ReconnectReplicas"]);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 answers again after 6.4s: no failover"]
+        );
+        assert!(matches!(bed.state.phase, Phase::Watching));
+    }
+
+    #[test]
+    fn a_primary_that_answers_again_after_the_replicas_agreed_drops_their_plan() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        bed.see(agreeing(), 7.5);
+        assert_eq!(
+            bed.answers(9.0),
+            ["PrimaryAnswersAgain", "ReconnectReplicas"]
+        );
+        assert!(matches!(bed.state.phase, Phase::Watching));
+        assert_eq!(bed.silent(10.0), ["PrimaryUnreachable"]);
+    }
+
+    #[test]
+    fn after_reconnecting_an_answering_primary_is_looked_after_as_usual() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(1.0);
+        bed.answers(6.0);
+        assert_eq!(
+            bed.tags(Observation::Reconnected, 6.5),
+            ["LookForOutOfService", "LookForPeer", "CheckWritePath"]
+        );
+    }
+
+    // The restart grace.
+
+    #[test]
+    fn a_refused_connection_adds_the_restart_grace() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.refused(1.0);
+        assert!(bed.silent(10.0).is_empty(), "no asking at the plain grace");
+        assert!(bed.silent(26.9).is_empty());
+        assert_eq!(
+            bed.silent(27.0),
+            ["AskReplicas"],
+            "restarting stays for the silence"
+        );
+    }
+
+    #[test]
+    fn a_killed_primary_restarting_in_place_is_not_failed_over() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        for secs in 1..=20 {
+            assert!(bed
+                .refused(secs as f64)
+                .iter()
+                .all(|t| t == "PrimaryUnreachable"));
+        }
+        assert_eq!(
+            bed.answers(21.0),
+            ["PrimaryAnswersAgain", "ReconnectReplicas"]
+        );
+    }
+
+    #[test]
+    fn a_restarting_primary_is_failed_over_after_both_graces() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.refused(1.0);
+        assert_eq!(bed.refused(27.0), ["AskReplicas"]);
+        assert!(bed.see(agreeing(), 27.5).is_empty());
+        assert_eq!(bed.refused(30.0), ["ReadLease"]);
+    }
+
+    #[test]
+    fn a_pod_remade_during_the_silence_gets_no_restart_grace() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.refused(1.0);
+        let remade = bed.probe(Answer::Refused("refused".into()), Some("uid-2"), 7.0);
+        assert_eq!(bed.tags(remade, 7.0), ["AskReplicas"]);
+        assert!(matches!(
+            bed.state.phase,
+            Phase::Silent {
+                restarting: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_pod_being_deleted_or_gone_gets_no_restart_grace() {
+        for pod in [
+            Some(PodSeen {
+                uid: Some("uid-1".into()),
+                deleting: true,
+            }),
+            None,
+        ] {
+            let mut bed = Bed::new();
+            bed.answers(0.0);
+            let probe = Observation::Probe(Probe {
+                asked: bed.at(7.0),
+                answer: Answer::Refused("refused".into()),
+                pod: pod.clone(),
+            });
+            assert_eq!(
+                bed.tags(probe, 7.0),
+                ["PrimaryUnreachable", "AskReplicas"],
+                "{pod:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pod_never_heard_from_may_restart_in_place() {
+        let mut bed = Bed::new();
+        bed.refused(0.0);
+        assert!(matches!(
+            bed.state.phase,
+            Phase::Silent {
+                restarting: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_silence_of_a_pod_with_no_address_is_no_restart() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        let probe = bed.probe(
+            Answer::Silent("pod shop-0 has no IP".into()),
+            Some("uid-1"),
+            1.0,
+        );
+        bed.see(probe, 1.0);
+        assert!(matches!(
+            bed.state.phase,
+            Phase::Silent {
+                restarting: false,
+                ..
+            }
+        ));
+    }
+
+    // The agent cut off.
+
+    /// shop-1 still receives from the primary; `reaching`: it still reaches it itself.
+    fn one_still_receiving(reaching: &[&str]) -> Observation {
+        plan(
+            vec![
+                member("shop-1", Some(server("0-1-100", Some("Yes")))),
+                member("shop-2", Some(server("0-1-99", Some("Connecting")))),
+            ],
+            reaching,
+        )
+    }
+
+    #[test]
+    fn a_replica_still_receiving_means_the_agent_is_cut_off_said_once() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        assert!(
+            bed.see(one_still_receiving(&["shop-1"]), 7.5).is_empty(),
+            "not said before the grace"
+        );
+        assert_eq!(bed.silent(10.0), ["AskReplicas"]);
+        let actions = bed.see(one_still_receiving(&["shop-1"]), 10.4);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 does not answer the agent for 10s but replica(s) shop-1 still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)"]
+        );
+        assert_eq!(bed.silent(11.0), ["AskReplicas"]);
+        assert!(bed.see(one_still_receiving(&["shop-1"]), 11.4).is_empty());
+        assert!(matches!(bed.state.phase, Phase::Silent { .. }));
+    }
+
+    #[test]
+    fn a_replica_connected_but_no_longer_reaching_the_primary_agrees() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        assert_eq!(bed.tags(one_still_receiving(&[]), 10.0), ["ReadLease"]);
+    }
+
+    #[test]
+    fn a_partition_forgets_an_earlier_agreement() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(7.0);
+        bed.see(agreeing(), 7.0);
+        bed.silent(10.0);
+        bed.see(one_still_receiving(&["shop-1"]), 10.0);
+        assert!(matches!(bed.state.phase, Phase::Silent { .. }));
+    }
+
+    // Refusals.
+
+    #[test]
+    fn a_replica_that_cannot_be_reached_refuses_the_failover_said_once() {
+        let mut bed = Bed::new();
+        let with_one_unreachable = || {
+            plan(
+                vec![
+                    member("shop-1", Some(server("0-1-100", Some("Connecting")))),
+                    member("shop-2", None),
+                ],
+                &[],
+            )
+        };
+        bed.answers(0.0);
+        bed.silent(10.0);
+        assert_eq!(bed.tags(with_one_unreachable(), 10.0), ["ReadLease"]);
+        let actions = bed.lease(None, 10.0);
+        assert_eq!(tags(&actions), ["FailoverRefused"]);
+        assert!(notes(&actions)[0].starts_with(
+            "primary shop-0 is lost (1 replica(s) agree) but no failover: replica(s) shop-2 cannot be reached"
+        ));
+        bed.silent(11.0);
+        bed.see(with_one_unreachable(), 11.0);
+        assert!(bed.lease(None, 11.0).is_empty(), "said once");
+    }
+
+    #[test]
+    fn a_member_out_of_service_holding_more_refuses_the_failover() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        bed.see(
+            plan(
+                vec![
+                    member("shop-1", Some(server("0-1-100", Some("Connecting")))),
+                    member("shop-2", Some(server("0-1-105", None))),
+                ],
+                &[],
+            ),
+            10.0,
+        );
+        let actions = bed.lease(None, 10.0);
+        assert_eq!(tags(&actions), ["FailoverRefused"]);
+        assert!(
+            notes(&actions)[0].contains(
+                "shop-2 answers but does not replicate, and holds 5 transaction(s) shop-1 lacks"
+            ),
+            "{:?}",
+            notes(&actions)
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_said_again_after_the_primary_answered() {
+        let mut bed = Bed::new();
+        let refused = |bed: &mut Bed, secs: f64| {
+            bed.see(plan(vec![member("shop-2", None)], &[]), secs);
+            tags(&bed.lease(None, secs))
+        };
+        bed.answers(0.0);
+        bed.silent(10.0);
+        assert_eq!(refused(&mut bed, 10.0), ["FailoverRefused"]);
+        bed.answers(11.0);
+        bed.silent(21.0);
+        assert_eq!(refused(&mut bed, 21.0), ["FailoverRefused"]);
+    }
+
+    // The cooldown and the second failover.
+
+    fn last_failover(within_cooldown: bool) -> LastFailover {
+        LastFailover {
+            at: wall("2026-12-02T00:08:00Z"),
+            promoted: "shop-0".into(),
+            within_cooldown,
+        }
+    }
+
+    #[test]
+    fn one_more_failover_is_allowed_within_a_cooldown_and_says_so() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        bed.see(agreeing(), 10.0);
+        let actions = bed.lease(Some(last_failover(false)), 10.0);
+        assert_eq!(tags(&actions), ["PrimaryLost", "FailOver"]);
+        assert!(matches!(
+            bed.state.phase,
+            Phase::FailingOver {
+                within_cooldown: true,
+                ..
+            }
+        ));
+        let actions = bed.see(
+            Observation::FailedOver {
+                outcome: Ok(done()),
+                wall: wall("2026-12-02T00:10:02Z"),
+            },
+            12.0,
+        );
+        assert!(notes(&actions)[0].ends_with(
+            "; the second within a cooldown: a primary lost before 2026-12-02T00:15:02Z waits for a person"
+        ));
+        let Action::Annotate(_, record) = &actions[1] else {
+            panic!()
+        };
+        assert!(
+            LastFailover::from_annotation(Some(record))
+                .unwrap()
+                .within_cooldown
+        );
+    }
+
+    #[test]
+    fn a_third_lost_primary_within_the_cooldown_waits_for_a_person_said_once() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        bed.see(agreeing(), 10.0);
+        let actions = bed.lease(Some(last_failover(true)), 10.0);
+        assert_eq!(tags(&actions), ["FailoverCooldown"]);
+        assert!(notes(&actions)[0].starts_with("primary shop-0 is lost, but the last automatic failover (to shop-0 at 2026-12-02T00:08:00Z) was already the second"));
+        assert!(notes(&actions)[0]
+            .ends_with(": no failover; run kubectl mysqlha failover shop to move it"));
+        bed.silent(11.0);
+        bed.see(agreeing(), 11.0);
+        assert!(bed.lease(Some(last_failover(true)), 11.0).is_empty());
+    }
+
+    #[test]
+    fn after_the_cooldown_a_lost_primary_is_failed_over_as_a_first() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        bed.see(agreeing(), 10.0);
+        let mut old = last_failover(true);
+        old.at = wall("2026-12-02T00:04:59Z");
+        assert_eq!(
+            tags(&bed.lease(Some(old), 10.0)),
+            ["PrimaryLost", "FailOver"]
+        );
+        assert!(matches!(
+            bed.state.phase,
+            Phase::FailingOver {
+                within_cooldown: false,
+                ..
+            }
+        ));
+    }
+
+    // A primary cut off right after a failover.
+
+    #[test]
+    fn a_new_primary_cut_off_right_after_a_failover_gets_the_full_grace_from_its_first_probe() {
+        let mut bed = Bed::new();
+        bed.lost_at_ten();
+        bed.see(
+            Observation::FailedOver {
+                outcome: Ok(done()),
+                wall: wall("2026-12-02T00:10:02Z"),
+            },
+            12.0,
+        );
+        assert_eq!(
+            bed.tags(Observation::Record("shop-1".into()), 13.0),
+            ["Annotate Watching"]
+        );
+        assert_eq!(bed.silent(13.0), ["PrimaryUnreachable"]);
+        assert!(bed.silent(19.9).is_empty());
+        assert_eq!(bed.silent(20.0), ["AskReplicas"]);
+        bed.see(agreeing(), 20.5);
+        assert!(bed.silent(22.9).is_empty());
+        assert_eq!(bed.silent(23.0), ["ReadLease"]);
+        let record = LastFailover {
+            at: wall("2026-12-02T00:10:02Z"),
+            promoted: "shop-1".into(),
+            within_cooldown: false,
+        };
+        assert_eq!(
+            tags(&bed.lease(Some(record), 23.0)),
+            ["PrimaryLost", "FailOver"]
+        );
+    }
+
+    #[test]
+    fn a_saying_outlives_a_failover_until_a_primary_answers() {
+        // As the agent behaves now: `said` is forgotten only at an answer, not when the primary
+        // of record changes.
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(10.0);
+        bed.see(plan(vec![member("shop-2", None)], &[]), 10.0);
+        assert_eq!(tags(&bed.lease(None, 10.0)), ["FailoverRefused"]);
+        bed.see(Observation::Record("shop-1".into()), 11.0);
+        assert_eq!(bed.state.said, Some(Reason::FailoverRefused));
+    }
+
+    // Members out of service: rejoin and rebuild.
+
+    fn out_of_service(found: &[(&str, OutOfService)], rebuilding: bool) -> Observation {
+        Observation::OutOfService {
+            found: found
+                .iter()
+                .map(|(pod, why)| (pod.to_string(), why.clone()))
+                .collect(),
+            rebuilding,
+        }
+    }
+
+    #[test]
+    fn a_former_primary_back_idle_is_rejoined() {
+        let mut bed = Bed::new();
+        let found = out_of_service(&[("shop-0", OutOfService::Idle)], false);
+        assert_eq!(bed.tags(found, 0.0), ["Rejoin shop-0"]);
+    }
+
+    #[test]
+    fn nothing_out_of_service_is_nothing_to_do() {
+        let mut bed = Bed::new();
+        assert!(bed.tags(out_of_service(&[], false), 0.0).is_empty());
+    }
+
+    #[test]
+    fn a_former_primary_holding_more_is_left_out_of_service_and_not_asked_again() {
+        let mut bed = Bed::new();
+        let found = || out_of_service(&[("shop-0", OutOfService::Idle)], false);
+        bed.see(found(), 0.0);
+        bed.see(Observation::Diverged(vec!["shop-0".into()]), 0.5);
+        assert!(bed.tags(found(), 5.0).is_empty());
+    }
+
+    #[test]
+    fn a_diverged_member_back_in_service_is_forgotten() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Diverged(vec!["shop-0".into()]), 0.0);
+        bed.see(out_of_service(&[], false), 5.0);
+        assert!(bed.state.diverged.is_empty());
+        let found = out_of_service(&[("shop-0", OutOfService::Idle)], false);
+        assert_eq!(bed.tags(found, 10.0), ["Rejoin shop-0"]);
+    }
+
+    #[test]
+    fn with_auto_rebuild_a_broken_replica_is_rebuilt() {
+        let mut bed = Bed::with(setup(true));
+        let found = out_of_service(
+            &[("shop-2", OutOfService::Broken("Duplicate entry".into()))],
+            false,
+        );
+        let actions = bed.see(found, 0.0);
+        assert!(matches!(&actions[..], [Action::Rebuild { pod, why }]
+            if pod == "shop-2" && why == "stopped replicating: Duplicate entry"));
+    }
+
+    #[test]
+    fn without_auto_rebuild_a_broken_replica_is_left_alone() {
+        let mut bed = Bed::new();
+        let found = out_of_service(
+            &[("shop-2", OutOfService::Broken("Duplicate entry".into()))],
+            false,
+        );
+        assert!(bed.tags(found, 0.0).is_empty());
+    }
+
+    #[test]
+    fn with_auto_rebuild_a_diverged_former_primary_is_rebuilt_not_rejoined() {
+        let mut bed = Bed::with(setup(true));
+        bed.see(Observation::Diverged(vec!["shop-0".into()]), 0.0);
+        let found = out_of_service(&[("shop-0", OutOfService::Idle)], false);
+        let actions = bed.see(found, 5.0);
+        assert!(matches!(&actions[..], [Action::Rebuild { pod, why }]
+            if pod == "shop-0" && why == "holds transactions the primary lacks"));
+    }
+
+    #[test]
+    fn one_rebuild_at_a_time_while_idle_members_still_rejoin() {
+        let mut bed = Bed::with(setup(true));
+        let found = out_of_service(
+            &[
+                ("shop-2", OutOfService::Broken("Duplicate entry".into())),
+                ("shop-0", OutOfService::Idle),
+            ],
+            true,
+        );
+        assert_eq!(bed.tags(found, 0.0), ["Rejoin shop-0"]);
+    }
+
+    // The hand-off.
+
+    #[test]
+    fn a_leader_on_the_primary_node_hands_the_lead_to_a_peer_elsewhere() {
+        let mut bed = Bed::new();
+        let actions = bed.see(Observation::Peer(Some("agent-b".into())), 0.0);
+        assert_eq!(tags(&actions), ["AgentHandOff", "HandTo agent-b"]);
+        assert_eq!(
+            notes(&actions),
+            ["this agent shares primary shop-0's node: the leadership goes to agent-b on another node, which does not fail with it"]
+        );
+    }
+
+    #[test]
+    fn with_no_peer_elsewhere_the_lead_is_kept() {
+        let mut bed = Bed::new();
+        assert!(bed.tags(Observation::Peer(None), 0.0).is_empty());
+    }
+
+    // The write path.
+
+    #[test]
+    fn a_primary_not_serving_is_asked_about_after_the_grace() {
+        let mut bed = Bed::new();
+        assert!(bed.tags(Observation::Serving(false), 0.0).is_empty());
+        assert!(bed.tags(Observation::Serving(false), 9.9).is_empty());
+        assert_eq!(bed.tags(Observation::Serving(false), 10.0), ["AskMembers"]);
+    }
+
+    #[test]
+    fn a_primary_serving_again_starts_the_write_path_grace_afresh() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Serving(false), 0.0);
+        bed.see(Observation::Serving(true), 5.0);
+        assert!(bed.tags(Observation::Serving(false), 10.0).is_empty());
+    }
+
+    #[test]
+    fn a_read_only_rightful_primary_is_made_writable() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Serving(false), 0.0);
+        bed.see(Observation::Serving(false), 10.0);
+        assert_eq!(
+            bed.tags(Observation::Remedy(Remedy::MakeWritable), 11.0),
+            ["MakeWritable"]
+        );
+        let actions = bed.see(Observation::MadeWritable(Ok(())), 12.0);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 answered but was read-only for 11s (no member writable, none holding a transaction it lacks): made writable"]
+        );
+        assert_eq!(bed.state.write_path, WritePath::Serving);
+    }
+
+    #[test]
+    fn a_primary_not_made_writable_now_is_said_once_and_its_grace_goes_on() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Serving(false), 0.0);
+        for secs in [10.0, 11.0] {
+            bed.see(Observation::Serving(false), secs);
+            bed.see(Observation::Remedy(Remedy::MakeWritable), secs);
+            let actions = bed.see(
+                Observation::MadeWritable(Err("the lock is held".into())),
+                secs,
+            );
+            let expected: &[&str] = if secs == 10.0 {
+                &["primary shop-0 takes no write, not fixed now: the lock is held"]
+            } else {
+                &[]
+            };
+            assert_eq!(notes(&actions), expected);
+        }
+        assert_eq!(
+            bed.state.write_path,
+            WritePath::NotServing { since: bed.at(0.0) }
+        );
+    }
+
+    #[test]
+    fn a_primary_that_cannot_be_made_writable_is_failed_over() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Serving(false), 0.0);
+        bed.see(Observation::Serving(false), 10.0);
+        let actions = bed.see(
+            Observation::Remedy(Remedy::FailOver(
+                "shop-1 holds transactions it lacks".into(),
+            )),
+            10.5,
+        );
+        assert_eq!(tags(&actions), ["PrimaryNotServing", "FailOverNotServing"]);
+        assert_eq!(
+            notes(&actions),
+            ["primary shop-0 answers but has taken no write for 10s and cannot be made writable: shop-1 holds transactions it lacks: failing over"]
+        );
+        let actions = bed.see(Observation::NotServingFailedOver(Ok(done())), 12.0);
+        assert_eq!(
+            notes(&actions),
+            ["failed over from shop-0 to shop-1 in 1.50s (its primary took no write)"]
+        );
+        assert_eq!(bed.state.write_path, WritePath::Serving);
+    }
+
+    #[test]
+    fn what_a_person_must_decide_about_the_write_path_is_said_once() {
+        let mut bed = Bed::new();
+        bed.see(Observation::Serving(false), 0.0);
+        bed.see(Observation::Serving(false), 10.0);
+        let refuse = || Observation::Remedy(Remedy::Refuse("shop-1 writable beside it".into()));
+        assert_eq!(
+            notes(&bed.see(refuse(), 10.0)),
+            ["primary shop-0 answers but has taken no write for 10s; nothing done: shop-1 writable beside it"]
+        );
+        bed.see(Observation::Serving(false), 11.0);
+        assert!(bed.see(refuse(), 11.0).is_empty());
+        let fine = Observation::Remedy(Remedy::NothingToDo("shop-0 is writable".into()));
+        assert_eq!(bed.tags(fine, 12.0), ["PrimaryNotReady"]);
+    }
+
+    #[test]
+    fn a_primary_serving_again_may_be_said_about_again() {
+        let mut bed = Bed::new();
+        let refuse = || Observation::Remedy(Remedy::Refuse("x".into()));
+        bed.see(Observation::Serving(false), 0.0);
+        bed.see(Observation::Serving(false), 10.0);
+        assert_eq!(bed.tags(refuse(), 10.0), ["PrimaryNotServing"]);
+        bed.see(Observation::Serving(true), 11.0);
+        bed.see(Observation::Serving(false), 12.0);
+        bed.see(Observation::Serving(false), 22.0);
+        assert_eq!(bed.tags(refuse(), 22.0), ["PrimaryNotServing"]);
+    }
+
+    #[test]
+    fn a_silence_does_not_restart_the_write_path_grace() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.see(Observation::Serving(false), 0.0);
+        bed.silent(3.0);
+        bed.answers(5.0);
+        assert_eq!(bed.tags(Observation::Serving(false), 10.0), ["AskMembers"]);
+    }
+
+    // Pure sub-rules.
+
+    #[test]
+    fn a_pod_deleted_or_remade_is_replaced_not_restarting_in_place() {
+        let pod = |uid: &str, deleting| PodSeen {
+            uid: Some(uid.into()),
+            deleting,
+        };
+        assert!(!replaced(Some(&pod("a", false)), Some("a")));
+        assert!(!replaced(Some(&pod("a", false)), None));
+        assert!(replaced(Some(&pod("a", true)), Some("a")));
+        assert!(replaced(None, Some("a")));
+        assert!(replaced(Some(&pod("b", false)), Some("a")));
+    }
+
+    #[test]
+    fn every_lease_note_has_its_annotation() {
+        for note in [
+            LeaseNote::Watching,
+            LeaseNote::LastFailoverRecord,
+            LeaseNote::LastFailover,
+            LeaseNote::CooldownUntil,
+        ] {
+            assert!(note.key().contains('/'), "{note:?}");
+        }
+    }
+}
