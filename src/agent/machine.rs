@@ -124,7 +124,7 @@ impl Phase {
 }
 
 /// A failover plan the replicas agreed on.
-pub struct Agreement(pub FailoverPlan);
+pub struct Agreement(pub Box<FailoverPlan>);
 
 impl std::fmt::Debug for Agreement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -965,7 +965,7 @@ mod tests {
             Some(&reaching),
         );
         Observation::Replicas {
-            plan: Agreement(plan),
+            plan: Agreement(Box::new(plan)),
             reaching,
         }
     }
@@ -1372,15 +1372,11 @@ mod tests {
     fn a_failover_that_did_not_happen_is_said_once_and_the_replicas_asked_again() {
         let mut bed = Bed::new();
         bed.lost_at_ten();
-        let failed = |secs| {
-            Observation::FailedOver {
-                outcome: Err("primary shop-0 answers again".into()),
-                wall: wall("2026-12-02T00:10:02Z"),
-            }
-            .pipe_at(secs)
+        let failed = || Observation::FailedOver {
+            outcome: Err("primary shop-0 answers again".into()),
+            wall: wall("2026-12-02T00:10:02Z"),
         };
-        let (observation, secs) = failed(12.5);
-        let actions = bed.see(observation, secs);
+        let actions = bed.see(failed(), 12.5);
         assert_eq!(
             notes(&actions),
             ["automatic failover of shop-0 did not happen after 2.5s: primary shop-0 answers again"]
@@ -1388,16 +1384,8 @@ mod tests {
         assert_eq!(bed.silent(13.0), ["AskReplicas"]);
         bed.see(agreeing(), 13.2);
         bed.lease(None, 13.3);
-        let (observation, secs) = failed(14.0);
-        assert!(bed.see(observation, secs).is_empty(), "said once");
+        assert!(bed.see(failed(), 14.0).is_empty(), "said once");
     }
-
-    trait PipeAt: Sized {
-        fn pipe_at(self, secs: f64) -> (Self, f64) {
-            (self, secs)
-        }
-    }
-    impl PipeAt for Observation {}
 
     #[test]
     fn a_pod_that_no_longer_leads_does_not_fail_over() {

@@ -344,7 +344,7 @@ impl Agent<'_> {
                 )
                 .await;
                 Observation::Replicas {
-                    plan: machine::Agreement(plan),
+                    plan: machine::Agreement(Box::new(plan)),
                     reaching,
                 }
             }
@@ -358,7 +358,7 @@ impl Agent<'_> {
                 leads: self.leadership.leads(),
             },
             Action::FailOver(plan) => {
-                let outcome = locked_failover(ctx, name, primary, plan.0).await;
+                let outcome = locked_failover(ctx, name, primary, *plan.0).await;
                 Observation::FailedOver {
                     outcome: outcome.map(done).map_err(one_line),
                     wall: Timestamp::now(),
