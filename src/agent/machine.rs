@@ -70,7 +70,10 @@ pub struct Watched {
     pub answered_as: Option<String>,
 }
 
-/// Where the watch of the primary stands.
+/// Where the watch of the primary stands. A silence goes Watching → Silent → Agreed (the
+/// replicas agree) → Deciding (past the grace) → FailingOver → Watching; a refusal, the
+/// cooldown, a lost lead or a failover that did not happen go back to Silent (the replicas are
+/// asked again); an answer, or another primary of record, goes back to Watching.
 #[derive(Debug, Default)]
 pub enum Phase {
     /// It answers (or has not been probed yet).
@@ -1123,6 +1126,7 @@ mod tests {
         let mut bed = Bed::new();
         bed.answers(0.0);
         let actions = bed.see(Observation::Leadership(true), 1.0);
+        assert_eq!(tags(&actions), ["AgentLeader"], "only said");
         assert_eq!(
             notes(&actions),
             ["agent-a leads the agent of cluster shop (Lease shop-agent)"]
@@ -1138,6 +1142,7 @@ mod tests {
     fn standing_by_is_said_and_forgets_the_primary() {
         let mut bed = Bed::new();
         let actions = bed.see(Observation::Leadership(false), 1.0);
+        assert_eq!(tags(&actions), ["AgentLeader"], "only said");
         assert_eq!(notes(&actions), ["agent-a stands by"]);
         assert!(bed.state.watched.is_none() && !bed.state.new_leader);
     }

@@ -14,7 +14,7 @@
 mod cooldown;
 mod handoff;
 pub mod leader;
-pub mod machine;
+mod machine;
 mod probe;
 mod rebuild;
 mod reconnect;
@@ -195,6 +195,7 @@ pub async fn run(
                 &setup,
             );
             watch.state = state;
+            // Taking or losing the lead is only said (machine.rs, `leadership`).
             for action in actions {
                 if let Action::Decide(d) = action {
                     decision(&ctx, d.reason.as_str(), &d.note, d.pod.as_deref());
