@@ -8,17 +8,20 @@
 //! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild,
 //! members that cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands
 //! its leadership to the other agent pod when that one runs elsewhere (handoff.rs). Every
-//! decision is an Event and one log line. Also: deploying and removing the agent's objects.
+//! decision is an Event and one log line. The rules are a pure state machine (machine.rs): the
+//! loop here only observes, steps it, and performs its actions. Also: deploying and removing
+//! the agent's objects.
 mod cooldown;
 mod handoff;
 pub mod leader;
+mod machine;
 mod probe;
 mod rebuild;
 mod reconnect;
 mod rejoin;
 mod write_path;
 
-use crate::cluster::{Cluster, ServerState};
+use crate::cluster::Cluster;
 use crate::k8s::apply::{apply, delete_if_present};
 use crate::k8s::context::Context;
 use crate::k8s::events::Recorder;
@@ -29,22 +32,18 @@ use anyhow::{bail, Context as _, Result};
 use futures::future::BoxFuture;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
+use machine::{Action, Answer, Observation};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 /// How often the leader probes the primary (and renews its leadership).
 const PROBE_EVERY: Duration = Duration::from_secs(1);
-/// How long before the end of the grace time the replicas are asked, and how long their
-/// answer stays good.
-const ASK_AHEAD: Duration = Duration::from_secs(3);
 /// How long the primary's handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
-/// How often the leader looks for an old primary to bring back as a replica.
-const REJOIN_EVERY: Duration = Duration::from_secs(5);
 /// The longest an automatic failover may take.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -144,44 +143,12 @@ fn forbidden(e: &anyhow::Error) -> bool {
 /// How the agent decides (its flags).
 pub use objects::Tuning as Settings;
 
-/// What the leader knows between probes.
+/// What the leader keeps between probes: the rules' state (machine.rs) and the rebuild it
+/// runs (--auto-rebuild), one at a time, beside the watch.
 #[derive(Default)]
 struct Watch {
-    /// The primary watched, when it last answered, and since when it does not answer (its
-    /// last answer before the silence: the grace counts from there).
-    primary: String,
-    last_answer: Option<Instant>,
-    unreachable_since: Option<Instant>,
-    /// Its port refused (or reset) a connection during this silence: its server restarts in
-    /// place (a restarting server may then be slow to greet; it still restarts).
-    restarting: bool,
-    /// The uid of the primary's pod when it last answered.
-    answered_as: Option<String>,
-    /// This pod has just taken the lead: a silence of the primary may have begun and ended
-    /// before it watched (its replicas are looked at once, at the first answer).
-    new_leader: bool,
-    /// Said once per episode: an agent partition, a refusal, the cooldown.
-    said: Option<&'static str>,
-    /// When the replicas last agreed that the primary is lost, and the plan made then.
-    agreed: Option<(Instant, plan::failover::FailoverPlan)>,
-    /// When members out of service were last looked for.
-    rejoin_checked: Option<Instant>,
-    /// Members out of service that hold what the primary lacks (said once).
-    diverged: std::collections::BTreeSet<String>,
-    /// Since when the primary answers but is not Ready (takes no write), and what was said
-    /// about it (write_path.rs).
-    not_serving_since: Option<Instant>,
-    not_serving_said: Option<&'static str>,
-    /// The rebuild the agent runs (--auto-rebuild), one at a time, beside the watch.
+    state: machine::State,
     rebuilding: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Watch {
-    /// The primary's silence is over (it answered, it changed, or it was failed over).
-    fn end_silence(&mut self) {
-        self.unreachable_since = None;
-        self.restarting = false;
-    }
 }
 
 /// The agent's loop: runs until the process is stopped.
@@ -206,6 +173,11 @@ pub async fn run(
         "agent {identity} for cluster {cluster} in {namespace}: {}",
         settings.describe()
     ));
+    let setup = machine::Setup {
+        identity,
+        cluster: cluster.clone(),
+        tuning: settings,
+    };
     let mut watch = Watch::default();
     let mut leading = false;
     let mut ticks = tokio::time::interval(PROBE_EVERY);
@@ -215,27 +187,25 @@ pub async fn run(
         let now_leading = leadership.leads();
         if now_leading != leading {
             leading = now_leading;
-            let note = if leading {
-                format!(
-                    "{identity} leads the agent of cluster {cluster} (Lease {})",
-                    objects::agent_name(&cluster)
-                )
-            } else {
-                format!("{identity} stands by")
-            };
-            decision(&ctx, "AgentLeader", &note, None);
             // Watched afresh (and said again in the Lease) by whoever leads now.
-            watch.primary.clear();
-            watch.last_answer = None;
-            watch.answered_as = None;
-            watch.end_silence();
-            watch.not_serving_since = None;
-            watch.new_leader = leading;
+            let (state, actions) = machine::step(
+                std::mem::take(&mut watch.state),
+                Observation::Leadership(leading),
+                Instant::now(),
+                &setup,
+            );
+            watch.state = state;
+            // Taking or losing the lead is only said (machine.rs, `leadership`).
+            for action in actions {
+                if let Action::Decide(d) = action {
+                    decision(&ctx, d.reason.as_str(), &d.note, d.pod.as_deref());
+                }
+            }
         }
         if !leading {
             continue;
         }
-        if let Err(e) = watch_once(&ctx, &cluster, &settings, &mut watch, &leadership).await {
+        if let Err(e) = watch_once(&ctx, &cluster, &setup, &mut watch, &leadership).await {
             say(&format!(
                 "cannot watch cluster {cluster}: {}",
                 crate::base::one_line(&e)
@@ -262,11 +232,12 @@ fn decision(ctx: &Context, reason: &str, note: &str, pod: Option<&str>) {
     }
 }
 
-/// One probe of the primary and what follows from it.
+/// One probe of the primary and what follows from it: the loop observes, the rules
+/// (machine::step) decide, the loop performs.
 async fn watch_once(
     ctx: &Context,
     name: &str,
-    settings: &Settings,
+    setup: &machine::Setup,
     watch: &mut Watch,
     leadership: &leader::Leadership,
 ) -> Result<()> {
@@ -274,246 +245,165 @@ async fn watch_once(
     if cluster.primary.is_empty() {
         return Ok(());
     }
-    if watch.primary != cluster.primary {
-        watch.primary = cluster.primary.clone();
-        watch.last_answer = None;
-        watch.answered_as = None;
-        watch.end_silence();
-        watch.agreed = None;
-        watch.not_serving_since = None;
-        watch.not_serving_said = None;
-        leadership.annotate(leader::WATCHING_ANNOTATION, cluster.primary.clone());
-    }
-    let primary = cluster.primary.clone();
-    let asked = Instant::now();
-    let answer = match primary_address(&cluster) {
-        Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
-        None => Err(anyhow::anyhow!("pod {primary} has no IP")),
-    };
-    let pod = cluster.member(&primary).and_then(|m| m.pod.as_ref());
-    let Err(silence) = answer else {
-        let new_leader = std::mem::take(&mut watch.new_leader);
-        watch.last_answer = Some(asked);
-        watch.restarting = false;
-        watch.answered_as = pod.and_then(|p| p.metadata.uid.clone());
-        if let Some(since) = watch.unreachable_since.take() {
-            decision(
-                ctx,
-                "PrimaryAnswersAgain",
-                &format!(
-                    "primary {primary} answers again after {:.1}s: no failover",
-                    since.elapsed().as_secs_f64()
-                ),
-                Some(&primary),
-            );
-            reconnect_replicas(ctx, name, &cluster).await;
-        } else if new_leader {
-            reconnect_replicas(ctx, name, &cluster).await;
-        }
-        watch.said = None;
-        watch.agreed = None;
-        if watch
-            .rejoin_checked
-            .is_none_or(|at| at.elapsed() >= REJOIN_EVERY)
-        {
-            watch.rejoin_checked = Some(Instant::now());
-            rejoin_members(ctx, name, &cluster, settings, watch).await;
-            if let Some(peer) = handoff::peer_off_primary_node(&cluster).await {
-                decision(
-                    ctx,
-                    "AgentHandOff",
-                    &format!("this agent shares primary {primary}'s node: the leadership goes to {peer} on another node, which does not fail with it"),
-                    None,
-                );
-                leadership.hand_to(&peer);
-            }
-        }
-        write_path::watch(ctx, name, &cluster, settings, watch).await;
-        return Ok(());
-    };
-    let since = match watch.unreachable_since {
-        Some(since) => since,
-        None => {
-            decision(
-                ctx,
-                "PrimaryUnreachable",
-                &format!(
-                    "primary {primary} does not answer the agent ({}); failover if it stays so for {}s ({}s once its port refuses or resets a connection and its pod stays: a restart in place) and its replicas agree",
-                    crate::base::one_line(&silence),
-                    settings.grace.as_secs(),
-                    (settings.grace + settings.restart_grace).as_secs()
-                ),
-                Some(&primary),
-            );
-            *watch
-                .unreachable_since
-                .insert(watch.last_answer.unwrap_or(asked))
-        }
-    };
-    // A server restarting in place (its port refused or reset a connection) gets the restart
-    // grace more; a pod being replaced does not restart in place.
-    watch.restarting = if replaced(pod, watch.answered_as.as_deref()) {
-        false
-    } else {
-        watch.restarting || probe::restarting(&silence)
-    };
-    let grace = if watch.restarting {
-        settings.grace + settings.restart_grace
-    } else {
-        settings.grace
-    };
-    // The replicas are asked from ASK_AHEAD before the grace ends, so that their answer is
-    // there when it ends (it takes an exec each, and a second for their own connection attempt).
-    if since.elapsed() + ASK_AHEAD < grace {
-        return Ok(());
-    }
-    let fresh = watch
-        .agreed
-        .as_ref()
-        .is_some_and(|(at, _)| at.elapsed() < ASK_AHEAD);
-    if !fresh {
-        // The replicas' word: a replica still receiving from it means the agent is cut off.
-        // Their state and their own attempt to reach the primary, asked at once.
-        let (plan, reaching) = plan::failover::plan_knowing_reach(
-            &cluster,
-            still_reaching(&cluster, replicas_of(&cluster)),
-        )
-        .await;
-        let connected: Vec<String> = receiving_from_primary(&plan.replicas)
-            .into_iter()
-            .filter(|p| reaching.contains(p))
-            .collect();
-        if !connected.is_empty() {
-            watch.agreed = None;
-            if since.elapsed() >= grace {
-                once(ctx, watch, "AgentPartitioned", &format!(
-                    "primary {primary} does not answer the agent for {:.0}s but replica(s) {} still receive from it: no failover while they do (the agent is cut off, or they have not noticed yet)",
-                    since.elapsed().as_secs_f64(), connected.join(", ")), &primary);
-            }
-            return Ok(());
-        }
-        watch.agreed = Some((Instant::now(), plan));
-    }
-    if since.elapsed() < grace {
-        return Ok(());
-    }
-    let Some((_, plan)) = watch.agreed.take() else {
-        return Ok(());
-    };
-    let last = cooldown::LastFailover::from_annotation(
-        leadership
-            .annotation(leader::LAST_FAILOVER_RECORD_ANNOTATION)
-            .as_deref(),
-    );
-    let within_cooldown = match cooldown::decide(last.as_ref(), settings.cooldown, Timestamp::now())
-    {
-        cooldown::Verdict::Free => false,
-        cooldown::Verdict::Second => true,
-        cooldown::Verdict::Wait(why) => {
-            once(ctx, watch, "FailoverCooldown", &format!(
-                "primary {primary} is lost, but {why}: no failover; run kubectl mysqlha failover {name} to move it"), &primary);
-            return Ok(());
-        }
-    };
-    if let Some(refusal) = plan.plan.go_ahead().err() {
-        once(
-            ctx,
-            watch,
-            "FailoverRefused",
-            &format!(
-                "primary {primary} is lost ({} replica(s) agree) but no failover: {}",
-                plan.replicas.len(),
-                crate::base::one_line(&refusal)
-            ),
-            &primary,
-        );
-        return Ok(());
-    }
-    if !leadership.leads() {
-        return Ok(());
-    }
-    decision(
+    let agent = Agent {
         ctx,
-        "PrimaryLost",
-        &format!(
-            "primary {primary} has not answered for {:.1}s and none of its {} replica(s) receives from it: failing over",
-            since.elapsed().as_secs_f64(),
-            plan.replicas.len()
-        ),
-        Some(&primary),
-    );
-    let started = Instant::now();
-    match locked_failover(ctx, name, &primary, plan).await {
-        Ok(done) => {
-            let now = Timestamp::now();
-            let record = cooldown::LastFailover {
-                at: now,
-                promoted: done.candidate.clone(),
-                within_cooldown,
-            };
-            let until = record.cooldown_until(settings.cooldown);
-            let cooling = if within_cooldown {
-                format!("the second within a cooldown: a primary lost before {until} waits for a person")
-            } else {
-                format!("cooldown {}s", settings.cooldown.as_secs())
-            };
-            decision(
-                ctx,
-                "AutomaticFailover",
-                &format!(
-                    "failed over from {} to {} in {:.2}s ({:.1}s after the primary stopped answering); {cooling}",
-                    done.old,
-                    done.candidate,
-                    done.writable_after.as_secs_f64(),
-                    since.elapsed().as_secs_f64(),
-                ),
-                Some(&done.candidate),
-            );
-            watch.end_silence();
-            leadership.annotate(
-                leader::LAST_FAILOVER_RECORD_ANNOTATION,
-                record.to_annotation(),
-            );
-            leadership.annotate(
-                leader::LAST_FAILOVER_ANNOTATION,
-                format!(
-                    "{now} {} → {} in {:.2}s",
-                    done.old,
-                    done.candidate,
-                    done.writable_after.as_secs_f64()
-                ),
-            );
-            leadership.annotate(leader::COOLDOWN_UNTIL_ANNOTATION, until.to_string());
-        }
-        Err(e) => once(
-            ctx,
-            watch,
-            "FailoverRefused",
-            &format!(
-                "automatic failover of {primary} did not happen after {:.1}s: {}",
-                started.elapsed().as_secs_f64(),
-                crate::base::one_line(&e)
-            ),
-            &primary,
-        ),
-    }
+        name,
+        setup,
+        leadership,
+        cluster: &cluster,
+    };
+    agent
+        .follow(watch, Observation::Record(cluster.primary.clone()))
+        .await;
+    let probe = probe_primary(&cluster).await;
+    agent.follow(watch, Observation::Probe(probe)).await;
     Ok(())
 }
 
-/// The primary's pod is gone, going, or not the pod that last answered: it is being replaced,
-/// not restarting in place. A new pod takes longer than a restart (scheduling, init containers,
-/// the server's start), and one evicted from a drained node may not come back at all.
-fn replaced(pod: Option<&Pod>, answered_as: Option<&str>) -> bool {
-    let Some(pod) = pod else { return true };
-    pod.metadata.deletion_timestamp.is_some()
-        || answered_as.is_some_and(|uid| pod.metadata.uid.as_deref() != Some(uid))
+/// The handshake of the primary of record, and what is seen of its pod.
+async fn probe_primary(cluster: &Cluster) -> machine::Probe {
+    let primary = &cluster.primary;
+    let asked = Instant::now();
+    let answer = match primary_address(cluster) {
+        Some(addr) => probe::handshake(addr, HANDSHAKE_TIMEOUT).await,
+        None => Err(anyhow::anyhow!("pod {primary} has no IP")),
+    };
+    let answer = match answer {
+        Ok(()) => Answer::Answered,
+        Err(e) if probe::restarting(&e) => Answer::Refused(crate::base::one_line(&e)),
+        Err(e) => Answer::Silent(crate::base::one_line(&e)),
+    };
+    let pod = cluster.member(primary).and_then(|m| m.pod.as_ref());
+    machine::Probe {
+        asked,
+        answer,
+        pod: pod.map(|p| machine::PodSeen {
+            uid: p.metadata.uid.clone(),
+            deleting: p.metadata.deletion_timestamp.is_some(),
+        }),
+    }
 }
 
-/// A decision said once per episode (until the primary answers again).
-fn once(ctx: &Context, watch: &mut Watch, reason: &'static str, note: &str, pod: &str) {
-    if watch.said != Some(reason) {
-        watch.said = Some(reason);
-        decision(ctx, reason, note, Some(pod));
+/// What the loop performs the rules' actions with, at one probe.
+struct Agent<'a> {
+    ctx: &'a Context,
+    name: &'a str,
+    setup: &'a machine::Setup,
+    leadership: &'a leader::Leadership,
+    cluster: &'a Cluster,
+}
+
+impl Agent<'_> {
+    /// Steps the rules on `first`, performs their actions in order, and steps them again on
+    /// what each action observed (its actions performed before the rest), until none is left.
+    async fn follow(&self, watch: &mut Watch, first: Observation) {
+        let mut queue: std::collections::VecDeque<Action> = Default::default();
+        let mut next = Some(first);
+        loop {
+            if let Some(observation) = next.take() {
+                let (state, actions) = machine::step(
+                    std::mem::take(&mut watch.state),
+                    observation,
+                    Instant::now(),
+                    self.setup,
+                );
+                watch.state = state;
+                for action in actions.into_iter().rev() {
+                    queue.push_front(action);
+                }
+            }
+            let Some(action) = queue.pop_front() else {
+                return;
+            };
+            next = self.perform(action, watch).await;
+        }
+    }
+
+    /// Does what the rules ask; returns what it observed, for those that observe.
+    async fn perform(&self, action: Action, watch: &mut Watch) -> Option<Observation> {
+        let (ctx, name, cluster) = (self.ctx, self.name, self.cluster);
+        let primary = cluster.primary.as_str();
+        let one_line = |e: anyhow::Error| crate::base::one_line(&e);
+        Some(match action {
+            Action::Decide(d) => {
+                decision(ctx, d.reason.as_str(), &d.note, d.pod.as_deref());
+                return None;
+            }
+            Action::Annotate(note, value) => {
+                self.leadership.annotate(note.key(), value);
+                return None;
+            }
+            Action::ReconnectReplicas => {
+                reconnect_replicas(ctx, name, cluster).await;
+                Observation::Reconnected
+            }
+            Action::AskReplicas => {
+                // Their state and their own attempt to reach the primary, asked at once.
+                let (plan, reaching) = plan::failover::plan_knowing_reach(
+                    cluster,
+                    still_reaching(cluster, replicas_of(cluster)),
+                )
+                .await;
+                Observation::Replicas {
+                    plan: machine::Agreement(Box::new(plan)),
+                    reaching,
+                }
+            }
+            Action::ReadLease => Observation::Lease {
+                last: cooldown::LastFailover::from_annotation(
+                    self.leadership
+                        .annotation(leader::LAST_FAILOVER_RECORD_ANNOTATION)
+                        .as_deref(),
+                ),
+                wall: Timestamp::now(),
+                leads: self.leadership.leads(),
+            },
+            Action::FailOver(plan) => {
+                let outcome = locked_failover(ctx, name, primary, *plan.0).await;
+                Observation::FailedOver {
+                    outcome: outcome.map(done).map_err(one_line),
+                    wall: Timestamp::now(),
+                }
+            }
+            Action::LookForOutOfService => Observation::OutOfService {
+                found: rejoin::out_of_service(cluster).await,
+                rebuilding: watch.rebuilding.as_ref().is_some_and(|r| !r.is_finished()),
+            },
+            Action::Rebuild { pod, why } => {
+                watch.rebuilding = Some(rebuild::spawn(ctx, name, &pod, why));
+                return None;
+            }
+            Action::Rejoin(idle) => Observation::Diverged(rejoin_members(ctx, name, &idle).await),
+            Action::LookForPeer => Observation::Peer(handoff::peer_off_primary_node(cluster).await),
+            Action::HandTo(peer) => {
+                self.leadership.hand_to(&peer);
+                return None;
+            }
+            Action::CheckWritePath => Observation::Serving(write_path::serving(cluster)),
+            Action::AskMembers => Observation::Remedy(write_path::decide(
+                &plan::observe_members(cluster, plan::Asking::Quick).await,
+            )),
+            Action::MakeWritable => Observation::MadeWritable(
+                write_path::locked_make_writable(ctx, name, primary)
+                    .await
+                    .map_err(one_line),
+            ),
+            Action::FailOverNotServing => Observation::NotServingFailedOver(
+                write_path::locked_failover(ctx, name, primary)
+                    .await
+                    .map(done)
+                    .map_err(one_line),
+            ),
+        })
+    }
+}
+
+/// A failover's outcome, as the rules see it.
+fn done(outcome: failover::Outcome) -> machine::Done {
+    machine::Done {
+        old: outcome.old,
+        candidate: outcome.candidate,
+        writable_after: outcome.writable_after,
     }
 }
 
@@ -533,19 +423,6 @@ fn replicas_of(cluster: &Cluster) -> Vec<String> {
         .iter()
         .filter(|m| m.name != cluster.primary && m.pod.is_some())
         .map(|m| m.name.clone())
-        .collect()
-}
-
-/// The replicas whose IO thread is connected (to the primary: they replicate from it).
-fn receiving_from_primary(replicas: &[(String, ServerState)]) -> Vec<String> {
-    replicas
-        .iter()
-        .filter(|(_, s)| {
-            s.replication
-                .as_ref()
-                .is_some_and(|r| r.receiver == crate::db::engine::Receiver::Connected)
-        })
-        .map(|(p, _)| p.clone())
         .collect()
 }
 
@@ -708,37 +585,17 @@ async fn reconnect_replicas(ctx: &Context, name: &str, cluster: &Cluster) {
     end(op, &result).await;
 }
 
-/// Brings members found out of service (an old primary back after a failover) back as
+/// Brings `idle` members (found out of service: an old primary back after a failover) back as
 /// replicas when they hold nothing the primary lacks, under the operation lock (when a command
-/// holds it, next time); says once of each other one why it stays out.
-async fn rejoin_members(
-    ctx: &Context,
-    name: &str,
-    cluster: &Cluster,
-    settings: &Settings,
-    watch: &mut Watch,
-) {
-    let found = rejoin::out_of_service(cluster).await;
-    watch
-        .diverged
-        .retain(|p| found.iter().any(|(pod, _)| pod == p));
-    if settings.auto_rebuild {
-        rebuild::rebuild_one(ctx, name, &found, &mut watch.rebuilding, &watch.diverged);
-    }
-    let idle: Vec<String> = found
-        .into_iter()
-        .filter(|(pod, why)| *why == rejoin::OutOfService::Idle && !watch.diverged.contains(pod))
-        .map(|(pod, _)| pod)
-        .collect();
-    if idle.is_empty() {
-        return;
-    }
+/// holds it, next time); says of each other one why it stays out, and returns them.
+async fn rejoin_members(ctx: &Context, name: &str, idle: &[String]) -> Vec<String> {
+    let mut diverged = Vec::new();
     let Ok(op) = begin(ctx, name, "rejoin").await else {
-        return;
+        return diverged;
     };
     let result = async {
         let cluster = Cluster::load(&op, name).await?;
-        for pod in &idle {
+        for pod in idle {
             match rejoin::rejoin(&op, &cluster, pod).await? {
                 Some(rejoin::Outcome::Rejoined { pod, position }) => decision(
                     &op,
@@ -760,7 +617,7 @@ async fn rejoin_members(
                         ),
                         Some(&pod),
                     );
-                    watch.diverged.insert(pod);
+                    diverged.push(pod);
                 }
                 None => {}
             }
@@ -776,34 +633,5 @@ async fn rejoin_members(
         ));
     }
     end(op, &result).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use kube::api::ObjectMeta;
-
-    fn pod(uid: &str, deleting: bool) -> Pod {
-        Pod {
-            metadata: ObjectMeta {
-                uid: Some(uid.into()),
-                deletion_timestamp: deleting.then(|| {
-                    k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::now())
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_pod_deleted_or_remade_is_replaced_not_restarting_in_place() {
-        // The pod that answered, still there: its server may restart in place.
-        assert!(!replaced(Some(&pod("a", false)), Some("a")));
-        assert!(!replaced(Some(&pod("a", false)), None));
-        // Deleted, gone, or another pod by the same name: replaced.
-        assert!(replaced(Some(&pod("a", true)), Some("a")));
-        assert!(replaced(None, Some("a")));
-        assert!(replaced(Some(&pod("b", false)), Some("a")));
-    }
+    diverged
 }

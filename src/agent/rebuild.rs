@@ -9,29 +9,26 @@ use anyhow::Result;
 use std::collections::BTreeSet;
 use tokio::task::JoinHandle;
 
-/// --auto-rebuild: unless a rebuild runs already, re-clones the first member that cannot serve
-/// by itself (an old primary holding what the primary lacks, a replica whose replication
-/// stopped on an error), in its own task, so that the primary stays watched meanwhile.
-pub fn rebuild_one(
-    ctx: &Context,
-    name: &str,
+/// The first member that cannot serve by itself and is re-cloned (--auto-rebuild), and why:
+/// a replica whose replication stopped on an error, or an old primary (idle) holding what the
+/// primary lacks (`diverged`).
+pub fn needs_rebuild(
     found: &[(String, OutOfService)],
-    rebuilding: &mut Option<JoinHandle<()>>,
     diverged: &BTreeSet<String>,
-) {
-    if rebuilding.as_ref().is_some_and(|r| !r.is_finished()) {
-        return;
-    }
-    let needs_rebuild = found.iter().find_map(|(pod, why)| match why {
-        OutOfService::Broken(error) => Some((pod, format!("stopped replicating: {error}"))),
-        OutOfService::Idle if diverged.contains(pod) => {
-            Some((pod, "holds transactions the primary lacks".to_string()))
-        }
+) -> Option<(String, String)> {
+    found.iter().find_map(|(pod, why)| match why {
+        OutOfService::Broken(error) => Some((pod.clone(), format!("stopped replicating: {error}"))),
+        OutOfService::Idle if diverged.contains(pod) => Some((
+            pod.clone(),
+            "holds transactions the primary lacks".to_string(),
+        )),
         OutOfService::Idle => None,
-    });
-    let Some((pod, why)) = needs_rebuild else {
-        return;
-    };
+    })
+}
+
+/// Re-clones `pod` (which `why`) under the operation lock, in its own task, so that the
+/// primary stays watched meanwhile.
+pub fn spawn(ctx: &Context, name: &str, pod: &str, why: String) -> JoinHandle<()> {
     let base = Context {
         client: ctx.client.clone(),
         namespace: ctx.namespace.clone(),
@@ -39,8 +36,8 @@ pub fn rebuild_one(
         color: crate::base::style::ColorChoice::Never,
         events: None,
     };
-    let (name, pod) = (name.to_string(), pod.clone());
-    *rebuilding = Some(tokio::spawn(async move {
+    let (name, pod) = (name.to_string(), pod.to_string());
+    tokio::spawn(async move {
         let Ok(op) = begin(&base, &name, "auto-rebuild").await else {
             return;
         };
@@ -52,7 +49,7 @@ pub fn rebuild_one(
             ));
         }
         end(op, &result).await;
-    }));
+    })
 }
 
 /// Under the operation lock (`op`): clones `pod` afresh from the best donor and rejoins it.

@@ -15,7 +15,7 @@ pub enum Outcome {
 }
 
 /// Why a member (not the primary) whose server runs serves nothing.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum OutOfService {
     /// Read-only and replicating from no one: an old primary back after a failover.
     Idle,

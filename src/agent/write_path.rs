@@ -5,7 +5,7 @@
 //! cannot be asked, or that a replica is ahead of, is failed over; another writable member is
 //! left to a person. Under the operation lock, so a switchover's fenced primary (read-only
 //! for a moment, under the lock) is never touched.
-use super::{decision, with_primary_locked, Settings, Watch, FAILOVER_TIMEOUT};
+use super::{with_primary_locked, FAILOVER_TIMEOUT};
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::k8s::context::Context;
 use crate::ops::plan::{self, Asking, Observed};
@@ -84,108 +84,11 @@ pub fn decide(observed: &[Observed]) -> Remedy {
 
 /// The primary's pod is Ready: its server takes writes (the readiness probe of a read-only
 /// member passes only while it replicates, which a primary does not).
-fn serving(cluster: &Cluster) -> bool {
+pub(super) fn serving(cluster: &Cluster) -> bool {
     let pod = cluster
         .member(&cluster.primary)
         .and_then(|m| m.pod.as_ref());
     pod_phase(pod) == (PodPhase::Running { ready: true })
-}
-
-/// At a probe the primary answered: past the grace without serving, asks and acts.
-pub(super) async fn watch(
-    ctx: &Context,
-    name: &str,
-    cluster: &Cluster,
-    settings: &Settings,
-    watch: &mut Watch,
-) {
-    if serving(cluster) {
-        watch.not_serving_since = None;
-        watch.not_serving_said = None;
-        return;
-    }
-    let since = *watch.not_serving_since.get_or_insert_with(Instant::now);
-    if since.elapsed() < settings.grace {
-        return;
-    }
-    let primary = cluster.primary.clone();
-    let observed = plan::observe_members(cluster, Asking::Quick).await;
-    let waited = since.elapsed().as_secs_f64();
-    match decide(&observed) {
-        Remedy::NothingToDo(why) => once(
-            ctx,
-            watch,
-            "PrimaryNotReady",
-            &format!("primary {primary} answers but has not been ready for {waited:.0}s: {why}"),
-            &primary,
-        ),
-        Remedy::Refuse(why) => once(
-            ctx,
-            watch,
-            "PrimaryNotServing",
-            &format!("primary {primary} answers but has taken no write for {waited:.0}s; nothing done: {why}"),
-            &primary,
-        ),
-        Remedy::MakeWritable => match locked_make_writable(ctx, name, &primary).await {
-            Ok(()) => {
-                decision(
-                    ctx,
-                    "PrimaryMadeWritable",
-                    &format!("primary {primary} answered but was read-only for {waited:.0}s (no member writable, none holding a transaction it lacks): made writable"),
-                    Some(&primary),
-                );
-                watch.not_serving_since = None;
-            }
-            Err(e) => say_not_now(ctx, watch, &primary, &e),
-        },
-        Remedy::FailOver(why) => {
-            decision(
-                ctx,
-                "PrimaryNotServing",
-                &format!("primary {primary} answers but has taken no write for {waited:.0}s and cannot be made writable: {why}: failing over"),
-                Some(&primary),
-            );
-            match locked_failover(ctx, name, &primary).await {
-                Ok(done) => {
-                    decision(
-                        ctx,
-                        "AutomaticFailover",
-                        &format!(
-                            "failed over from {} to {} in {:.2}s (its primary took no write)",
-                            done.old,
-                            done.candidate,
-                            done.writable_after.as_secs_f64()
-                        ),
-                        Some(&done.candidate),
-                    );
-                    watch.not_serving_since = None;
-                }
-                Err(e) => say_not_now(ctx, watch, &primary, &e),
-            }
-        }
-    }
-}
-
-/// A decision said once while the primary does not serve (the probe's `once` is reset at every
-/// answer, and here the primary answers).
-fn once(ctx: &Context, watch: &mut Watch, reason: &'static str, note: &str, pod: &str) {
-    if watch.not_serving_said != Some(reason) {
-        watch.not_serving_said = Some(reason);
-        decision(ctx, reason, note, Some(pod));
-    }
-}
-
-fn say_not_now(ctx: &Context, watch: &mut Watch, primary: &str, e: &anyhow::Error) {
-    once(
-        ctx,
-        watch,
-        "PrimaryNotServing",
-        &format!(
-            "primary {primary} takes no write, not fixed now: {}",
-            crate::base::one_line(e)
-        ),
-        primary,
-    );
 }
 
 /// How long the statements that make the primary writable may take.
@@ -193,7 +96,7 @@ const MAKE_WRITABLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Under the lock, on a fresh reading (the record still names `primary`), the decision is
 /// still to make it writable; then it is, and loses any hold a fence left on it.
-async fn locked_make_writable(ctx: &Context, name: &str, primary: &str) -> Result<()> {
+pub(super) async fn locked_make_writable(ctx: &Context, name: &str, primary: &str) -> Result<()> {
     with_primary_locked(ctx, name, primary, "make-writable", |_, cluster| {
         Box::pin(async move {
             let remedy = decide(&plan::observe_members(cluster, Asking::Quick).await);
@@ -209,7 +112,11 @@ async fn locked_make_writable(ctx: &Context, name: &str, primary: &str) -> Resul
 }
 
 /// Under the lock, on a fresh reading, the shared failover of a primary that takes no write.
-async fn locked_failover(ctx: &Context, name: &str, primary: &str) -> Result<failover::Outcome> {
+pub(super) async fn locked_failover(
+    ctx: &Context,
+    name: &str,
+    primary: &str,
+) -> Result<failover::Outcome> {
     with_primary_locked(ctx, name, primary, "auto-failover", |op, cluster| {
         Box::pin(async move {
             let plan = plan::failover::plan(cluster, None, false).await;
