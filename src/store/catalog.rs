@@ -67,7 +67,7 @@ pub fn id_at(time: &str) -> Result<String> {
 /// A base backup as listed: complete (its manifest read) or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listed {
-    Complete(Manifest),
+    Complete(Box<Manifest>),
     /// Data without a manifest: interrupted, or still being written.
     Incomplete {
         id: String,
@@ -111,13 +111,13 @@ pub fn ids_in_listing(cluster: &str, keys: &[(String, u64)]) -> Vec<(String, boo
 pub fn choose<'a>(cluster: &str, backups: &'a [Listed], id: Option<&str>) -> Result<&'a Manifest> {
     let complete = || {
         backups.iter().filter_map(|b| match b {
-            Listed::Complete(m) => Some(m),
+            Listed::Complete(m) => Some(m.as_ref()),
             Listed::Incomplete { .. } => None,
         })
     };
     match id {
         Some(id) => match backups.iter().find(|b| b.id() == id) {
-            Some(Listed::Complete(m)) => Ok(m),
+            Some(Listed::Complete(m)) => Ok(m.as_ref()),
             Some(Listed::Incomplete { .. }) => bail!(
                 "backup {id} of cluster {cluster} is incomplete (it has no manifest: interrupted or still being written)"
             ),
@@ -199,13 +199,13 @@ mod tests {
     #[test]
     fn a_restore_takes_the_newest_complete_backup_or_the_one_named() {
         let backups = vec![
-            Listed::Complete(manifest("20261206T100000Z")),
+            Listed::Complete(Box::new(manifest("20261206T100000Z"))),
             Listed::Incomplete {
                 id: "20261206T130000Z".into(),
                 bytes: 5,
             },
-            Listed::Complete(manifest("20261206T120000Z")),
-            Listed::Complete(manifest("20261206T110000Z")),
+            Listed::Complete(Box::new(manifest("20261206T120000Z"))),
+            Listed::Complete(Box::new(manifest("20261206T110000Z"))),
         ];
         assert_eq!(
             choose("shop", &backups, None).unwrap().id,
