@@ -112,6 +112,24 @@ pub fn conflict(message: &str) -> Reply {
     failure(409, "Conflict", message)
 }
 
+/// A minimal object of `kind` (`api_version`) named `name`, made by the plugin for cluster
+/// `cluster` (its labels, managed-by included).
+pub fn managed(api_version: &str, kind: &str, name: &str, cluster: &str) -> Value {
+    json!({
+        "apiVersion": api_version, "kind": kind,
+        "metadata": { "name": name, "namespace": NS, "uid": format!("uid-{name}"),
+                      "labels": crate::manifests::labels(cluster) },
+    })
+}
+
+/// A minimal object of `kind` named `name` that someone else made (no labels).
+pub fn foreign(api_version: &str, kind: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": api_version, "kind": kind,
+        "metadata": { "name": name, "namespace": NS, "uid": format!("uid-{name}") },
+    })
+}
+
 /// One call the code made: its method, path, decoded query and JSON body (Null when none).
 #[derive(Debug, Clone)]
 pub struct Call {
