@@ -130,6 +130,34 @@ pub fn foreign(api_version: &str, kind: &str, name: &str) -> Value {
     })
 }
 
+/// The spec of a cluster `name` of `replicas` MariaDB members in NS, its primary `NAME-0`.
+pub fn cluster_spec(name: &str, replicas: i32) -> crate::manifests::ClusterSpec {
+    crate::manifests::ClusterSpec {
+        name: name.into(),
+        namespace: NS.into(),
+        replicas,
+        image: "mariadb:10.11".into(),
+        storage: "1Gi".into(),
+        storage_class: None,
+        cpu: None,
+        memory: None,
+        primary: format!("{name}-0"),
+        generation: 3,
+        semi_sync: true,
+        engine: crate::db::engine::Engine::Mariadb,
+    }
+}
+
+/// A running, ready member pod `pod` of cluster `cluster`.
+pub fn member_pod(cluster: &str, pod: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "name": pod, "namespace": NS, "labels": crate::manifests::labels(cluster) },
+        "status": { "phase": "Running",
+                    "conditions": [{ "type": "Ready", "status": "True" }] },
+    })
+}
+
 /// One call the code made: its method, path, decoded query and JSON body (Null when none).
 #[derive(Debug, Clone)]
 pub struct Call {
