@@ -158,6 +158,21 @@ pub fn member_pod(cluster: &str, pod: &str) -> Value {
     })
 }
 
+/// The credentials Secret of cluster `name` as the API server returns it (its passwords in
+/// `data`, freshly generated).
+pub fn credentials(name: &str) -> Value {
+    let passwords = crate::manifests::Passwords::generate().expect("random passwords");
+    let mut secret = crate::manifests::secret(&cluster_spec(name, 1), &passwords);
+    let values = secret.string_data.take().unwrap_or_default();
+    secret.data = Some(
+        values
+            .into_iter()
+            .map(|(k, v)| (k, k8s_openapi::ByteString(v.into_bytes())))
+            .collect(),
+    );
+    serde_json::to_value(secret).expect("a Secret")
+}
+
 /// One call the code made: its method, path, decoded query and JSON body (Null when none).
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -251,6 +266,30 @@ impl Script {
     /// Expects a DELETE of `path`.
     pub fn delete(self, path: impl AsRef<str>, reply: Reply) -> Self {
         self.expect("DELETE", path.as_ref(), reply)
+    }
+
+    /// Expects what `Cluster::load` reads of cluster `name` (made from `cluster_spec`) with
+    /// `replicas` members and primary of record `primary`: its StatefulSet, its ConfigMap, and
+    /// its pods, every member's running.
+    pub fn cluster_loaded(self, name: &str, replicas: i32, primary: &str) -> Self {
+        let mut spec = cluster_spec(name, replicas);
+        spec.primary = primary.into();
+        let pods = (0..replicas)
+            .map(|i| member_pod(name, &format!("{name}-{i}")))
+            .collect();
+        let selector = crate::manifests::selector_string(name);
+        self.get(
+            apis("apps/v1", "statefulsets", name),
+            ok(crate::manifests::statefulset(&spec)),
+        )
+        .get(
+            core("configmaps", name),
+            ok(crate::manifests::config_map(&spec)),
+        )
+        .get(
+            format!("{}?labelSelector={selector}", core("pods", "")),
+            list(pods),
+        )
     }
 
     fn expect(mut self, method: &'static str, target: &str, reply: Reply) -> Self {
