@@ -372,7 +372,7 @@ pub enum Transfer {
 mod api_tests {
     use super::*;
     use crate::k8s::mock::{
-        apis, cluster_spec, core, foreign, list, member_pod, not_found, ok, Reply, Script, NS,
+        apis, cluster_spec, core, foreign, list, member_pod, not_found, ok, Reply, Script,
     };
 
     fn statefulset() -> String {

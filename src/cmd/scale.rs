@@ -260,9 +260,6 @@ mod api_tests {
 
     #[tokio::test]
     async fn scale_up_names_the_new_members_to_the_agent_before_the_statefulset_grows() {
-        let passwords = crate::manifests::Passwords::generate().unwrap();
-        let secret =
-            crate::manifests::secret(&crate::k8s::mock::cluster_spec("shop", 3), &passwords);
         let role = apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent");
         let script = Script::new()
             .cluster_loaded("shop", 3, "shop-0")
