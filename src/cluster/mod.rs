@@ -366,3 +366,171 @@ pub enum Transfer {
     /// Through the plugin over the API server's exec streams (works wherever exec works, slower)
     Api,
 }
+
+/// `Cluster::load` against a scripted API server: what it reads, and its refusals.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{
+        apis, cluster_spec, core, foreign, list, member_pod, not_found, ok, Reply, Script,
+    };
+
+    fn statefulset() -> String {
+        apis("apps/v1", "statefulsets", "shop")
+    }
+
+    fn config_map() -> String {
+        core("configmaps", "shop")
+    }
+
+    fn pods() -> String {
+        format!(
+            "{}?labelSelector={}",
+            core("pods", ""),
+            manifests::selector_string("shop")
+        )
+    }
+
+    fn the_statefulset(replicas: i32) -> Reply {
+        ok(manifests::statefulset(&cluster_spec("shop", replicas)))
+    }
+
+    fn the_record(edit: impl FnOnce(&mut ConfigMap)) -> Reply {
+        let mut config = manifests::config_map(&cluster_spec("shop", 3));
+        edit(&mut config);
+        ok(config)
+    }
+
+    async fn load_error(script: Script) -> String {
+        let (ctx, server) = script.start_context();
+        let error = Cluster::load(&ctx, "shop").await.err().expect("refused");
+        server.finish();
+        format!("{error:#}")
+    }
+
+    #[tokio::test]
+    async fn a_cluster_is_its_statefulset_its_record_and_its_pods_by_ordinal() {
+        let (ctx, server) = Script::new()
+            .get(statefulset(), the_statefulset(3))
+            .get(config_map(), the_record(|_| {}))
+            .get(
+                pods(),
+                list(vec![
+                    member_pod("shop", "shop-2"),
+                    member_pod("shop", "shop-0"),
+                ]),
+            )
+            .start_context();
+        let cluster = Cluster::load(&ctx, "shop").await.unwrap();
+        server.finish();
+        assert_eq!(cluster.primary, "shop-0");
+        assert_eq!(cluster.generation, 3);
+        assert!(cluster.semi_sync);
+        assert_eq!(cluster.engine, Engine::Mariadb);
+        let members: Vec<(&str, bool)> = cluster
+            .members
+            .iter()
+            .map(|m| (m.name.as_str(), m.pod.is_some()))
+            .collect();
+        assert_eq!(
+            members,
+            [("shop-0", true), ("shop-1", false), ("shop-2", true)]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cluster_with_nothing_left_is_not_found_in_its_namespace() {
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), not_found("statefulsets", "shop"))
+                .get(config_map(), not_found("configmaps", "shop")),
+        )
+        .await;
+        assert_eq!(error, "cluster shop not found in namespace ns");
+    }
+
+    #[tokio::test]
+    async fn a_users_statefulset_of_the_same_name_is_not_a_cluster() {
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), ok(foreign("apps/v1", "StatefulSet", "shop")))
+                .get(config_map(), not_found("configmaps", "shop")),
+        )
+        .await;
+        assert_eq!(error, "cluster shop not found in namespace ns");
+    }
+
+    #[tokio::test]
+    async fn a_statefulset_being_remade_by_set_storage_says_the_cluster_is_being_changed() {
+        let record = the_record(|c| {
+            c.metadata.annotations =
+                Some([(manifests::STATEFULSET_BEING_REMADE.to_string(), "{}".into())].into())
+        });
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), not_found("statefulsets", "shop"))
+                .get(config_map(), record),
+        )
+        .await;
+        assert!(error.starts_with("cluster shop is being changed: an interrupted `set --storage`"));
+        assert!(error.ends_with("run `kubectl mysqlha set shop --storage SIZE` again to finish"));
+    }
+
+    #[tokio::test]
+    async fn a_statefulset_without_its_configmap_is_an_incomplete_cluster() {
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), the_statefulset(3))
+                .get(config_map(), not_found("configmaps", "shop")),
+        )
+        .await;
+        assert_eq!(
+            error,
+            "cluster shop is incomplete: ConfigMap shop is missing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_configmap_without_a_primary_of_record_is_refused() {
+        let record = the_record(|c| {
+            c.data.as_mut().unwrap().remove(PRIMARY_KEY);
+        });
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), the_statefulset(3))
+                .get(config_map(), record),
+        )
+        .await;
+        assert_eq!(error, "ConfigMap shop holds no record of the primary");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_engine_of_record_is_refused() {
+        let record = the_record(|c| {
+            c.data
+                .as_mut()
+                .unwrap()
+                .insert(manifests::ENGINE_KEY.into(), "postgres".into());
+        });
+        let error = load_error(
+            Script::new()
+                .get(statefulset(), the_statefulset(3))
+                .get(config_map(), record),
+        )
+        .await;
+        assert_eq!(
+            error,
+            "ConfigMap shop: unknown engine 'postgres' in the cluster's record"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_api_server_that_cannot_be_read_is_named_with_the_object() {
+        let error = load_error(Script::new().get(
+            statefulset(),
+            crate::k8s::mock::forbidden("statefulsets is forbidden"),
+        ))
+        .await;
+        assert!(error.starts_with("cannot read StatefulSet shop: "));
+    }
+}

@@ -145,33 +145,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
             return Ok(());
         }
     } else {
-        check_storage_class(ctx, args).await?;
-        let engine = match (args.engine, kept.engine) {
-            (Some(asked), Some(kept)) if asked != kept => bail!(
-                "the kept data of cluster {} is {kept}'s (ConfigMap {}); --engine {asked} cannot run it",
-                args.name,
-                args.name
-            ),
-            (asked, kept) => asked.or(kept).unwrap_or_default(),
-        };
-        let mut spec = spec(args, &ctx.namespace, engine);
-        let restoring = !kept.claims.is_empty();
-        if restoring {
-            // No member writes and none replicates until the primary is chosen.
-            spec.primary = String::new();
-        }
-        let last = kept.record.clone().filter(|r| !r.is_empty());
-        let objects = Objects::new(&spec, &passwords, last.as_deref());
-        objects.apply(ctx, true).await?;
-        check_agent_allowed(ctx, args).await?;
-        objects.apply_new(ctx, &kept).await?;
-        ctx.event(
-            "ObjectsCreated",
-            format!(
-                "StatefulSet {}, its Services, ConfigMap and Secret created ({engine})",
-                args.name
-            ),
-        );
+        create_objects(ctx, args, &kept, &passwords).await?;
     }
     let mut cluster = Cluster::load(ctx, &args.name).await?;
     cluster.transfer = args.transfer;
@@ -200,6 +174,45 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         if replicas == 1 { "" } else { "s" },
         cluster.write_endpoint(),
         cluster.read_endpoint()
+    );
+    Ok(())
+}
+
+/// The API part of creating a new cluster (no StatefulSet yet): checks the StorageClass and the
+/// engine of kept data, asks the API server by dry run whether it would take every object and
+/// the agent's, then applies them in order (undoing what it made when that fails part-way).
+async fn create_objects(
+    ctx: &Context,
+    args: &CreateArgs,
+    kept: &Kept,
+    passwords: &Passwords,
+) -> Result<()> {
+    check_storage_class(ctx, args).await?;
+    let engine = match (args.engine, kept.engine) {
+        (Some(asked), Some(kept)) if asked != kept => bail!(
+            "the kept data of cluster {} is {kept}'s (ConfigMap {}); --engine {asked} cannot run it",
+            args.name,
+            args.name
+        ),
+        (asked, kept) => asked.or(kept).unwrap_or_default(),
+    };
+    let mut spec = spec(args, &ctx.namespace, engine);
+    let restoring = !kept.claims.is_empty();
+    if restoring {
+        // No member writes and none replicates until the primary is chosen.
+        spec.primary = String::new();
+    }
+    let last = kept.record.clone().filter(|r| !r.is_empty());
+    let objects = Objects::new(&spec, passwords, last.as_deref());
+    objects.apply(ctx, true).await?;
+    check_agent_allowed(ctx, args).await?;
+    objects.apply_new(ctx, kept).await?;
+    ctx.event(
+        "ObjectsCreated",
+        format!(
+            "StatefulSet {}, its Services, ConfigMap and Secret created ({engine})",
+            args.name
+        ),
     );
     Ok(())
 }
@@ -587,4 +600,355 @@ async fn check_agent_allowed(ctx: &Context, args: &CreateArgs) -> Result<()> {
             args.name
         )
     })
+}
+
+/// `create`'s API part against a scripted API server: the objects' dry run, the agent's, the
+/// apply in order, and the refusals before anything is created.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::k8s::mock::{
+        apis, core, echo, empty_list, forbidden, foreign, not_found, ok, success, Call, Script, NS,
+    };
+    use clap::Parser;
+
+    fn create_args(extra: &[&str]) -> CreateArgs {
+        let line = ["kubectl-mysqlha", "create", "shop", "--replicas", "2"];
+        let cli = Cli::try_parse_from(line.iter().chain(extra)).expect("valid arguments");
+        match cli.command {
+            Command::Create(args) => args,
+            _ => unreachable!("a create command"),
+        }
+    }
+
+    fn nothing_kept() -> Kept {
+        Kept {
+            secret: None,
+            record: None,
+            config_map: false,
+            engine: None,
+            claims: vec![],
+        }
+    }
+
+    fn spec_of(args: &CreateArgs) -> ClusterSpec {
+        spec(args, NS, Engine::Mariadb)
+    }
+
+    /// The cluster's objects in the order create applies them, as paths.
+    fn object_paths(spec: &ClusterSpec) -> Vec<String> {
+        let mut paths = vec![
+            core("secrets", "shop-credentials"),
+            core("configmaps", "shop"),
+        ];
+        for svc in manifests::services(spec) {
+            paths.push(core("services", &svc.metadata.name.unwrap()));
+        }
+        paths.push(apis("policy/v1", "poddisruptionbudgets", "shop"));
+        paths.push(apis("apps/v1", "statefulsets", "shop"));
+        paths
+    }
+
+    /// The agent's objects create asks about by dry run, in order.
+    fn agent_paths() -> Vec<String> {
+        vec![
+            core("serviceaccounts", "shop-agent"),
+            apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent"),
+            apis("apps/v1", "deployments", "shop-agent"),
+        ]
+    }
+
+    fn dry_run(path: &str) -> String {
+        format!(
+            "{path}?dryRun=All&fieldManager={}",
+            manifests::FIELD_MANAGER
+        )
+    }
+
+    fn applied(script: Script, paths: &[String], dry: bool) -> Script {
+        paths.iter().fold(script, |script, path| {
+            let target = if dry { dry_run(path) } else { path.clone() };
+            script.patch(target, echo())
+        })
+    }
+
+    /// What create reads first of a cluster that does not exist: no StatefulSet, nothing kept.
+    fn nothing_there() -> Script {
+        Script::new()
+            .get(
+                apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            )
+            .get(
+                core("secrets", "shop-credentials"),
+                not_found("secrets", "shop-credentials"),
+            )
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"))
+            .get(
+                format!(
+                    "{}?labelSelector={}",
+                    core("persistentvolumeclaims", ""),
+                    manifests::selector_string("shop")
+                ),
+                empty_list(),
+            )
+    }
+
+    async fn create_objects_with(
+        script: Script,
+        args: &CreateArgs,
+        kept: &Kept,
+    ) -> (Result<()>, Vec<Call>) {
+        let (ctx, server) = script.start_context();
+        let passwords = Passwords::generate().unwrap();
+        let result = create_objects(&ctx, args, kept, &passwords).await;
+        (result, server.finish())
+    }
+
+    async fn run_until_refused(script: Script, args: &CreateArgs) -> (String, Vec<Call>) {
+        let (ctx, server) = script.start_context();
+        let error = run(&ctx, args).await.expect_err("refused");
+        (format!("{error:#}"), server.finish())
+    }
+
+    fn shows_nothing_created(calls: &[Call]) {
+        let written: Vec<String> = calls
+            .iter()
+            .filter(|c| c.method != "GET" && !c.is_dry_run())
+            .map(Call::line)
+            .collect();
+        assert!(written.is_empty(), "written: {written:?}");
+    }
+
+    #[tokio::test]
+    async fn the_objects_are_dry_run_then_the_agents_then_applied_in_the_same_order() {
+        let args = create_args(&[]);
+        let objects = object_paths(&spec_of(&args));
+        let script = applied(Script::new(), &objects, true);
+        let script = applied(script, &agent_paths(), true);
+        let script = applied(script, &objects, false);
+        let (result, calls) = create_objects_with(script, &args, &nothing_kept()).await;
+        result.unwrap();
+        let dry = objects.len() + agent_paths().len();
+        assert!(calls[..dry].iter().all(Call::is_dry_run));
+        assert!(calls[dry..].iter().all(|c| !c.is_dry_run()));
+        assert!(calls[dry..].iter().all(|c| c.query("fieldManager")
+            == Some(manifests::FIELD_MANAGER)
+            && c.query("force") == Some("true")));
+        assert_eq!(calls[dry + 1].body["data"][PRIMARY_KEY], "shop-0");
+    }
+
+    #[tokio::test]
+    async fn without_the_agent_its_objects_are_not_asked_about() {
+        let args = create_args(&["--no-agent"]);
+        let objects = object_paths(&spec_of(&args));
+        let script = applied(applied(Script::new(), &objects, true), &objects, false);
+        let (result, _) = create_objects_with(script, &args, &nothing_kept()).await;
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_user_who_may_not_create_roles_is_told_in_one_line_and_nothing_is_created() {
+        let args = create_args(&[]);
+        let script = applied(nothing_there(), &object_paths(&spec_of(&args)), true)
+            .patch(dry_run(&agent_paths()[0]), echo())
+            .patch(
+                dry_run(&agent_paths()[1]),
+                forbidden("roles.rbac.authorization.k8s.io \"shop-agent\" is forbidden: User \"dev\" cannot create resource \"roles\""),
+            );
+        let (error, calls) = run_until_refused(script, &args).await;
+        assert_eq!(
+            error,
+            "cannot deploy the automatic-failover agent of cluster shop: roles.rbac.authorization.k8s.io \"shop-agent\" is forbidden: User \"dev\" cannot create resource \"roles\"; nothing was created. Run create again with --no-agent (no automatic failover), then have someone who may create Roles and RoleBindings in namespace ns (the built-in admin role may) run kubectl mysqlha agent enable shop"
+        );
+        assert!(!error.contains('\n'));
+        shows_nothing_created(&calls);
+    }
+
+    #[tokio::test]
+    async fn objects_the_api_server_refuses_at_the_dry_run_are_never_created() {
+        let args = create_args(&[]);
+        let script = nothing_there().patch(
+            dry_run(&core("secrets", "shop-credentials")),
+            forbidden("secrets is forbidden: exceeded quota"),
+        );
+        let (error, calls) = run_until_refused(script, &args).await;
+        assert!(error.starts_with(
+            "the API server refused the cluster's objects; nothing was created: Secret shop-credentials: "
+        ));
+        shows_nothing_created(&calls);
+    }
+
+    #[tokio::test]
+    async fn a_missing_namespace_is_named_plainly() {
+        let args = create_args(&[]);
+        let script = nothing_there().patch(
+            dry_run(&core("secrets", "shop-credentials")),
+            not_found("namespaces", NS),
+        );
+        let (error, _) = run_until_refused(script, &args).await;
+        assert_eq!(error, "namespace ns not found");
+    }
+
+    #[tokio::test]
+    async fn a_storage_class_that_does_not_exist_is_refused_before_anything_is_asked() {
+        let args = create_args(&["--storage-class", "fast"]);
+        let script = nothing_there().get(
+            "/apis/storage.k8s.io/v1/storageclasses/fast",
+            not_found("storageclasses", "fast"),
+        );
+        let (error, _) = run_until_refused(script, &args).await;
+        assert_eq!(
+            error,
+            "storage class fast not found (see kubectl get storageclass)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_storage_class_the_user_may_not_read_is_left_to_the_provisioner() {
+        let args = create_args(&["--storage-class", "fast", "--no-agent"]);
+        let objects = object_paths(&spec_of(&args));
+        let script = Script::new().get(
+            "/apis/storage.k8s.io/v1/storageclasses/fast",
+            forbidden("storageclasses is forbidden"),
+        );
+        let script = applied(applied(script, &objects, true), &objects, false);
+        let (result, _) = create_objects_with(script, &args, &nothing_kept()).await;
+        result.unwrap();
+    }
+
+    #[tokio::test]
+    async fn kept_data_of_another_engine_is_refused() {
+        let args = create_args(&["--engine", "mysql"]);
+        let kept = Kept {
+            engine: Some(Engine::Mariadb),
+            config_map: true,
+            ..nothing_kept()
+        };
+        let (result, calls) = create_objects_with(Script::new(), &args, &kept).await;
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "the kept data of cluster shop is mariadb's (ConfigMap shop); --engine mysql cannot run it"
+        );
+        assert!(calls.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_users_statefulset_of_the_same_name_is_refused() {
+        let args = create_args(&[]);
+        let script = Script::new()
+            .get(
+                apis("apps/v1", "statefulsets", "shop"),
+                ok(foreign("apps/v1", "StatefulSet", "shop")),
+            )
+            .get(
+                core("secrets", "shop-credentials"),
+                not_found("secrets", "shop-credentials"),
+            )
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"))
+            .get(core("persistentvolumeclaims", ""), empty_list());
+        let (error, calls) = run_until_refused(script, &args).await;
+        assert_eq!(
+            error,
+            "a StatefulSet named shop already exists in namespace ns and is not a mysqlha cluster"
+        );
+        shows_nothing_created(&calls);
+    }
+
+    #[tokio::test]
+    async fn on_kept_data_no_member_is_primary_and_the_last_one_is_remembered() {
+        let args = create_args(&["--no-agent"]);
+        let kept = Kept {
+            record: Some("shop-1".into()),
+            config_map: true,
+            claims: vec!["data-shop-0".into(), "data-shop-1".into()],
+            ..nothing_kept()
+        };
+        let mut spec = spec_of(&args);
+        spec.primary = String::new();
+        let objects = object_paths(&spec);
+        let script = applied(applied(Script::new(), &objects, true), &objects, false);
+        let (result, calls) = create_objects_with(script, &args, &kept).await;
+        result.unwrap();
+        let config = &calls[objects.len() + 1].body;
+        assert_eq!(config["data"][PRIMARY_KEY], "");
+        assert_eq!(config["data"][LAST_PRIMARY_KEY], "shop-1");
+    }
+
+    #[tokio::test]
+    async fn an_apply_that_fails_part_way_removes_what_this_run_created() {
+        let args = create_args(&["--no-agent"]);
+        let spec = spec_of(&args);
+        let objects = object_paths(&spec);
+        let budget = objects.len() - 2;
+        let script = applied(Script::new(), &objects, true);
+        let script = applied(script, &objects[..budget], false)
+            .patch(
+                &objects[budget],
+                forbidden("poddisruptionbudgets is forbidden"),
+            )
+            .delete(
+                apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            );
+        let script = manifests::services(&spec)
+            .iter()
+            .fold(script, |script, svc| {
+                script.delete(
+                    core("services", svc.metadata.name.as_deref().unwrap()),
+                    success(),
+                )
+            });
+        let script = script
+            .delete(
+                apis("policy/v1", "poddisruptionbudgets", "shop"),
+                not_found("poddisruptionbudgets", "shop"),
+            )
+            .delete(core("configmaps", "shop"), success())
+            .delete(core("secrets", "shop-credentials"), success());
+        let (result, _) = create_objects_with(script, &args, &nothing_kept()).await;
+        let error = result.unwrap_err().to_string();
+        assert!(error.starts_with(
+            "creating cluster shop failed part-way; removed what this run created (Service shop, "
+        ));
+        assert!(error.ends_with(", ConfigMap shop, Secret shop-credentials)"));
+        assert!(!error.contains("PodDisruptionBudget"));
+    }
+
+    #[tokio::test]
+    async fn an_undo_keeps_the_configmap_and_secret_that_were_kept() {
+        let args = create_args(&["--no-agent"]);
+        let spec = spec_of(&args);
+        let objects = object_paths(&spec);
+        let kept_secret = manifests::secret(&spec, &Passwords::generate().unwrap());
+        let kept = Kept {
+            secret: Some(kept_secret),
+            config_map: true,
+            ..nothing_kept()
+        };
+        let script = applied(Script::new(), &objects, true)
+            .patch(&objects[0], forbidden("secrets is forbidden"))
+            .delete(
+                apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            );
+        let script = manifests::services(&spec)
+            .iter()
+            .fold(script, |script, svc| {
+                script.delete(
+                    core("services", svc.metadata.name.as_deref().unwrap()),
+                    not_found("services", "x"),
+                )
+            });
+        let script = script.delete(
+            apis("policy/v1", "poddisruptionbudgets", "shop"),
+            not_found("poddisruptionbudgets", "shop"),
+        );
+        let (result, _) = create_objects_with(script, &args, &kept).await;
+        assert!(result
+            .unwrap_err()
+            .to_string()
+            .ends_with("removed what this run created (nothing had been created)"));
+    }
 }

@@ -169,3 +169,119 @@ async fn wait_for_removal(cluster: &Cluster, to: i32, from: i32) -> Result<()> {
     }
     Ok(())
 }
+
+/// `scale`'s refusals and its first API calls, against a scripted API server: nothing changes
+/// before the checks pass.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{
+        apis, core, credentials, echo, forbidden, managed, not_found, ok, Call, Script,
+    };
+
+    fn scale_args(replicas: i32) -> ScaleArgs {
+        ScaleArgs {
+            name: "shop".into(),
+            lock: Default::default(),
+            replicas,
+            transfer: Default::default(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    async fn scale_refused(script: Script, replicas: i32) -> (String, Vec<Call>) {
+        let (ctx, server) = script.start_context();
+        let error = run(&ctx, &scale_args(replicas)).await.expect_err("refused");
+        (format!("{error:#}"), server.finish())
+    }
+
+    fn nothing_written(calls: &[Call]) -> bool {
+        calls.iter().all(|c| c.method == "GET")
+    }
+
+    #[test]
+    fn scale_to_no_members_is_refused_before_anything_is_contacted() {
+        assert!(validate(&scale_args(0)).is_err());
+        assert!(validate(&scale_args(-1)).is_err());
+        assert!(validate(&scale_args(3)).is_ok());
+    }
+
+    #[test]
+    fn scale_of_a_name_that_cannot_be_a_cluster_is_refused_before_anything_is_contacted() {
+        let args = ScaleArgs {
+            name: "Shop_1".into(),
+            ..scale_args(3)
+        };
+        assert!(validate(&args).is_err());
+    }
+
+    #[tokio::test]
+    async fn scale_of_a_cluster_that_does_not_exist_changes_nothing() {
+        let script = Script::new()
+            .get(
+                apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            )
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"));
+        let (error, calls) = scale_refused(script, 3).await;
+        assert_eq!(error, "cluster shop not found in namespace ns");
+        assert!(nothing_written(&calls));
+    }
+
+    #[tokio::test]
+    async fn scale_refuses_to_remove_the_primary_and_says_how_to_move_it() {
+        let script = Script::new().cluster_loaded("shop", 3, "shop-2");
+        let (error, calls) = scale_refused(script, 2).await;
+        assert_eq!(
+            error,
+            "cannot scale shop to 2 members: that would remove the primary shop-2; move it first: kubectl mysqlha switchover shop --to shop-0"
+        );
+        assert!(nothing_written(&calls));
+    }
+
+    #[tokio::test]
+    async fn scale_of_a_cluster_without_a_primary_of_record_is_refused() {
+        let script = Script::new().cluster_loaded("shop", 3, "");
+        let (error, calls) = scale_refused(script, 2).await;
+        assert_eq!(error, "primary of record has no ordinal");
+        assert!(nothing_written(&calls));
+    }
+
+    #[tokio::test]
+    async fn scale_without_the_clusters_passwords_changes_nothing() {
+        let script = Script::new().cluster_loaded("shop", 3, "shop-0").get(
+            core("secrets", "shop-credentials"),
+            not_found("secrets", "shop-credentials"),
+        );
+        let (error, calls) = scale_refused(script, 5).await;
+        assert!(error.starts_with("cannot read Secret shop-credentials: "));
+        assert!(nothing_written(&calls));
+    }
+
+    #[tokio::test]
+    async fn scale_up_names_the_new_members_to_the_agent_before_the_statefulset_grows() {
+        let role = apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent");
+        let script = Script::new()
+            .cluster_loaded("shop", 3, "shop-0")
+            .get(core("secrets", "shop-credentials"), ok(credentials("shop")))
+            .get(
+                &role,
+                ok(managed(
+                    "rbac.authorization.k8s.io/v1",
+                    "Role",
+                    "shop-agent",
+                    "shop",
+                )),
+            )
+            .patch(&role, echo())
+            .patch(
+                apis("apps/v1", "statefulsets", "shop"),
+                forbidden("statefulsets is forbidden"),
+            );
+        let (error, calls) = scale_refused(script, 5).await;
+        assert!(error.starts_with("cannot scale the StatefulSet: "));
+        let grown = calls.last().unwrap();
+        assert_eq!(grown.body, serde_json::json!({ "spec": { "replicas": 5 } }));
+        assert!(calls[calls.len() - 2].body["rules"].is_array());
+    }
+}

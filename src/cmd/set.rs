@@ -261,3 +261,157 @@ fn differs(member: &Member, wanted: &BTreeMap<String, String>) -> bool {
         .iter()
         .any(|(k, v)| requests.get(k) != Some(&Quantity(v.clone())))
 }
+
+/// `set`'s refusals against a scripted API server: everything is checked before anything
+/// changes.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{cluster_spec, core, forbidden, not_found, ok, Call, Script};
+    use crate::manifests;
+
+    fn set_args(storage: Option<&str>) -> SetArgs {
+        SetArgs {
+            name: "shop".into(),
+            lock: Default::default(),
+            memory: None,
+            cpu: None,
+            set: vec![],
+            storage: storage.map(str::to_string),
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// The claim of member `pod`, asking for `size`.
+    fn claim(pod: &str, size: &str) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": { "name": data_claim(pod), "labels": manifests::labels("shop") },
+            "spec": { "resources": { "requests": { "storage": size } } },
+        })
+    }
+
+    /// No `set --storage` to finish: the ConfigMap has no StatefulSet kept in it.
+    fn nothing_to_finish() -> Script {
+        Script::new().get(
+            core("configmaps", "shop"),
+            ok(manifests::config_map(&cluster_spec("shop", 2))),
+        )
+    }
+
+    async fn set_refused(script: Script, args: &SetArgs) -> (String, Vec<Call>) {
+        let (ctx, server) = script.start_context();
+        let error = run(&ctx, args).await.expect_err("refused");
+        (format!("{error:#}"), server.finish())
+    }
+
+    fn nothing_changed(calls: &[Call]) -> bool {
+        calls.iter().all(|c| c.method == "GET" || c.is_dry_run())
+    }
+
+    #[test]
+    fn set_with_nothing_to_change_is_refused() {
+        let error = validate(&set_args(None)).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "nothing to change: give --memory, --cpu, --storage or --set key=value"
+        );
+    }
+
+    #[test]
+    fn set_of_a_memory_that_is_not_a_quantity_is_refused() {
+        let args = SetArgs {
+            memory: Some("2 GB".into()),
+            ..set_args(None)
+        };
+        assert_eq!(
+            validate(&args).unwrap_err().to_string(),
+            "--memory 2 GB: not a Kubernetes quantity (e.g. 1Gi, 500m)"
+        );
+    }
+
+    #[test]
+    fn set_of_a_setting_without_a_value_is_refused() {
+        let args = SetArgs {
+            set: vec!["max_connections".into()],
+            ..set_args(None)
+        };
+        assert!(validate(&args).is_err());
+    }
+
+    #[tokio::test]
+    async fn set_of_a_cluster_that_does_not_exist_changes_nothing() {
+        let script = Script::new()
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"))
+            .get(
+                crate::k8s::mock::apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            )
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"));
+        let (error, calls) = set_refused(script, &set_args(Some("2Gi"))).await;
+        assert_eq!(error, "cluster shop not found in namespace ns");
+        assert!(nothing_changed(&calls));
+    }
+
+    #[tokio::test]
+    async fn set_storage_refuses_to_shrink_a_volume_and_changes_nothing() {
+        let script = nothing_to_finish()
+            .cluster_loaded("shop", 2, "shop-0")
+            .get(
+                core("persistentvolumeclaims", "data-shop-0"),
+                ok(claim("shop-0", "1Gi")),
+            )
+            .get(
+                core("persistentvolumeclaims", "data-shop-1"),
+                ok(claim("shop-1", "4Gi")),
+            );
+        let (error, calls) = set_refused(script, &set_args(Some("2Gi"))).await;
+        assert_eq!(
+            error,
+            "claim data-shop-1 holds 4Gi already: storage can only grow, not shrink to 2Gi; nothing changed"
+        );
+        assert!(nothing_changed(&calls));
+    }
+
+    #[tokio::test]
+    async fn set_storage_asks_the_volumes_by_dry_run_first_and_relays_a_refusal() {
+        let script = nothing_to_finish()
+            .cluster_loaded("shop", 2, "shop-0")
+            .get(
+                core("persistentvolumeclaims", "data-shop-0"),
+                ok(claim("shop-0", "1Gi")),
+            )
+            .get(
+                core("persistentvolumeclaims", "data-shop-1"),
+                ok(claim("shop-1", "1Gi")),
+            )
+            .patch(
+                format!(
+                    "{}?dryRun=All",
+                    core("persistentvolumeclaims", "data-shop-0")
+                ),
+                forbidden("only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize"),
+            );
+        let (error, calls) = set_refused(script, &set_args(Some("2Gi"))).await;
+        assert_eq!(
+            error,
+            "claim data-shop-0 cannot grow to 2Gi: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize; nothing changed"
+        );
+        assert!(nothing_changed(&calls));
+        assert_eq!(
+            calls.last().unwrap().body,
+            serde_json::json!({ "spec": { "resources": { "requests": { "storage": "2Gi" } } } })
+        );
+    }
+
+    #[tokio::test]
+    async fn set_storage_of_a_member_whose_claim_is_missing_changes_nothing() {
+        let script = nothing_to_finish().cluster_loaded("shop", 2, "shop-0").get(
+            core("persistentvolumeclaims", "data-shop-0"),
+            not_found("persistentvolumeclaims", "data-shop-0"),
+        );
+        let (error, calls) = set_refused(script, &set_args(Some("2Gi"))).await;
+        assert!(error.starts_with("cannot read PersistentVolumeClaim data-shop-0: "));
+        assert!(nothing_changed(&calls));
+    }
+}

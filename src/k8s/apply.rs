@@ -84,3 +84,158 @@ pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str
         .await?;
     Ok(())
 }
+
+/// The API traffic of apply and delete, against a scripted API server.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{
+        apis, core, echo, empty_list, forbidden, foreign, list, managed, not_found, ok, success,
+        Script, NS,
+    };
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    fn config_maps(client: kube::Client) -> Api<ConfigMap> {
+        Api::namespaced(client, NS)
+    }
+
+    #[tokio::test]
+    async fn apply_is_a_forced_server_side_apply_under_the_plugins_field_manager() {
+        let (client, server) = Script::new()
+            .patch(
+                format!(
+                    "{}?fieldManager={}&force=true",
+                    core("configmaps", "shop"),
+                    crate::manifests::FIELD_MANAGER
+                ),
+                echo(),
+            )
+            .start();
+        let mut config = ConfigMap::default();
+        config.metadata.name = Some("shop".into());
+        apply(&config_maps(client), &config).await.unwrap();
+        let calls = server.finish();
+        assert_eq!(calls[0].body["kind"], "ConfigMap");
+        assert!(!calls[0].is_dry_run());
+    }
+
+    #[tokio::test]
+    async fn apply_of_an_object_without_a_name_calls_nothing() {
+        let (client, server) = Script::new().start();
+        let error = apply(&config_maps(client), &ConfigMap::default()).await;
+        assert_eq!(error.unwrap_err().to_string(), "object without a name");
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn an_object_already_gone_counts_as_deleted() {
+        let (client, server) = Script::new()
+            .delete(core("configmaps", "shop"), not_found("configmaps", "shop"))
+            .start();
+        delete_if_present(&config_maps(client), "shop")
+            .await
+            .unwrap();
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refused_delete_names_the_object() {
+        let (client, server) = Script::new()
+            .delete(
+                core("configmaps", "shop"),
+                forbidden("configmaps is forbidden"),
+            )
+            .start();
+        let error = delete_if_present(&config_maps(client), "shop").await;
+        assert_eq!(
+            error.unwrap_err().to_string(),
+            "cannot delete ConfigMap shop"
+        );
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn delete_if_managed_leaves_a_users_object_of_the_same_name_alone() {
+        let (client, server) = Script::new()
+            .get(
+                core("configmaps", "shop"),
+                ok(foreign("v1", "ConfigMap", "shop")),
+            )
+            .start();
+        assert!(delete_if_managed(&config_maps(client), "shop")
+            .await
+            .unwrap());
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn delete_if_managed_deletes_the_plugins_object() {
+        let (client, server) = Script::new()
+            .get(
+                core("configmaps", "shop"),
+                ok(managed("v1", "ConfigMap", "shop", "shop")),
+            )
+            .delete(core("configmaps", "shop"), success())
+            .start();
+        assert!(!delete_if_managed(&config_maps(client), "shop")
+            .await
+            .unwrap());
+        let calls = server.finish();
+        assert_eq!(calls[1].body["propagationPolicy"], "Background");
+    }
+
+    #[tokio::test]
+    async fn delete_if_managed_of_a_missing_object_deletes_nothing() {
+        let (client, server) = Script::new()
+            .get(core("configmaps", "shop"), not_found("configmaps", "shop"))
+            .start();
+        assert!(!delete_if_managed(&config_maps(client), "shop")
+            .await
+            .unwrap());
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn the_workloads_go_statefulset_first_then_every_service_then_the_budget() {
+        let labels = crate::manifests::selector_string("shop");
+        let (client, server) = Script::new()
+            .delete(apis("apps/v1", "statefulsets", "shop"), success())
+            .get(
+                format!("{}?labelSelector={labels}", core("services", "")),
+                list(vec![
+                    managed("v1", "Service", "shop-read", "shop"),
+                    managed("v1", "Service", "shop-1", "shop"),
+                    managed("v1", "Service", "shop-0", "shop"),
+                ]),
+            )
+            .delete(core("services", "shop"), success())
+            .delete(core("services", "shop-0"), success())
+            .delete(core("services", "shop-1"), not_found("services", "shop-1"))
+            .delete(core("services", "shop-primary"), success())
+            .delete(core("services", "shop-read"), success())
+            .delete(apis("policy/v1", "poddisruptionbudgets", "shop"), success())
+            .start();
+        delete_workloads(&client, NS, "shop").await.unwrap();
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn the_workloads_of_a_cluster_without_member_services_are_still_found_by_name() {
+        let (client, server) = Script::new()
+            .delete(
+                apis("apps/v1", "statefulsets", "shop"),
+                not_found("statefulsets", "shop"),
+            )
+            .get(core("services", ""), empty_list())
+            .delete(core("services", "shop"), success())
+            .delete(core("services", "shop-primary"), success())
+            .delete(core("services", "shop-read"), success())
+            .delete(
+                apis("policy/v1", "poddisruptionbudgets", "shop"),
+                not_found("poddisruptionbudgets", "shop"),
+            )
+            .start();
+        delete_workloads(&client, NS, "shop").await.unwrap();
+        server.finish();
+    }
+}

@@ -410,3 +410,212 @@ mod tests {
         assert_eq!(last[0].time, "1970-01-01T00:00:20Z");
     }
 }
+
+/// The recorder's API traffic, against a scripted API server.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{
+        core, echo, forbidden, list, managed, not_found, ok, Call, Reply, Script, NS,
+    };
+    use serde_json::{json, Value};
+
+    fn config_map() -> String {
+        core("configmaps", "shop")
+    }
+
+    fn events() -> String {
+        core("events", "")
+    }
+
+    fn the_record() -> Reply {
+        ok(managed("v1", "ConfigMap", "shop", "shop"))
+    }
+
+    fn reasons(calls: &[Call]) -> Vec<String> {
+        calls
+            .iter()
+            .filter(|c| c.method == "POST")
+            .map(|c| c.body["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_operation_records_started_and_done_on_the_clusters_configmap() {
+        let (client, server) = Script::new()
+            .get(config_map(), the_record())
+            .post(events(), echo())
+            .post(events(), echo())
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "switchover");
+        recorder.started();
+        recorder.done().await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["SwitchoverStarted", "SwitchoverDone"]);
+        let started = &calls[1].body;
+        assert_eq!(
+            started["involvedObject"],
+            json!({ "apiVersion": "v1", "kind": "ConfigMap", "name": "shop",
+                    "namespace": NS, "uid": "uid-shop" })
+        );
+        assert_eq!(started["type"], "Normal");
+        assert_eq!(started["action"], "Switchover");
+        assert_eq!(started["reportingComponent"], CONTROLLER);
+        assert_eq!(started["source"]["component"], CONTROLLER);
+        assert_eq!(
+            started["metadata"]["labels"],
+            serde_json::to_value(manifests::selector_labels("shop")).unwrap()
+        );
+        assert!(calls[2].body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("switchover of cluster shop done in "));
+    }
+
+    #[tokio::test]
+    async fn a_step_about_a_member_names_its_pod_as_the_related_object() {
+        let (client, server) = Script::new()
+            .get(config_map(), the_record())
+            .post(events(), echo())
+            .post(events(), echo())
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "failover");
+        recorder.step("Promoted", "shop-1 promoted", Some("shop-1"));
+        recorder.done().await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["Promoted", "FailoverDone"]);
+        assert_eq!(calls[1].body["message"], "shop-1 promoted");
+        assert_eq!(
+            calls[1].body["related"],
+            json!({ "apiVersion": "v1", "kind": "Pod", "name": "shop-1", "namespace": NS })
+        );
+        assert_eq!(calls[2].body["related"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_failed_operation_is_a_warning_with_its_error() {
+        let (client, server) = Script::new()
+            .get(config_map(), the_record())
+            .post(events(), echo())
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "rebuild-replica");
+        recorder.failed("shop-2 cannot be reached").await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["RebuildReplicaFailed"]);
+        assert_eq!(calls[1].body["type"], "Warning");
+        let note = calls[1].body["message"].as_str().unwrap().to_string();
+        assert!(note.starts_with("rebuild-replica of cluster shop failed after "));
+        assert!(note.ends_with(": shop-2 cannot be reached"));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_operation_is_a_warning_that_says_how() {
+        let (client, server) = Script::new()
+            .get(config_map(), the_record())
+            .post(events(), echo())
+            .start();
+        Recorder::new(&client, NS, "shop", "scale")
+            .interrupted("terminated")
+            .await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["ScaleInterrupted"]);
+        assert_eq!(calls[1].body["type"], "Warning");
+        assert!(calls[1].body["message"]
+            .as_str()
+            .unwrap()
+            .contains("scale of cluster shop terminated after "));
+    }
+
+    #[tokio::test]
+    async fn events_made_before_the_configmap_exists_wait_for_it_and_then_carry_its_uid() {
+        let (client, server) = Script::new()
+            .get(config_map(), not_found("configmaps", "shop"))
+            .get(config_map(), the_record())
+            .post(events(), echo())
+            .post(events(), echo())
+            .post(events(), echo())
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "create");
+        recorder.started();
+        recorder.step("ObjectsCreated", "made", None);
+        recorder.done().await;
+        let calls = server.finish();
+        assert_eq!(
+            reasons(&calls),
+            ["CreateStarted", "ObjectsCreated", "CreateDone"]
+        );
+        for posted in calls.iter().filter(|c| c.method == "POST") {
+            assert_eq!(posted.body["involvedObject"]["uid"], "uid-shop");
+        }
+    }
+
+    #[tokio::test]
+    async fn events_of_a_cluster_that_never_got_its_configmap_are_sent_at_the_end_without_uid() {
+        let (client, server) = Script::new()
+            .get(config_map(), not_found("configmaps", "shop"))
+            .get(config_map(), not_found("configmaps", "shop"))
+            .get(config_map(), not_found("configmaps", "shop"))
+            .post(events(), echo())
+            .post(events(), echo())
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "create");
+        recorder.started();
+        recorder.failed("namespace ns not found").await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["CreateStarted", "CreateFailed"]);
+        assert_eq!(calls[3].body["involvedObject"]["uid"], Value::Null);
+    }
+
+    #[tokio::test]
+    async fn the_first_event_refused_ends_recording_and_the_command_goes_on() {
+        let (client, server) = Script::new()
+            .get(config_map(), the_record())
+            .post(events(), forbidden("events is forbidden"))
+            .start();
+        let recorder = Recorder::new(&client, NS, "shop", "switchover");
+        recorder.started();
+        recorder.step("Promoted", "shop-1 promoted", Some("shop-1"));
+        recorder.done().await;
+        let calls = server.finish();
+        assert_eq!(reasons(&calls), ["SwitchoverStarted"]);
+    }
+
+    #[tokio::test]
+    async fn a_context_without_a_recorder_records_nothing() {
+        let (ctx, server) = Script::new().start_context();
+        ctx.event("Promoted", "nothing to record");
+        ctx.member_event("shop-1", "Promoted", "nothing to record");
+        assert!(server.finish().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_recent_history_lists_the_clusters_events_by_its_labels() {
+        let event = |reason: &str, at: &str| {
+            json!({
+                "metadata": { "name": format!("shop.{reason}"), "namespace": NS },
+                "involvedObject": { "kind": "ConfigMap", "name": "shop" },
+                "reason": reason, "type": "Normal", "message": reason,
+                "eventTime": at, "reportingComponent": CONTROLLER,
+                "reportingInstance": "ann@desk (pid 7)",
+            })
+        };
+        let (client, server) = Script::new()
+            .get(
+                format!(
+                    "{}?labelSelector={}",
+                    events(),
+                    manifests::selector_string("shop")
+                ),
+                list(vec![
+                    event("SwitchoverDone", "2026-01-01T10:00:05.000000Z"),
+                    event("SwitchoverStarted", "2026-01-01T10:00:01.000000Z"),
+                ]),
+            )
+            .start();
+        let entries = recent(&client, NS, "shop", RECENT).await.unwrap();
+        let reasons: Vec<&str> = entries.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons, ["SwitchoverStarted", "SwitchoverDone"]);
+        assert_eq!(entries[0].by, "ann@desk (pid 7)");
+        server.finish();
+    }
+}

@@ -359,3 +359,280 @@ mod tests {
         assert_eq!(second.spec.unwrap().lease_transitions, Some(1));
     }
 }
+
+/// The lock's API traffic, against a scripted API server.
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{apis, conflict, echo, failure, not_found, ok, success, Script, NS};
+    use k8s_openapi::jiff::SignedDuration;
+    use serde_json::Value;
+
+    const LEASE: &str = "shop-operation";
+
+    fn lease_path() -> String {
+        apis("coordination.k8s.io/v1", "leases", LEASE)
+    }
+
+    fn leases_path() -> String {
+        apis("coordination.k8s.io/v1", "leases", "")
+    }
+
+    /// The lock of cluster shop as `holder` left it, last renewed `ago` seconds back.
+    fn held_by(holder: &str, ago: i64, resource_version: &str) -> Value {
+        let renewed = Timestamp::now() - SignedDuration::from_secs(ago);
+        let mut lease = new_lease("shop", LEASE, holder, "switchover", renewed, None);
+        lease.metadata.resource_version = Some(resource_version.into());
+        serde_json::to_value(lease).unwrap()
+    }
+
+    async fn acquire(client: &kube::Client, wait: Option<Duration>) -> Result<OperationLock> {
+        OperationLock::acquire(client, NS, "shop", "scale", wait).await
+    }
+
+    #[tokio::test]
+    async fn a_free_lock_is_taken_by_creating_its_lease() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .start();
+        let lock = acquire(&client, None).await.unwrap();
+        assert!(lock.ensure_held().is_ok());
+        let calls = server.finish();
+        let made = &calls[1].body;
+        assert_eq!(made["spec"]["holderIdentity"], identity().as_str());
+        assert_eq!(made["spec"]["leaseDurationSeconds"], LEASE_SECONDS);
+        assert_eq!(
+            made["metadata"]["annotations"][OPERATION_ANNOTATION],
+            "scale"
+        );
+        assert_eq!(made["spec"]["leaseTransitions"], 0);
+    }
+
+    #[tokio::test]
+    async fn a_lock_held_by_another_is_refused_naming_the_holder_and_nothing_is_written() {
+        let (client, server) = Script::new()
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 1, "41")))
+            .start();
+        let error = acquire(&client, None).await.err().unwrap().to_string();
+        assert!(error.starts_with("cluster shop is busy: ann@desk (pid 7) runs switchover since"));
+        assert!(error.ends_with("try again when it ends, or add --wait 10m (Lease shop-operation)"));
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn an_expired_lock_is_taken_over_by_replacing_it_at_its_resource_version() {
+        let (client, server) = Script::new()
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 60, "41")))
+            .put(lease_path(), echo())
+            .start();
+        acquire(&client, None).await.unwrap();
+        let calls = server.finish();
+        let replaced = &calls[1].body;
+        assert_eq!(replaced["metadata"]["resourceVersion"], "41");
+        assert_eq!(replaced["spec"]["holderIdentity"], identity().as_str());
+        assert_eq!(replaced["spec"]["leaseTransitions"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_lock_taken_between_read_and_write_is_read_again_and_refused() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(
+                leases_path(),
+                conflict("leases \"shop-operation\" already exists"),
+            )
+            .get(lease_path(), ok(held_by("bob@laptop (pid 3)", 0, "42")))
+            .start();
+        let error = acquire(&client, None).await.err().unwrap().to_string();
+        assert!(error.contains("is busy: bob@laptop (pid 3) runs switchover"));
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn a_missing_namespace_is_named_plainly() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), not_found("namespaces", NS))
+            .start();
+        let error = acquire(&client, None).await.err().unwrap().to_string();
+        assert_eq!(error, "namespace ns not found");
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_says_which_lease_could_not_be_taken() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(
+                leases_path(),
+                failure(403, "Forbidden", "leases is forbidden"),
+            )
+            .start();
+        let error = acquire(&client, None).await.err().unwrap();
+        assert_eq!(
+            error.to_string(),
+            "cannot take Lease shop-operation (the cluster's operation lock)"
+        );
+        server.finish();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_wait_a_held_lock_is_read_again_until_it_is_free() {
+        let (client, server) = Script::new()
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 0, "41")))
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 0, "41")))
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .start();
+        let lock = acquire(&client, Some(Duration::from_secs(60))).await;
+        assert!(lock.is_ok());
+        server.finish();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_wait_a_lock_still_held_at_the_deadline_is_refused() {
+        let mut script = Script::new();
+        // Read every 500 ms for the second waited, and once more at the deadline.
+        for _ in 0..3 {
+            script = script.get(lease_path(), ok(held_by("ann@desk (pid 7)", 0, "41")));
+        }
+        let (client, server) = script.start();
+        let error = acquire(&client, Some(Duration::from_secs(1)))
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.starts_with("cluster shop is still busy after waiting 1s: ann@desk (pid 7)"));
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn release_deletes_the_lease_on_the_condition_it_is_unchanged() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by(&identity(), 0, "43")))
+            .delete(lease_path(), success())
+            .start();
+        acquire(&client, None)
+            .await
+            .unwrap()
+            .release()
+            .await
+            .unwrap();
+        let calls = server.finish();
+        assert_eq!(calls[3].body["preconditions"]["resourceVersion"], "43");
+    }
+
+    #[tokio::test]
+    async fn release_leaves_a_lease_another_holder_has_taken_over() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by("bob@laptop (pid 3)", 0, "44")))
+            .start();
+        acquire(&client, None)
+            .await
+            .unwrap()
+            .release()
+            .await
+            .unwrap();
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn release_of_a_lease_already_gone_or_changed_meanwhile_is_no_error() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by(&identity(), 0, "43")))
+            .delete(lease_path(), conflict("the object has been modified"))
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), not_found("leases", LEASE))
+            .start();
+        acquire(&client, None)
+            .await
+            .unwrap()
+            .release()
+            .await
+            .unwrap();
+        acquire(&client, None)
+            .await
+            .unwrap()
+            .release()
+            .await
+            .unwrap();
+        server.finish();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_lock_is_renewed_every_two_seconds() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by(&identity(), 0, "50")))
+            .put(lease_path(), echo())
+            .get(lease_path(), ok(held_by(&identity(), 0, "51")))
+            .put(lease_path(), echo())
+            .start();
+        let lock = acquire(&client, None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        assert!(lock.ensure_held().is_ok());
+        drop(lock);
+        let calls = server.finish();
+        assert_eq!(calls[3].body["metadata"]["resourceVersion"], "50");
+        assert_eq!(calls[5].body["metadata"]["resourceVersion"], "51");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lock_taken_over_by_another_holder_is_lost_at_the_next_renewal() {
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by("bob@laptop (pid 3)", 0, "60")))
+            .start();
+        let lock = acquire(&client, None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let error = lock.ensure_held().unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "lost the cluster's operation lock (Lease shop-operation): stopping before the next change"
+        );
+        server.finish();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lock_not_renewed_for_a_lease_duration_is_lost() {
+        let mut script = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo());
+        for _ in 0..4 {
+            script = script.get(lease_path(), failure(500, "InternalError", "etcd down"));
+        }
+        let (client, server) = script.start();
+        let lock = acquire(&client, None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(6500)).await;
+        assert!(lock.ensure_held().is_ok(), "still within the lease at 6s");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(lock.ensure_held().is_err(), "given up 2s before it expires");
+        drop(lock);
+        server.finish();
+    }
+
+    #[tokio::test]
+    async fn current_names_the_live_holder_and_nothing_for_an_expired_lock() {
+        let (client, server) = Script::new()
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 2, "41")))
+            .get(lease_path(), ok(held_by("ann@desk (pid 7)", 30, "41")))
+            .get(lease_path(), not_found("leases", LEASE))
+            .start();
+        let holder = current(&client, NS, "shop").await.unwrap().unwrap();
+        assert_eq!(holder.holder, "ann@desk (pid 7)");
+        assert_eq!(holder.operation, "switchover");
+        assert!(current(&client, NS, "shop").await.unwrap().is_none());
+        assert!(current(&client, NS, "shop").await.unwrap().is_none());
+        server.finish();
+    }
+}

@@ -7,6 +7,8 @@ pub mod context;
 pub mod events;
 pub mod exec;
 pub mod lock;
+#[cfg(test)]
+pub mod mock;
 pub mod pods;
 pub mod session;
 pub mod wait;
