@@ -115,6 +115,40 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
     )]
     Report(ReportArgs),
+    /// Base backups to S3-compatible object storage: enable, take one now, list, verify
+    ///
+    /// `backup enable` records where a cluster's backups go (s3://BUCKET/PREFIX, an endpoint for
+    /// a server other than AWS, and the Secret holding AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY) after checking that the bucket answers to that key. `backup NAME`
+    /// streams a base backup of a replica (the primary when no replica is healthy) straight into
+    /// a multipart upload (MariaDB: mariadb-backup; MySQL: a clone staged in the member's
+    /// container, sent as a tar), then writes its manifest (size, SHA-256, GTID position,
+    /// tables). It takes no operation lock: a failover may run meanwhile.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:
+  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=...
+  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3
+  kubectl mysqlha backup shop
+  kubectl mysqlha backup list shop
+  kubectl mysqlha backup verify shop
+  kubectl mysqlha backup disable shop"
+    )]
+    Backup(BackupArgs),
+    /// Create a new cluster from a base backup of another (which may no longer exist)
+    ///
+    /// The newest complete base backup of cluster FROM (or --backup ID) is streamed into the new
+    /// cluster's first member and checked against its manifest (size and SHA-256) before the
+    /// server starts on it; the server then takes this cluster's passwords and must hold the
+    /// GTID position and every table the backup recorded, or the restore fails. Then the
+    /// replicas are cloned from it and the agent deployed, as by create. The store is FROM's
+    /// (`backup enable`) unless --to, --endpoint and --credentials name it.
+    #[command(after_help = "Examples:
+  kubectl mysqlha restore shop2 --from shop
+  kubectl mysqlha restore shop2 --from shop --backup 20261206T213700Z --replicas 2
+  kubectl mysqlha restore shop2 --from shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3")]
+    Restore(RestoreArgs),
     /// The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)
     #[command(
         after_help = "Examples:\n  kubectl mysqlha agent enable shop\n  kubectl mysqlha agent enable shop --grace 10s --cooldown 10m\n  kubectl mysqlha agent disable shop\n\nThe agent (2 pods, one leading through Lease NAME-agent) probes the primary every second over\nthe pod network; when it has not answered for the grace time and no replica still receives\nfrom it, the leader takes the cluster's operation lock and runs the same failover as\n`kubectl mysqlha failover`. Every decision is an Event on the cluster."
@@ -218,6 +252,7 @@ impl Command {
             Command::Delete(a) => (&a.name, "delete", &a.lock),
             Command::Upgrade(a) => (&a.name, "upgrade", &a.lock),
             Command::Set(a) => (&a.name, "set", &a.lock),
+            Command::Restore(a) => (&a.create.name, "restore", &a.create.lock),
             Command::Agent(AgentArgs {
                 command: AgentCommand::Enable(a),
             }) => (&a.name, "agent-enable", &a.lock),
@@ -228,6 +263,89 @@ impl Command {
         };
         Some((name.as_str(), operation, lock.wait))
     }
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// The cluster to back up now
+    #[arg(required = true)]
+    pub name: Option<String>,
+    /// The longest the backup may take
+    #[arg(long, default_value = "2h", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Record where the cluster's backups go, once the bucket answers to the key
+    Enable(BackupEnableArgs),
+    /// Forget where the cluster's backups go (the backups stay in the store)
+    Disable(BackupNameArgs),
+    /// The cluster's base backups: time, GTID position, size, engine and version
+    List(BackupListArgs),
+    /// Read a backup's data whole and compare its size and SHA-256 with its manifest
+    Verify(BackupVerifyArgs),
+}
+
+/// Where backups are: a bucket and prefix, an endpoint, a Secret with the key.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// s3://BUCKET/PREFIX
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Option<String>,
+    /// The S3-compatible server's URL (default: AWS)
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The Secret (in the cluster's namespace) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    #[arg(long, value_name = "SECRET")]
+    pub credentials: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupEnableArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupNameArgs {
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupListArgs {
+    pub name: String,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupVerifyArgs {
+    pub name: String,
+    /// The backup's ID (default: the newest complete one)
+    pub backup: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// The cluster whose backup is restored
+    #[arg(long, value_name = "CLUSTER")]
+    pub from: String,
+    /// The backup's ID (default: the newest complete one)
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args, Debug)]

@@ -11,10 +11,13 @@ use crate::k8s::apply::{apply, delete_workloads};
 use crate::k8s::context::Context;
 use crate::k8s::wait;
 use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
+use crate::ops::backup;
 use crate::ops::clone;
 use crate::ops::fanout;
 use crate::ops::restore::{self, KeptMember};
 use crate::ops::topology;
+use crate::store::catalog::Manifest;
+use crate::store::Store;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
@@ -170,6 +173,62 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<()> {
         } else {
             "created"
         },
+        cluster.primary,
+        if replicas == 1 { "" } else { "s" },
+        cluster.write_endpoint(),
+        cluster.read_endpoint()
+    );
+    Ok(())
+}
+
+/// `restore`: a new cluster whose primary is restored from `seed` (of engine `engine`), then
+/// completed as by `create`. A name in use (a cluster, or kept data) is refused before anything
+/// is made.
+pub async fn run_from_backup(
+    ctx: &Context,
+    args: &CreateArgs,
+    engine: Engine,
+    seed: &Seed<'_>,
+) -> Result<()> {
+    let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let existing = statefulsets
+        .get_opt(&args.name)
+        .await
+        .with_context(|| format!("cannot read StatefulSet {}", args.name))?;
+    let mut kept = find_kept(ctx, &args.name).await?;
+    if existing.is_some() || kept.config_map || kept.secret.is_some() || !kept.claims.is_empty() {
+        bail!(
+            "{} is in use in namespace {} (a cluster, or the data a deleted one kept); restore makes a new cluster: choose another name",
+            args.name,
+            ctx.namespace
+        );
+    }
+    kept.engine = Some(engine);
+    let passwords = Passwords::generate().context("cannot generate passwords")?;
+    create_objects(ctx, args, &kept, &passwords).await?;
+    let mut cluster = Cluster::load(ctx, &args.name).await?;
+    cluster.transfer = args.transfer;
+    let what = format!("restoring cluster {}", args.name);
+    wait::with_timeout(
+        args.timeout,
+        &what,
+        bring_up_from(ctx, &mut cluster, &passwords, Some(seed)),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cluster {} is not restored (its objects remain: kubectl mysqlha delete {} --yes removes them)",
+            args.name, args.name
+        )
+    })?;
+    deploy_agent(ctx, args).await?;
+    let replicas = cluster.replicas() - 1;
+    println!(
+        "cluster {} restored from backup {} of {} (GTID {}): primary {}, {replicas} replica{} (write: {}, read: {})",
+        args.name,
+        seed.manifest.id,
+        seed.manifest.cluster,
+        seed.manifest.gtid,
         cluster.primary,
         if replicas == 1 { "" } else { "s" },
         cluster.write_endpoint(),
@@ -519,10 +578,49 @@ async fn put_back(cluster: &Cluster, record: Option<&str>) -> Result<()> {
 /// The primary first, then every replica at once, each cloned from the primary (see
 /// fanout::CREATE), replicating and catching up on its own.
 pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Passwords) -> Result<()> {
+    bring_up_from(ctx, cluster, passwords, None).await
+}
+
+/// A base backup a new cluster's primary is restored from.
+pub struct Seed<'a> {
+    pub store: &'a Store,
+    pub manifest: &'a Manifest,
+}
+
+/// As bring_up; with a seed, the primary is restored from that backup (and must hold what it
+/// recorded) instead of bootstrapped.
+async fn bring_up_from(
+    ctx: &Context,
+    cluster: &mut Cluster,
+    passwords: &Passwords,
+    seed: Option<&Seed<'_>>,
+) -> Result<()> {
     let progress = Progress::new();
     let primary = cluster.primary.clone();
     let task = progress.task(&primary);
-    clone::ensure_member(cluster, &primary, passwords, &task).await?;
+    match seed {
+        None => clone::ensure_member(cluster, &primary, passwords, &task).await?,
+        Some(seed) => {
+            let fill = Box::pin(backup::restore_into(
+                cluster,
+                &primary,
+                seed.store,
+                seed.manifest,
+                &task,
+            ));
+            clone::ensure_primary_filled_by(cluster, &primary, fill, passwords, &task).await?;
+            task.set("taking over the restored data");
+            backup::adopt_restored(cluster, &primary, seed.manifest, passwords).await?;
+            ctx.member_event(
+                &primary,
+                "Restored",
+                format!(
+                    "{primary} restored from backup {} of cluster {} (GTID {})",
+                    seed.manifest.id, seed.manifest.cluster, seed.manifest.gtid
+                ),
+            );
+        }
+    }
     task.finish("primary ready");
     ctx.member_event(
         &primary,

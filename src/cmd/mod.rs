@@ -1,11 +1,13 @@
 //! One file per command.
 pub mod agent;
+pub mod backup;
 pub mod complete;
 pub mod create;
 pub mod delete;
 pub mod failover;
 pub mod rebuild_replica;
 pub mod report;
+pub mod restore;
 pub mod scale;
 pub mod set;
 pub mod sql;
@@ -83,6 +85,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report::validate(args).map_err(crate::base::usage)?,
         Command::Upgrade(args) => upgrade::validate(args).map_err(crate::base::usage)?,
         Command::Set(args) => set::validate(args).map_err(crate::base::usage)?,
+        Command::Backup(args) => backup::validate(args).map_err(crate::base::usage)?,
+        Command::Restore(args) => restore::validate(args).map_err(crate::base::usage)?,
         _ => {}
     }
     let mut ctx = cli.global.connect().await?;
@@ -146,6 +150,8 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Report(args) => report::run(ctx, args).await,
         Command::Upgrade(args) => upgrade::run(ctx, args).await,
         Command::Set(args) => set::run(ctx, args).await,
+        Command::Backup(args) => backup::run(ctx, args).await,
+        Command::Restore(args) => restore::run(ctx, args).await,
         Command::Agent(AgentArgs { command }) => match command {
             AgentCommand::Enable(args) => agent::enable(ctx, args).await,
             AgentCommand::Disable(args) => agent::disable(ctx, args).await,

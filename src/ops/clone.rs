@@ -69,6 +69,33 @@ pub async fn ensure_member_from(
     passwords: &Passwords,
     task: &Task,
 ) -> Result<()> {
+    ensure(cluster, pod, donor, None, passwords, task).await
+}
+
+/// Fills a new cluster's first member otherwise than by bootstrapping it (a restore).
+pub type FillFirst<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
+/// As ensure_member for the primary of a new cluster, its waiting data filled by `fill` instead
+/// of a bootstrap (a restore of a backup).
+pub async fn ensure_primary_filled_by(
+    cluster: &Cluster,
+    pod: &str,
+    fill: FillFirst<'_>,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
+    ensure(cluster, pod, None, Some(fill), passwords, task).await
+}
+
+async fn ensure(
+    cluster: &Cluster,
+    pod: &str,
+    donor: Option<Donor<'_>>,
+    fill_first: Option<FillFirst<'_>>,
+    passwords: &Passwords,
+    task: &Task,
+) -> Result<()> {
     task.set("waiting for the pod");
     let phase = wait::pod_until(&cluster.pods, pod, "starts", |p| {
         matches!(p, PodPhase::WaitingForData | PodPhase::Running { .. })
@@ -98,7 +125,10 @@ pub async fn ensure_member_from(
         // Nothing to stream: a donor given is free at once.
         drop(donor);
         if phase == PodPhase::WaitingForData {
-            bootstrap(cluster, pod, task).await?;
+            match fill_first {
+                Some(fill) => fill.await?,
+                None => bootstrap(cluster, pod, task).await?,
+            }
         }
     }
     task.set("starting the server");
@@ -137,13 +167,13 @@ const OPS_PREFIX: &str = "/tmp/mysqlha-op-";
 
 /// One operation's workspace in a container, for filling member `target`: the scripts, the
 /// one-time token, the backup's work directory and the pid files of what it starts.
-struct Operation {
-    dir: String,
+pub(crate) struct Operation {
+    pub(crate) dir: String,
     target: String,
 }
 
 impl Operation {
-    fn new(target: &str) -> Result<Self> {
+    pub(crate) fn new(target: &str) -> Result<Self> {
         // Pod names are DNS labels; the name goes into a shell script below.
         if target.is_empty()
             || !target
@@ -191,7 +221,7 @@ const COMMON_OPERATION_SCRIPTS: [(&str, &str); 4] = [
 
 /// Creates the operation's workspace in a container (private to its user) and writes the
 /// operation scripts and the target's name into it (one exec, over stdin).
-async fn install_scripts(target: exec::Target<'_>, op: &Operation) -> Result<()> {
+pub(crate) async fn install_scripts(target: exec::Target<'_>, op: &Operation) -> Result<()> {
     let dir = &op.dir;
     let mut installer = format!(
         "set -e\numask 077\nmkdir -m 700 {dir}\nprintf '%s\\n' '{}' > {dir}/target\n",
@@ -222,7 +252,12 @@ async fn bootstrap(cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
 /// Runs a script that completes `pod`'s data directory, in its data container. That container
 /// ends the moment the data is complete, which can cut the script's exec short (exit 137) after
 /// its work is done: a data container that has ended successfully counts as done.
-async fn fill(cluster: &Cluster, pod: &str, command: &[&str], stdin: Option<&[u8]>) -> Result<()> {
+pub(crate) async fn fill(
+    cluster: &Cluster,
+    pod: &str,
+    command: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<()> {
     let Err(error) = exec::run(cluster.data_init(pod), command, stdin).await else {
         return Ok(());
     };
@@ -561,7 +596,7 @@ async fn data_size(cluster: &Cluster, pod: &str) -> Result<u64> {
 }
 
 /// The GTID position the member's cloned data was taken at.
-async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
+pub(crate) async fn cloned_position(cluster: &Cluster, pod: &str) -> Result<GtidList> {
     // mariadb-backup 10.x names them xtrabackup_*, 11.x mariadb_backup_*.
     let read =
         |file: &str| format!("{DATA_DIR}/xtrabackup_{file} {DATA_DIR}/mariadb_backup_{file}");

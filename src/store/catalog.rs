@@ -8,15 +8,7 @@
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-/// The format of a base backup's data object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Format {
-    /// mariadb-backup --stream=xbstream (extracted with mbstream, then prepared).
-    Xbstream,
-    /// A tar of a MySQL clone directory (CLONE LOCAL DATA DIRECTORY).
-    CloneTar,
-}
+pub use crate::db::engine::BackupFormat as Format;
 
 /// What a base backup says of itself (`manifest.json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -558,6 +558,92 @@ pub const PORT: i32 = 3306;
 /// is spared by its id.
 pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'repl'";
 
+/// The form a base backup's data takes in object storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupFormat {
+    /// mariadb-backup --stream=xbstream (extracted with mbstream, then prepared).
+    Xbstream,
+    /// A tar of a MySQL clone directory (CLONE LOCAL DATA DIRECTORY).
+    CloneTar,
+}
+
+/// Base backups and their restore, by engine: the scripts are the engine's operation scripts,
+/// run from an operation's workspace `op`.
+impl Engine {
+    pub fn backup_format(self) -> BackupFormat {
+        match self {
+            Engine::Mariadb => BackupFormat::Xbstream,
+            Engine::Mysql => BackupFormat::CloneTar,
+        }
+    }
+
+    /// The command that writes a base backup of the server to stdout (in its server container).
+    /// `of_replica`: MariaDB records the replica's position too (--slave-info).
+    pub fn base_backup_command(self, op: &str, of_replica: bool) -> Vec<String> {
+        match self {
+            Engine::Mariadb if of_replica => vec![
+                "sh".into(),
+                format!("{op}/backup.sh"),
+                "--slave-info".into(),
+            ],
+            Engine::Mariadb => vec!["sh".into(), format!("{op}/backup.sh")],
+            Engine::Mysql => vec!["sh".into(), format!("{op}/backup-local.sh")],
+        }
+    }
+
+    /// The command that empties a waiting data directory, marks it incomplete and extracts a
+    /// base backup arriving on stdin (in the data container).
+    pub fn restore_command(self, op: &str) -> Vec<String> {
+        let script = match self {
+            Engine::Mariadb => "start-clone.sh",
+            Engine::Mysql => "restore.sh",
+        };
+        vec!["sh".into(), format!("{op}/{script}")]
+    }
+
+    /// The command that completes an extracted, checked base backup (MariaDB prepares it) and
+    /// removes the incomplete mark: the server starts on it.
+    pub fn finish_restore_command(self, op: &str) -> Vec<String> {
+        let script = match self {
+            Engine::Mariadb => "finish-clone.sh",
+            Engine::Mysql => "finish-restore.sh",
+        };
+        vec!["sh".into(), format!("{op}/{script}")]
+    }
+
+    /// Statements that make a server restored from another cluster's backup this cluster's
+    /// primary: no replication of the old cluster, this cluster's passwords (not logged: the
+    /// replicas are cloned from it afterwards), and (MariaDB) a binary log that continues the
+    /// backup's GTID position `position` instead of starting over.
+    pub fn adopt_restored_statements(
+        self,
+        position: &str,
+        root: &str,
+        replication: &str,
+    ) -> String {
+        let (root, replication) = (
+            crate::db::sqltext::quote(root),
+            crate::db::sqltext::quote(replication),
+        );
+        let accounts = format!(
+            "SET SESSION sql_log_bin = 0;\n\
+             ALTER USER IF EXISTS root@localhost IDENTIFIED BY {root};\n\
+             ALTER USER IF EXISTS root@'%' IDENTIFIED BY {root};\n\
+             ALTER USER IF EXISTS repl@'%' IDENTIFIED BY {replication};\n\
+             SET SESSION sql_log_bin = 1;\n"
+        );
+        match self {
+            Engine::Mariadb => format!(
+                "STOP SLAVE;\nRESET SLAVE ALL;\n{accounts}RESET MASTER;\n\
+                 SET GLOBAL gtid_binlog_state = {position};\nSET GLOBAL gtid_slave_pos = {position};\n",
+                position = crate::db::sqltext::quote(position)
+            ),
+            Engine::Mysql => format!("STOP REPLICA;\nRESET REPLICA ALL;\n{accounts}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

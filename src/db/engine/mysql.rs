@@ -75,6 +75,18 @@ pub const OPERATION_SCRIPTS: &[(&str, &str)] = &[
         "clone.sh",
         include_str!("../../manifests/scripts/mysql/clone.sh"),
     ),
+    (
+        "backup-local.sh",
+        include_str!("../../manifests/scripts/mysql/backup-local.sh"),
+    ),
+    (
+        "restore.sh",
+        include_str!("../../manifests/scripts/mysql/restore.sh"),
+    ),
+    (
+        "finish-restore.sh",
+        include_str!("../../manifests/scripts/mysql/finish-restore.sh"),
+    ),
 ];
 
 pub const STATE_STATEMENTS: [&str; 2] = [

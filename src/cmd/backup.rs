@@ -1,0 +1,328 @@
+//! `kubectl mysqlha backup`: where a cluster's backups go (enable, disable), a base backup now,
+//! the list of backups, and a backup's verification against its manifest.
+use crate::base::progress::Progress;
+use crate::base::style::OutputFormat;
+use crate::cli::{BackupArgs, BackupCommand, StoreArgs};
+use crate::cluster::Cluster;
+use crate::k8s::apply::apply;
+use crate::k8s::context::Context;
+use crate::k8s::events::Recorder;
+use crate::k8s::wait;
+use crate::manifests::backup::{self as objects, BackupConfig};
+use crate::ops::backup;
+use crate::store::catalog::{self, Listed};
+use crate::store::{Credentials, Store, StoreUrl};
+use anyhow::{bail, Context as _, Result};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::DeleteParams;
+use kube::Api;
+
+/// Checks the arguments before anything is contacted.
+pub fn validate(args: &BackupArgs) -> Result<()> {
+    let name = match &args.command {
+        None => args.name.as_deref().unwrap_or_default(),
+        Some(BackupCommand::Enable(a)) => {
+            let store = a
+                .store
+                .to
+                .as_deref()
+                .context("--to s3://BUCKET/PREFIX is required")?;
+            StoreUrl::parse(store)?;
+            a.store
+                .credentials
+                .as_deref()
+                .context("--credentials SECRET is required (a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")?;
+            check_endpoint(a.store.endpoint.as_deref())?;
+            &a.name
+        }
+        Some(BackupCommand::Disable(a)) => &a.name,
+        Some(BackupCommand::List(a)) => {
+            check_store_args(&a.store)?;
+            &a.name
+        }
+        Some(BackupCommand::Verify(a)) => {
+            check_store_args(&a.store)?;
+            &a.name
+        }
+    };
+    crate::manifests::validate_name(name).map_err(anyhow::Error::msg)
+}
+
+/// --to, --endpoint and --credentials: all or none (none: the cluster's own, from enable).
+pub fn check_store_args(store: &StoreArgs) -> Result<()> {
+    match (&store.to, &store.credentials) {
+        (None, None) if store.endpoint.is_none() => Ok(()),
+        (Some(to), Some(_)) => {
+            StoreUrl::parse(to)?;
+            check_endpoint(store.endpoint.as_deref())
+        }
+        _ => bail!("--to and --credentials go together (--endpoint with them): they name another store than the cluster's"),
+    }
+}
+
+fn check_endpoint(endpoint: Option<&str>) -> Result<()> {
+    match endpoint {
+        Some(e) if !(e.starts_with("http://") || e.starts_with("https://")) => {
+            bail!("--endpoint {e}: not an http:// or https:// URL")
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn run(ctx: &Context, args: &BackupArgs) -> Result<()> {
+    match &args.command {
+        None => {
+            let name = args.name.as_deref().unwrap_or_default();
+            take(ctx, name, args.timeout).await
+        }
+        Some(BackupCommand::Enable(a)) => enable(ctx, &a.name, &a.store).await,
+        Some(BackupCommand::Disable(a)) => disable(ctx, &a.name).await,
+        Some(BackupCommand::List(a)) => list(ctx, &a.name, &a.store, a.output).await,
+        Some(BackupCommand::Verify(a)) => verify(ctx, &a.name, a.backup.as_deref(), &a.store).await,
+    }
+}
+
+/// The key in Secret `name`: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+async fn credentials(ctx: &Context, name: &str) -> Result<Credentials> {
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .get_opt(name)
+        .await
+        .with_context(|| format!("cannot read Secret {name}"))?
+        .with_context(|| format!("Secret {name} not found in namespace {}", ctx.namespace))?;
+    let data = secret.data.unwrap_or_default();
+    let value = |key: &str| -> Result<String> {
+        let bytes = data
+            .get(key)
+            .with_context(|| format!("Secret {name} has no key {key}"))?;
+        String::from_utf8(bytes.0.clone())
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("Secret {name}: {key} is empty or not text"))
+    };
+    Ok(Credentials {
+        access_key_id: value("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: value("AWS_SECRET_ACCESS_KEY")?,
+    })
+}
+
+/// Opens the store `config` names.
+pub async fn open(ctx: &Context, config: &BackupConfig) -> Result<Store> {
+    let url = StoreUrl::parse(&config.store)?;
+    let key = credentials(ctx, &config.credentials).await?;
+    Store::open(&url, config.endpoint.as_deref(), &key)
+}
+
+/// Where cluster `name`'s backups go, as `backup enable` recorded it.
+pub async fn recorded_config(ctx: &Context, name: &str) -> Result<Option<BackupConfig>> {
+    let config = Api::<ConfigMap>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .get_opt(&objects::config_name(name))
+        .await
+        .with_context(|| format!("cannot read ConfigMap {}", objects::config_name(name)))?;
+    Ok(config.as_ref().and_then(objects::read_config))
+}
+
+/// The store the flags name, else the one recorded for cluster `name`.
+pub async fn store_for(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<Store> {
+    let config = match (&flags.to, &flags.credentials) {
+        (Some(to), Some(credentials)) => BackupConfig {
+            store: to.clone(),
+            endpoint: flags.endpoint.clone(),
+            credentials: credentials.clone(),
+        },
+        _ => recorded_config(ctx, name).await?.with_context(|| {
+            format!("cluster {name} has no backups enabled here (kubectl mysqlha backup enable {name} --to s3://BUCKET/PREFIX --credentials SECRET), and no --to/--credentials were given")
+        })?,
+    };
+    open(ctx, &config).await
+}
+
+async fn enable(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<()> {
+    Cluster::load(ctx, name).await?;
+    let config = BackupConfig {
+        store: flags.to.clone().unwrap_or_default(),
+        endpoint: flags.endpoint.clone(),
+        credentials: flags.credentials.clone().unwrap_or_default(),
+    };
+    let store = open(ctx, &config).await?;
+    store.check_access().await?;
+    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    apply(
+        &configs,
+        &objects::config_map(name, &ctx.namespace, &config),
+    )
+    .await
+    .with_context(|| format!("cannot write ConfigMap {}", objects::config_name(name)))?;
+    println!(
+        "backups of cluster {name} go to {} (key from Secret {})",
+        store.describe(),
+        config.credentials
+    );
+    Ok(())
+}
+
+async fn disable(ctx: &Context, name: &str) -> Result<()> {
+    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let config_name = objects::config_name(name);
+    match configs.get_opt(&config_name).await {
+        Ok(Some(cm)) if crate::manifests::is_managed(&cm.metadata) => {
+            configs
+                .delete(&config_name, &DeleteParams::default())
+                .await
+                .with_context(|| format!("cannot delete ConfigMap {config_name}"))?;
+            println!("backups of cluster {name} disabled (the backups made stay in the store)");
+        }
+        Ok(_) => println!("cluster {name} has no backups enabled; nothing changed"),
+        Err(e) => return Err(e).with_context(|| format!("cannot read ConfigMap {config_name}")),
+    }
+    Ok(())
+}
+
+/// A base backup now. It takes no operation lock (a failover may run meanwhile) but records
+/// its history: BackupStarted, BackupTaken (what was taken), BackupDone or BackupFailed.
+async fn take(ctx: &Context, name: &str, timeout: std::time::Duration) -> Result<()> {
+    let cluster = Cluster::load(ctx, name).await?;
+    let store = store_for(ctx, name, &StoreArgs::default()).await?;
+    store.check_access().await?;
+    let progress = Progress::new();
+    let task = progress.task(name);
+    let events = Recorder::new(&ctx.client, &ctx.namespace, name, "backup");
+    events.started();
+    let taken = wait::with_timeout(
+        timeout,
+        &format!("backing up cluster {name}"),
+        backup::take(&cluster, &store, &task),
+    )
+    .await;
+    let manifest = match taken {
+        Ok(m) => m,
+        Err(e) => {
+            events.failed(&crate::base::one_line(&e)).await;
+            return Err(e);
+        }
+    };
+    task.finish("backed up");
+    let what = format!(
+        "base backup {} of {name}: {} bytes from {}, GTID {}, in {}",
+        manifest.id,
+        manifest.bytes,
+        manifest.donor,
+        manifest.gtid,
+        store.describe()
+    );
+    events.step("BackupTaken", &what, Some(&manifest.donor));
+    events.done().await;
+    println!("{what}");
+    Ok(())
+}
+
+async fn list(ctx: &Context, name: &str, flags: &StoreArgs, output: OutputFormat) -> Result<()> {
+    let store = store_for(ctx, name, flags).await?;
+    let listed = backup::list(&store, name).await?;
+    match output {
+        OutputFormat::Table => print!("{}", table(&listed)),
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let items: Vec<serde_json::Value> = listed
+                .iter()
+                .map(|b| match b {
+                    Listed::Complete(m) => serde_json::json!({"complete": true, "manifest": m}),
+                    Listed::Incomplete { id, bytes } => {
+                        serde_json::json!({"complete": false, "id": id, "bytes": bytes})
+                    }
+                })
+                .collect();
+            let doc =
+                serde_json::json!({"cluster": name, "store": store.describe(), "backups": items});
+            if output == OutputFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", serde_yaml::to_string(&doc)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The backups as a table, oldest first.
+fn table(listed: &[Listed]) -> String {
+    let header = [
+        "ID", "STARTED", "GTID", "BYTES", "ENGINE", "VERSION", "DONOR",
+    ];
+    let rows: Vec<Vec<String>> = listed
+        .iter()
+        .map(|b| match b {
+            Listed::Complete(m) => vec![
+                m.id.clone(),
+                m.started.clone(),
+                m.gtid.clone(),
+                m.bytes.to_string(),
+                m.engine.clone(),
+                m.server_version.clone(),
+                m.donor.clone(),
+            ],
+            Listed::Incomplete { id, bytes } => vec![
+                id.clone(),
+                "-".into(),
+                "(incomplete)".into(),
+                bytes.to_string(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        })
+        .collect();
+    if rows.is_empty() {
+        return "no base backups\n".into();
+    }
+    crate::base::style::columns(&header, &rows)
+}
+
+async fn verify(ctx: &Context, name: &str, id: Option<&str>, flags: &StoreArgs) -> Result<()> {
+    let store = store_for(ctx, name, flags).await?;
+    let listed = backup::list(&store, name).await?;
+    let manifest = catalog::choose(name, &listed, id)?;
+    let progress = Progress::new();
+    let task = progress.task(name);
+    backup::verify(&store, manifest, &task).await?;
+    task.finish("verified");
+    println!(
+        "backup {} of cluster {name}: {} bytes, SHA-256 {} as its manifest says",
+        manifest.id, manifest.bytes, manifest.sha256
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_flags_go_together_or_not_at_all() {
+        let flags =
+            |to: Option<&str>, endpoint: Option<&str>, credentials: Option<&str>| StoreArgs {
+                to: to.map(String::from),
+                endpoint: endpoint.map(String::from),
+                credentials: credentials.map(String::from),
+            };
+        assert!(check_store_args(&flags(None, None, None)).is_ok());
+        assert!(check_store_args(&flags(Some("s3://bucket/p"), None, Some("s"))).is_ok());
+        assert!(
+            check_store_args(&flags(Some("s3://bucket/p"), Some("https://s3"), Some("s"))).is_ok()
+        );
+        assert!(check_store_args(&flags(Some("s3://bucket/p"), None, None)).is_err());
+        assert!(check_store_args(&flags(None, Some("https://s3"), None)).is_err());
+        assert!(
+            check_store_args(&flags(Some("s3://bucket/p"), Some("s3.example"), Some("s"))).is_err()
+        );
+    }
+
+    #[test]
+    fn the_backup_table_shows_incomplete_backups_as_such() {
+        let table = table(&[Listed::Incomplete {
+            id: "20261206T100000Z".into(),
+            bytes: 7,
+        }]);
+        assert!(table.contains("(incomplete)"), "{table}");
+        assert_eq!(super::table(&[]), "no base backups\n");
+    }
+}
