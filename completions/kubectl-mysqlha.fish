@@ -43,6 +43,8 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "set
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "backup" -d 'Base backups to S3-compatible object storage: enable, take one now, list, verify'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "restore" -d 'Create a new cluster from a base backup of another (which may no longer exist)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -204,6 +206,100 @@ never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s f -l force -d 'Overwrite FILE when it exists'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand report" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -l timeout -d 'The longest the backup may take' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -a "enable" -d 'Record where the cluster\'s backups go, once the bucket answers to the key'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -a "disable" -d 'Forget where the cluster\'s backups go (the backups stay in the store)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -a "list" -d 'The cluster\'s base backups: time, GTID position, size, engine and version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -a "verify" -d 'Read a backup\'s data whole and compare its size and SHA-256 with its manifest'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and not __fish_seen_subcommand_from enable disable list verify help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l to -d 's3://BUCKET/PREFIX' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l endpoint -d 'The S3-compatible server\'s URL (default: AWS)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l credentials -d 'The Secret (in the cluster\'s namespace) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l to -d 's3://BUCKET/PREFIX' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l endpoint -d 'The S3-compatible server\'s URL (default: AWS)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l credentials -d 'The Secret (in the cluster\'s namespace) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l to -d 's3://BUCKET/PREFIX' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l endpoint -d 'The S3-compatible server\'s URL (default: AWS)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l credentials -d 'The Secret (in the cluster\'s namespace) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Record where the cluster\'s backups go, once the bucket answers to the key'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Forget where the cluster\'s backups go (the backups stay in the store)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'The cluster\'s base backups: time, GTID position, size, engine and version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Read a backup\'s data whole and compare its size and SHA-256 with its manifest'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l replicas -d 'Number of members, primary included (1 means a lone primary)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l engine -d 'Database engine: mariadb (10.11, 11.8) or mysql (9.7); default mariadb, or the engine of the kept data when the cluster is brought back' -r -f -a "mariadb\t'MariaDB (10.11, 11.8): mariadb-backup clones, GTID domain-server-seq positions'
+mysql\t'MySQL (9.7 LTS): the clone plugin, GTID uuid:interval sets'"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l image -d 'Server image (default: mariadb:10.11 or mysql:9.7 by --engine; $MYSQLHA_IMAGE or $MYSQLHA_MYSQL_IMAGE override the default)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l storage -d 'Size of each member\'s volume' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l storage-class -d 'StorageClass of the volumes (default: the cluster\'s default class)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l cpu -d 'CPU request of the server container' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l memory -d 'Memory request of the server container' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l timeout -d 'How long to wait for the cluster to become healthy' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l primary -d 'On kept data (after delete --keep-data): take this member as the primary when the members\' histories diverged; members holding transactions it lacks are re-cloned from it' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l durability -d 'semi-sync: a commit returns only once a replica has it (no acknowledged write is lost; writes wait while no replica is connected). async: never wait, may lose recent writes' -r -f -a "semi-sync\t''
+async\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l transfer -d 'How clones travel: direct (pod to pod, one-time token) or api (through the plugin)' -r -f -a "direct\t'Pod to pod over the pod network, on a one-time port that admits only the holder of a one-time token (about the speed of the disk)'
+api\t'Through the plugin over the API server\'s exec streams (works wherever exec works, slower)'"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l agent-image -d 'The agent\'s image (default: the plugin\'s release image; $MYSQLHA_AGENT_IMAGE overrides it)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l from -d 'The cluster whose backup is restored' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l backup -d 'The backup\'s ID (default: the newest complete one)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l to -d 's3://BUCKET/PREFIX' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l endpoint -d 'The S3-compatible server\'s URL (default: AWS)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l credentials -d 'The Secret (in the cluster\'s namespace) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l dry-run -d 'Print every manifest as YAML and contact nothing'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -l no-agent -d 'Do not deploy the automatic-failover agent (`kubectl mysqlha agent enable` adds it later)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and not __fish_seen_subcommand_from enable disable run help" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
@@ -279,22 +375,28 @@ always\t''
 never\t''"
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand __complete" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "upgrade" -d 'Move every member to a new server image, one at a time, the primary last by switchover'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "set" -d 'Change a running cluster: server settings, resources and storage size'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report agent version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "create" -d 'Create a cluster: one primary, the rest replicas cloned from it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "status" -d 'Show roles, GTID positions, replication threads, lag, errors and a verdict'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "scale" -d 'Change the number of members; new replicas are cloned from a healthy replica'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "rebuild-replica" -d 'Re-clone a broken or diverged replica from a healthy donor and rejoin it'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "switchover" -d 'Planned move of the primary to a replica, losing no write'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "failover" -d 'Promote a replica when the primary is lost (fences the old primary first)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "upgrade" -d 'Move every member to a new server image, one at a time, the primary last by switchover'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "set" -d 'Change a running cluster: server settings, resources and storage size'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "delete" -d 'Delete a cluster (its data too, unless --keep-data)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "sql" -d 'Run the database client on a member, as the plugin\'s account (no password)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "report" -d 'Write a support archive (tar.gz): manifests, status, members\' state, logs'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "backup" -d 'Base backups to S3-compatible object storage: enable, take one now, list, verify'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "restore" -d 'Create a new cluster from a base backup of another (which may no longer exist)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "enable" -d 'Record where the cluster\'s backups go, once the bucket answers to the key'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "disable" -d 'Forget where the cluster\'s backups go (the backups stay in the store)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'The cluster\'s base backups: time, GTID position, size, engine and version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Read a backup\'s data whole and compare its size and SHA-256 with its manifest'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "enable" -d 'Deploy (or update) the agent of an existing cluster'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'

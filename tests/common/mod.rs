@@ -1075,3 +1075,47 @@ pub fn wait_for_a_new_primary(ns: &Namespace, cluster: &str, old: &str, limit: D
     });
     now
 }
+
+/// A test-bed variable the object store's tests need (`up` exports them).
+pub fn s3_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} not set: the test bed is not up; run `eval \"$(tests/testbed/up)\"` first")
+    })
+}
+
+/// curl signed with the test bed's object-store key (AWS signature v4), as a user's tool
+/// would; `path` is under the bucket. Ok(body) or Err(curl's error).
+pub fn s3_curl(args: &[&str], path: &str) -> Result<Vec<u8>, String> {
+    let user = format!(
+        "{}:{}",
+        s3_var("MYSQLHA_S3_ACCESS_KEY"),
+        s3_var("MYSQLHA_S3_SECRET_KEY")
+    );
+    let url = format!(
+        "{}/{}/{path}",
+        s3_var("MYSQLHA_S3_ENDPOINT"),
+        s3_var("MYSQLHA_S3_BUCKET")
+    );
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-f",
+            "--max-time",
+            "60",
+            "-H",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+            "--user",
+            &user,
+        ])
+        .args(args)
+        .arg(&url)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
