@@ -173,18 +173,26 @@ pub async fn restore_into(
     clone::install_scripts(cluster.data_init(pod), &op).await?;
     let command = cluster.engine.restore_command(&op.dir);
     let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let key = catalog::data_key(&manifest.cluster, &manifest.id);
     let mut feeding = exec::feeding(cluster.data_init(pod), &command).await?;
     let streamed = store
-        .download_into(
-            &catalog::data_key(&manifest.cluster, &manifest.id),
-            &mut feeding.stdin,
-            |n| task.position(n),
-        )
+        .download_into(&key, &mut feeding.stdin, |n| task.position(n))
         .await;
     let extracted = feeding.finish().await;
-    let (bytes, sha256) = streamed?;
-    extracted.with_context(|| format!("{pod}: extracting backup {}", manifest.id))?;
-    check_data(manifest, bytes, &sha256)?;
+    match (streamed, extracted) {
+        (Ok((bytes, sha256)), Ok(())) => check_data(manifest, bytes, &sha256)?,
+        (streamed, extracted) => {
+            // A damaged backup fails its extraction too, or ends it early: the damage is the
+            // cause to tell, so the data is read again, whole, to tell it.
+            task.set("the restore failed: reading the backup again to check it");
+            let (bytes, sha256) = store
+                .download_into(&key, &mut tokio::io::sink(), |_| {})
+                .await?;
+            check_data(manifest, bytes, &sha256)?;
+            streamed?;
+            extracted.with_context(|| format!("{pod}: extracting backup {}", manifest.id))?;
+        }
+    }
     task.set("completing the restored data");
     let finish = cluster.engine.finish_restore_command(&op.dir);
     let finish: Vec<&str> = finish.iter().map(String::as_str).collect();
