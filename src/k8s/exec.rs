@@ -35,23 +35,53 @@ pub struct Started<'a> {
     command: Vec<String>,
 }
 
+/// How an exec's streams are attached: stdin or not, and streaming buffers for a large stdin or
+/// stdout (a backup stream).
+#[derive(Clone, Copy)]
+enum Streams {
+    /// stdout and stderr only.
+    Output,
+    /// stdin too.
+    Input,
+    /// A large stream out of stdout.
+    StreamOut,
+    /// A large stream into stdin.
+    StreamIn,
+}
+
+/// Starts `command` in `target` with `streams` attached.
+async fn attach(target: Target<'_>, command: &[&str], streams: Streams) -> Result<AttachedProcess> {
+    let params = AttachParams::default()
+        .container(target.container)
+        .stdin(matches!(streams, Streams::Input | Streams::StreamIn))
+        .stdout(true)
+        .stderr(true);
+    let params = match streams {
+        Streams::StreamOut => params.max_stdout_buf_size(STREAM_BUFFER),
+        Streams::StreamIn => params.max_stdin_buf_size(STREAM_BUFFER),
+        Streams::Output | Streams::Input => params,
+    };
+    let argv: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    target
+        .pods
+        .exec(target.pod, argv, &params)
+        .await
+        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))
+}
+
 /// Starts `command` in the container and feeds it `stdin` (then closes it).
 pub async fn start<'a>(
     target: Target<'a>,
     command: &[&str],
     stdin: Option<&[u8]>,
 ) -> Result<Started<'a>> {
-    let params = AttachParams::default()
-        .container(target.container)
-        .stdin(stdin.is_some())
-        .stdout(true)
-        .stderr(true);
+    let streams = if stdin.is_some() {
+        Streams::Input
+    } else {
+        Streams::Output
+    };
+    let mut process = attach(target, command, streams).await?;
     let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-    let mut process = target
-        .pods
-        .exec(target.pod, command.clone(), &params)
-        .await
-        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
     if let Some(input) = stdin {
         let mut writer = process.stdin().context("exec has no stdin")?;
         writer
@@ -196,18 +226,7 @@ pub async fn stdout_into(
     sink: &mut (impl tokio::io::AsyncWrite + Unpin),
     mut on_bytes: impl FnMut(u64),
 ) -> Result<u64> {
-    let params = AttachParams::default()
-        .container(target.container)
-        .stdin(false)
-        .stdout(true)
-        .stderr(true)
-        .max_stdout_buf_size(STREAM_BUFFER);
-    let argv: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-    let mut process = target
-        .pods
-        .exec(target.pod, argv, &params)
-        .await
-        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
+    let mut process = attach(target, command, Streams::StreamOut).await?;
     let mut input = process.stdout().context("exec has no stdout")?;
     let mut errors = process.stderr().context("exec has no stderr")?;
     let copy = async {
@@ -243,18 +262,8 @@ pub struct Feeding<'a> {
 /// Starts `command` in `target` with a streamed stdin (its stdout is discarded, its stderr kept
 /// for the error).
 pub async fn feeding<'a>(target: Target<'a>, command: &[&str]) -> Result<Feeding<'a>> {
-    let params = AttachParams::default()
-        .container(target.container)
-        .stdin(true)
-        .stdout(true)
-        .stderr(true)
-        .max_stdin_buf_size(STREAM_BUFFER);
+    let mut process = attach(target, command, Streams::StreamIn).await?;
     let argv: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-    let mut process = target
-        .pods
-        .exec(target.pod, argv.clone(), &params)
-        .await
-        .with_context(|| format!("cannot exec in {}/{}", target.pod, target.container))?;
     let stdin = process.stdin().context("exec has no stdin")?;
     let mut out = process.stdout().context("exec has no stdout")?;
     let mut err = process.stderr().context("exec has no stderr")?;
@@ -297,29 +306,8 @@ pub async fn relay(
     sink_cmd: &[&str],
     mut on_bytes: impl FnMut(u64),
 ) -> Result<u64> {
-    let to_vec = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let sink_params = AttachParams::default()
-        .container(sink.container)
-        .stdin(true)
-        .stdout(true)
-        .stderr(true)
-        .max_stdin_buf_size(STREAM_BUFFER);
-    let mut sink_proc = sink
-        .pods
-        .exec(sink.pod, to_vec(sink_cmd), &sink_params)
-        .await
-        .with_context(|| format!("cannot exec in {}/{}", sink.pod, sink.container))?;
-    let source_params = AttachParams::default()
-        .container(source.container)
-        .stdin(false)
-        .stdout(true)
-        .stderr(true)
-        .max_stdout_buf_size(STREAM_BUFFER);
-    let mut source_proc = source
-        .pods
-        .exec(source.pod, to_vec(source_cmd), &source_params)
-        .await
-        .with_context(|| format!("cannot exec in {}/{}", source.pod, source.container))?;
+    let mut sink_proc = attach(sink, sink_cmd, Streams::StreamIn).await?;
+    let mut source_proc = attach(source, source_cmd, Streams::StreamOut).await?;
 
     let mut input = source_proc.stdout().context("source has no stdout")?;
     let mut output = sink_proc.stdin().context("sink has no stdin")?;
