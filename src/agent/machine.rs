@@ -16,6 +16,7 @@ use super::rejoin::OutOfService;
 use super::write_path::Remedy;
 use super::{leader, rebuild, Settings};
 use crate::cluster::ServerState;
+use crate::k8s::events::Reason;
 use crate::ops::plan::failover::FailoverPlan;
 use k8s_openapi::jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -148,43 +149,6 @@ pub enum WritePath {
     NotServing { since: Instant },
     /// Past the grace, a remedy runs; `waited`: how long it had not served when decided.
     Remedying { since: Instant, waited: Duration },
-}
-
-/// The reason of a decision: its Event's reason and its log line's first word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    AgentLeader,
-    PrimaryUnreachable,
-    PrimaryAnswersAgain,
-    AgentPartitioned,
-    FailoverCooldown,
-    FailoverRefused,
-    PrimaryLost,
-    AutomaticFailover,
-    AgentHandOff,
-    PrimaryNotReady,
-    PrimaryNotServing,
-    PrimaryMadeWritable,
-}
-
-impl Reason {
-    /// As Events and log lines spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::AgentLeader => "AgentLeader",
-            Reason::PrimaryUnreachable => "PrimaryUnreachable",
-            Reason::PrimaryAnswersAgain => "PrimaryAnswersAgain",
-            Reason::AgentPartitioned => "AgentPartitioned",
-            Reason::FailoverCooldown => "FailoverCooldown",
-            Reason::FailoverRefused => "FailoverRefused",
-            Reason::PrimaryLost => "PrimaryLost",
-            Reason::AutomaticFailover => "AutomaticFailover",
-            Reason::AgentHandOff => "AgentHandOff",
-            Reason::PrimaryNotReady => "PrimaryNotReady",
-            Reason::PrimaryNotServing => "PrimaryNotServing",
-            Reason::PrimaryMadeWritable => "PrimaryMadeWritable",
-        }
-    }
 }
 
 /// A decision: one log line and an Event (about `pod`, when one).

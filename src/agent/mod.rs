@@ -24,7 +24,7 @@ mod write_path;
 use crate::cluster::Cluster;
 use crate::k8s::apply::{apply, delete_if_present};
 use crate::k8s::context::Context;
-use crate::k8s::events::Recorder;
+use crate::k8s::events::{Reason, Recorder};
 use crate::k8s::lock::OperationLock;
 use crate::manifests::agent::{self as objects, AgentSpec};
 use crate::{ops::failover, ops::plan};
@@ -80,7 +80,7 @@ pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
     )
     .await?;
     ctx.event(
-        "AgentDeployed",
+        Reason::AgentDeployed,
         format!(
             "Deployment {} (2 pods, image {}) watches the primary; {}",
             objects::agent_name(&spec.cluster),
@@ -198,7 +198,7 @@ pub async fn run(
             // Taking or losing the lead is only said (machine.rs, `leadership`).
             for action in actions {
                 if let Action::Decide(d) = action {
-                    decision(&ctx, d.reason.as_str(), &d.note, d.pod.as_deref());
+                    decision(&ctx, d.reason, &d.note, d.pod.as_deref());
                 }
             }
         }
@@ -225,7 +225,7 @@ fn say(line: &str) {
 }
 
 /// A decision: one log line and an Event.
-fn decision(ctx: &Context, reason: &str, note: &str, pod: Option<&str>) {
+fn decision(ctx: &Context, reason: Reason, note: &str, pod: Option<&str>) {
     say(&format!("{reason}: {note}"));
     if let Some(events) = &ctx.events {
         events.step(reason, note, pod);
@@ -326,7 +326,7 @@ impl Agent<'_> {
         let one_line = |e: anyhow::Error| crate::base::one_line(&e);
         Some(match action {
             Action::Decide(d) => {
-                decision(ctx, d.reason.as_str(), &d.note, d.pod.as_deref());
+                decision(ctx, d.reason, &d.note, d.pod.as_deref());
                 return None;
             }
             Action::Annotate(note, value) => {
@@ -571,7 +571,7 @@ async fn reconnect_replicas(ctx: &Context, name: &str, cluster: &Cluster) {
         let restarted = reconnect::restart_receiving(&now, &waiting).await;
         decision(
             &op,
-            "ReplicasReconnected",
+            Reason::ReplicasReconnected,
             &format!(
                 "primary {} answers; {} still tried to reach it where it was: their receiving thread restarted, to connect at once",
                 now.primary,
@@ -599,7 +599,7 @@ async fn rejoin_members(ctx: &Context, name: &str, idle: &[String]) -> Vec<Strin
             match rejoin::rejoin(&op, &cluster, pod).await? {
                 Some(rejoin::Outcome::Rejoined { pod, position }) => decision(
                     &op,
-                    "Rejoined",
+                    Reason::Rejoined,
                     &format!(
                         "{pod} (GTID {position}) holds nothing primary {} lacks: it replicates from it again",
                         cluster.primary
@@ -609,7 +609,7 @@ async fn rejoin_members(ctx: &Context, name: &str, idle: &[String]) -> Vec<Strin
                 Some(rejoin::Outcome::Diverged { pod, errant }) => {
                     decision(
                         &op,
-                        "OutOfService",
+                        Reason::OutOfService,
                         &format!(
                             "{pod} holds transactions primary {} lacks ({}): it stays read-only and out of service; kubectl mysqlha rebuild-replica {name} {pod} clones it again (discarding them)",
                             cluster.primary,

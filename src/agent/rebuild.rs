@@ -5,6 +5,7 @@ use super::rejoin::OutOfService;
 use super::{begin, decision, end, say};
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use anyhow::Result;
 use std::collections::BTreeSet;
 use tokio::task::JoinHandle;
@@ -58,7 +59,7 @@ async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
     let donor = crate::ops::clone::choose_donor(&cluster, pod).await?;
     decision(
         op,
-        "AutoRebuild",
+        Reason::AutoRebuild,
         &format!("{pod} {why}: its data is thrown away and cloned from {donor}"),
         Some(pod),
     );
@@ -69,7 +70,7 @@ async fn rebuild(op: &Context, name: &str, pod: &str, why: &str) -> Result<()> {
     task.finish("rebuilt");
     decision(
         op,
-        "Rebuilt",
+        Reason::Rebuilt,
         &format!(
             "{pod} cloned from {donor}, caught up and replicating from {}",
             cluster.primary

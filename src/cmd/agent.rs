@@ -3,6 +3,7 @@
 use crate::cli::{AgentDisableArgs, AgentEnableArgs, AgentRunArgs, GlobalArgs};
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::manifests::agent::{agent_name, AgentSpec};
 use anyhow::{Context as _, Result};
 
@@ -31,7 +32,10 @@ pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
 pub async fn disable(ctx: &Context, args: &AgentDisableArgs) -> Result<()> {
     ctx.ensure_lock_held()?;
     crate::agent::remove(ctx, &args.name).await?;
-    ctx.event("AgentRemoved", "the automatic-failover agent was removed");
+    ctx.event(
+        Reason::AgentRemoved,
+        "the automatic-failover agent was removed",
+    );
     println!(
         "agent of cluster {} removed: no automatic failover",
         args.name

@@ -6,7 +6,7 @@ use crate::cli::{BackupArgs, BackupCommand, StoreArgs};
 use crate::cluster::Cluster;
 use crate::k8s::apply::apply;
 use crate::k8s::context::Context;
-use crate::k8s::events::Recorder;
+use crate::k8s::events::{Reason, Recorder};
 use crate::k8s::wait;
 use crate::manifests::backup::{self as objects, BackupConfig};
 use crate::ops::backup;
@@ -210,7 +210,7 @@ async fn take(ctx: &Context, name: &str, timeout: std::time::Duration) -> Result
         manifest.gtid,
         store.describe()
     );
-    events.step("BackupTaken", &what, Some(&manifest.donor));
+    events.step(Reason::BackupTaken, &what, Some(&manifest.donor));
     events.done().await;
     println!("{what}");
     Ok(())

@@ -9,6 +9,7 @@ use crate::cluster::{observe, Cluster, PodPhase};
 use crate::db::engine::Engine;
 use crate::k8s::apply::{apply, delete_workloads};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
 use crate::ops::backup;
@@ -267,7 +268,7 @@ async fn create_objects(
     check_agent_allowed(ctx, args).await?;
     objects.apply_new(ctx, kept).await?;
     ctx.event(
-        "ObjectsCreated",
+        Reason::ObjectsCreated,
         format!(
             "StatefulSet {}, its Services, ConfigMap and Secret created ({engine})",
             args.name
@@ -613,7 +614,7 @@ async fn bring_up_from(
             backup::adopt_restored(cluster, &primary, seed.manifest, passwords).await?;
             ctx.member_event(
                 &primary,
-                "Restored",
+                Reason::Restored,
                 format!(
                     "{primary} restored from backup {} of cluster {} (GTID {})",
                     seed.manifest.id, seed.manifest.cluster, seed.manifest.gtid
@@ -624,7 +625,7 @@ async fn bring_up_from(
     task.finish("primary ready");
     ctx.member_event(
         &primary,
-        "PrimaryReady",
+        Reason::PrimaryReady,
         format!("{primary} serves as the primary"),
     );
     cluster.refresh().await?;

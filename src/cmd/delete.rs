@@ -5,6 +5,7 @@ use crate::cli::DeleteArgs;
 use crate::cmd::confirm;
 use crate::k8s::apply::{delete_if_managed, delete_workloads};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::manifests;
 use anyhow::{bail, Context as _, Result};
@@ -48,7 +49,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
     )
     .await?;
     ctx.event(
-        "WorkloadsDeleted",
+        Reason::WorkloadsDeleted,
         format!("StatefulSet {name} and its Services deleted; every pod stopped"),
     );
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
@@ -95,7 +96,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         wait::until_none_left(&claims, &labels, |_| {}),
     )
     .await?;
-    ctx.event("DataDeleted", format!("the PersistentVolumeClaims, ConfigMap {name} and Secret {name}-credentials of cluster {name} deleted"));
+    ctx.event(Reason::DataDeleted, format!("the PersistentVolumeClaims, ConfigMap {name} and Secret {name}-credentials of cluster {name} deleted"));
     println!("cluster {name} deleted with its data");
     Ok(())
 }

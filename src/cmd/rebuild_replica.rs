@@ -7,6 +7,7 @@ use crate::cli::RebuildArgs;
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::cmd::confirm;
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::ops::clone;
 use crate::ops::member_services;
@@ -45,7 +46,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     };
     ctx.member_event(
         &args.pod,
-        "Cloning",
+        Reason::Cloning,
         format!(
             "{}'s data is thrown away and cloned from {donor} ({why})",
             args.pod
@@ -60,7 +61,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
             placement::release_from_lost_node(&cluster, &args.pod, &task).await?;
             ctx.member_event(
                 &args.pod,
-                "MovedOffLostNode",
+                Reason::MovedOffLostNode,
                 format!("{why}: released the claim and pod of {} there", args.pod),
             );
         }
@@ -81,7 +82,7 @@ pub async fn run(ctx: &Context, args: &RebuildArgs) -> Result<()> {
     };
     ctx.member_event(
         &args.pod,
-        "MemberJoined",
+        Reason::MemberJoined,
         format!(
             "{} cloned from {donor}, caught up and replicating from {}",
             args.pod, cluster.primary

@@ -4,6 +4,7 @@ use crate::base::progress::Progress;
 use crate::cli::ScaleArgs;
 use crate::cluster::{observe, pod_phase, Cluster, PodPhase};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::ops::fanout;
 use crate::ops::member_services;
 use crate::{k8s::wait, ops::topology};
@@ -51,7 +52,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
             .await
             .context("cannot scale the StatefulSet")?;
         ctx.event(
-            "StatefulSetScaled",
+            Reason::StatefulSetScaled,
             format!(
                 "StatefulSet {} scaled from {from} to {} members",
                 args.name, args.replicas
@@ -78,7 +79,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         member_services::remove_beyond(&cluster, args.replicas, from).await?;
         crate::agent::name_members(ctx, &args.name, args.replicas).await?;
         ctx.event(
-            "MembersRemoved",
+            Reason::MembersRemoved,
             format!(
                 "members {}-{} to {}-{} removed (their volumes are kept)",
                 args.name,

@@ -9,6 +9,7 @@ use crate::base::progress::Progress;
 use crate::cli::SetArgs;
 use crate::cluster::{Cluster, Member};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::manifests::{DATA_CONTAINER, SERVER_CONTAINER};
 use crate::ops::placement::data_claim;
 use crate::ops::settings::RESTART_ANNOTATION;
@@ -161,7 +162,7 @@ async fn grow_storage(
     storage::wait_grown(cluster, &every, size, timeout).await?;
     if !claims.is_empty() || template {
         ctx.event(
-            "StorageGrown",
+            Reason::StorageGrown,
             format!(
                 "the volumes of {} hold {size}; members added later get {size}",
                 every.join(", ")
@@ -206,7 +207,7 @@ async fn record_and_apply(
         }
         let list = pairs(dynamic.iter().map(|(k, v)| (k, v)));
         ctx.event(
-            "SettingsApplied",
+            Reason::SettingsApplied,
             format!("{list} applied on every member without a restart"),
         );
         done = Some(format!("{list} applied on every member (no restart)"));
@@ -217,7 +218,7 @@ async fn record_and_apply(
         rolling::annotate_template(cluster, RESTART_ANNOTATION, &all).await?;
         let list = pairs(need_restart.iter().map(|(k, v)| (k, v)));
         ctx.event(
-            "SettingsRecorded",
+            Reason::SettingsRecorded,
             format!("{list} recorded; members restart one at a time to take it"),
         );
     }

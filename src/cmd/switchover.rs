@@ -6,6 +6,7 @@ use crate::base::progress::Progress;
 use crate::cli::SwitchoverArgs;
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::{k8s::wait, ops::plan, ops::switchover};
 use anyhow::Result;
 
@@ -24,7 +25,7 @@ pub async fn run(ctx: &Context, args: &SwitchoverArgs) -> Result<()> {
     };
     ctx.member_event(
         &target,
-        "CandidateChosen",
+        Reason::CandidateChosen,
         format!("{target} is to become the primary ({why})"),
     );
     let passwords = cluster.passwords().await?;

@@ -6,6 +6,7 @@ use crate::cli::UpgradeArgs;
 use crate::cluster::{observe, Cluster};
 use crate::db::server_version::{image_series, series};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::ops::rolling;
 use anyhow::{bail, Context as _, Result};
@@ -36,7 +37,7 @@ pub async fn run(ctx: &Context, args: &UpgradeArgs) -> Result<()> {
         ctx.ensure_lock_held()?;
         rolling::patch_template(&cluster, images).await?;
         ctx.event(
-            "UpgradeStarted",
+            Reason::UpgradeStarted,
             format!(
                 "StatefulSet {} now names image {}; members follow one at a time",
                 args.name, args.image
@@ -57,7 +58,10 @@ pub async fn run(ctx: &Context, args: &UpgradeArgs) -> Result<()> {
         let state = observe(cluster.server(&m.name)).await?;
         versions.push(format!("{} {}", m.name, state.version));
     }
-    ctx.event("Upgraded", format!("every member runs {}", args.image));
+    ctx.event(
+        Reason::Upgraded,
+        format!("every member runs {}", args.image),
+    );
     let window = match &rolled.switchover {
         Some((old, new, window)) => format!(
             "; primary {old} → {new}, writes were refused for {:.2}s",

@@ -1,5 +1,6 @@
 //! The connection to the cluster: a kube Client and the namespace, resolved like kubectl does.
 use crate::base::style::ColorChoice;
+use crate::k8s::events::Reason;
 use anyhow::{Context as _, Result};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -59,15 +60,15 @@ impl Context {
     }
 
     /// Records a step of this command's operation in the cluster's history (a Normal Kubernetes
-    /// Event on its ConfigMap; `reason` in CamelCase). Never fails, never waits.
-    pub fn event(&self, reason: &str, note: impl AsRef<str>) {
+    /// Event on its ConfigMap). Never fails, never waits.
+    pub fn event(&self, reason: Reason, note: impl AsRef<str>) {
         if let Some(events) = &self.events {
             events.step(reason, note.as_ref(), None);
         }
     }
 
     /// As `event`, for a step about member `pod` (named as the related object).
-    pub fn member_event(&self, pod: &str, reason: &str, note: impl AsRef<str>) {
+    pub fn member_event(&self, pod: &str, reason: Reason, note: impl AsRef<str>) {
         if let Some(events) = &self.events {
             events.step(reason, note.as_ref(), Some(pod));
         }

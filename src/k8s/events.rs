@@ -36,6 +36,159 @@ enum Type {
     Warning,
 }
 
+/// The reason of a step's Event (CamelCase, as `kubectl get events` shows it and the tests read
+/// it). The outcomes of an operation (`SwitchoverStarted`, `SwitchoverDone`, ...) are made from
+/// its name instead (Recorder::started, done, failed, interrupted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // A cluster made, changed, removed (the commands).
+    ObjectsCreated,
+    PrimaryReady,
+    Restored,
+    StatefulSetScaled,
+    MembersRemoved,
+    WorkloadsDeleted,
+    DataDeleted,
+    StorageGrown,
+    SettingsApplied,
+    SettingsRecorded,
+    UpgradeStarted,
+    Upgraded,
+    BackupTaken,
+    AgentDeployed,
+    AgentRemoved,
+    // Members cloned, joined, restarted.
+    Cloning,
+    MemberJoined,
+    MovedOffLostNode,
+    Restarting,
+    // A failover or switchover, step by step.
+    CandidateChosen,
+    Fenced,
+    Promoted,
+    ReplicasRepointed,
+    OldPrimaryRestarted,
+    // The agent's decisions (agent/machine.rs) and what it does about them.
+    AgentLeader,
+    PrimaryUnreachable,
+    PrimaryAnswersAgain,
+    AgentPartitioned,
+    FailoverCooldown,
+    FailoverRefused,
+    PrimaryLost,
+    AutomaticFailover,
+    AgentHandOff,
+    PrimaryNotReady,
+    PrimaryNotServing,
+    PrimaryMadeWritable,
+    ReplicasReconnected,
+    Rejoined,
+    OutOfService,
+    AutoRebuild,
+    Rebuilt,
+}
+
+impl Reason {
+    /// Every reason, for the tests.
+    #[cfg(test)]
+    const ALL: &'static [Reason] = &[
+        Reason::ObjectsCreated,
+        Reason::PrimaryReady,
+        Reason::Restored,
+        Reason::StatefulSetScaled,
+        Reason::MembersRemoved,
+        Reason::WorkloadsDeleted,
+        Reason::DataDeleted,
+        Reason::StorageGrown,
+        Reason::SettingsApplied,
+        Reason::SettingsRecorded,
+        Reason::UpgradeStarted,
+        Reason::Upgraded,
+        Reason::BackupTaken,
+        Reason::AgentDeployed,
+        Reason::AgentRemoved,
+        Reason::Cloning,
+        Reason::MemberJoined,
+        Reason::MovedOffLostNode,
+        Reason::Restarting,
+        Reason::CandidateChosen,
+        Reason::Fenced,
+        Reason::Promoted,
+        Reason::ReplicasRepointed,
+        Reason::OldPrimaryRestarted,
+        Reason::AgentLeader,
+        Reason::PrimaryUnreachable,
+        Reason::PrimaryAnswersAgain,
+        Reason::AgentPartitioned,
+        Reason::FailoverCooldown,
+        Reason::FailoverRefused,
+        Reason::PrimaryLost,
+        Reason::AutomaticFailover,
+        Reason::AgentHandOff,
+        Reason::PrimaryNotReady,
+        Reason::PrimaryNotServing,
+        Reason::PrimaryMadeWritable,
+        Reason::ReplicasReconnected,
+        Reason::Rejoined,
+        Reason::OutOfService,
+        Reason::AutoRebuild,
+        Reason::Rebuilt,
+    ];
+
+    /// As the Event (and the agent's log line) spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ObjectsCreated => "ObjectsCreated",
+            Reason::PrimaryReady => "PrimaryReady",
+            Reason::Restored => "Restored",
+            Reason::StatefulSetScaled => "StatefulSetScaled",
+            Reason::MembersRemoved => "MembersRemoved",
+            Reason::WorkloadsDeleted => "WorkloadsDeleted",
+            Reason::DataDeleted => "DataDeleted",
+            Reason::StorageGrown => "StorageGrown",
+            Reason::SettingsApplied => "SettingsApplied",
+            Reason::SettingsRecorded => "SettingsRecorded",
+            Reason::UpgradeStarted => "UpgradeStarted",
+            Reason::Upgraded => "Upgraded",
+            Reason::BackupTaken => "BackupTaken",
+            Reason::AgentDeployed => "AgentDeployed",
+            Reason::AgentRemoved => "AgentRemoved",
+            Reason::Cloning => "Cloning",
+            Reason::MemberJoined => "MemberJoined",
+            Reason::MovedOffLostNode => "MovedOffLostNode",
+            Reason::Restarting => "Restarting",
+            Reason::CandidateChosen => "CandidateChosen",
+            Reason::Fenced => "Fenced",
+            Reason::Promoted => "Promoted",
+            Reason::ReplicasRepointed => "ReplicasRepointed",
+            Reason::OldPrimaryRestarted => "OldPrimaryRestarted",
+            Reason::AgentLeader => "AgentLeader",
+            Reason::PrimaryUnreachable => "PrimaryUnreachable",
+            Reason::PrimaryAnswersAgain => "PrimaryAnswersAgain",
+            Reason::AgentPartitioned => "AgentPartitioned",
+            Reason::FailoverCooldown => "FailoverCooldown",
+            Reason::FailoverRefused => "FailoverRefused",
+            Reason::PrimaryLost => "PrimaryLost",
+            Reason::AutomaticFailover => "AutomaticFailover",
+            Reason::AgentHandOff => "AgentHandOff",
+            Reason::PrimaryNotReady => "PrimaryNotReady",
+            Reason::PrimaryNotServing => "PrimaryNotServing",
+            Reason::PrimaryMadeWritable => "PrimaryMadeWritable",
+            Reason::ReplicasReconnected => "ReplicasReconnected",
+            Reason::Rejoined => "Rejoined",
+            Reason::OutOfService => "OutOfService",
+            Reason::AutoRebuild => "AutoRebuild",
+            Reason::Rebuilt => "Rebuilt",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Records the events of one operation (one command) on one cluster. Recording takes no time
 /// in the command: events are made when they happen and sent in order by a background task;
 /// the last one (done, failed, interrupted) waits until they are all sent, within FLUSH_LIMIT.
@@ -129,10 +282,9 @@ impl Recorder {
         self.flush().await;
     }
 
-    /// A step of the operation (reason in CamelCase, e.g. `Promoted`), about member `pod`
-    /// when given.
-    pub fn step(&self, reason: &str, note: &str, pod: Option<&str>) {
-        self.record(Type::Normal, reason, note, pod);
+    /// A step of the operation, about member `pod` when given.
+    pub fn step(&self, reason: Reason, note: &str, pod: Option<&str>) {
+        self.record(Type::Normal, reason.as_str(), note, pod);
     }
 
     /// `Switchover` + `Started`.
@@ -374,6 +526,22 @@ mod tests {
     }
 
     #[test]
+    fn step_reasons_are_camel_case_and_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for reason in Reason::ALL {
+            let text = reason.as_str();
+            assert!(
+                text.starts_with(|c: char| c.is_ascii_uppercase())
+                    && text.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{text} is not CamelCase"
+            );
+            assert_eq!(text, format!("{reason:?}"), "{reason:?} is spelt {text}");
+            assert_eq!(reason.to_string(), text);
+            assert!(seen.insert(text), "{text} twice");
+        }
+    }
+
+    #[test]
     fn long_notes_are_cut_on_a_character() {
         let note = "é".repeat(600);
         let cut = truncate(&note, NOTE_LIMIT);
@@ -480,7 +648,7 @@ mod api_tests {
             .post(events(), echo())
             .start();
         let recorder = Recorder::new(&client, NS, "shop", "failover");
-        recorder.step("Promoted", "shop-1 promoted", Some("shop-1"));
+        recorder.step(Reason::Promoted, "shop-1 promoted", Some("shop-1"));
         recorder.done().await;
         let calls = server.finish();
         assert_eq!(reasons(&calls), ["Promoted", "FailoverDone"]);
@@ -537,7 +705,7 @@ mod api_tests {
             .start();
         let recorder = Recorder::new(&client, NS, "shop", "create");
         recorder.started();
-        recorder.step("ObjectsCreated", "made", None);
+        recorder.step(Reason::ObjectsCreated, "made", None);
         recorder.done().await;
         let calls = server.finish();
         assert_eq!(
@@ -574,7 +742,7 @@ mod api_tests {
             .start();
         let recorder = Recorder::new(&client, NS, "shop", "switchover");
         recorder.started();
-        recorder.step("Promoted", "shop-1 promoted", Some("shop-1"));
+        recorder.step(Reason::Promoted, "shop-1 promoted", Some("shop-1"));
         recorder.done().await;
         let calls = server.finish();
         assert_eq!(reasons(&calls), ["SwitchoverStarted"]);
@@ -583,8 +751,8 @@ mod api_tests {
     #[tokio::test]
     async fn a_context_without_a_recorder_records_nothing() {
         let (ctx, server) = Script::new().start_context();
-        ctx.event("Promoted", "nothing to record");
-        ctx.member_event("shop-1", "Promoted", "nothing to record");
+        ctx.event(Reason::Promoted, "nothing to record");
+        ctx.member_event("shop-1", Reason::Promoted, "nothing to record");
         assert!(server.finish().is_empty());
     }
 

@@ -6,6 +6,7 @@
 use crate::base::progress::Progress;
 use crate::cluster::{Cluster, ServerState};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::ops::members::{ClusterMembers, Members};
 use crate::ops::plan::failover::{choose_candidate, received, state_of, FailoverPlan};
@@ -27,7 +28,7 @@ pub fn candidate(ctx: &Context, cluster: &Cluster, plan: &FailoverPlan) -> Resul
     let old = &cluster.primary;
     ctx.member_event(
         &candidate,
-        "CandidateChosen",
+        Reason::CandidateChosen,
         format!(
             "{candidate} has received all any reachable replica has; old primary {old} {}",
             if plan.old_answers {
@@ -97,7 +98,7 @@ pub async fn run(
         anyhow!("{e}, once the replicas stopped receiving; the write Service points at no pod: run failover again")
     })?;
     let position = received(state_of(&stopped, &candidate)).to_string();
-    members.event(Some(old), "Fenced", format!("old primary {old} fenced ({fenced}); no pod behind the write Service; the replicas stopped receiving, {candidate} at GTID {position}"));
+    members.event(Some(old), Reason::Fenced, format!("old primary {old} fenced ({fenced}); no pod behind the write Service; the replicas stopped receiving, {candidate} at GTID {position}"));
     step("applying the relay log and promoting");
     members.ensure_lock_held()?;
     members
@@ -105,7 +106,7 @@ pub async fn run(
         .await?;
     members.event(
         Some(&candidate),
-        "Promoted",
+        Reason::Promoted,
         format!("{candidate} applied its relay log up to GTID {position} and takes writes"),
     );
     step("recording the new primary; repointing the replicas");
@@ -122,12 +123,12 @@ pub async fn run(
     repointed?;
     members.event(
         None,
-        "ReplicasRepointed",
+        Reason::ReplicasRepointed,
         format!("{candidate} is the primary of record; the other replicas replicate from it"),
     );
     step("restarting the old primary read-only");
     members.restart_now(old).await?;
-    members.event(Some(old), "OldPrimaryRestarted", format!("{old} restarts read-only and out of service; the agent (when deployed) brings it back as a replica if it holds nothing {candidate} lacks, else kubectl mysqlha rebuild-replica {} {old}", members.cluster_name()));
+    members.event(Some(old), Reason::OldPrimaryRestarted, format!("{old} restarts read-only and out of service; the agent (when deployed) brings it back as a replica if it holds nothing {candidate} lacks, else kubectl mysqlha rebuild-replica {} {old}", members.cluster_name()));
     members.wait_ready(&candidate).await?;
     Ok((candidate, writable_after))
 }

@@ -6,6 +6,7 @@
 use crate::base::progress::{Progress, Task};
 use crate::cluster::{pod_phase, Cluster, PodPhase};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::manifests::Passwords;
 use crate::ops::clone;
 use anyhow::{anyhow, Result};
@@ -75,7 +76,7 @@ pub async fn fill(
                     task.finish("replica ready");
                     ctx.member_event(
                         &pod,
-                        "MemberJoined",
+                        Reason::MemberJoined,
                         format!("{pod} serves as a replica of {}", cluster.primary),
                     );
                 }
@@ -128,7 +129,7 @@ async fn fill_one(
     task.set("waiting for a donor with a free stream");
     let stream = pool.take().await;
     let name = stream.name.clone();
-    ctx.member_event(pod, "Cloning", format!("{pod} is cloned from {name}"));
+    ctx.member_event(pod, Reason::Cloning, format!("{pod} is cloned from {name}"));
     let (donor, stream_ended) = clone::Donor::watched(&name);
     let clone = async {
         match how {

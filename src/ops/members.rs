@@ -4,6 +4,7 @@
 //! `topology`; tests script a fake (`fake::Scripted`) and read back the steps taken, in order.
 use crate::cluster::{observe, observe_after, Cluster, ServerState};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::k8s::wait;
 use crate::manifests::Passwords;
 use crate::ops::topology;
@@ -28,7 +29,7 @@ pub trait Members: Sync {
     fn ensure_lock_held(&self) -> Result<()>;
 
     /// Records a step of the operation (an Event; about member `pod` when given).
-    fn event(&self, pod: Option<&str>, reason: &str, note: String);
+    fn event(&self, pod: Option<&str>, reason: Reason, note: String);
 
     /// Points the write Service at `pod`, or at no pod.
     fn point_write_service(&self, pod: Option<&str>) -> impl Future<Output = Result<()>> + Send;
@@ -116,7 +117,7 @@ impl Members for ClusterMembers<'_> {
         self.ctx.ensure_lock_held()
     }
 
-    fn event(&self, pod: Option<&str>, reason: &str, note: String) {
+    fn event(&self, pod: Option<&str>, reason: Reason, note: String) {
         match pod {
             Some(pod) => self.ctx.member_event(pod, reason, note),
             None => self.ctx.event(reason, note),

@@ -6,6 +6,7 @@
 use crate::base::progress::{Progress, Task};
 use crate::cluster::{Cluster, Member};
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::manifests::Passwords;
 use crate::{k8s::exec, k8s::wait, ops::clone, ops::plan, ops::switchover};
 use anyhow::{bail, Context as _, Result};
@@ -118,7 +119,7 @@ pub async fn roll(
         let task = progress.task(&format!("{old} → {target}"));
         ctx.member_event(
             &target,
-            "CandidateChosen",
+            Reason::CandidateChosen,
             format!("{target} is to become the primary while {old} restarts"),
         );
         let window =
@@ -195,7 +196,7 @@ async fn restart(ctx: &Context, cluster: &Cluster, pod: &str, task: &Task) -> Re
         .with_context(|| format!("cannot restart pod {pod}"))?;
     ctx.member_event(
         pod,
-        "Restarting",
+        Reason::Restarting,
         format!("{pod} restarts on the StatefulSet's current template"),
     );
     loop {

@@ -4,6 +4,7 @@
 use crate::base::progress::Task;
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
+use crate::k8s::events::Reason;
 use crate::manifests::Passwords;
 use crate::ops::members::{ClusterMembers, Members};
 use anyhow::Result;
@@ -39,7 +40,7 @@ pub async fn run(
     let position = members.fence(old).await?;
     members.event(
         Some(old),
-        "Fenced",
+        Reason::Fenced,
         format!("old primary {old} stopped taking writes at GTID {position}"),
     );
     step("waiting until the target has applied every write");
@@ -53,7 +54,7 @@ pub async fn run(
     let window = started.elapsed();
     members.event(
         Some(target),
-        "Promoted",
+        Reason::Promoted,
         format!("{target} applied every write up to GTID {position} and is the primary of record"),
     );
     step("repointing the replicas");
@@ -65,7 +66,7 @@ pub async fn run(
     futures::future::try_join_all(repoint).await?;
     members.event(
         None,
-        "ReplicasRepointed",
+        Reason::ReplicasRepointed,
         format!("every other member replicates from {target}, {old} included"),
     );
     Ok(window)

@@ -3,6 +3,7 @@
 //! taken is written down in order, to be read back by the test.
 use super::Members;
 use crate::db::engine::ServerState;
+use crate::k8s::events::Reason;
 use anyhow::{anyhow, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -132,8 +133,8 @@ impl Members for Scripted {
         self.take(Step::Lock, "", "lock held?".into())
     }
 
-    fn event(&self, _pod: Option<&str>, reason: &str, note: String) {
-        self.events.lock().unwrap().push((reason.into(), note));
+    fn event(&self, _pod: Option<&str>, reason: Reason, note: String) {
+        self.events.lock().unwrap().push((reason.to_string(), note));
     }
 
     async fn point_write_service(&self, pod: Option<&str>) -> Result<()> {
