@@ -67,7 +67,7 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
     let what = format!("scaling {} to {}", args.name, args.replicas);
     wait::with_timeout(args.timeout, &what, async {
         if args.replicas < from {
-            wait_for_removal(&cluster, args.replicas, from).await
+            wait_for_removal(&cluster, args.replicas, from, args.timeout).await
         } else {
             fill_members(ctx, &cluster, &passwords).await?;
             // More members: wait for their acknowledgements only once they can send them.
@@ -161,12 +161,23 @@ async fn diverged(cluster: &Cluster, pod: &str) -> bool {
     !mine.history.errant_against(&primary.history).is_empty()
 }
 
-async fn wait_for_removal(cluster: &Cluster, to: i32, from: i32) -> Result<()> {
+/// Waits until the pods of members `to`..`from` are gone, each for at most `limit`.
+async fn wait_for_removal(cluster: &Cluster, to: i32, from: i32, limit: Duration) -> Result<()> {
     for ordinal in to..from {
-        let pod = format!("{}-{ordinal}", cluster.name);
-        while cluster.pods.get_opt(&pod).await?.is_some() {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let pod = &format!("{}-{ordinal}", cluster.name);
+        wait::until_some(limit, &format!("pod {pod} is removed"), || async {
+            let there = cluster
+                .pods
+                .get_opt(pod)
+                .await
+                .with_context(|| format!("cannot read pod {pod}"))?;
+            if there.is_none() {
+                return Ok(Some(()));
+            }
+            wait::note(format!("pod {pod} still exists"));
+            Ok(None)
+        })
+        .await?;
     }
     Ok(())
 }

@@ -17,8 +17,9 @@ tokio::task_local! {
     static LAST_SEEN: Arc<Mutex<Option<String>>>;
 }
 
-/// Records what a wait last saw, for the deadline's error (no-op outside `with_timeout`).
-fn note(seen: String) {
+/// Records what a wait last saw, for the deadline's error (no-op outside `with_timeout` and
+/// `until_some`): a check of `until_some` calls it to say what it saw instead of what it awaits.
+pub fn note(seen: String) {
     let _ = LAST_SEEN.try_with(|last| {
         if let Ok(mut last) = last.lock() {
             *last = Some(seen);
@@ -172,6 +173,67 @@ pub async fn with_timeout<T>(
     }
 }
 
+/// The error of an `until_some` whose time ran out: what it waited for and what its checks
+/// last saw. A caller that tells a timeout in its own words tests for it (`error.is::<TimedOut>()`).
+#[derive(Debug)]
+pub struct TimedOut {
+    pub after: Duration,
+    pub what: String,
+    pub last_seen: Option<String>,
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out after {}s waiting until {}",
+            self.after.as_secs(),
+            self.what
+        )?;
+        match &self.last_seen {
+            Some(last) => write!(f, " (last seen: {last})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Polls `check` every half second until it gives a value, for at most `limit` (it is asked at
+/// least once, and once more when the time is up); an error of `check` ends the wait at once.
+/// What `check` notes (`note`) is what the timeout error (`TimedOut`) and an enclosing
+/// `with_timeout` say was last seen.
+pub async fn until_some<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let outer = LAST_SEEN.try_with(Arc::clone).ok();
+    let seen = Arc::new(Mutex::new(None));
+    let started = tokio::time::Instant::now();
+    loop {
+        let timed_out = started.elapsed() >= limit;
+        if let Some(value) = LAST_SEEN.scope(seen.clone(), check()).await? {
+            return Ok(value);
+        }
+        let last = seen.lock().ok().and_then(|s| s.clone());
+        if let (Some(outer), Some(last)) = (&outer, &last) {
+            if let Ok(mut outer) = outer.lock() {
+                *outer = Some(last.clone());
+            }
+        }
+        if timed_out {
+            return Err(TimedOut {
+                after: limit,
+                what: what.into(),
+                last_seen: last,
+            }
+            .into());
+        }
+        tokio::time::sleep(POLL.min(limit.saturating_sub(started.elapsed()))).await;
+    }
+}
+
 /// Retries `attempt` every half second until it succeeds (e.g. a server that is still starting),
 /// for at most `limit`; then fails with the last error.
 pub async fn retry<T, F, Fut>(limit: Duration, what: &str, mut attempt: F) -> Result<T>
@@ -264,6 +326,84 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(value, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_some_polls_until_the_check_gives_a_value() {
+        let mut looks = 0;
+        let started = tokio::time::Instant::now();
+        let value = until_some(Duration::from_secs(10), "the third look", || {
+            looks += 1;
+            let look = looks;
+            async move {
+                note(format!("look {look}"));
+                Ok((look == 3).then_some(look * 10))
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((value, looks), (30, 3));
+        assert_eq!(started.elapsed(), 2 * POLL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_some_times_out_saying_what_it_saw_last() {
+        let mut looks = 0;
+        let started = tokio::time::Instant::now();
+        let error = until_some(Duration::from_secs(2), "pod shop-1 is made anew", || {
+            looks += 1;
+            let look = looks;
+            async move {
+                note(format!("pod shop-1 is the old one (look {look})"));
+                Ok(None::<()>)
+            }
+        })
+        .await
+        .unwrap_err();
+        // Asked at 0, 0.5, 1, 1.5 and when the time is up.
+        assert_eq!(looks, 5);
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert_eq!(
+            error.to_string(),
+            "timed out after 2s waiting until pod shop-1 is made anew (last seen: pod shop-1 is the old one (look 5))"
+        );
+        let timed_out = error.downcast_ref::<TimedOut>().unwrap();
+        assert_eq!(timed_out.after, Duration::from_secs(2));
+
+        // Nothing noted: nothing said; an error of the check ends the wait at once.
+        let error = until_some(Duration::from_secs(1), "never", || async { Ok(None::<()>) })
+            .await
+            .unwrap_err();
+        assert_eq!(error.to_string(), "timed out after 1s waiting until never");
+        let error = until_some(Duration::from_secs(60), "never", || async {
+            Err::<Option<()>, _>(anyhow!("cannot read pod shop-1"))
+        })
+        .await
+        .unwrap_err();
+        assert!(!error.is::<TimedOut>());
+        assert_eq!(error.to_string(), "cannot read pod shop-1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_enclosing_timeout_hears_what_until_some_saw() {
+        let error = with_timeout(
+            Duration::from_secs(3),
+            "scaling shop to 1",
+            until_some(
+                Duration::from_secs(600),
+                "pod shop-1 is removed",
+                || async {
+                    note("pod shop-1 still exists".into());
+                    Ok(None::<()>)
+                },
+            ),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "timed out after 3s while scaling shop to 1 (last seen: pod shop-1 still exists)"
+        );
     }
 
     #[tokio::test]

@@ -261,13 +261,16 @@ pub(crate) async fn fill(
     let Err(error) = exec::run(cluster.data_init(pod), command, stdin).await else {
         return Ok(());
     };
-    for _ in 0..10 {
-        if data_container_done(cluster, pod).await {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ended = format!("the data container of {pod} has ended");
+    let limit = std::time::Duration::from_secs(5);
+    match wait::until_some(limit, &ended, || async {
+        Ok(data_container_done(cluster, pod).await.then_some(()))
+    })
+    .await
+    {
+        Ok(()) => Ok(()),
+        Err(_) => Err(error),
     }
-    Err(error)
 }
 
 /// The data container of `pod` has ended with status 0: its data directory is complete.

@@ -177,6 +177,9 @@ async fn until_role_record_seen(
     .await
 }
 
+/// The longest a deleted member's pod may take to be made anew by its StatefulSet.
+const REMADE_LIMIT: Duration = Duration::from_secs(600);
+
 /// Deletes `pod` and waits until the StatefulSet's new pod runs its server.
 async fn restart(ctx: &Context, cluster: &Cluster, pod: &str, task: &Task) -> Result<()> {
     task.set("restarting");
@@ -199,18 +202,24 @@ async fn restart(ctx: &Context, cluster: &Cluster, pod: &str, task: &Task) -> Re
         Reason::Restarting,
         format!("{pod} restarts on the StatefulSet's current template"),
     );
-    loop {
-        let current = cluster
-            .pods
-            .get_opt(pod)
-            .await
-            .with_context(|| format!("cannot read pod {pod}"))?;
-        let uid = uid_of(current);
-        if uid.is_some() && uid != old_uid {
-            break;
+    let (pods, old_uid) = (&cluster.pods, &old_uid);
+    let anew = format!("the StatefulSet makes pod {pod} anew");
+    wait::until_some(REMADE_LIMIT, &anew, || async move {
+        let uid = uid_of(
+            pods.get_opt(pod)
+                .await
+                .with_context(|| format!("cannot read pod {pod}"))?,
+        );
+        if uid.is_some() && uid != *old_uid {
+            return Ok(Some(()));
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+        wait::note(match uid {
+            None => format!("pod {pod} does not exist yet"),
+            Some(_) => format!("pod {pod} is still the deleted one"),
+        });
+        Ok(None)
+    })
+    .await?;
     task.set("starting");
     wait::until_server_runs(&cluster.pods, pod).await
 }

@@ -9,6 +9,7 @@
 //! again, its pod template unchanged, and nothing restarts.
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
+use crate::k8s::wait;
 use crate::manifests::STATEFULSET_BEING_REMADE;
 use crate::ops::placement::data_claim;
 use anyhow::{bail, Context as _, Result};
@@ -17,7 +18,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::Api;
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 /// The StatefulSet's claim template of the members' data volumes.
 const DATA_TEMPLATE: &str = "data";
@@ -92,25 +94,39 @@ pub async fn wait_grown(
     let claims: Api<PersistentVolumeClaim> =
         Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let wanted = bytes(size).with_context(|| format!("--storage {size}: not a size"))?;
-    let deadline = Instant::now() + timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
     for name in names {
-        loop {
+        let last: Mutex<Option<PersistentVolumeClaim>> = Mutex::new(None);
+        let (claims, last_ref) = (&claims, &last);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let grown = wait::until_some(left, &format!("claim {name} holds {size}"), || async move {
             let claim = claims
                 .get(name)
                 .await
                 .with_context(|| format!("cannot read PersistentVolumeClaim {name}"))?;
             let held = capacity(&claim).unwrap_or_default();
             if bytes(&held).is_some_and(|have| have >= wanted) {
-                break;
+                return Ok(Some(()));
             }
-            if Instant::now() > deadline {
+            wait::note(format!("claim {name} holds {held}"));
+            *last_ref.lock().unwrap_or_else(|e| e.into_inner()) = Some(claim);
+            Ok(None)
+        })
+        .await;
+        match grown {
+            Err(e) if e.is::<wait::TimedOut>() => {
+                let claim = last
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_default();
                 bail!(
-                    "claim {name} asks for {size} but holds {held} after {}s: its volume was not expanded{}",
+                    "claim {name} asks for {size} but holds {} after {}s: its volume was not expanded{}",
+                    capacity(&claim).unwrap_or_default(),
                     timeout.as_secs(),
                     conditions(&claim)
                 );
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            grown => grown?,
         }
     }
     Ok(())
@@ -280,20 +296,29 @@ async fn forget_remake(configs: &Api<ConfigMap>, name: &str) -> Result<()> {
 /// Waits (up to 60 s) until StatefulSet `name` is gone: an orphaning delete first detaches its
 /// pods and claims.
 async fn wait_gone(statefulsets: &Api<StatefulSet>, name: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while statefulsets
-        .get_opt(name)
-        .await
-        .with_context(|| format!("cannot read StatefulSet {name}"))?
-        .is_some()
-    {
-        if Instant::now() > deadline {
-            bail!("StatefulSet {name} is still being deleted after 60 s (its pods are detached from it one by one)");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let gone = wait::until_some(
+        GONE_LIMIT,
+        &format!("StatefulSet {name} is gone"),
+        || async {
+            let there = statefulsets
+                .get_opt(name)
+                .await
+                .with_context(|| format!("cannot read StatefulSet {name}"))?;
+            Ok(there.is_none().then_some(()))
+        },
+    )
+    .await;
+    match gone {
+        Err(e) if e.is::<wait::TimedOut>() => bail!(
+            "StatefulSet {name} is still being deleted after {} s (its pods are detached from it one by one)",
+            GONE_LIMIT.as_secs()
+        ),
+        gone => gone,
     }
-    Ok(())
 }
+
+/// The longest an orphaning delete of the StatefulSet may take.
+const GONE_LIMIT: Duration = Duration::from_secs(60);
 
 /// The size a claim holds (its status capacity).
 fn capacity(claim: &PersistentVolumeClaim) -> Option<String> {
@@ -360,5 +385,58 @@ mod tests {
         assert_eq!(bytes("2e3"), Some(2000.0));
         assert!(bytes("20Gi") > bytes("10Gi") && bytes("10G") < bytes("10Gi"));
         assert_eq!(bytes("10GB"), None);
+    }
+}
+
+/// Waiting for the volumes, against a scripted API server (time paused).
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{core, ok, Script};
+
+    fn claim(name: &str, asks: &str, holds: &str, condition: Option<&str>) -> serde_json::Value {
+        let conditions: Vec<_> = condition
+            .map(|m| serde_json::json!({ "type": "Resizing", "status": "True", "message": m }))
+            .into_iter()
+            .collect();
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": { "name": name },
+            "spec": { "resources": { "requests": { "storage": asks } } },
+            "status": { "capacity": { "storage": holds }, "conditions": conditions },
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_volume_not_expanded_in_time_is_told_with_what_its_claim_holds() {
+        let path = core("persistentvolumeclaims", "data-shop-1");
+        let (ctx, server) = Script::new()
+            .cluster_loaded("shop", 2, "shop-0")
+            .get(
+                core("persistentvolumeclaims", "data-shop-0"),
+                ok(claim("data-shop-0", "2Gi", "2Gi", None)),
+            )
+            .get(&path, ok(claim("data-shop-1", "2Gi", "1Gi", None)))
+            .get(&path, ok(claim("data-shop-1", "2Gi", "1Gi", None)))
+            .get(
+                &path,
+                ok(claim(
+                    "data-shop-1",
+                    "2Gi",
+                    "1Gi",
+                    Some("waiting for the driver"),
+                )),
+            )
+            .start_context();
+        let cluster = Cluster::load(&ctx, "shop").await.unwrap();
+        let names = ["data-shop-0".to_string(), "data-shop-1".to_string()];
+        let error = wait_grown(&cluster, &names, "2Gi", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "claim data-shop-1 asks for 2Gi but holds 1Gi after 1s: its volume was not expanded (Resizing: waiting for the driver)"
+        );
+        server.finish();
     }
 }
