@@ -85,6 +85,8 @@ pub struct Report {
     pub events: Vec<crate::k8s::events::Entry>,
     /// The automatic-failover agent, as its Lease tells it (None: no agent ran).
     pub agent: Option<crate::k8s::agent_lease::AgentState>,
+    /// Where its backups go and the last one taken (None: backups not enabled).
+    pub backups: Option<crate::manifests::backup::BackupConfig>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -180,11 +182,23 @@ impl Extras {
     }
 }
 
+/// Where the cluster's backups go (ConfigMap NAME-backup), when enabled.
+async fn backup_config(cluster: &Cluster) -> Option<crate::manifests::backup::BackupConfig> {
+    use crate::manifests::backup;
+    let configs: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let found = configs
+        .get_opt(&backup::config_name(&cluster.name))
+        .await
+        .ok()??;
+    backup::read_config(&found)
+}
+
 /// Observes every member (all at once: one exec for all of them, or one per member, in
 /// parallel; see `survey`) and judges the whole.
 pub async fn report(cluster: &Cluster) -> Report {
     let extra = cluster.engine.status_statements();
-    let (observed, operation, agent, events, agent_deployment) = tokio::join!(
+    let (observed, operation, agent, events, agent_deployment, backups) = tokio::join!(
         crate::cluster::survey::observe_running(cluster, &extra),
         crate::k8s::lock::current(&cluster.client, &cluster.namespace, &cluster.name),
         crate::k8s::agent_lease::state(&cluster.client, &cluster.namespace, &cluster.name),
@@ -195,6 +209,7 @@ pub async fn report(cluster: &Cluster) -> Report {
             crate::k8s::events::RECENT,
         ),
         agent_deployment(cluster),
+        backup_config(cluster),
     );
     let mut members = Vec::new();
     let mut states: Vec<Option<ServerState>> = Vec::new();
@@ -304,6 +319,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         operation: operation.ok().flatten(),
         agent,
         events: events.unwrap_or_default(),
+        backups,
     }
 }
 

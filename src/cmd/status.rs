@@ -122,6 +122,9 @@ fn header(r: &Report, style: Style) -> String {
     if let Some(agent) = &r.agent {
         out += &format!("Agent:     {}\n", agent.describe());
     }
+    if let Some(backups) = &r.backups {
+        out += &format!("Backups:   {}\n", backups.describe());
+    }
     out
 }
 
@@ -414,6 +417,7 @@ mod tests {
             operation: None,
             agent: None,
             events: vec![],
+            backups: None,
         }
     }
 
