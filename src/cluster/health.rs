@@ -129,8 +129,8 @@ pub struct MemberReport {
     pub gtid: String,
     /// read_only as the server says it; None when it could not be asked.
     pub read_only: Option<bool>,
-    pub io_thread: Option<String>,
-    pub sql_thread: Option<String>,
+    pub io_thread: Option<crate::db::engine::Receiver>,
+    pub sql_thread: Option<crate::db::engine::Applier>,
     pub source: Option<String>,
     pub errant: Vec<String>,
     /// The server's version, as it reports it.
@@ -277,8 +277,8 @@ pub async fn report(cluster: &Cluster) -> Report {
             if let Some(repl) = &s.replication {
                 r.replicating = repl.is_running();
                 r.lag_seconds = repl.seconds_behind;
-                r.io_thread = Some(repl.receiver.to_string());
-                r.sql_thread = Some(repl.applier.to_string());
+                r.io_thread = Some(repl.receiver.clone());
+                r.sql_thread = Some(repl.applier.clone());
                 r.source = Some(crate::manifests::member_of_host(&repl.source_host));
                 r.error = r.error.take().or_else(|| repl.error());
             }
@@ -762,7 +762,9 @@ const SLOW_ACKNOWLEDGEMENT_SECONDS: u64 = 1;
 fn receivers_fix(members: &[MemberReport], fix: &Fix) -> String {
     let stalled: Vec<&MemberReport> = members
         .iter()
-        .filter(|m| m.role == Role::Replica && m.io_thread.as_deref() != Some("Yes"))
+        .filter(|m| {
+            m.role == Role::Replica && m.io_thread != Some(crate::db::engine::Receiver::Connected)
+        })
         .collect();
     if stalled.is_empty() {
         return format!(
@@ -776,7 +778,9 @@ fn receivers_fix(members: &[MemberReport], fix: &Fix) -> String {
             format!(
                 "{} (IO {})",
                 m.name,
-                m.io_thread.as_deref().unwrap_or("unknown")
+                m.io_thread
+                    .as_ref()
+                    .map_or("unknown", crate::db::engine::Receiver::as_str)
             )
         })
         .collect();
@@ -940,7 +944,7 @@ mod tests {
         let replica = |name: &str, io: &str| MemberReport {
             name: name.into(),
             role: Role::Replica,
-            io_thread: Some(io.into()),
+            io_thread: Some(crate::db::engine::Receiver::parse(io)),
             ..Default::default()
         };
         let text = receivers_fix(
