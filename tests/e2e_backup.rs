@@ -118,6 +118,13 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
         .to_string();
     writer.wait_for_acknowledgements("writes after the backup", Duration::from_secs(60));
     let acked = writer.stop();
+    // status shows where backups go and the last one (never the key).
+    let status = ns.status_json("src");
+    assert_eq!(status["backups"]["last"]["id"], id.as_str(), "{status:#}");
+    assert_eq!(status["backups"]["credentials"], "s3", "{status:#}");
+    let table = ns.plugin(&["status", "src"]).ok().stdout;
+    assert!(table.contains(&format!("last backup {id}")), "{table}");
+    assert!(!table.contains(&s3_var("MYSQLHA_S3_SECRET_KEY")), "{table}");
     let listed = ns.plugin(&["backup", "list", "src"]).ok().stdout;
     assert!(listed.contains(&id), "{listed}");
     ns.plugin(&["backup", "verify", "src"]).ok();

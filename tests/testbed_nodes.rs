@@ -355,3 +355,30 @@ fn each_fault_command_does_what_it_says() {
     });
     let _ = o_ip;
 }
+
+/// `tests/testbed/node object-store stop|start|freeze|thaw`: a stopped store refuses, a started
+/// one serves the same objects; a frozen one does not answer, a thawed one does. Here, in the
+/// group that runs alone, because the backup tests use the store.
+#[test]
+fn the_object_store_fault_commands_do_what_they_say() {
+    let key = format!("faults/{}/object", std::process::id());
+    let body = format!("fault test {}", std::process::id());
+    s3_curl(&["-X", "PUT", "--data-binary", &body], &key).unwrap();
+    node(&["object-store", "stop"]);
+    let refused = s3_curl(&[], &key).unwrap_err();
+    assert!(
+        refused.contains("Failed to connect") || refused.contains("Connection refused"),
+        "{refused}"
+    );
+    node(&["object-store", "start"]);
+    assert_eq!(s3_curl(&[], &key).unwrap(), body.as_bytes());
+    node(&["object-store", "freeze"]);
+    let hung = s3_curl(&["--max-time", "3"], &key).unwrap_err();
+    node(&["object-store", "thaw"]);
+    assert!(
+        hung.contains("timed out") || hung.contains("Timeout"),
+        "{hung}"
+    );
+    assert_eq!(s3_curl(&[], &key).unwrap(), body.as_bytes());
+    s3_curl(&["-X", "DELETE"], &key).unwrap();
+}

@@ -85,6 +85,8 @@ pub struct Report {
     pub events: Vec<crate::k8s::events::Entry>,
     /// The automatic-failover agent, as its Lease tells it (None: no agent ran).
     pub agent: Option<crate::k8s::agent_lease::AgentState>,
+    /// Where its backups go and the last one taken (None: backups not enabled).
+    pub backups: Option<crate::manifests::backup::BackupConfig>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -127,8 +129,8 @@ pub struct MemberReport {
     pub gtid: String,
     /// read_only as the server says it; None when it could not be asked.
     pub read_only: Option<bool>,
-    pub io_thread: Option<String>,
-    pub sql_thread: Option<String>,
+    pub io_thread: Option<crate::db::engine::Receiver>,
+    pub sql_thread: Option<crate::db::engine::Applier>,
     pub source: Option<String>,
     pub errant: Vec<String>,
     /// The server's version, as it reports it.
@@ -180,11 +182,23 @@ impl Extras {
     }
 }
 
+/// Where the cluster's backups go (ConfigMap NAME-backup), when enabled.
+async fn backup_config(cluster: &Cluster) -> Option<crate::manifests::backup::BackupConfig> {
+    use crate::manifests::backup;
+    let configs: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let found = configs
+        .get_opt(&backup::config_name(&cluster.name))
+        .await
+        .ok()??;
+    backup::read_config(&found)
+}
+
 /// Observes every member (all at once: one exec for all of them, or one per member, in
 /// parallel; see `survey`) and judges the whole.
 pub async fn report(cluster: &Cluster) -> Report {
     let extra = cluster.engine.status_statements();
-    let (observed, operation, agent, events, agent_deployment) = tokio::join!(
+    let (observed, operation, agent, events, agent_deployment, backups) = tokio::join!(
         crate::cluster::survey::observe_running(cluster, &extra),
         crate::k8s::lock::current(&cluster.client, &cluster.namespace, &cluster.name),
         crate::k8s::agent_lease::state(&cluster.client, &cluster.namespace, &cluster.name),
@@ -195,6 +209,7 @@ pub async fn report(cluster: &Cluster) -> Report {
             crate::k8s::events::RECENT,
         ),
         agent_deployment(cluster),
+        backup_config(cluster),
     );
     let mut members = Vec::new();
     let mut states: Vec<Option<ServerState>> = Vec::new();
@@ -262,8 +277,8 @@ pub async fn report(cluster: &Cluster) -> Report {
             if let Some(repl) = &s.replication {
                 r.replicating = repl.is_running();
                 r.lag_seconds = repl.seconds_behind;
-                r.io_thread = Some(repl.receiver.to_string());
-                r.sql_thread = Some(repl.applier.to_string());
+                r.io_thread = Some(repl.receiver.clone());
+                r.sql_thread = Some(repl.applier.clone());
                 r.source = Some(crate::manifests::member_of_host(&repl.source_host));
                 r.error = r.error.take().or_else(|| repl.error());
             }
@@ -304,6 +319,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         operation: operation.ok().flatten(),
         agent,
         events: events.unwrap_or_default(),
+        backups,
     }
 }
 
@@ -746,7 +762,9 @@ const SLOW_ACKNOWLEDGEMENT_SECONDS: u64 = 1;
 fn receivers_fix(members: &[MemberReport], fix: &Fix) -> String {
     let stalled: Vec<&MemberReport> = members
         .iter()
-        .filter(|m| m.role == Role::Replica && m.io_thread.as_deref() != Some("Yes"))
+        .filter(|m| {
+            m.role == Role::Replica && m.io_thread != Some(crate::db::engine::Receiver::Connected)
+        })
         .collect();
     if stalled.is_empty() {
         return format!(
@@ -760,7 +778,9 @@ fn receivers_fix(members: &[MemberReport], fix: &Fix) -> String {
             format!(
                 "{} (IO {})",
                 m.name,
-                m.io_thread.as_deref().unwrap_or("unknown")
+                m.io_thread
+                    .as_ref()
+                    .map_or("unknown", crate::db::engine::Receiver::as_str)
             )
         })
         .collect();
@@ -924,7 +944,7 @@ mod tests {
         let replica = |name: &str, io: &str| MemberReport {
             name: name.into(),
             role: Role::Replica,
-            io_thread: Some(io.into()),
+            io_thread: Some(crate::db::engine::Receiver::parse(io)),
             ..Default::default()
         };
         let text = receivers_fix(

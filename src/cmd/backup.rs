@@ -129,6 +129,7 @@ pub async fn store_for(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<S
             store: to.clone(),
             endpoint: flags.endpoint.clone(),
             credentials: credentials.clone(),
+            last: None,
         },
         _ => recorded_config(ctx, name).await?.with_context(|| {
             format!("cluster {name} has no backups enabled here (kubectl mysqlha backup enable {name} --to s3://BUCKET/PREFIX --credentials SECRET), and no --to/--credentials were given")
@@ -143,6 +144,7 @@ async fn enable(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<()> {
         store: flags.to.clone().unwrap_or_default(),
         endpoint: flags.endpoint.clone(),
         credentials: flags.credentials.clone().unwrap_or_default(),
+        last: None,
     };
     let store = open(ctx, &config).await?;
     store.check_access().await?;
@@ -211,6 +213,27 @@ async fn take(ctx: &Context, name: &str, timeout: std::time::Duration) -> Result
         store.describe()
     );
     events.step(Reason::BackupTaken, &what, Some(&manifest.donor));
+    let last = objects::LastBackup {
+        id: manifest.id.clone(),
+        finished: manifest.finished.clone(),
+        bytes: manifest.bytes,
+        gtid: manifest.gtid.clone(),
+    };
+    let configs: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    if let Err(e) = configs
+        .patch(
+            &objects::config_name(name),
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(objects::last_backup_patch(&last)),
+        )
+        .await
+    {
+        // The backup is in the store all the same; only status does not show it.
+        eprintln!(
+            "warning: the backup is taken, but ConfigMap {} could not record it: {e}",
+            objects::config_name(name)
+        );
+    }
     events.done().await;
     println!("{what}");
     Ok(())

@@ -122,6 +122,9 @@ fn header(r: &Report, style: Style) -> String {
     if let Some(agent) = &r.agent {
         out += &format!("Agent:     {}\n", agent.describe());
     }
+    if let Some(backups) = &r.backups {
+        out += &format!("Backups:   {}\n", backups.describe());
+    }
     out
 }
 
@@ -215,11 +218,17 @@ const HEADER: [&str; 12] = [
 
 fn member_row(m: &MemberReport) -> Vec<Cell> {
     let primary = m.role == Role::Primary;
-    let thread = |t: &Option<String>| match t.as_deref() {
+    use crate::db::engine::{Applier, Receiver};
+    let receiver = |t: &Option<Receiver>| match t {
         None => cell("-"),
-        Some("Yes") => cell("Yes"),
-        Some(other) if other == "Connecting" => painted(other, Some(Color::Yellow)),
-        Some(other) => painted(other, Some(Color::Red)),
+        Some(Receiver::Connected) => cell("Yes"),
+        Some(r @ Receiver::Connecting) => painted(r.as_str(), Some(Color::Yellow)),
+        Some(r) => painted(r.as_str(), Some(Color::Red)),
+    };
+    let applier = |t: &Option<Applier>| match t {
+        None => cell("-"),
+        Some(Applier::Running) => cell("Yes"),
+        Some(a) => painted(a.as_str(), Some(Color::Red)),
     };
     vec![
         cell(m.name.clone()),
@@ -243,8 +252,8 @@ fn member_row(m: &MemberReport) -> Vec<Cell> {
             // The primary takes writes; a replica never does.
             Some(ro) => painted(yes_no(ro), (ro == primary).then_some(Color::Red)),
         },
-        thread(&m.io_thread),
-        thread(&m.sql_thread),
+        receiver(&m.io_thread),
+        applier(&m.sql_thread),
         match m.lag_seconds {
             None => cell("-"),
             Some(l) => painted(format!("{l}s"), (l > 0).then_some(Color::Yellow)),
@@ -368,8 +377,8 @@ mod tests {
             lag_seconds: (role == Role::Replica).then_some(0),
             gtid: "0-1-42".into(),
             read_only: Some(role == Role::Replica),
-            io_thread: (role == Role::Replica).then(|| "Yes".into()),
-            sql_thread: (role == Role::Replica).then(|| "Yes".into()),
+            io_thread: (role == Role::Replica).then_some(crate::db::engine::Receiver::Connected),
+            sql_thread: (role == Role::Replica).then_some(crate::db::engine::Applier::Running),
             source: (role == Role::Replica).then(|| "ha-0".into()),
             binary_logs: Some(BinaryLogs {
                 files: 2,
@@ -407,13 +416,14 @@ mod tests {
                 MemberReport {
                     errant: vec!["0-3-7".into(), "1-3-2".into()],
                     lag_seconds: Some(3),
-                    io_thread: Some("No".into()),
+                    io_thread: Some(crate::db::engine::Receiver::Stopped),
                     ..member("ha-2", Role::Replica, "node-long-name")
                 },
             ],
             operation: None,
             agent: None,
             events: vec![],
+            backups: None,
         }
     }
 

@@ -7,20 +7,66 @@ use std::collections::BTreeMap;
 pub const STORE_KEY: &str = "store";
 pub const ENDPOINT_KEY: &str = "endpoint";
 pub const CREDENTIALS_KEY: &str = "credentials";
+/// The last base backup taken (written by `backup NAME` once its manifest is in the store).
+pub const LAST_ID_KEY: &str = "last-backup-id";
+pub const LAST_FINISHED_KEY: &str = "last-backup-finished";
+pub const LAST_BYTES_KEY: &str = "last-backup-bytes";
+pub const LAST_GTID_KEY: &str = "last-backup-gtid";
 
 /// The name of cluster `cluster`'s backup ConfigMap.
 pub fn config_name(cluster: &str) -> String {
     format!("{cluster}-backup")
 }
 
-/// Where a cluster's backups go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a cluster's backups go, and the last one taken.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct BackupConfig {
     /// s3://BUCKET/PREFIX
     pub store: String,
     pub endpoint: Option<String>,
     /// The Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
     pub credentials: String,
+    pub last: Option<LastBackup>,
+}
+
+/// The last base backup taken, as `backup NAME` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LastBackup {
+    pub id: String,
+    pub finished: String,
+    pub bytes: u64,
+    pub gtid: String,
+}
+
+/// The merge patch that records `last` on the backup ConfigMap.
+pub fn last_backup_patch(last: &LastBackup) -> serde_json::Value {
+    serde_json::json!({"data": {
+        LAST_ID_KEY: last.id,
+        LAST_FINISHED_KEY: last.finished,
+        LAST_BYTES_KEY: last.bytes.to_string(),
+        LAST_GTID_KEY: last.gtid,
+    }})
+}
+
+impl BackupConfig {
+    /// `s3://b/p at http://… (key from Secret s3); last backup ID at TIME (N bytes, GTID g)`.
+    pub fn describe(&self) -> String {
+        let mut out = self.store.clone();
+        if let Some(endpoint) = &self.endpoint {
+            out += &format!(" at {endpoint}");
+        }
+        out += &format!(" (key from Secret {})", self.credentials);
+        match &self.last {
+            Some(last) => {
+                out += &format!(
+                    "; last backup {} at {} ({} bytes, GTID {})",
+                    last.id, last.finished, last.bytes, last.gtid
+                )
+            }
+            None => out += "; no backup taken yet",
+        }
+        out
+    }
 }
 
 pub fn config_map(cluster: &str, namespace: &str, config: &BackupConfig) -> ConfigMap {
@@ -48,10 +94,19 @@ pub fn config_map(cluster: &str, namespace: &str, config: &BackupConfig) -> Conf
 /// Reads a backup ConfigMap back; None when it lacks the store or the Secret's name.
 pub fn read_config(config_map: &ConfigMap) -> Option<BackupConfig> {
     let data = config_map.data.as_ref()?;
+    let last = (|| {
+        Some(LastBackup {
+            id: data.get(LAST_ID_KEY)?.clone(),
+            finished: data.get(LAST_FINISHED_KEY)?.clone(),
+            bytes: data.get(LAST_BYTES_KEY)?.parse().ok()?,
+            gtid: data.get(LAST_GTID_KEY)?.clone(),
+        })
+    })();
     Some(BackupConfig {
         store: data.get(STORE_KEY)?.clone(),
         endpoint: data.get(ENDPOINT_KEY).cloned(),
         credentials: data.get(CREDENTIALS_KEY)?.clone(),
+        last,
     })
 }
 
@@ -65,6 +120,7 @@ mod tests {
             store: "s3://b/p".into(),
             endpoint: Some("http://10.0.0.1:9000".into()),
             credentials: "shop-s3".into(),
+            last: None,
         };
         let cm = config_map("shop", "ns", &config);
         assert_eq!(cm.metadata.name.as_deref(), Some("shop-backup"));
@@ -79,5 +135,39 @@ mod tests {
             Some(without_endpoint)
         );
         assert_eq!(read_config(&ConfigMap::default()), None);
+    }
+
+    #[test]
+    fn the_last_backup_is_recorded_by_a_patch_and_described() {
+        let config = BackupConfig {
+            store: "s3://b/p".into(),
+            endpoint: None,
+            credentials: "s3".into(),
+            last: None,
+        };
+        assert_eq!(
+            config.describe(),
+            "s3://b/p (key from Secret s3); no backup taken yet"
+        );
+        let last = LastBackup {
+            id: "20261206T100000Z".into(),
+            finished: "2026-12-06T10:00:09Z".into(),
+            bytes: 42,
+            gtid: "0-1-7".into(),
+        };
+        let mut cm = config_map("shop", "ns", &config);
+        let patch = last_backup_patch(&last);
+        for (k, v) in patch["data"].as_object().unwrap() {
+            cm.data
+                .as_mut()
+                .unwrap()
+                .insert(k.clone(), v.as_str().unwrap().to_string());
+        }
+        let read = read_config(&cm).unwrap();
+        assert_eq!(read.last, Some(last));
+        assert_eq!(
+            read.describe(),
+            "s3://b/p (key from Secret s3); last backup 20261206T100000Z at 2026-12-06T10:00:09Z (42 bytes, GTID 0-1-7)"
+        );
     }
 }

@@ -510,6 +510,13 @@ impl fmt::Display for Receiver {
     }
 }
 
+impl serde::Serialize for Receiver {
+    /// As the engine's word (`status -o json` shows what the server said).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A replica's applying (SQL) thread, as the engine's replica status says it
 /// (`Slave_SQL_Running` / `Replica_SQL_Running`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -557,6 +564,13 @@ pub const PORT: i32 = 3306;
 /// kept open on the old primary must not write on beside the new one); the fence's own session
 /// is spared by its id.
 pub const KEEP_SESSIONS_OF: &str = "'system user', 'event_scheduler', 'repl'";
+
+impl serde::Serialize for Applier {
+    /// As the engine's word (`status -o json` shows what the server said).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// The form a base backup's data takes in object storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
