@@ -428,6 +428,8 @@ impl Rules<'_> {
         self.state.phase = Phase::Watching;
         self.state.write_path = WritePath::Serving;
         self.state.write_path_said = None;
+        // A new primary is a new episode: what was said of the last one may be said of it.
+        self.state.said = None;
         self.actions
             .push(Action::Annotate(LeaseNote::Watching, primary));
     }
@@ -1769,16 +1771,16 @@ mod tests {
     }
 
     #[test]
-    fn a_saying_outlives_a_failover_until_a_primary_answers() {
-        // As the agent behaves now: `said` is forgotten only at an answer, not when the primary
-        // of record changes.
+    fn a_new_primary_of_record_begins_a_new_episode_of_sayings() {
+        // A refusal said of the old primary may be said of the new one (it used to stay
+        // unsaid until some primary answered).
         let mut bed = Bed::new();
         bed.answers(0.0);
         bed.silent(10.0);
         bed.see(plan(vec![member("shop-2", None)], &[]), 10.0);
         assert_eq!(tags(&bed.lease(None, 10.0)), ["FailoverRefused"]);
         bed.see(Observation::Record("shop-1".into()), 11.0);
-        assert_eq!(bed.state.said, Some(Reason::FailoverRefused));
+        assert_eq!(bed.state.said, None);
     }
 
     // Members out of service: rejoin and rebuild.
