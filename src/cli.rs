@@ -127,13 +127,7 @@ pub enum Command {
     #[command(
         args_conflicts_with_subcommands = true,
         subcommand_negates_reqs = true,
-        after_help = "Examples:
-  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=...
-  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3
-  kubectl mysqlha backup shop
-  kubectl mysqlha backup list shop
-  kubectl mysqlha backup verify shop
-  kubectl mysqlha backup disable shop"
+        after_help = "Examples:\n  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3\n  kubectl mysqlha backup shop\n  kubectl mysqlha backup list shop\n  kubectl mysqlha backup verify shop\n  kubectl mysqlha backup disable shop\n\nThe Secret --credentials names, made once:\n  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=..."
     )]
     Backup(BackupArgs),
     /// Create a new cluster from a base backup of another (which may no longer exist)
@@ -144,10 +138,9 @@ pub enum Command {
     /// GTID position and every table the backup recorded, or the restore fails. Then the
     /// replicas are cloned from it and the agent deployed, as by create. The store is FROM's
     /// (`backup enable`) unless --to, --endpoint and --credentials name it.
-    #[command(after_help = "Examples:
-  kubectl mysqlha restore shop2 --from shop
-  kubectl mysqlha restore shop2 --from shop --backup 20261206T213700Z --replicas 2
-  kubectl mysqlha restore shop2 --from shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3")]
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha restore shop2 --from shop\n  kubectl mysqlha restore shop2 --from shop --backup 20261206T213700Z --replicas 2\n  kubectl mysqlha restore shop2 --from shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3"
+    )]
     Restore(RestoreArgs),
     /// The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)
     #[command(

@@ -3,6 +3,8 @@
 //! kubectl first on PATH and MYSQLHA_IMAGE, and fail (never skip) without them.
 //! Each test works in a namespace of its own, deleted when the test ends, so they can run in
 //! parallel (cargo test threads or nextest processes).
+mod common;
+use common::{s3_curl, s3_var};
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -606,62 +608,35 @@ fn prereqs_installs_what_is_missing_and_up_and_ci_call_it() {
     }
 }
 
-/// curl signed with the test bed's object-store key (AWS signature v4), as a user's tool would.
-fn s3_curl(args: &[&str]) -> Result<String, String> {
-    let var = |v: &str| {
-        std::env::var(v).unwrap_or_else(|_| {
-            panic!("{v} not set: the test bed is not up; run `eval \"$(tests/testbed/up)\"` first")
-        })
-    };
-    let user = format!(
-        "{}:{}",
-        var("MYSQLHA_S3_ACCESS_KEY"),
-        var("MYSQLHA_S3_SECRET_KEY")
-    );
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-f",
-            "--max-time",
-            "10",
-            "-H",
-            "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-            "--aws-sigv4",
-            "aws:amz:us-east-1:s3",
-            "--user",
-            &user,
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// The object store (versitygw): objects kept and listed, refused with a wrong key, reachable
 /// from a pod. (Its fault commands are tested in testbed_nodes, which runs alone: the backup
 /// tests use the store beside this one.)
 #[test]
 fn the_object_store_keeps_objects_and_answers_pods() {
-    let endpoint = std::env::var("MYSQLHA_S3_ENDPOINT").expect("MYSQLHA_S3_ENDPOINT not set");
-    let bucket = std::env::var("MYSQLHA_S3_BUCKET").expect("MYSQLHA_S3_BUCKET not set");
-    let key = format!("{endpoint}/{bucket}/smoke/{}/object", std::process::id());
+    let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
+    let bucket = s3_var("MYSQLHA_S3_BUCKET");
+    let key = format!("smoke/{}/object", std::process::id());
     let body = format!("smoke object {}", std::process::id());
-    s3_curl(&["-X", "PUT", "--data-binary", &body, &key]).unwrap();
-    assert_eq!(s3_curl(&[&key]).unwrap(), body);
-    let listing = s3_curl(&[&format!(
-        // The query as signed: "/" encoded.
-        "{endpoint}/{bucket}?list-type=2&prefix=smoke%2F{}%2F",
-        std::process::id()
-    )])
+    s3_curl(&["-X", "PUT", "--data-binary", &body], &key).unwrap();
+    assert_eq!(s3_curl(&[], &key).unwrap(), body.as_bytes());
+    // The query as signed: "/" encoded.
+    let listing = s3_curl(
+        &[],
+        &format!("?list-type=2&prefix=smoke%2F{}%2F", std::process::id()),
+    )
     .unwrap();
+    let listing = String::from_utf8_lossy(&listing);
     assert!(listing.contains("<Key>smoke/"), "{listing}");
-    // Wrong key: refused.
+    // Without the key: refused.
     let forged = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &key])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{endpoint}/{bucket}/{key}"),
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&forged.stdout), "403");
@@ -676,10 +651,9 @@ fn the_object_store_keeps_objects_and_answers_pods() {
     );
     let answer = ns.kubectl(&["exec", "client", "--", "perl", "-e", &perl]);
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
-
-    s3_curl(&["-X", "DELETE", &key]).unwrap();
+    s3_curl(&["-X", "DELETE"], &key).unwrap();
     assert!(
-        s3_curl(&[&key]).is_err(),
+        s3_curl(&[], &key).is_err(),
         "a deleted object is still served"
     );
 }
