@@ -182,16 +182,12 @@ impl Extras {
     }
 }
 
-/// Where the cluster's backups go (ConfigMap NAME-backup), when enabled.
+/// Where the cluster's backups go (ConfigMap NAME-backup), when enabled and readable.
 async fn backup_config(cluster: &Cluster) -> Option<crate::manifests::backup::BackupConfig> {
-    use crate::manifests::backup;
-    let configs: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
-        kube::Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let found = configs
-        .get_opt(&backup::config_name(&cluster.name))
+    crate::k8s::apply::backup_config(&cluster.client, &cluster.namespace, &cluster.name)
         .await
-        .ok()??;
-    backup::read_config(&found)
+        .ok()
+        .flatten()
 }
 
 /// Observes every member (all at once: one exec for all of them, or one per member, in

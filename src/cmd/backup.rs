@@ -115,11 +115,7 @@ pub async fn open(ctx: &Context, config: &BackupConfig) -> Result<Store> {
 
 /// Where cluster `name`'s backups go, as `backup enable` recorded it.
 pub async fn recorded_config(ctx: &Context, name: &str) -> Result<Option<BackupConfig>> {
-    let config = Api::<ConfigMap>::namespaced(ctx.client.clone(), &ctx.namespace)
-        .get_opt(&objects::config_name(name))
-        .await
-        .with_context(|| format!("cannot read ConfigMap {}", objects::config_name(name)))?;
-    Ok(config.as_ref().and_then(objects::read_config))
+    crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, name).await
 }
 
 /// The store the flags name, else the one recorded for cluster `name`.

@@ -86,6 +86,22 @@ pub async fn delete_workloads(client: &kube::Client, namespace: &str, name: &str
 }
 
 /// The API traffic of apply and delete, against a scripted API server.
+/// Where cluster `cluster`'s backups go, as `backup enable` recorded it (ConfigMap
+/// NAME-backup); None when backups are not enabled.
+pub async fn backup_config(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+) -> Result<Option<crate::manifests::backup::BackupConfig>> {
+    use crate::manifests::backup;
+    let name = backup::config_name(cluster);
+    let found = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), namespace)
+        .get_opt(&name)
+        .await
+        .with_context(|| format!("cannot read ConfigMap {name}"))?;
+    Ok(found.as_ref().and_then(backup::read_config))
+}
+
 #[cfg(test)]
 mod api_tests {
     use super::*;

@@ -185,10 +185,7 @@ pub async fn restore_into(
             // A damaged backup fails its extraction too, or ends it early: the damage is the
             // cause to tell, so the data is read again, whole, to tell it.
             task.set("the restore failed: reading the backup again to check it");
-            let (bytes, sha256) = store
-                .download_into(&key, &mut tokio::io::sink(), |_| {})
-                .await?;
-            check_data(manifest, bytes, &sha256)?;
+            verify(store, manifest, task).await?;
             streamed?;
             extracted.with_context(|| format!("{pod}: extracting backup {}", manifest.id))?;
         }
