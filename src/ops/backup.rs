@@ -71,6 +71,9 @@ pub async fn take(cluster: &Cluster, store: &Store, task: &Task) -> Result<Manif
         .finish()
         .await
         .with_context(|| format!("uploading {key} to {}", store.describe()))?;
+    let ended = observe(cluster.server(&donor))
+        .await
+        .with_context(|| format!("{donor}: reading its position after the backup"))?;
     let manifest = Manifest {
         id: id.clone(),
         cluster: cluster.name.clone(),
@@ -79,6 +82,7 @@ pub async fn take(cluster: &Cluster, store: &Store, task: &Task) -> Result<Manif
         format: cluster.engine.backup_format(),
         donor: donor.clone(),
         gtid: state.applied.to_string(),
+        gtid_end: ended.applied.to_string(),
         started,
         finished: now(),
         bytes,

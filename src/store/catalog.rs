@@ -25,6 +25,10 @@ pub struct Manifest {
     /// A GTID position every transaction of which the backup holds (the donor's applied
     /// position when the backup began; the backup holds at least that).
     pub gtid: String,
+    /// The donor's applied position when the backup ended: the backup holds at most that
+    /// (empty in backups taken before it was recorded).
+    #[serde(default)]
+    pub gtid_end: String,
     pub started: String,
     pub finished: String,
     pub bytes: u64,
@@ -123,6 +127,45 @@ pub fn choose<'a>(cluster: &str, backups: &'a [Listed], id: Option<&str>) -> Res
     }
 }
 
+/// The base backup a restore to `target` starts from: `id` when given, else the newest
+/// complete one that holds nothing after the target (finished before the time; its end
+/// position within the GTID target). `holds_at_most(manifest, gtid)`: the backup's end
+/// position is within `gtid` (the engine decides).
+pub fn choose_for<'a>(
+    cluster: &str,
+    backups: &'a [Listed],
+    id: Option<&str>,
+    target: &super::archive::Target,
+    holds_at_most: impl Fn(&Manifest, &str) -> bool,
+) -> Result<&'a Manifest> {
+    use super::archive::Target;
+    if id.is_some() || *target == Target::Latest {
+        return choose(cluster, backups, id);
+    }
+    let fits = |m: &Manifest| match target {
+        Target::Latest => true,
+        Target::Time(t) => m
+            .finished
+            .parse::<k8s_openapi::jiff::Timestamp>()
+            .is_ok_and(|f| f <= *t),
+        Target::Gtid(g) => holds_at_most(m, g),
+    };
+    backups
+        .iter()
+        .filter_map(|b| match b {
+            Listed::Complete(m) => Some(m.as_ref()),
+            Listed::Incomplete { .. } => None,
+        })
+        .filter(|m| fits(m))
+        .max_by(|a, b| a.id.cmp(&b.id))
+        .with_context(|| {
+            format!(
+                "cluster {cluster} has no complete base backup from before {} (see kubectl mysqlha backup list {cluster})",
+                target.describe()
+            )
+        })
+}
+
 /// The tables a restored server lacks of those its backup recorded.
 pub fn missing_tables(recorded: &[String], restored: &[String]) -> Vec<String> {
     recorded
@@ -145,6 +188,7 @@ mod tests {
             format: Format::Xbstream,
             donor: "shop-1".into(),
             gtid: "0-1-10".into(),
+            gtid_end: "0-1-12".into(),
             started: "2026-12-06T21:37:00Z".into(),
             finished: "2026-12-06T21:37:09Z".into(),
             bytes: 1024,
@@ -243,5 +287,45 @@ mod tests {
             missing_tables(&recorded, &["app.a".into(), "app.b".into(), "app.c".into()]).is_empty()
         );
         assert_eq!(missing_tables(&recorded, &["app.a".into()]), vec!["app.b"]);
+    }
+
+    #[test]
+    fn a_restore_to_a_point_starts_from_the_newest_backup_before_it() {
+        use crate::store::archive::Target;
+        let mut a = manifest("20261206T100000Z");
+        a.finished = "2026-12-06T10:05:00Z".into();
+        a.gtid_end = "0-1-10".into();
+        let mut b = manifest("20261206T120000Z");
+        b.finished = "2026-12-06T12:05:00Z".into();
+        b.gtid_end = "0-1-20".into();
+        let backups = vec![
+            Listed::Complete(Box::new(a)),
+            Listed::Complete(Box::new(b)),
+            Listed::Incomplete {
+                id: "20261206T130000Z".into(),
+                bytes: 5,
+            },
+        ];
+        let within = |m: &Manifest, g: &str| {
+            let end: u64 = m.gtid_end.rsplit('-').next().unwrap().parse().unwrap();
+            let target: u64 = g.rsplit('-').next().unwrap().parse().unwrap();
+            end <= target
+        };
+        let time = |t: &str| Target::Time(t.parse().unwrap());
+        for (target, chosen) in [
+            (time("2026-12-06T11:00:00Z"), "20261206T100000Z"),
+            (time("2026-12-06T12:05:00Z"), "20261206T120000Z"),
+            (time("2026-12-07T00:00:00Z"), "20261206T120000Z"),
+            (Target::Gtid("0-1-15".into()), "20261206T100000Z"),
+            (Target::Gtid("0-1-20".into()), "20261206T120000Z"),
+            (Target::Latest, "20261206T120000Z"),
+        ] {
+            let m = choose_for("shop", &backups, None, &target, within).unwrap();
+            assert_eq!(m.id, chosen, "{target:?}");
+        }
+        let e = choose_for("shop", &backups, None, &time("2026-12-06T10:00:00Z"), within)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no complete base backup from before"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! Object storage for backups: where a cluster's backups live (`s3://BUCKET/PREFIX` at an
 //! endpoint), the key that opens it, and streaming objects in and out (multipart uploads, never
 //! a staging file). The catalog (`catalog`) says what the objects are.
+pub mod archive;
 pub mod catalog;
 
 use anyhow::{bail, Context as _, Result};
