@@ -334,9 +334,17 @@ pub struct RestoreArgs {
     /// The cluster whose backup is restored
     #[arg(long, value_name = "CLUSTER")]
     pub from: String,
-    /// The backup's ID (default: the newest complete one)
+    /// The backup's ID (default: the newest complete one before the target)
     #[arg(long, value_name = "ID")]
     pub backup: Option<String>,
+    /// Restore to this time (RFC 3339): every transaction stamped before it, none at or after
+    /// it (stamps are whole seconds; a fraction rounds up); from the archived binary logs
+    #[arg(long, value_name = "TIME", conflicts_with = "to_gtid")]
+    pub to_time: Option<String>,
+    /// Restore to exactly this GTID position (MariaDB, e.g. 0-1-1234) or set (MySQL,
+    /// UUID:1-1234): its transactions, none after
+    #[arg(long, value_name = "GTIDS")]
+    pub to_gtid: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -11,6 +11,7 @@
 //! decision is an Event and one log line. The rules are a pure state machine (machine.rs): the
 //! loop here only observes, steps it, and performs its actions. Also: deploying and removing
 //! the agent's objects.
+mod archiving;
 mod cooldown;
 mod handoff;
 pub mod leader;
@@ -107,6 +108,31 @@ pub async fn name_members(ctx: &Context, cluster: &str, members: i32) -> Result<
     Ok(())
 }
 
+/// Lets the agent read where cluster `cluster`'s backups go and the key (Secret `secret`), so
+/// that it archives binary logs (`backup enable`).
+pub async fn grant_archiving(ctx: &Context, cluster: &str, secret: &str) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    apply::<Role>(
+        &Api::namespaced(ctx.client.clone(), ns),
+        &objects::archive_role(cluster, ns, secret),
+    )
+    .await?;
+    apply::<RoleBinding>(
+        &Api::namespaced(ctx.client.clone(), ns),
+        &objects::archive_role_binding(cluster, ns),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes back `grant_archiving` (`backup disable`, the agent's removal).
+pub async fn revoke_archiving(ctx: &Context, cluster: &str) -> Result<()> {
+    let name = objects::archive_role_name(cluster);
+    let ns = ctx.namespace.as_str();
+    delete_if_present::<RoleBinding>(&Api::namespaced(ctx.client.clone(), ns), &name).await?;
+    delete_if_present::<Role>(&Api::namespaced(ctx.client.clone(), ns), &name).await
+}
+
 /// Deletes the agent's Deployment first (it stops acting), then its rights and its Lease.
 pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
     let name = objects::agent_name(cluster);
@@ -178,6 +204,18 @@ pub async fn run(
         cluster: cluster.clone(),
         tuning: settings,
     };
+    let archive_ctx = Context {
+        client: client.clone(),
+        namespace: namespace.clone(),
+        lock: None,
+        color: crate::base::style::ColorChoice::Never,
+        events: Some(Recorder::new(&client, &namespace, &cluster, "agent")),
+    };
+    tokio::spawn(archiving::keep_archiving(
+        archive_ctx,
+        cluster.clone(),
+        leadership.clone(),
+    ));
     let mut watch = Watch::default();
     let mut leading = false;
     let mut ticks = tokio::time::interval(PROBE_EVERY);

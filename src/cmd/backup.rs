@@ -11,9 +11,9 @@ use crate::k8s::wait;
 use crate::manifests::backup::{self as objects, BackupConfig};
 use crate::ops::backup;
 use crate::store::catalog::{self, Listed};
-use crate::store::{Credentials, Store, StoreUrl};
+use crate::store::{Store, StoreUrl};
 use anyhow::{bail, Context as _, Result};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::DeleteParams;
 use kube::Api;
 
@@ -82,35 +82,9 @@ pub async fn run(ctx: &Context, args: &BackupArgs) -> Result<()> {
     }
 }
 
-/// The key in Secret `name`: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-async fn credentials(ctx: &Context, name: &str) -> Result<Credentials> {
-    let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ctx.namespace)
-        .get_opt(name)
-        .await
-        .with_context(|| format!("cannot read Secret {name}"))?
-        .with_context(|| format!("Secret {name} not found in namespace {}", ctx.namespace))?;
-    let data = secret.data.unwrap_or_default();
-    let value = |key: &str| -> Result<String> {
-        let bytes = data
-            .get(key)
-            .with_context(|| format!("Secret {name} has no key {key}"))?;
-        String::from_utf8(bytes.0.clone())
-            .ok()
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .with_context(|| format!("Secret {name}: {key} is empty or not text"))
-    };
-    Ok(Credentials {
-        access_key_id: value("AWS_ACCESS_KEY_ID")?,
-        secret_access_key: value("AWS_SECRET_ACCESS_KEY")?,
-    })
-}
-
 /// Opens the store `config` names.
 pub async fn open(ctx: &Context, config: &BackupConfig) -> Result<Store> {
-    let url = StoreUrl::parse(&config.store)?;
-    let key = credentials(ctx, &config.credentials).await?;
-    Store::open(&url, config.endpoint.as_deref(), &key)
+    crate::k8s::backup_store::open(&ctx.client, &ctx.namespace, config).await
 }
 
 /// Where cluster `name`'s backups go, as `backup enable` recorded it.
@@ -151,6 +125,7 @@ async fn enable(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<()> {
     )
     .await
     .with_context(|| format!("cannot write ConfigMap {}", objects::config_name(name)))?;
+    crate::agent::grant_archiving(ctx, name, &config.credentials).await?;
     println!(
         "backups of cluster {name} go to {} (key from Secret {})",
         store.describe(),
@@ -168,6 +143,7 @@ async fn disable(ctx: &Context, name: &str) -> Result<()> {
                 .delete(&config_name, &DeleteParams::default())
                 .await
                 .with_context(|| format!("cannot delete ConfigMap {config_name}"))?;
+            crate::agent::revoke_archiving(ctx, name).await?;
             println!("backups of cluster {name} disabled (the backups made stay in the store)");
         }
         Ok(_) => println!("cluster {name} has no backups enabled; nothing changed"),

@@ -586,6 +586,9 @@ pub async fn bring_up(ctx: &Context, cluster: &mut Cluster, passwords: &Password
 pub struct Seed<'a> {
     pub store: &'a Store,
     pub manifest: &'a Manifest,
+    /// The archived binary logs replayed after the base backup, to this target (None: the
+    /// base backup alone).
+    pub replay: Option<crate::store::archive::Target>,
 }
 
 /// As bring_up; with a seed, the primary is restored from that backup (and must hold what it
@@ -612,6 +615,26 @@ async fn bring_up_from(
             clone::ensure_primary_filled_by(cluster, &primary, fill, passwords, &task).await?;
             task.set("taking over the restored data");
             backup::adopt_restored(cluster, &primary, seed.manifest, passwords).await?;
+            if let Some(target) = &seed.replay {
+                let reached = backup::replay(
+                    cluster,
+                    &primary,
+                    seed.store,
+                    &seed.manifest.cluster,
+                    target,
+                    &task,
+                )
+                .await?;
+                ctx.member_event(
+                    &primary,
+                    Reason::Restored,
+                    format!(
+                        "{primary}: the binary logs of {} replayed to {} (it holds {reached})",
+                        seed.manifest.cluster,
+                        target.describe()
+                    ),
+                );
+            }
             ctx.member_event(
                 &primary,
                 Reason::Restored,

@@ -3,6 +3,7 @@
 //! interactive sessions.
 pub mod agent_lease;
 pub mod apply;
+pub mod backup_store;
 pub mod context;
 pub mod events;
 pub mod exec;

@@ -189,6 +189,56 @@ pub fn role_for(name: &str, namespace: &str, members: i32) -> Role {
     }
 }
 
+/// The name of the agent's Role (and RoleBinding) for archiving: reading where backups go and
+/// the key that opens the store.
+pub fn archive_role_name(cluster: &str) -> String {
+    format!("{}-backup", agent_name(cluster))
+}
+
+/// The agent's rights to archive cluster `name`'s binary logs (`backup enable`): read
+/// ConfigMap NAME-backup and Secret `secret`, nothing else.
+pub fn archive_role(name: &str, namespace: &str, secret: &str) -> Role {
+    let mut labels = labels(name);
+    labels.insert("app.kubernetes.io/component".into(), "agent".into());
+    Role {
+        metadata: ObjectMeta {
+            name: Some(archive_role_name(name)),
+            namespace: Some(namespace.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        rules: Some(vec![
+            rule("", &["configmaps"], &["get"], &[super::backup::config_name(name)]),
+            rule("", &["secrets"], &["get"], &[secret.to_string()]),
+        ]),
+    }
+}
+
+/// Binds `archive_role` to the agent's ServiceAccount.
+pub fn archive_role_binding(name: &str, namespace: &str) -> RoleBinding {
+    let mut labels = labels(name);
+    labels.insert("app.kubernetes.io/component".into(), "agent".into());
+    RoleBinding {
+        metadata: ObjectMeta {
+            name: Some(archive_role_name(name)),
+            namespace: Some(namespace.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: archive_role_name(name),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: agent_name(name),
+            namespace: Some(namespace.to_string()),
+            ..Default::default()
+        }]),
+    }
+}
+
 pub fn role_binding(spec: &AgentSpec) -> RoleBinding {
     let name = agent_name(&spec.cluster);
     RoleBinding {
@@ -386,6 +436,21 @@ mod tests {
         // Not selected as a member of the cluster.
         let labels = s.template.metadata.unwrap().labels.unwrap();
         assert_eq!(labels["app.kubernetes.io/name"], "mysqlha-agent");
+    }
+
+    #[test]
+    fn the_archive_role_reads_the_backup_config_and_its_secret_only() {
+        let role = archive_role("shop", "ns", "s3-key");
+        let rules = role.rules.unwrap();
+        assert_eq!(rules.len(), 2);
+        for r in &rules {
+            assert_eq!(r.verbs, ["get"]);
+        }
+        assert_eq!(rules[0].resource_names.as_deref(), Some(&["shop-backup".to_string()][..]));
+        assert_eq!(rules[1].resource_names.as_deref(), Some(&["s3-key".to_string()][..]));
+        let binding = archive_role_binding("shop", "ns");
+        assert_eq!(binding.role_ref.name, "shop-agent-backup");
+        assert_eq!(binding.subjects.unwrap()[0].name, "shop-agent");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Moves on a cluster's members: plans (pure), topology changes (promote, follow, fence),
 //! failover, switchover, rolling restarts, clones and their placement, storage, settings.
+pub mod archive;
 pub mod backup;
 pub mod clone;
 pub mod failover;

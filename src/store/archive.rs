@@ -41,6 +41,9 @@ pub struct Head {
     pub offset: u64,
     /// Every transaction the archive holds whole (the engine's GTID text).
     pub archived: String,
+    /// The last transaction begun in the file followed: whole once the next one begins.
+    #[serde(default)]
+    pub open_gtid: Option<String>,
     /// When the newest archived event was stamped (RFC 3339).
     pub newest_event: Option<String>,
     /// When the archive last held everything its member had logged (RFC 3339).

@@ -54,6 +54,63 @@ impl Engine {
     }
 
     /// The command line client in the server's image.
+    /// The command (in a member's server container) that replays the binary-log bytes on its
+    /// stdin into the server through `client` (the engine's client with its options):
+    /// transactions the server holds (`held`, MariaDB; MySQL skips them by itself) are
+    /// skipped; it stops before the first event stamped at or after `stop_datetime` (UTC) and
+    /// after the transactions of `to_gtid`. A transaction cut short at the end of the bytes is
+    /// rolled back when the client ends.
+    pub fn replay_command(
+        self,
+        client: &str,
+        held: &str,
+        stop_datetime: Option<&str>,
+        to_gtid: Option<&str>,
+    ) -> Vec<String> {
+        let mut tool = match self {
+            Engine::Mariadb => vec!["mariadb-binlog".to_string()],
+            Engine::Mysql => vec!["mysqlbinlog".to_string()],
+        };
+        if self == Engine::Mariadb && !held.is_empty() {
+            tool.push(format!("--start-position={held}"));
+        }
+        if let Some(t) = stop_datetime {
+            tool.push(format!("--stop-datetime='{t}'"));
+        }
+        match (self, to_gtid) {
+            (Engine::Mariadb, Some(g)) => tool.push(format!("--stop-position={g}")),
+            (Engine::Mysql, Some(g)) => tool.push(format!("--include-gtids={g}")),
+            (_, None) => {}
+        }
+        tool.push("-".into());
+        vec![
+            "bash".into(),
+            "-o".into(),
+            "pipefail".into(),
+            "-c".into(),
+            format!("TZ=UTC {} | {client}", tool.join(" ")),
+        ]
+    }
+
+    /// What a server logged (column `gtids`): MariaDB's binary-log position (a replay through
+    /// mariadb-binlog keeps the transactions' own server ids, which gtid_current_pos would not
+    /// count), MySQL's executed set.
+    pub fn logged_statement(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "SELECT @@gtid_binlog_pos AS gtids;",
+            Engine::Mysql => "SELECT @@gtid_executed AS gtids;",
+        }
+    }
+
+    /// After a replay into a restored primary: MariaDB's replication position follows its
+    /// binary log (replicas cloned from it start there).
+    pub fn after_replay_statements(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;",
+            Engine::Mysql => "",
+        }
+    }
+
     pub fn client(self) -> &'static str {
         match self {
             Engine::Mariadb => "mariadb",
@@ -328,6 +385,27 @@ impl Default for Gtids {
 }
 
 impl Gtids {
+    /// This position or set, grown by `more` (MariaDB: per domain, the later GTID of the two;
+    /// MySQL: the union).
+    pub fn with(&self, more: &Gtids) -> Gtids {
+        match (self, more) {
+            (Gtids::Mariadb(a), Gtids::Mariadb(b)) => {
+                let mut out = a.0.clone();
+                for g in &b.0 {
+                    match out.iter_mut().find(|o| o.domain == g.domain) {
+                        Some(o) if o.seq < g.seq => *o = *g,
+                        Some(_) => {}
+                        None => out.push(*g),
+                    }
+                }
+                out.sort_by_key(|g| g.domain);
+                Gtids::Mariadb(GtidList(out))
+            }
+            (Gtids::Mysql(a), Gtids::Mysql(b)) => Gtids::Mysql(a.union(b)),
+            (a, _) => a.clone(),
+        }
+    }
+
     /// This position is at or past `other` (MariaDB: per domain; MySQL: a superset).
     pub fn includes(&self, other: &Gtids) -> bool {
         match (self, other) {
@@ -661,6 +739,31 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replays_skip_what_is_held_and_stop_at_the_target() {
+        let cmd = Engine::Mariadb.replay_command("mariadb -umysql", "0-1-5", Some("2026-12-07 01:02:03"), Some("0-1-9"));
+        assert_eq!(cmd[..4], ["bash", "-o", "pipefail", "-c"]);
+        assert_eq!(
+            cmd[4],
+            "TZ=UTC mariadb-binlog --start-position=0-1-5 --stop-datetime='2026-12-07 01:02:03' --stop-position=0-1-9 - | mariadb -umysql"
+        );
+        let cmd = Engine::Mariadb.replay_command("mariadb", "", None, None);
+        assert_eq!(cmd[4], "TZ=UTC mariadb-binlog - | mariadb");
+        let cmd = Engine::Mysql.replay_command("mysql", "u:1-5", None, Some("u:1-9"));
+        assert_eq!(cmd[4], "TZ=UTC mysqlbinlog --include-gtids=u:1-9 - | mysql");
+    }
+
+    #[test]
+    fn a_position_grows_by_later_transactions_only() {
+        let m = |t: &str| Engine::Mariadb.parse_gtids(t).unwrap();
+        let grown = m("0-1-5,1-2-3").with(&m("0-3-7")).with(&m("1-2-2")).with(&m("2-1-1"));
+        assert_eq!(grown.to_string(), "0-3-7,1-2-3,2-1-1");
+        let y = |t: &str| Engine::Mysql.parse_gtids(t).unwrap();
+        let u = "89b9a1c0-f1d6-11f1-8191-e606fefd81e7";
+        let grown = y(&format!("{u}:1-4")).with(&y(&format!("{u}:5"))).with(&y(&format!("{u}:7")));
+        assert_eq!(grown.to_string(), format!("{u}:1-5:7"));
+    }
 
     #[test]
     fn thread_states_show_the_words_the_server_used() {
