@@ -334,7 +334,8 @@ pub struct RestoreArgs {
     /// The cluster whose backup is restored
     #[arg(long, value_name = "CLUSTER")]
     pub from: String,
-    /// The backup's ID (default: the newest complete one before the target)
+    /// The backup's ID (default: the newest complete one before the target). Named without
+    /// --to-time/--to-gtid, that backup is restored exactly, with no binary log replayed
     #[arg(long, value_name = "ID")]
     pub backup: Option<String>,
     /// Restore to this time (RFC 3339): every transaction stamped before it, none at or after

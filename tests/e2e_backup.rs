@@ -1,7 +1,9 @@
 //! Backups to the test bed's real S3 server (versitygw) and restores into new clusters, on real
-//! MariaDB and MySQL (issue 24, first part: base backups): a table dropped by mistake comes
-//! back, holding every write acknowledged before the backup began and none acknowledged after
-//! it ended; bad input changes nothing; a damaged backup is refused, never restored silently.
+//! MariaDB and MySQL (issue 24): a table dropped by mistake comes back: from a base backup alone
+//! (every write acknowledged before the backup began, none acknowledged after it ended), and
+//! from the binary logs the agent archived, to a time and to a GTID (exactly the writes
+//! acknowledged before the target, none after); bad input changes nothing; a damaged backup is
+//! refused, never restored silently.
 mod common;
 use common::*;
 use std::time::Duration;
@@ -43,6 +45,15 @@ fn assert_refused(ns: &Namespace, args: &[&str], expected: &str) {
     assert!(!configs.contains("src-backup"), "{args:?} recorded a store");
 }
 
+/// RFC 3339 of whole second `s` since the epoch.
+fn rfc3339(s: u64) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// The ids in app.w on `pod` of `cluster` (read with that cluster's own root password).
 fn ids(ns: &Namespace, cluster: &str, pod: &str) -> Vec<u64> {
     ns.sql(cluster, pod, "SELECT id FROM app.w ORDER BY id")
@@ -53,9 +64,56 @@ fn ids(ns: &Namespace, cluster: &str, pod: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Runs `args` until the archive has caught up with the target (the command refuses a target
+/// beyond the archive, and changes nothing then), within 60 s.
+fn restore_when_archived(ns: &Namespace, args: &[&str]) -> Run {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = ns.plugin(args);
+        let behind =
+            out.stderr.contains("beyond the archive") || out.stderr.contains("after the archive");
+        if out.code == 0 || !behind || std::time::Instant::now() > deadline {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The server's GTID position (MariaDB) or executed set (MySQL).
+fn position(ns: &Namespace, cluster: &str, pod: &str) -> String {
+    let variable = match ns.engine {
+        Engine::Mariadb => "@@gtid_binlog_pos",
+        Engine::Mysql => "@@gtid_executed",
+    };
+    ns.sql(
+        cluster,
+        pod,
+        &format!("SELECT REPLACE({variable}, '\n', '')"),
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_string()
+}
+
+/// The restored cluster is healthy with its replica; its rows, the same on both members.
+fn restored_rows(ns: &Namespace, cluster: &str) -> Vec<u64> {
+    let status = ns.status_json(cluster);
+    assert_eq!(status["healthy"], true, "{status:#}");
+    assert_eq!(members_with_role(&status, "replica").len(), 1, "{status:#}");
+    let rows = ids(ns, cluster, &format!("{cluster}-0"));
+    assert_eq!(
+        ids(ns, cluster, &format!("{cluster}-1")),
+        rows,
+        "the replica differs"
+    );
+    rows
+}
+
 fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
     let ns = Namespace::with_engine("e2e-backup", engine);
-    create_cluster(&ns, "src", 2);
+    // The agent archives the binary logs once backups are enabled.
+    create_command(&ns, "src", 2, &["--agent-image", &agent_image()]).ok();
     make_key_secrets(&ns);
     let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
     let to = store_url(&ns);
@@ -118,6 +176,18 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
         .to_string();
     writer.wait_for_acknowledgements("writes after the backup", Duration::from_secs(60));
     let acked = writer.stop();
+    // The target time: after every acknowledged write, a second before the next one. Stamps
+    // are whole seconds: T is a whole second after the last acknowledgement.
+    std::thread::sleep(Duration::from_millis(1500));
+    let target = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let target_time = rfc3339(target);
+    std::thread::sleep(Duration::from_millis(1500));
+    ns.sql("src", "src-0", "INSERT INTO app.w VALUES (1000000000)")
+        .ok();
+    let target_gtid = position(&ns, "src", "src-0");
     // status shows where backups go and the last one (never the key).
     let status = ns.status_json("src");
     assert_eq!(status["backups"]["last"]["id"], id.as_str(), "{status:#}");
@@ -137,6 +207,8 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
         "dst",
         "--from",
         "src",
+        "--backup",
+        &id,
         "--replicas",
         "2",
         "--storage",
@@ -151,12 +223,8 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
         "{}",
         out.stdout
     );
-    let status = ns.status_json("dst");
-    assert_eq!(status["healthy"], true, "{status:#}");
-    assert_eq!(members_with_role(&status, "replica").len(), 1, "{status:#}");
     // Its own passwords work (the old cluster's were replaced), on the primary and a replica.
-    let restored = ids(&ns, "dst", "dst-0");
-    assert_eq!(ids(&ns, "dst", "dst-1"), restored, "the replica differs");
+    let restored = restored_rows(&ns, "dst");
     let missing: Vec<u64> = before
         .iter()
         .filter(|i| !restored.contains(i))
@@ -183,6 +251,54 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
         acked.len()
     );
 
+    // Point in time: to a time (a second before the last insert), and to that insert's GTID.
+    let beyond = rfc3339(target + 3600);
+    let mut pitr = restore.clone();
+    pitr[1] = "pitr";
+    pitr.splice(4..6, ["--to-time", beyond.as_str()]);
+    let out = ns.plugin(&pitr);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is after the archive of src"),
+        "{}",
+        out.stderr
+    );
+    pitr[5] = target_time.as_str();
+    // This one with its agent.
+    let image = agent_image();
+    pitr.retain(|a| *a != "--no-agent");
+    pitr.extend(["--agent-image", image.as_str()]);
+    let out = restore_when_archived(&ns, &pitr).ok();
+    assert!(
+        out.stdout.contains("restored from backup"),
+        "{}",
+        out.stdout
+    );
+    let at_time = restored_rows(&ns, "pitr");
+    let mut every_ack = acked.to_vec();
+    every_ack.sort();
+    assert_eq!(
+        at_time, every_ack,
+        "restored to {target_time}: not exactly the writes acknowledged before it"
+    );
+    let mut to_gtid = restore.clone();
+    to_gtid[1] = "gtid";
+    to_gtid.splice(4..6, ["--to-gtid", target_gtid.as_str()]);
+    restore_when_archived(&ns, &to_gtid).ok();
+    let mut with_last = every_ack.clone();
+    with_last.push(1000000000);
+    assert_eq!(
+        restored_rows(&ns, "gtid"),
+        with_last,
+        "restored to GTID {target_gtid}: not exactly the writes up to it"
+    );
+    eprintln!(
+        "point in time: {} rows to {target_time}, {} to GTID {target_gtid}",
+        at_time.len(),
+        with_last.len()
+    );
+
     // A name in use is refused.
     let mut again = restore.clone();
     again[1] = "src";
@@ -206,6 +322,7 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
     assert!(out.stderr.contains("is damaged"), "{}", out.stderr);
     let mut damaged = restore.clone();
     damaged[1] = "bad";
+    damaged.splice(4..6, []);
     let out = ns.plugin(&damaged);
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stderr.contains("is damaged"), "{}", out.stderr);

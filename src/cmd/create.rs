@@ -615,26 +615,6 @@ async fn bring_up_from(
             clone::ensure_primary_filled_by(cluster, &primary, fill, passwords, &task).await?;
             task.set("taking over the restored data");
             backup::adopt_restored(cluster, &primary, seed.manifest, passwords).await?;
-            if let Some(target) = &seed.replay {
-                let reached = backup::replay(
-                    cluster,
-                    &primary,
-                    seed.store,
-                    &seed.manifest.cluster,
-                    target,
-                    &task,
-                )
-                .await?;
-                ctx.member_event(
-                    &primary,
-                    Reason::Restored,
-                    format!(
-                        "{primary}: the binary logs of {} replayed to {} (it holds {reached})",
-                        seed.manifest.cluster,
-                        target.describe()
-                    ),
-                );
-            }
             ctx.member_event(
                 &primary,
                 Reason::Restored,
@@ -662,12 +642,51 @@ async fn bring_up_from(
         ctx,
         cluster,
         &progress,
-        &[primary],
+        &[primary.clone()],
         replicas,
         fanout::CREATE,
         passwords,
     )
-    .await
+    .await?;
+    // The archive is replayed once the replicas replicate: a primary that waits for a
+    // semi-synchronous acknowledgement commits nothing alone.
+    if let Some(seed) = seed.filter(|s| s.replay.is_some()) {
+        let task = progress.task(&primary);
+        replay_archive(ctx, cluster, &primary, seed, &task).await?;
+        task.finish("binary logs replayed");
+    }
+    Ok(())
+}
+
+/// Replays the archived binary logs of the seed's cluster into restored primary `primary`.
+async fn replay_archive(
+    ctx: &Context,
+    cluster: &Cluster,
+    primary: &str,
+    seed: &Seed<'_>,
+    task: &crate::base::progress::Task,
+) -> Result<()> {
+    if let Some(target) = &seed.replay {
+        let reached = backup::replay(
+            cluster,
+            primary,
+            seed.store,
+            &seed.manifest.cluster,
+            target,
+            task,
+        )
+        .await?;
+        ctx.member_event(
+            primary,
+            Reason::Restored,
+            format!(
+                "{primary}: the binary logs of {} replayed to {} (it holds {reached})",
+                seed.manifest.cluster,
+                target.describe()
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// The automatic-failover agent `create` deploys, unless --no-agent.

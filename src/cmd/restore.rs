@@ -50,9 +50,18 @@ pub async fn run(ctx: &Context, args: &RestoreArgs) -> Result<()> {
     let seed = create::Seed {
         store: &store,
         manifest: &manifest,
-        replay: head.is_some().then_some(target),
+        replay: replays(head.is_some(), args.backup.is_some(), target),
     };
     create::run_from_backup(ctx, &args.create, engine, &seed).await
+}
+
+/// What is replayed after the base backup: nothing without an archive, or when a backup was
+/// named without a target (that backup, exactly); else the archive up to the target.
+fn replays(archive: bool, backup_named: bool, target: Target) -> Option<Target> {
+    match (archive, backup_named, &target) {
+        (false, _, _) | (true, true, Target::Latest) => None,
+        _ => Some(target),
+    }
 }
 
 /// The backup holds nothing beyond GTID target `gtid` (its end position, else its start).
@@ -60,7 +69,11 @@ fn holds_at_most(m: &Manifest, gtid: &str) -> bool {
     let Ok(engine) = Engine::from_record(Some(&m.engine)) else {
         return false;
     };
-    let end = if m.gtid_end.is_empty() { &m.gtid } else { &m.gtid_end };
+    let end = if m.gtid_end.is_empty() {
+        &m.gtid
+    } else {
+        &m.gtid_end
+    };
     match (engine.parse_gtids(gtid), engine.parse_gtids(end)) {
         (Ok(target), Ok(end)) => target.includes(&end),
         _ => false,
@@ -91,7 +104,11 @@ pub fn check_target(from: &str, target: &Target, head: Option<&Head>) -> Result<
             }
         }
         Target::Gtid(g) => {
-            let engine = if g.contains(':') { Engine::Mysql } else { Engine::Mariadb };
+            let engine = if g.contains(':') {
+                Engine::Mysql
+            } else {
+                Engine::Mariadb
+            };
             let wanted = engine
                 .parse_gtids(g)
                 .with_context(|| format!("--to-gtid {g}: not a {engine} GTID position"))?;
@@ -99,7 +116,11 @@ pub fn check_target(from: &str, target: &Target, head: Option<&Head>) -> Result<
             if !archived.includes(&wanted) {
                 bail!(
                     "--to-gtid {g} is beyond the archive of {from}: it holds {}",
-                    if head.archived.is_empty() { "nothing yet" } else { &head.archived }
+                    if head.archived.is_empty() {
+                        "nothing yet"
+                    } else {
+                        &head.archived
+                    }
                 );
             }
             Ok(())
@@ -120,6 +141,15 @@ mod tests {
     }
 
     #[test]
+    fn a_named_backup_alone_is_restored_exactly() {
+        let t = || Target::Gtid("0-1-5".into());
+        assert_eq!(replays(false, false, Target::Latest), None);
+        assert_eq!(replays(true, true, Target::Latest), None);
+        assert_eq!(replays(true, false, Target::Latest), Some(Target::Latest));
+        assert_eq!(replays(true, true, t()), Some(t()));
+    }
+
+    #[test]
     fn a_target_must_be_within_the_archive() {
         let h = head("2026-12-07T01:00:00Z", "0-1-50");
         let time = |t: &str| Target::Time(t.parse().unwrap());
@@ -127,8 +157,16 @@ mod tests {
         assert!(check_target("shop", &Target::Gtid("0-1-50".into()), Some(&h)).is_ok());
         assert!(check_target("shop", &Target::Latest, None).is_ok());
         for (target, h, says) in [
-            (time("2026-12-07T01:00:01Z"), Some(&h), "is after the archive of shop"),
-            (Target::Gtid("0-1-51".into()), Some(&h), "beyond the archive of shop: it holds 0-1-50"),
+            (
+                time("2026-12-07T01:00:01Z"),
+                Some(&h),
+                "is after the archive of shop",
+            ),
+            (
+                Target::Gtid("0-1-51".into()),
+                Some(&h),
+                "beyond the archive of shop: it holds 0-1-50",
+            ),
             (Target::Gtid("0-1".into()), Some(&h), "not a mariadb GTID"),
             (time("2026-12-07T00:00:00Z"), None, "no binary-log archive"),
         ] {

@@ -36,4 +36,3 @@ pub async fn open(client: &kube::Client, namespace: &str, config: &BackupConfig)
     let key = credentials(client, namespace, &config.credentials).await?;
     Store::open(&url, config.endpoint.as_deref(), &key)
 }
-

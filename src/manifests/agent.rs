@@ -208,7 +208,12 @@ pub fn archive_role(name: &str, namespace: &str, secret: &str) -> Role {
             ..Default::default()
         },
         rules: Some(vec![
-            rule("", &["configmaps"], &["get"], &[super::backup::config_name(name)]),
+            rule(
+                "",
+                &["configmaps"],
+                &["get"],
+                &[super::backup::config_name(name)],
+            ),
             rule("", &["secrets"], &["get"], &[secret.to_string()]),
         ]),
     }
@@ -446,8 +451,14 @@ mod tests {
         for r in &rules {
             assert_eq!(r.verbs, ["get"]);
         }
-        assert_eq!(rules[0].resource_names.as_deref(), Some(&["shop-backup".to_string()][..]));
-        assert_eq!(rules[1].resource_names.as_deref(), Some(&["s3-key".to_string()][..]));
+        assert_eq!(
+            rules[0].resource_names.as_deref(),
+            Some(&["shop-backup".to_string()][..])
+        );
+        assert_eq!(
+            rules[1].resource_names.as_deref(),
+            Some(&["s3-key".to_string()][..])
+        );
         let binding = archive_role_binding("shop", "ns");
         assert_eq!(binding.role_ref.name, "shop-agent-backup");
         assert_eq!(binding.subjects.unwrap()[0].name, "shop-agent");

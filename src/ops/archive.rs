@@ -95,7 +95,11 @@ pub fn choose_start(
     if head.seq == 0 {
         return Some(Start::File(oldest.clone()));
     }
-    match files.iter().rev().find(|(_, start)| archived.includes(start)) {
+    match files
+        .iter()
+        .rev()
+        .find(|(_, start)| archived.includes(start))
+    {
         Some((file, _)) => Some(Start::File(file.clone())),
         None => Some(Start::AfterHole {
             file: oldest.clone(),
@@ -122,7 +126,12 @@ pub async fn files_of(cluster: &Cluster, member: &str) -> Result<Vec<(String, Gt
         .with_context(|| format!("{member}: reading {index}"))?;
     let mut files = Vec::new();
     for line in listed.stdout.lines().filter(|l| !l.trim().is_empty()) {
-        let file = line.trim().rsplit('/').next().unwrap_or_default().to_string();
+        let file = line
+            .trim()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let path = format!("{DATA_DIR}/{file}");
         let mut start = Vec::new();
         exec::stdout_into(
@@ -499,7 +508,10 @@ mod tests {
         bytes.extend(event(1, 15, 1, &[0; 40]));
         bytes.extend(mariadb_list_event(&[(0, 1, 7)]));
         bytes.extend([1, 2, 3]);
-        assert_eq!(start_state(Engine::Mariadb, &bytes).as_deref(), Some("0-1-7"));
+        assert_eq!(
+            start_state(Engine::Mariadb, &bytes).as_deref(),
+            Some("0-1-7")
+        );
         assert_eq!(start_state(Engine::Mariadb, &bytes[..30]), None);
     }
 }

@@ -292,7 +292,10 @@ pub async fn replay(
     let goal = to_gtid.map(|g| engine.parse_gtids(g)).transpose()?;
     let total: u64 = runs.iter().map(|r| r.bytes).sum();
     task.bytes(
-        &format!("replaying the binary logs of {source} to {}", target.describe()),
+        &format!(
+            "replaying the binary logs of {source} to {}",
+            target.describe()
+        ),
         Some(total),
     );
     let mut done = 0u64;

@@ -219,7 +219,10 @@ mod tests {
     fn keys_round_trip_through_a_listing_in_sequence_order() {
         let keys = vec![
             (segment_key("shop", 2, "shop-1", "mysql-bin.000002", 0), 10),
-            (segment_key("shop", 1, "shop-1", "mysql-bin.000001", 300), 20),
+            (
+                segment_key("shop", 1, "shop-1", "mysql-bin.000001", 300),
+                20,
+            ),
             ("shop/binlog/junk".to_string(), 1),
             (head_key("shop"), 5),
         ];
@@ -250,7 +253,11 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            [("a-1", "f.1", 2, 150), ("a-1", "f.2", 1, 10), ("a-0", "f.7", 2, 75)]
+            [
+                ("a-1", "f.1", 2, 150),
+                ("a-1", "f.2", 1, 10),
+                ("a-0", "f.7", 2, 75)
+            ]
         );
     }
 
@@ -266,7 +273,11 @@ mod tests {
         let runs = runs(&segments).unwrap();
         assert_eq!(runs[0].bytes, 170);
         assert_eq!(runs[0].pieces[2].skip, 20);
-        assert_eq!(runs[0].pieces.len(), 3, "a segment wholly held adds nothing");
+        assert_eq!(
+            runs[0].pieces.len(),
+            3,
+            "a segment wholly held adds nothing"
+        );
         let hole = [seg(1, "a-1", "f.1", 0, 100), seg(2, "a-1", "f.1", 120, 5)];
         let e = super::runs(&hole).unwrap_err().to_string();
         assert!(e.contains("hole") && e.contains("f.1"), "{e}");

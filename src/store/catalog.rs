@@ -323,9 +323,15 @@ mod tests {
             let m = choose_for("shop", &backups, None, &target, within).unwrap();
             assert_eq!(m.id, chosen, "{target:?}");
         }
-        let e = choose_for("shop", &backups, None, &time("2026-12-06T10:00:00Z"), within)
-            .unwrap_err()
-            .to_string();
+        let e = choose_for(
+            "shop",
+            &backups,
+            None,
+            &time("2026-12-06T10:00:00Z"),
+            within,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no complete base backup from before"), "{e}");
     }
 }

@@ -742,7 +742,12 @@ mod tests {
 
     #[test]
     fn replays_skip_what_is_held_and_stop_at_the_target() {
-        let cmd = Engine::Mariadb.replay_command("mariadb -umysql", "0-1-5", Some("2026-12-07 01:02:03"), Some("0-1-9"));
+        let cmd = Engine::Mariadb.replay_command(
+            "mariadb -umysql",
+            "0-1-5",
+            Some("2026-12-07 01:02:03"),
+            Some("0-1-9"),
+        );
         assert_eq!(cmd[..4], ["bash", "-o", "pipefail", "-c"]);
         assert_eq!(
             cmd[4],
@@ -757,11 +762,16 @@ mod tests {
     #[test]
     fn a_position_grows_by_later_transactions_only() {
         let m = |t: &str| Engine::Mariadb.parse_gtids(t).unwrap();
-        let grown = m("0-1-5,1-2-3").with(&m("0-3-7")).with(&m("1-2-2")).with(&m("2-1-1"));
+        let grown = m("0-1-5,1-2-3")
+            .with(&m("0-3-7"))
+            .with(&m("1-2-2"))
+            .with(&m("2-1-1"));
         assert_eq!(grown.to_string(), "0-3-7,1-2-3,2-1-1");
         let y = |t: &str| Engine::Mysql.parse_gtids(t).unwrap();
         let u = "89b9a1c0-f1d6-11f1-8191-e606fefd81e7";
-        let grown = y(&format!("{u}:1-4")).with(&y(&format!("{u}:5"))).with(&y(&format!("{u}:7")));
+        let grown = y(&format!("{u}:1-4"))
+            .with(&y(&format!("{u}:5")))
+            .with(&y(&format!("{u}:7")));
         assert_eq!(grown.to_string(), format!("{u}:1-5:7"));
     }
 
