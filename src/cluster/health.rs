@@ -87,6 +87,8 @@ pub struct Report {
     pub agent: Option<crate::k8s::agent_lease::AgentState>,
     /// Where its backups go and the last one taken (None: backups not enabled).
     pub backups: Option<crate::manifests::backup::BackupConfig>,
+    /// The binary-log archive (None: backups not enabled).
+    pub archive: Option<crate::store::archive::ArchiveState>,
 }
 
 /// Whether a commit on the primary waits until a replica has it.
@@ -190,6 +192,42 @@ async fn backup_config(cluster: &Cluster) -> Option<crate::manifests::backup::Ba
         .flatten()
 }
 
+/// How long `status` waits for the archive's head.
+const ARCHIVE_READ_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The archive's state, when backups are enabled: its head in the store (read within
+/// ARCHIVE_READ_LIMIT), or why it cannot be read.
+async fn archive_state(
+    cluster: &Cluster,
+    config: Option<&crate::manifests::backup::BackupConfig>,
+) -> Option<crate::store::archive::ArchiveState> {
+    use crate::store::archive::{read_head, ArchiveState};
+    let config = config?;
+    let read = async {
+        let store =
+            crate::k8s::backup_store::open(&cluster.client, &cluster.namespace, config).await?;
+        read_head(&store, &cluster.name).await
+    };
+    let now = k8s_openapi::jiff::Timestamp::now();
+    Some(match tokio::time::timeout(ARCHIVE_READ_LIMIT, read).await {
+        Ok(Ok(head)) => ArchiveState::from_head(head.as_ref(), now),
+        Ok(Err(e)) => ArchiveState {
+            error: Some(format!(
+                "cannot read its head: {}",
+                crate::base::one_line(&e)
+            )),
+            ..ArchiveState::from_head(None, now)
+        },
+        Err(_) => ArchiveState {
+            error: Some(format!(
+                "cannot read its head: the object store did not answer within {}s",
+                ARCHIVE_READ_LIMIT.as_secs()
+            )),
+            ..ArchiveState::from_head(None, now)
+        },
+    })
+}
+
 /// Observes every member (all at once: one exec for all of them, or one per member, in
 /// parallel; see `survey`) and judges the whole.
 pub async fn report(cluster: &Cluster) -> Report {
@@ -288,7 +326,9 @@ pub async fn report(cluster: &Cluster) -> Report {
     if let Some(problem) = agent_problem(&cluster.name, agent_deployment.as_ref(), agent.as_ref()) {
         reasons.push((false, problem));
     }
-    let notes = shared_nodes(&members);
+    let archive = archive_state(cluster, backups.as_ref()).await;
+    let mut notes = shared_nodes(&members);
+    notes.extend(archive.as_ref().and_then(|a| a.warning(&cluster.name)));
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() {
         Verdict::Healthy
@@ -316,6 +356,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         agent,
         events: events.unwrap_or_default(),
         backups,
+        archive,
     }
 }
 

@@ -125,6 +125,9 @@ fn header(r: &Report, style: Style) -> String {
     if let Some(backups) = &r.backups {
         out += &format!("Backups:   {}\n", backups.describe());
     }
+    if let Some(archive) = &r.archive {
+        out += &format!("Archive:   {}\n", archive.describe());
+    }
     out
 }
 
@@ -424,6 +427,7 @@ mod tests {
             agent: None,
             events: vec![],
             backups: None,
+            archive: None,
         }
     }
 

@@ -31,16 +31,7 @@ const HEAD_WHEN_IDLE: Duration = Duration::from_secs(5);
 /// How many bytes of a file's start are read for its first state.
 const START_BYTES: &str = "65536";
 
-/// Cluster `cluster`'s archive head, None when nothing was archived yet.
-pub async fn read_head(store: &Store, cluster: &str) -> Result<Option<Head>> {
-    let key = layout::head_key(cluster);
-    match store.get(&key).await? {
-        None => Ok(None),
-        Some(bytes) => Ok(Some(
-            serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a head"))?,
-        )),
-    }
-}
+pub use crate::store::archive::read_head;
 
 async fn write_head(store: &Store, cluster: &str, head: &Head) -> Result<()> {
     let text = serde_json::to_vec_pretty(head).context("writing the archive head")?;

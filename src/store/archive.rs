@@ -52,6 +52,97 @@ pub struct Head {
     pub error: Option<String>,
 }
 
+/// Cluster `cluster`'s archive head, None when nothing was archived yet.
+pub async fn read_head(store: &super::Store, cluster: &str) -> Result<Option<Head>> {
+    let key = head_key(cluster);
+    match store.get(&key).await? {
+        None => Ok(None),
+        Some(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).with_context(|| format!("{key} is not a head"))?,
+        )),
+    }
+}
+
+/// The archive as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveState {
+    /// The member followed.
+    pub member: String,
+    /// What it holds whole.
+    pub archived: String,
+    /// When it last held everything its member had logged, and how long ago that was.
+    pub current_at: String,
+    pub behind_seconds: Option<f64>,
+    /// Why it cannot be read or does not follow, when so.
+    pub error: Option<String>,
+}
+
+/// How long the archive may lag before `status` warns.
+pub const BEHIND_WARNING_SECONDS: f64 = 30.0;
+
+impl ArchiveState {
+    /// From the head read at `now` (None: nothing archived yet).
+    pub fn from_head(head: Option<&Head>, now: k8s_openapi::jiff::Timestamp) -> ArchiveState {
+        let Some(head) = head else {
+            return ArchiveState {
+                member: String::new(),
+                archived: String::new(),
+                current_at: String::new(),
+                behind_seconds: None,
+                error: Some("nothing archived yet".into()),
+            };
+        };
+        let behind = head
+            .current_at
+            .parse::<k8s_openapi::jiff::Timestamp>()
+            .ok()
+            .map(|t| (now.as_millisecond() - t.as_millisecond()).max(0) as f64 / 1000.0);
+        ArchiveState {
+            member: head.member.clone(),
+            archived: head.archived.clone(),
+            current_at: head.current_at.clone(),
+            behind_seconds: behind,
+            error: head.error.clone(),
+        }
+    }
+
+    /// `current 0.4s ago, following shop-1, holds 0-1-42` (or what is wrong).
+    pub fn describe(&self) -> String {
+        match (self.behind_seconds, &self.error) {
+            (None, Some(e)) => e.clone(),
+            (Some(b), _) => format!(
+                "current {b:.1}s ago, following {}, holds {}",
+                self.member,
+                if self.archived.is_empty() {
+                    "nothing whole yet"
+                } else {
+                    &self.archived
+                }
+            ),
+            (None, None) => "no time recorded".into(),
+        }
+    }
+
+    /// A warning for `status` when the archive lags or is missing, with its remedy.
+    pub fn warning(&self, cluster: &str) -> Option<String> {
+        let check = format!(
+            "check the agent (kubectl logs deploy/{cluster}-agent; kubectl mysqlha agent enable {cluster} if it has none) and the object store"
+        );
+        match self.behind_seconds {
+            Some(b) if b <= BEHIND_WARNING_SECONDS => None,
+            Some(b) => Some(format!(
+                "the binary-log archive is {b:.0}s behind (last current at {}): writes since then cannot be restored to a point in time yet; {check}",
+                self.current_at
+            )),
+            None => Some(format!(
+                "the binary-log archive: {}; {check}",
+                self.error.as_deref().unwrap_or("no time recorded")
+            )),
+        }
+    }
+}
+
 /// One segment, from its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -283,6 +374,34 @@ mod tests {
         assert!(e.contains("hole") && e.contains("f.1"), "{e}");
         let foreign = [seg(1, "a-1", "f.1", 0, 100), seg(2, "a-2", "f.1", 100, 5)];
         assert!(super::runs(&foreign).is_err());
+    }
+
+    #[test]
+    fn status_warns_when_the_archive_lags_or_is_missing() {
+        let now: k8s_openapi::jiff::Timestamp = "2026-12-07T01:00:00Z".parse().unwrap();
+        let head = |at: &str| Head {
+            member: "shop-1".into(),
+            archived: "0-1-42".into(),
+            current_at: at.into(),
+            ..Default::default()
+        };
+        let fresh = ArchiveState::from_head(Some(&head("2026-12-07T00:59:59.600Z")), now);
+        assert_eq!(
+            fresh.describe(),
+            "current 0.4s ago, following shop-1, holds 0-1-42"
+        );
+        assert_eq!(fresh.warning("shop"), None);
+        let late = ArchiveState::from_head(Some(&head("2026-12-07T00:58:00Z")), now);
+        let w = late.warning("shop").unwrap();
+        assert!(
+            w.contains("120s behind") && w.contains("deploy/shop-agent"),
+            "{w}"
+        );
+        let none = ArchiveState::from_head(None, now);
+        assert!(none
+            .warning("shop")
+            .unwrap()
+            .contains("nothing archived yet"));
     }
 
     #[test]
