@@ -214,8 +214,23 @@ async fn take(ctx: &Context, name: &str, timeout: std::time::Duration) -> Result
 async fn list(ctx: &Context, name: &str, flags: &StoreArgs, output: OutputFormat) -> Result<()> {
     let store = store_for(ctx, name, flags).await?;
     let listed = backup::list(&store, name).await?;
+    let head = crate::store::archive::read_head(&store, name).await?;
+    let current = head.as_ref().map(|h| h.current_at.as_str());
+    let window = catalog::window(&listed, current);
     match output {
-        OutputFormat::Table => print!("{}", table(&listed)),
+        OutputFormat::Table => {
+            print!("{}", table(&listed));
+            match (&window, &head) {
+                (Some((from, to)), Some(h)) => println!(
+                    "recoverable: any time from {from} to {to} (binary-log archive following {}, holding {})",
+                    h.member, h.archived
+                ),
+                _ => println!(
+                    "recoverable: each complete base backup as it is (no binary-log archive{})",
+                    if head.is_some() { " with a complete base backup before it" } else { "" }
+                ),
+            }
+        }
         OutputFormat::Json | OutputFormat::Yaml => {
             let items: Vec<serde_json::Value> = listed
                 .iter()
@@ -226,8 +241,13 @@ async fn list(ctx: &Context, name: &str, flags: &StoreArgs, output: OutputFormat
                     }
                 })
                 .collect();
-            let doc =
-                serde_json::json!({"cluster": name, "store": store.describe(), "backups": items});
+            let doc = serde_json::json!({
+                "cluster": name,
+                "store": store.describe(),
+                "backups": items,
+                "archive": head,
+                "window": window.map(|(from, to)| serde_json::json!({"from": from, "to": to})),
+            });
             if output == OutputFormat::Json {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {

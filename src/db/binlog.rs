@@ -9,7 +9,9 @@ use super::engine::Engine;
 pub const MAGIC: &[u8; 4] = b"\xfebin";
 const HEADER_LEN: usize = 19;
 
+const QUERY: u8 = 2;
 const ROTATE: u8 = 4;
+const XID: u8 = 16;
 const MYSQL_GTID: u8 = 33;
 const MYSQL_PREVIOUS_GTIDS: u8 = 35;
 const MARIADB_GTID: u8 = 162;
@@ -24,6 +26,12 @@ pub enum Fact {
     StartState(String),
     /// The server moved on to the next file.
     Rotate,
+    /// A transaction's explicit start (a Query event `BEGIN`).
+    Begin,
+    /// A transaction's end: an XID event, or a Query event `COMMIT`.
+    Commit,
+    /// Another Query event (DDL: a transaction of its own when no BEGIN came before it).
+    Statement,
     Other,
 }
 
@@ -74,6 +82,44 @@ pub fn complete_events(
     Ok((at, events))
 }
 
+/// Which transactions are whole, event by event: the one a GTID begins is whole at its XID or
+/// COMMIT, at its one statement when no BEGIN came (DDL), or at the next GTID or the file's end.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transactions {
+    /// The transaction begun and not yet whole.
+    pub open: Option<String>,
+    /// It began with BEGIN (a statement does not end it).
+    explicit: bool,
+}
+
+impl Transactions {
+    /// Resumes with `open` (kept from an earlier reading) as begun explicitly: only its end
+    /// or the next transaction makes it whole.
+    pub fn resume(open: Option<String>) -> Self {
+        Transactions {
+            open,
+            explicit: true,
+        }
+    }
+
+    /// The GTID `fact` makes whole, if any.
+    pub fn see(&mut self, fact: &Fact) -> Option<String> {
+        match fact {
+            Fact::Gtid(g) => {
+                self.explicit = false;
+                self.open.replace(g.clone())
+            }
+            Fact::Begin => {
+                self.explicit = true;
+                None
+            }
+            Fact::Commit | Fact::Rotate => self.open.take(),
+            Fact::Statement if !self.explicit => self.open.take(),
+            Fact::Statement | Fact::StartState(_) | Fact::Other => None,
+        }
+    }
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
@@ -85,6 +131,8 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 fn fact(engine: Engine, kind: u8, server: u32, body: &[u8]) -> Fact {
     let parsed = match (engine, kind) {
         (_, ROTATE) => Some(Fact::Rotate),
+        (_, XID) => Some(Fact::Commit),
+        (_, QUERY) => query_fact(body),
         (Engine::Mariadb, MARIADB_GTID) => mariadb_gtid(server, body).map(Fact::Gtid),
         (Engine::Mariadb, MARIADB_GTID_LIST) => mariadb_gtid_list(body).map(Fact::StartState),
         (Engine::Mysql, MYSQL_GTID) => mysql_gtid(body).map(Fact::Gtid),
@@ -92,6 +140,21 @@ fn fact(engine: Engine, kind: u8, server: u32, body: &[u8]) -> Fact {
         _ => None,
     };
     parsed.unwrap_or(Fact::Other)
+}
+
+/// A Query event: thread u32, exec time u32, db length u8, error u16, status length u16, the
+/// status variables, the db name and a NUL, then the statement.
+fn query_fact(body: &[u8]) -> Option<Fact> {
+    let db_len = *body.get(8)? as usize;
+    let status_len = u16::from_le_bytes(body.get(11..13)?.try_into().ok()?) as usize;
+    let text = body.get(13 + status_len + db_len + 1..)?;
+    Some(if text.starts_with(b"BEGIN") {
+        Fact::Begin
+    } else if text.starts_with(b"COMMIT") {
+        Fact::Commit
+    } else {
+        Fact::Statement
+    })
 }
 
 /// MariaDB GTID event: seq_no u64, domain_id u32 (the server is the header's).
@@ -246,7 +309,7 @@ pub mod tests {
                 Fact::Other,
                 Fact::StartState("0-1-4,1-2-9".into()),
                 Fact::Gtid("0-1-5".into()),
-                Fact::Other,
+                Fact::Commit,
                 Fact::Gtid("0-3-6".into()),
                 Fact::Rotate
             ]
@@ -265,6 +328,69 @@ pub mod tests {
         assert_eq!(events[1].fact, Fact::StartState(format!("{UUID}:1-4:7")));
         assert_eq!(events[2].fact, Fact::Gtid(format!("{UUID}:8")));
         assert_eq!(events[2].time, 200);
+    }
+
+    pub fn query_event(text: &str) -> Vec<u8> {
+        let mut body = vec![0; 8];
+        body.push(3); // db length
+        body.extend([0, 0]); // error
+        body.extend(2u16.to_le_bytes()); // status variables
+        body.extend([9, 9]);
+        body.extend(b"app\0");
+        body.extend(text.as_bytes());
+        event(1, QUERY, 1, &body)
+    }
+
+    #[test]
+    fn transactions_begin_and_end_as_their_events_say() {
+        let bytes = [
+            query_event("BEGIN"),
+            event(1, 19, 1, &[0; 8]),
+            event(1, XID, 1, &[0; 8]),
+            query_event("COMMIT"),
+            query_event("CREATE TABLE t (i INT)"),
+        ]
+        .concat();
+        let (_, events) = complete_events(Engine::Mysql, &bytes, false).unwrap();
+        let facts: Vec<Fact> = events.into_iter().map(|e| e.fact).collect();
+        assert_eq!(
+            facts,
+            [
+                Fact::Begin,
+                Fact::Other,
+                Fact::Commit,
+                Fact::Commit,
+                Fact::Statement
+            ]
+        );
+    }
+
+    #[test]
+    fn a_transaction_is_whole_at_its_end() {
+        let g = |s: &str| Fact::Gtid(s.into());
+        let mut t = Transactions::default();
+        let mut whole = Vec::new();
+        for fact in [
+            g("0-1-1"),
+            Fact::Begin,
+            Fact::Statement, // a statement inside BEGIN..COMMIT does not end it
+            Fact::Other,
+            Fact::Commit,
+            g("0-1-2"),
+            Fact::Statement, // DDL: its own transaction
+            g("0-1-3"),
+            Fact::Begin,
+            Fact::Other,
+            g("0-1-4"), // the next one begins: 3 counts as whole
+            Fact::Rotate,
+        ] {
+            whole.extend(t.see(&fact));
+        }
+        assert_eq!(whole, ["0-1-1", "0-1-2", "0-1-3", "0-1-4"]);
+        assert_eq!(t.open, None);
+        let mut resumed = Transactions::resume(Some("0-1-9".into()));
+        assert_eq!(resumed.see(&Fact::Statement), None);
+        assert_eq!(resumed.see(&Fact::Commit).as_deref(), Some("0-1-9"));
     }
 
     #[test]

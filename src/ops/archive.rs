@@ -192,9 +192,8 @@ struct Follow<'a> {
     store: &'a Store,
     head: &'a mut Head,
     archived: Gtids,
-    /// The last transaction begun: whole once the next begins or the file ends (kept in the
-    /// head across follows).
-    open_gtid: Option<String>,
+    /// The transaction begun and not yet whole (kept in the head across follows).
+    transactions: binlog::Transactions,
     /// Bytes received of the current file from `head.offset` on, not yet in a segment.
     pending: Vec<u8>,
     last_flush: Instant,
@@ -220,19 +219,11 @@ impl Follow<'_> {
         );
         self.store.put(&key, self.pending[..n].to_vec()).await?;
         for event in &events {
-            match &event.fact {
-                Fact::Gtid(g) => {
-                    if let Some(done) = self.open_gtid.replace(g.clone()) {
-                        self.archived = self.archived.with(&engine.parse_gtids(&done)?);
-                    }
-                }
-                Fact::Rotate => {
-                    if let Some(done) = self.open_gtid.take() {
-                        self.archived = self.archived.with(&engine.parse_gtids(&done)?);
-                    }
-                }
-                Fact::StartState(s) => self.head.file_start = s.clone(),
-                Fact::Other => {}
+            if let Fact::StartState(s) = &event.fact {
+                self.head.file_start = s.clone();
+            }
+            if let Some(whole) = self.transactions.see(&event.fact) {
+                self.archived = self.archived.with(&engine.parse_gtids(&whole)?);
             }
         }
         if let Some(t) = events.iter().map(|e| e.time).max() {
@@ -244,7 +235,7 @@ impl Follow<'_> {
         self.head.seq += 1;
         self.head.offset += n as u64;
         self.head.archived = self.archived.to_string();
-        self.head.open_gtid = self.open_gtid.clone();
+        self.head.open_gtid = self.transactions.open.clone();
         if self.pending.is_empty() {
             self.head.current_at = now();
         }
@@ -272,7 +263,7 @@ impl Follow<'_> {
                             self.pending.len()
                         );
                     }
-                    if let Some(done) = self.open_gtid.take() {
+                    if let Some(done) = self.transactions.see(&Fact::Rotate) {
                         let engine = self.cluster.engine;
                         self.archived = self.archived.with(&engine.parse_gtids(&done)?);
                     }
@@ -370,7 +361,7 @@ pub async fn follow(
         store,
         head,
         archived,
-        open_gtid,
+        transactions: binlog::Transactions::resume(open_gtid),
         pending: Vec::new(),
         last_flush: Instant::now(),
         last_head: Instant::now(),

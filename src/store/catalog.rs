@@ -166,6 +166,21 @@ pub fn choose_for<'a>(
         })
 }
 
+/// The span a restore to a time may target: from the end of the oldest complete base backup to
+/// when the archive was last current (`archive_current_at`); None without an archive or a
+/// complete backup.
+pub fn window(backups: &[Listed], archive_current_at: Option<&str>) -> Option<(String, String)> {
+    let current = archive_current_at.filter(|c| !c.is_empty())?;
+    let oldest = backups
+        .iter()
+        .filter_map(|b| match b {
+            Listed::Complete(m) => Some(m.as_ref()),
+            Listed::Incomplete { .. } => None,
+        })
+        .min_by(|a, b| a.id.cmp(&b.id))?;
+    Some((oldest.finished.clone(), current.to_string()))
+}
+
 /// The tables a restored server lacks of those its backup recorded.
 pub fn missing_tables(recorded: &[String], restored: &[String]) -> Vec<String> {
     recorded
@@ -333,5 +348,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("no complete base backup from before"), "{e}");
+    }
+
+    #[test]
+    fn the_window_runs_from_the_oldest_backups_end_to_the_archives_last_current_time() {
+        let mut a = manifest("20261206T100000Z");
+        a.finished = "2026-12-06T10:05:00Z".into();
+        let b = manifest("20261206T120000Z");
+        let listed = vec![Listed::Complete(Box::new(b)), Listed::Complete(Box::new(a))];
+        assert_eq!(
+            window(&listed, Some("2026-12-07T01:00:00Z")),
+            Some(("2026-12-06T10:05:00Z".into(), "2026-12-07T01:00:00Z".into()))
+        );
+        assert_eq!(window(&listed, None), None);
+        assert_eq!(window(&[], Some("2026-12-07T01:00:00Z")), None);
     }
 }
