@@ -146,9 +146,13 @@ pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
     delete_if_present::<Deployment>(&deployments, &name).await?;
     // A user who may not touch Roles (the built-in edit role) made a cluster without an agent:
     // there are none to remove then, and the refusal says nothing.
+    let archive = objects::archive_role_name(cluster);
     let rights = async {
         delete_if_present::<RoleBinding>(&Api::namespaced(client.clone(), ns), &name).await?;
-        delete_if_present::<Role>(&Api::namespaced(client.clone(), ns), &name).await
+        delete_if_present::<Role>(&Api::namespaced(client.clone(), ns), &name).await?;
+        // Its rights to archive (backup enable), if given.
+        delete_if_present::<RoleBinding>(&Api::namespaced(client.clone(), ns), &archive).await?;
+        delete_if_present::<Role>(&Api::namespaced(client.clone(), ns), &archive).await
     };
     match rights.await {
         Err(e) if !deployed && forbidden(&e) => {}

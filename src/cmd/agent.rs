@@ -19,6 +19,12 @@ pub async fn enable(ctx: &Context, args: &AgentEnableArgs) -> Result<()> {
     };
     ctx.ensure_lock_held()?;
     crate::agent::deploy(ctx, &spec).await?;
+    // Backups enabled before (or kept across `agent disable`): the agent archives again.
+    if let Some(config) =
+        crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, &args.name).await?
+    {
+        crate::agent::grant_archiving(ctx, &args.name, &config.credentials).await?;
+    }
     println!(
         "agent of cluster {} deployed: Deployment {} (image {}), failover after {}s without an answer from the primary",
         args.name,

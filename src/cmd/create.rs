@@ -642,7 +642,7 @@ async fn bring_up_from(
         ctx,
         cluster,
         &progress,
-        &[primary.clone()],
+        std::slice::from_ref(&primary),
         replicas,
         fanout::CREATE,
         passwords,

@@ -193,6 +193,18 @@ mod api_tests {
                 apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent"),
                 success(),
             )
+            .delete(
+                apis(
+                    "rbac.authorization.k8s.io/v1",
+                    "rolebindings",
+                    "shop-agent-backup",
+                ),
+                success(),
+            )
+            .delete(
+                apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent-backup"),
+                success(),
+            )
             .delete(core("serviceaccounts", "shop-agent"), success())
             .delete(
                 apis("coordination.k8s.io/v1", "leases", "shop-agent"),
