@@ -27,16 +27,7 @@ impl Drop for StoreBack {
 /// switchover made under it.
 fn set_up(ns: &Namespace) -> Writer<'_> {
     create_command(ns, "arc", 2, &["--agent-image", &agent_image()]).ok();
-    let id = format!(
-        "--from-literal=AWS_ACCESS_KEY_ID={}",
-        s3_var("MYSQLHA_S3_ACCESS_KEY")
-    );
-    let key = format!(
-        "--from-literal=AWS_SECRET_ACCESS_KEY={}",
-        s3_var("MYSQLHA_S3_SECRET_KEY")
-    );
-    ns.kubectl(&["create", "secret", "generic", "s3", &id, &key])
-        .ok();
+    make_s3_secret(ns, "s3", None);
     let (to, endpoint) = (store_url(ns), s3_var("MYSQLHA_S3_ENDPOINT"));
     ns.plugin(&[
         "backup",
@@ -73,29 +64,12 @@ fn failed_writes(ns: &Namespace, writer: &Writer) -> usize {
         .count()
 }
 
-/// The primary's GTID position (MariaDB) or executed set (MySQL).
-fn position(ns: &Namespace) -> String {
-    let variable = match ns.engine {
-        Engine::Mariadb => "@@gtid_binlog_pos",
-        Engine::Mysql => "@@gtid_executed",
-    };
-    ns.sql(
-        "arc",
-        "arc-1",
-        &format!("SELECT REPLACE({variable}, '\\n', '')"),
-    )
-    .ok()
-    .stdout
-    .trim()
-    .to_string()
-}
-
 /// Stops the writer, then restores the archive to the last acknowledged write's GTID (retrying
 /// while the archive catches up) and checks the restored rows are exactly the acknowledged.
 fn restore_exactly_the_acknowledged(ns: &Namespace, writer: Writer) {
     let acked = writer.stop();
     acked.assert_enough_to_judge();
-    let target = position(ns);
+    let target = gtid_position(ns, "arc", "arc-1");
     let mut args = vec![
         "restore",
         "back",

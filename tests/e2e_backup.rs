@@ -14,25 +14,8 @@ fn store_url(ns: &Namespace) -> String {
 }
 
 fn make_key_secrets(ns: &Namespace) {
-    let id = format!(
-        "--from-literal=AWS_ACCESS_KEY_ID={}",
-        s3_var("MYSQLHA_S3_ACCESS_KEY")
-    );
-    let secret = format!(
-        "--from-literal=AWS_SECRET_ACCESS_KEY={}",
-        s3_var("MYSQLHA_S3_SECRET_KEY")
-    );
-    ns.kubectl(&["create", "secret", "generic", "s3", &id, &secret])
-        .ok();
-    ns.kubectl(&[
-        "create",
-        "secret",
-        "generic",
-        "s3-wrong",
-        &id,
-        "--from-literal=AWS_SECRET_ACCESS_KEY=not-the-key",
-    ])
-    .ok();
+    make_s3_secret(ns, "s3", None);
+    make_s3_secret(ns, "s3-wrong", Some("not-the-key"));
 }
 
 /// A refused command: exit 1, one line saying `expected`, and no backup ConfigMap made.
@@ -77,23 +60,6 @@ fn restore_when_archived(ns: &Namespace, args: &[&str]) -> Run {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// The server's GTID position (MariaDB) or executed set (MySQL).
-fn position(ns: &Namespace, cluster: &str, pod: &str) -> String {
-    let variable = match ns.engine {
-        Engine::Mariadb => "@@gtid_binlog_pos",
-        Engine::Mysql => "@@gtid_executed",
-    };
-    ns.sql(
-        cluster,
-        pod,
-        &format!("SELECT REPLACE({variable}, '\n', '')"),
-    )
-    .ok()
-    .stdout
-    .trim()
-    .to_string()
 }
 
 /// The restored cluster is healthy with its replica; its rows, the same on both members.
@@ -187,7 +153,7 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
     std::thread::sleep(Duration::from_millis(1500));
     ns.sql("src", "src-0", "INSERT INTO app.w VALUES (1000000000)")
         .ok();
-    let target_gtid = position(&ns, "src", "src-0");
+    let target_gtid = gtid_position(&ns, "src", "src-0");
     // status shows where backups go and the last one (never the key).
     let status = ns.status_json("src");
     assert_eq!(status["backups"]["last"]["id"], id.as_str(), "{status:#}");

@@ -1083,6 +1083,40 @@ pub fn s3_var(name: &str) -> String {
     })
 }
 
+/// Secret `name` in `ns` holding the test bed's object-store key id and `secret_key` (the
+/// bed's own when None), as `backup enable --credentials` reads it.
+pub fn make_s3_secret(ns: &Namespace, name: &str, secret_key: Option<&str>) {
+    let id = format!(
+        "--from-literal=AWS_ACCESS_KEY_ID={}",
+        s3_var("MYSQLHA_S3_ACCESS_KEY")
+    );
+    let key = format!(
+        "--from-literal=AWS_SECRET_ACCESS_KEY={}",
+        secret_key
+            .map(str::to_string)
+            .unwrap_or_else(|| s3_var("MYSQLHA_S3_SECRET_KEY"))
+    );
+    ns.kubectl(&["create", "secret", "generic", name, &id, &key])
+        .ok();
+}
+
+/// What `pod` of `cluster` logged: MariaDB's GTID position, MySQL's executed set (one line).
+pub fn gtid_position(ns: &Namespace, cluster: &str, pod: &str) -> String {
+    let variable = match ns.engine {
+        Engine::Mariadb => "@@gtid_binlog_pos",
+        Engine::Mysql => "@@gtid_executed",
+    };
+    ns.sql(
+        cluster,
+        pod,
+        &format!("SELECT REPLACE({variable}, '\\n', '')"),
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_string()
+}
+
 /// curl signed with the test bed's object-store key (AWS signature v4), as a user's tool
 /// would; `path` is under the bucket. Ok(body) or Err(curl's error).
 pub fn s3_curl(args: &[&str], path: &str) -> Result<Vec<u8>, String> {
