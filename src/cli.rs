@@ -301,6 +301,13 @@ pub struct BackupEnableArgs {
     pub name: String,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Take a base backup this often, in the cluster (by the agent), e.g. 24h (at least 1m)
+    #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
+    pub every: Option<Duration>,
+    /// Keep base backups this long (the newest always; the archive as far back as the oldest
+    /// kept backup needs), deleting older ones, e.g. 7d; default: keep everything
+    #[arg(long, value_name = "PERIOD", value_parser = parse_period)]
+    pub keep: Option<Duration>,
 }
 
 #[derive(Args, Debug)]
@@ -591,6 +598,30 @@ pub struct CompleteArgs {
 
 /// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds: more than zero, at
 /// most 7 days.
+/// A backup period: 45s, 90m, 24h, 7d (at most 3650d).
+pub fn parse_period(s: &str) -> Result<Duration, String> {
+    let invalid = || format!("invalid period '{s}' (use e.g. 90m, 24h, 7d)");
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(invalid()),
+    };
+    let n: u64 = num.parse().map_err(|_| invalid())?;
+    let secs = n
+        .checked_mul(unit_secs)
+        .filter(|&secs| secs <= 3650 * 86_400)
+        .ok_or_else(|| format!("period '{s}' is too long (at most 3650d)"))?;
+    if secs == 0 {
+        return Err(format!("period '{s}' is zero (use e.g. 90m, 24h, 7d)"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     const MAX_SECS: u64 = 7 * 24 * 3600;
     let invalid = || format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)");

@@ -2,8 +2,10 @@
 //! follows a switchover (from the replica it read, now the primary, to the new replica), and
 //! the object store stopped for a minute under writes refuses no write, makes `status` warn,
 //! and is caught up afterwards: a restore to the last acknowledged write's GTID holds exactly
-//! the acknowledged writes. It stops the test bed's one object store: run alone (run-all's
-//! node-fault group).
+//! the acknowledged writes. Meanwhile the agent keeps the schedule asked (`--every 1m --keep
+//! 150s`): a scheduled base backup is taken (after failing while the store is down), and the
+//! first backup is deleted once older than the retention. It stops the test bed's one object
+//! store: run alone (run-all's node-fault group).
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
@@ -23,37 +25,77 @@ impl Drop for StoreBack {
     }
 }
 
-/// Cluster arc (2 members, its agent, backups enabled, a base backup), a writer running, and a
-/// switchover made under it.
-fn set_up(ns: &Namespace) -> Writer<'_> {
+/// Cluster arc (2 members, its agent, backups enabled on a schedule, a base backup: its ID), a
+/// writer running, and a switchover made under it.
+fn set_up(ns: &Namespace) -> (Writer<'_>, String) {
     create_command(ns, "arc", 2, &["--agent-image", &agent_image()]).ok();
     make_s3_secret(ns, "s3", None);
     let (to, endpoint) = (store_url(ns), s3_var("MYSQLHA_S3_ENDPOINT"));
-    ns.plugin(&[
-        "backup",
-        "enable",
-        "arc",
-        "--to",
-        &to,
-        "--endpoint",
-        &endpoint,
-        "--credentials",
-        "s3",
-    ])
-    .ok();
+    let enable = |schedule: &[&str]| {
+        let mut args = vec![
+            "backup",
+            "enable",
+            "arc",
+            "--to",
+            &to,
+            "--endpoint",
+            &endpoint,
+            "--credentials",
+            "s3",
+        ];
+        args.extend(schedule);
+        ns.plugin(&args).ok();
+    };
+    enable(&[]);
     ns.sql(
         "arc",
         "arc-0",
         "CREATE DATABASE app; CREATE TABLE app.w (id INT PRIMARY KEY);",
     )
     .ok();
-    ns.plugin(&["backup", "arc"]).ok();
+    let out = ns.plugin(&["backup", "arc"]).ok();
+    let first = out
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    // The schedule once the first backup is taken (one backup at a time on a member).
+    enable(&["--every", "1m", "--keep", "150s"]);
     let writer = Writer::start(ns, "arc", "app.w");
     writer.wait_for_acknowledgements("writes before the switchover", Duration::from_secs(60));
     writer.mark_fault();
     ns.plugin(&["switchover", "arc", "--to", "arc-1"]).ok();
     writer.wait_for_acknowledgements("writes after the switchover", Duration::from_secs(60));
-    writer
+    (writer, first)
+}
+
+/// The agent took a scheduled backup and deleted the first one once older than the retention.
+fn the_schedule_was_kept(ns: &Namespace, first: &str) {
+    let events = || {
+        ns.kubectl(&[
+            "get",
+            "events",
+            "-o",
+            "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+        ])
+        .ok()
+        .stdout
+    };
+    eventually(
+        "a scheduled backup and a pruning",
+        Duration::from_secs(120),
+        || {
+            let e = events();
+            e.contains("scheduled base backup") && e.contains("BackupPruned")
+        },
+    );
+    let listed = ns.plugin(&["backup", "list", "arc"]).ok().stdout;
+    assert!(
+        !listed.contains(first),
+        "{first} outlived the retention:\n{listed}"
+    );
+    assert!(listed.contains("recoverable: any time from"), "{listed}");
 }
 
 fn failed_writes(ns: &Namespace, writer: &Writer) -> usize {
@@ -125,7 +167,7 @@ fn the_archive_follows_a_switchover_and_catches_up_after_the_store_was_down() {
         Namespace::with_engine("e2e-archive", Engine::Mariadb),
         Namespace::with_engine("e2e-archive", Engine::Mysql),
     ];
-    let writers: Vec<Writer> = std::thread::scope(|s| {
+    let set: Vec<(Writer, String)> = std::thread::scope(|s| {
         let setting_up: Vec<_> = namespaces
             .iter()
             .map(|ns| s.spawn(move || set_up(ns)))
@@ -135,6 +177,7 @@ fn the_archive_follows_a_switchover_and_catches_up_after_the_store_was_down() {
             .map(|h| h.join().expect("setting up"))
             .collect()
     });
+    let (writers, firsts): (Vec<Writer>, Vec<String>) = set.into_iter().unzip();
     let counts =
         |ws: &[Writer]| -> Vec<usize> { ws.iter().map(|w| w.acknowledged().len()).collect() };
     let failed_before: Vec<usize> = namespaces
@@ -177,8 +220,13 @@ fn the_archive_follows_a_switchover_and_catches_up_after_the_store_was_down() {
     std::thread::scope(|s| {
         let checks: Vec<_> = namespaces
             .iter()
-            .zip(writers)
-            .map(|(ns, w)| s.spawn(move || restore_exactly_the_acknowledged(ns, w)))
+            .zip(writers.into_iter().zip(&firsts))
+            .map(|(ns, (w, first))| {
+                s.spawn(move || {
+                    restore_exactly_the_acknowledged(ns, w);
+                    the_schedule_was_kept(ns, first);
+                })
+            })
             .collect();
         for c in checks {
             c.join().expect("restoring");

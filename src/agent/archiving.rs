@@ -7,7 +7,7 @@ use crate::cluster::Cluster;
 use crate::k8s::context::Context;
 use crate::k8s::events::Reason;
 use crate::ops::archive::{self, Start};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use std::time::Duration;
 
 use super::leader::Leadership;
@@ -18,6 +18,137 @@ const RECHECK_EVERY: Duration = Duration::from_secs(10);
 const DISABLED_RECHECK: Duration = Duration::from_secs(10);
 /// The pause after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// How often the leader asks whether a scheduled base backup is due or backups expired.
+const SCHEDULE_CHECK: Duration = Duration::from_secs(20);
+/// The longest a scheduled base backup may take.
+const SCHEDULED_BACKUP_LIMIT: Duration = Duration::from_secs(6 * 3600);
+
+/// Runs for the agent's life: while this pod leads, takes the base backups `backup enable
+/// --every` asks for and deletes what `--keep` lets go (crate::store::retention).
+pub async fn keep_schedule(ctx: Context, cluster: String, leadership: Leadership) {
+    let mut said_failure = String::new();
+    loop {
+        tokio::time::sleep(SCHEDULE_CHECK).await;
+        if !leadership.leads() {
+            continue;
+        }
+        match scheduled_once(&ctx, &cluster).await {
+            Ok(()) => said_failure.clear(),
+            Err(e) => {
+                let text = crate::base::one_line(&e);
+                eprintln!("{} schedule: {text}", k8s_openapi::jiff::Timestamp::now());
+                if text != said_failure {
+                    ctx.event(Reason::ScheduledBackupFailed, &text);
+                    said_failure = text;
+                }
+            }
+        }
+    }
+}
+
+async fn scheduled_once(ctx: &Context, name: &str) -> Result<()> {
+    use crate::store::{archive as layout, catalog, retention};
+    let config = match crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, name).await {
+        Ok(Some(config)) => config,
+        Ok(None) => return Ok(()),
+        Err(e) if super::forbidden(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if config.every_seconds.is_none() && config.keep_seconds.is_none() {
+        return Ok(());
+    }
+    let store = crate::k8s::backup_store::open(&ctx.client, &ctx.namespace, &config).await?;
+    let now = k8s_openapi::jiff::Timestamp::now();
+    if let Some(every) = config.every_seconds {
+        let listed = crate::ops::backup::list(&store, name).await?;
+        let last = listed
+            .iter()
+            .filter_map(|b| match b {
+                catalog::Listed::Complete(m) => Some(m.finished.clone()),
+                catalog::Listed::Incomplete { .. } => None,
+            })
+            .max();
+        if retention::backup_due(last.as_deref(), Duration::from_secs(every), now) {
+            take_scheduled(ctx, name, &store).await?;
+        }
+    }
+    if let Some(keep) = config.keep_seconds {
+        let listed = crate::ops::backup::list(&store, name).await?;
+        let keys = store.list(&layout::segments_dir(name)).await?;
+        let runs = layout::runs(&layout::segments_in_listing(name, &keys))?;
+        let prune = retention::plan(&listed, &runs, Duration::from_secs(keep), now);
+        if prune != retention::Prune::default() {
+            for id in &prune.backups {
+                // The manifest first: a backup half deleted is incomplete, never restored.
+                store.delete(&catalog::manifest_key(name, id)).await?;
+                store.delete(&catalog::data_key(name, id)).await?;
+            }
+            for key in &prune.segments {
+                store.delete(key).await?;
+            }
+            ctx.event(
+                Reason::BackupPruned,
+                format!(
+                    "deleted {} base backup(s) older than {} ({}) and {} archive segment(s) no kept backup needs",
+                    prune.backups.len(),
+                    crate::manifests::backup::period_text(keep),
+                    prune.backups.join(", "),
+                    prune.segments.len()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A scheduled base backup, recorded as `backup NAME` records one.
+async fn take_scheduled(ctx: &Context, name: &str, store: &crate::store::Store) -> Result<()> {
+    use crate::manifests::backup as objects;
+    let cluster = Cluster::load(ctx, name).await?;
+    let task = crate::base::progress::Progress::new().task(name);
+    let manifest = crate::k8s::wait::with_timeout(
+        SCHEDULED_BACKUP_LIMIT,
+        &format!("backing up cluster {name}"),
+        crate::ops::backup::take(&cluster, store, &task),
+    )
+    .await?;
+    ctx.member_event(
+        &manifest.donor,
+        Reason::BackupTaken,
+        format!(
+            "scheduled base backup {} of {name}: {} bytes from {}, GTID {}, in {}",
+            manifest.id,
+            manifest.bytes,
+            manifest.donor,
+            manifest.gtid,
+            store.describe()
+        ),
+    );
+    let last = objects::LastBackup {
+        id: manifest.id.clone(),
+        finished: manifest.finished.clone(),
+        bytes: manifest.bytes,
+        gtid: manifest.gtid.clone(),
+    };
+    let configs: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    configs
+        .patch(
+            &objects::config_name(name),
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(objects::last_backup_patch(&last)),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "recording backup {} in ConfigMap {}",
+                manifest.id,
+                objects::config_name(name)
+            )
+        })?;
+    Ok(())
+}
 
 /// Runs for the agent's life: archives while this pod leads and backups are enabled.
 pub async fn keep_archiving(ctx: Context, cluster: String, leadership: Leadership) {

@@ -215,8 +215,20 @@ pub async fn run(
         color: crate::base::style::ColorChoice::Never,
         events: Some(Recorder::new(&client, &namespace, &cluster, "agent")),
     };
+    let schedule_ctx = Context {
+        client: client.clone(),
+        namespace: namespace.clone(),
+        lock: None,
+        color: crate::base::style::ColorChoice::Never,
+        events: Some(Recorder::new(&client, &namespace, &cluster, "agent")),
+    };
     tokio::spawn(archiving::keep_archiving(
         archive_ctx,
+        cluster.clone(),
+        leadership.clone(),
+    ));
+    tokio::spawn(archiving::keep_schedule(
+        schedule_ctx,
         cluster.clone(),
         leadership.clone(),
     ));

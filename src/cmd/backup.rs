@@ -17,6 +17,28 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::DeleteParams;
 use kube::Api;
 
+/// A schedule the agent can keep: backups at most every minute, kept at least one period.
+fn check_schedule(
+    every: Option<std::time::Duration>,
+    keep: Option<std::time::Duration>,
+) -> Result<()> {
+    if let Some(every) = every {
+        if every.as_secs() < 60 {
+            bail!("--every {}s: at least 1m", every.as_secs());
+        }
+    }
+    if let (Some(every), Some(keep)) = (every, keep) {
+        if keep < every {
+            bail!(
+                "--keep {} is shorter than --every {}: each backup would be deleted before the next is taken",
+                objects::period_text(keep.as_secs()),
+                objects::period_text(every.as_secs())
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Checks the arguments before anything is contacted.
 pub fn validate(args: &BackupArgs) -> Result<()> {
     let name = match &args.command {
@@ -33,6 +55,7 @@ pub fn validate(args: &BackupArgs) -> Result<()> {
                 .as_deref()
                 .context("--credentials SECRET is required (a Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")?;
             check_endpoint(a.store.endpoint.as_deref())?;
+            check_schedule(a.every, a.keep)?;
             &a.name
         }
         Some(BackupCommand::Disable(a)) => &a.name,
@@ -75,7 +98,7 @@ pub async fn run(ctx: &Context, args: &BackupArgs) -> Result<()> {
             let name = args.name.as_deref().unwrap_or_default();
             take(ctx, name, args.timeout).await
         }
-        Some(BackupCommand::Enable(a)) => enable(ctx, &a.name, &a.store).await,
+        Some(BackupCommand::Enable(a)) => enable(ctx, a).await,
         Some(BackupCommand::Disable(a)) => disable(ctx, &a.name).await,
         Some(BackupCommand::List(a)) => list(ctx, &a.name, &a.store, a.output).await,
         Some(BackupCommand::Verify(a)) => verify(ctx, &a.name, a.backup.as_deref(), &a.store).await,
@@ -99,7 +122,7 @@ pub async fn store_for(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<S
             store: to.clone(),
             endpoint: flags.endpoint.clone(),
             credentials: credentials.clone(),
-            last: None,
+            ..Default::default()
         },
         _ => recorded_config(ctx, name).await?.with_context(|| {
             format!("cluster {name} has no backups enabled here (kubectl mysqlha backup enable {name} --to s3://BUCKET/PREFIX --credentials SECRET), and no --to/--credentials were given")
@@ -108,13 +131,16 @@ pub async fn store_for(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<S
     open(ctx, &config).await
 }
 
-async fn enable(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<()> {
+async fn enable(ctx: &Context, args: &crate::cli::BackupEnableArgs) -> Result<()> {
+    let (name, flags) = (args.name.as_str(), &args.store);
     Cluster::load(ctx, name).await?;
     let config = BackupConfig {
         store: flags.to.clone().unwrap_or_default(),
         endpoint: flags.endpoint.clone(),
         credentials: flags.credentials.clone().unwrap_or_default(),
         last: None,
+        every_seconds: args.every.map(|d| d.as_secs()),
+        keep_seconds: args.keep.map(|d| d.as_secs()),
     };
     let store = open(ctx, &config).await?;
     store.check_access().await?;
@@ -126,11 +152,24 @@ async fn enable(ctx: &Context, name: &str, flags: &StoreArgs) -> Result<()> {
     .await
     .with_context(|| format!("cannot write ConfigMap {}", objects::config_name(name)))?;
     crate::agent::grant_archiving(ctx, name, &config.credentials).await?;
-    println!(
+    let mut said = format!(
         "backups of cluster {name} go to {} (key from Secret {})",
         store.describe(),
         config.credentials
     );
+    if let Some(every) = config.every_seconds {
+        said += &format!(
+            "; the agent takes a base backup every {}",
+            objects::period_text(every)
+        );
+    }
+    if let Some(keep) = config.keep_seconds {
+        said += &format!(
+            "; backups older than {} are deleted (never the newest)",
+            objects::period_text(keep)
+        );
+    }
+    println!("{said}");
     Ok(())
 }
 

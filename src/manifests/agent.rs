@@ -195,8 +195,9 @@ pub fn archive_role_name(cluster: &str) -> String {
     format!("{}-backup", agent_name(cluster))
 }
 
-/// The agent's rights to archive cluster `name`'s binary logs (`backup enable`): read
-/// ConfigMap NAME-backup and Secret `secret`, nothing else.
+/// The agent's rights to archive cluster `name`'s binary logs and keep its schedule (`backup
+/// enable`): read (and record the last scheduled backup in) ConfigMap NAME-backup, read Secret
+/// `secret`; nothing else.
 pub fn archive_role(name: &str, namespace: &str, secret: &str) -> Role {
     let mut labels = labels(name);
     labels.insert("app.kubernetes.io/component".into(), "agent".into());
@@ -211,7 +212,7 @@ pub fn archive_role(name: &str, namespace: &str, secret: &str) -> Role {
             rule(
                 "",
                 &["configmaps"],
-                &["get"],
+                &["get", "patch"],
                 &[super::backup::config_name(name)],
             ),
             rule("", &["secrets"], &["get"], &[secret.to_string()]),
@@ -448,9 +449,8 @@ mod tests {
         let role = archive_role("shop", "ns", "s3-key");
         let rules = role.rules.unwrap();
         assert_eq!(rules.len(), 2);
-        for r in &rules {
-            assert_eq!(r.verbs, ["get"]);
-        }
+        assert_eq!(rules[0].verbs, ["get", "patch"]);
+        assert_eq!(rules[1].verbs, ["get"]);
         assert_eq!(
             rules[0].resource_names.as_deref(),
             Some(&["shop-backup".to_string()][..])

@@ -12,6 +12,19 @@ pub const LAST_ID_KEY: &str = "last-backup-id";
 pub const LAST_FINISHED_KEY: &str = "last-backup-finished";
 pub const LAST_BYTES_KEY: &str = "last-backup-bytes";
 pub const LAST_GTID_KEY: &str = "last-backup-gtid";
+/// How often the agent takes a base backup, and how long backups are kept (seconds).
+pub const EVERY_KEY: &str = "every-seconds";
+pub const KEEP_KEY: &str = "keep-seconds";
+
+/// `7d`, `24h`, `90m`, `45s`: the largest unit that divides `secs`.
+pub fn period_text(secs: u64) -> String {
+    for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= n && secs % n == 0 {
+            return format!("{}{unit}", secs / n);
+        }
+    }
+    format!("{secs}s")
+}
 
 /// The name of cluster `cluster`'s backup ConfigMap.
 pub fn config_name(cluster: &str) -> String {
@@ -27,6 +40,10 @@ pub struct BackupConfig {
     /// The Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
     pub credentials: String,
     pub last: Option<LastBackup>,
+    /// A base backup every this many seconds, taken by the agent (None: only on demand).
+    pub every_seconds: Option<u64>,
+    /// Base backups (and the archive they need) kept this many seconds (None: all).
+    pub keep_seconds: Option<u64>,
 }
 
 /// The last base backup taken, as `backup NAME` recorded it.
@@ -56,6 +73,12 @@ impl BackupConfig {
             out += &format!(" at {endpoint}");
         }
         out += &format!(" (key from Secret {})", self.credentials);
+        if let Some(every) = self.every_seconds {
+            out += &format!(", every {}", period_text(every));
+        }
+        if let Some(keep) = self.keep_seconds {
+            out += &format!(", kept {}", period_text(keep));
+        }
         match &self.last {
             Some(last) => {
                 out += &format!(
@@ -78,6 +101,12 @@ pub fn config_map(cluster: &str, namespace: &str, config: &BackupConfig) -> Conf
     ]);
     if let Some(endpoint) = &config.endpoint {
         data.insert(ENDPOINT_KEY.to_string(), endpoint.clone());
+    }
+    if let Some(every) = config.every_seconds {
+        data.insert(EVERY_KEY.to_string(), every.to_string());
+    }
+    if let Some(keep) = config.keep_seconds {
+        data.insert(KEEP_KEY.to_string(), keep.to_string());
     }
     ConfigMap {
         metadata: ObjectMeta {
@@ -107,6 +136,8 @@ pub fn read_config(config_map: &ConfigMap) -> Option<BackupConfig> {
         endpoint: data.get(ENDPOINT_KEY).cloned(),
         credentials: data.get(CREDENTIALS_KEY)?.clone(),
         last,
+        every_seconds: data.get(EVERY_KEY).and_then(|v| v.parse().ok()),
+        keep_seconds: data.get(KEEP_KEY).and_then(|v| v.parse().ok()),
     })
 }
 
@@ -115,12 +146,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn periods_read_in_their_largest_unit() {
+        for (secs, text) in [
+            (604_800, "7d"),
+            (86_400, "1d"),
+            (7_200, "2h"),
+            (5_400, "90m"),
+            (61, "61s"),
+        ] {
+            assert_eq!(period_text(secs), text);
+        }
+    }
+
+    #[test]
+    fn a_schedule_reads_back_as_written() {
+        let config = BackupConfig {
+            store: "s3://b/p".into(),
+            credentials: "k".into(),
+            every_seconds: Some(86_400),
+            keep_seconds: Some(604_800),
+            ..Default::default()
+        };
+        let back = read_config(&config_map("shop", "ns", &config)).unwrap();
+        assert_eq!(back, config);
+        assert!(
+            back.describe().contains(", every 1d, kept 7d"),
+            "{}",
+            back.describe()
+        );
+    }
+
+    #[test]
     fn a_backup_config_reads_back_as_written_and_is_the_plugins() {
         let config = BackupConfig {
             store: "s3://b/p".into(),
             endpoint: Some("http://10.0.0.1:9000".into()),
             credentials: "shop-s3".into(),
             last: None,
+            ..Default::default()
         };
         let cm = config_map("shop", "ns", &config);
         assert_eq!(cm.metadata.name.as_deref(), Some("shop-backup"));
@@ -144,6 +207,7 @@ mod tests {
             endpoint: None,
             credentials: "s3".into(),
             last: None,
+            ..Default::default()
         };
         assert_eq!(
             config.describe(),

@@ -45,6 +45,11 @@ pub async fn take(cluster: &Cluster, store: &Store, task: &Task) -> Result<Manif
         .await
         .with_context(|| format!("{donor}: reading its position"))?;
     let tables = tables(cluster, &donor).await?;
+    let archive_seq = layout::read_head(store, &cluster.name)
+        .await
+        .ok()
+        .flatten()
+        .map_or(0, |h| h.seq);
     let started = now();
     let id = catalog::id_at(&started)?;
     let op = Operation::new(BACKUP_TARGET)?;
@@ -84,6 +89,7 @@ pub async fn take(cluster: &Cluster, store: &Store, task: &Task) -> Result<Manif
         donor: donor.clone(),
         gtid: state.applied.to_string(),
         gtid_end: ended.applied.to_string(),
+        archive_seq,
         started,
         finished: now(),
         bytes,

@@ -197,6 +197,10 @@ pub struct Run {
     pub file: String,
     pub pieces: Vec<Piece>,
     pub bytes: u64,
+    /// Every segment of the run (a segment wholly held by earlier ones adds no piece).
+    pub segments: Vec<String>,
+    /// The sequence number of its last segment.
+    pub last_seq: u64,
 }
 
 /// The runs of `segments` (in sequence order). A segment that neither starts a file nor
@@ -213,6 +217,8 @@ pub fn runs(segments: &[Segment]) -> Result<Vec<Run>> {
                     skip: 0,
                 }],
                 bytes: s.bytes,
+                segments: vec![s.key.clone()],
+                last_seq: s.seq,
             });
             continue;
         }
@@ -228,6 +234,8 @@ pub fn runs(segments: &[Segment]) -> Result<Vec<Run>> {
                 s.offset
             );
         };
+        run.segments.push(s.key.clone());
+        run.last_seq = s.seq;
         let end = s.offset + s.bytes;
         if end > run.bytes {
             run.pieces.push(Piece {

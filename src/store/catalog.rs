@@ -29,6 +29,10 @@ pub struct Manifest {
     /// (empty in backups taken before it was recorded).
     #[serde(default)]
     pub gtid_end: String,
+    /// The archive's last segment when the backup began (0: no archive then): the runs that
+    /// ended before it are what retention may delete once this backup is the oldest kept.
+    #[serde(default)]
+    pub archive_seq: u64,
     pub started: String,
     pub finished: String,
     pub bytes: u64,
@@ -58,6 +62,12 @@ pub fn id_at(time: &str) -> Result<String> {
         .parse()
         .with_context(|| format!("{time} is not an RFC 3339 time"))?;
     Ok(t.strftime("%Y%m%dT%H%M%SZ").to_string())
+}
+
+/// The time (RFC 3339) a backup ID names (`20261206T213700Z`), if it is one.
+pub fn id_time(id: &str) -> Option<String> {
+    let t = k8s_openapi::jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", id).ok()?;
+    Some(format!("{}Z", t.strftime("%Y-%m-%dT%H:%M:%S")))
 }
 
 /// A base backup as listed: complete (its manifest read) or not.
@@ -204,6 +214,7 @@ mod tests {
             donor: "shop-1".into(),
             gtid: "0-1-10".into(),
             gtid_end: "0-1-12".into(),
+            archive_seq: 0,
             started: "2026-12-06T21:37:00Z".into(),
             finished: "2026-12-06T21:37:09Z".into(),
             bytes: 1024,

@@ -3,6 +3,7 @@
 //! a staging file). The catalog (`catalog`) says what the objects are.
 pub mod archive;
 pub mod catalog;
+pub mod retention;
 
 use anyhow::{bail, Context as _, Result};
 use futures::StreamExt;
