@@ -588,7 +588,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__backup__subcmd__enable)
-            opts="-n -h -V --to --endpoint --credentials --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --to --endpoint --credentials --every --keep --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +603,14 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1512,7 +1520,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__restore)
-            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --from --backup --to --endpoint --credentials --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --from --backup --to-time --to-gtid --to --endpoint --credentials --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,6 +1583,14 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --backup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-gtid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -115,31 +115,35 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha report shop\n  kubectl mysqlha report shop -o shop.tar.gz --force\n  kubectl mysqlha report shop -o - | tar tzf -"
     )]
     Report(ReportArgs),
-    /// Base backups to S3-compatible object storage: enable, take one now, list, verify
+    /// Backups to S3-compatible object storage: enable, take one now, list, verify
     ///
     /// `backup enable` records where a cluster's backups go (s3://BUCKET/PREFIX, an endpoint for
     /// a server other than AWS, and the Secret holding AWS_ACCESS_KEY_ID and
-    /// AWS_SECRET_ACCESS_KEY) after checking that the bucket answers to that key. `backup NAME`
-    /// streams a base backup of a replica (the primary when no replica is healthy) straight into
-    /// a multipart upload (MariaDB: mariadb-backup; MySQL: a clone staged in the member's
-    /// container, sent as a tar), then writes its manifest (size, SHA-256, GTID position,
-    /// tables). It takes no operation lock: a failover may run meanwhile.
+    /// AWS_SECRET_ACCESS_KEY) after checking that the bucket answers to that key; from then on
+    /// the cluster's agent archives its binary logs continuously (about every 200 ms), and
+    /// takes base backups --every PERIOD and deletes those older than --keep PERIOD when asked.
+    /// `backup NAME` streams a base backup of a replica (the primary when no replica is
+    /// healthy) straight into a multipart upload (MariaDB: mariadb-backup; MySQL: a clone staged
+    /// in the member's container, sent as a tar), then writes its manifest (size, SHA-256, GTID
+    /// positions, tables). It takes no operation lock: a failover may run meanwhile.
     #[command(
         args_conflicts_with_subcommands = true,
         subcommand_negates_reqs = true,
-        after_help = "Examples:\n  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3\n  kubectl mysqlha backup shop\n  kubectl mysqlha backup list shop\n  kubectl mysqlha backup verify shop\n  kubectl mysqlha backup disable shop\n\nThe Secret --credentials names, made once:\n  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=..."
+        after_help = "Examples:\n  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3\n  kubectl mysqlha backup enable shop --to s3://backups/prod --credentials shop-s3 --every 24h --keep 7d\n  kubectl mysqlha backup shop\n  kubectl mysqlha backup list shop\n  kubectl mysqlha backup verify shop\n  kubectl mysqlha backup disable shop\n\nThe Secret --credentials names, made once:\n  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=..."
     )]
     Backup(BackupArgs),
-    /// Create a new cluster from a base backup of another (which may no longer exist)
+    /// Create a new cluster from the backups of another (which may no longer exist), to a point
     ///
-    /// The newest complete base backup of cluster FROM (or --backup ID) is streamed into the new
-    /// cluster's first member and checked against its manifest (size and SHA-256) before the
-    /// server starts on it; the server then takes this cluster's passwords and must hold the
-    /// GTID position and every table the backup recorded, or the restore fails. Then the
-    /// replicas are cloned from it and the agent deployed, as by create. The store is FROM's
-    /// (`backup enable`) unless --to, --endpoint and --credentials name it.
+    /// The newest complete base backup of cluster FROM before the target (or --backup ID) is
+    /// streamed into the new cluster's first member and checked against its manifest (size and
+    /// SHA-256) before the server starts on it; the server then takes this cluster's passwords
+    /// and must hold the GTID position and every table the backup recorded, or the restore
+    /// fails. The replicas are cloned from it; then FROM's archived binary logs are replayed up
+    /// to --to-time or --to-gtid (everything archived when neither is given; nothing when only
+    /// --backup is), and the agent deployed, as by create. The store is FROM's (`backup
+    /// enable`) unless --to, --endpoint and --credentials name it.
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha restore shop2 --from shop\n  kubectl mysqlha restore shop2 --from shop --backup 20261206T213700Z --replicas 2\n  kubectl mysqlha restore shop2 --from shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3"
+        after_help = "Examples:\n  kubectl mysqlha restore shop2 --from shop\n  kubectl mysqlha restore shop2 --from shop --to-time 2026-12-07T09:59:00Z\n  kubectl mysqlha restore shop2 --from shop --to-gtid 0-1-12345\n  kubectl mysqlha restore shop2 --from shop --backup 20261206T213700Z --replicas 2\n  kubectl mysqlha restore shop2 --from shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3"
     )]
     Restore(RestoreArgs),
     /// The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)
