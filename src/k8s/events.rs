@@ -143,6 +143,11 @@ impl Reason {
         Reason::Rebuilt,
     ];
 
+    /// Something failed that needs a person's eye (a Warning Event).
+    pub fn is_warning(self) -> bool {
+        matches!(self, Reason::ArchiveFailed | Reason::ScheduledBackupFailed)
+    }
+
     /// As the Event (and the agent's log line) spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -294,9 +299,15 @@ impl Recorder {
         self.flush().await;
     }
 
-    /// A step of the operation, about member `pod` when given.
+    /// A step of the operation, about member `pod` when given (a Warning when the reason is
+    /// one).
     pub fn step(&self, reason: Reason, note: &str, pod: Option<&str>) {
-        self.record(Type::Normal, reason.as_str(), note, pod);
+        let kind = if reason.is_warning() {
+            Type::Warning
+        } else {
+            Type::Normal
+        };
+        self.record(kind, reason.as_str(), note, pod);
     }
 
     /// `Switchover` + `Started`.
