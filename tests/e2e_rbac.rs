@@ -358,6 +358,27 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
         enabled.stdout
     );
     assert_agent_objects(ns);
+    // backup enable (with a schedule) grants the agent the store's key, within these rights.
+    make_s3_secret(ns, "s3", None);
+    let to = format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name);
+    let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
+    dba(&[
+        "backup",
+        "enable",
+        "r1",
+        "--to",
+        &to,
+        "--endpoint",
+        &endpoint,
+        "--credentials",
+        "s3",
+        "--every",
+        "24h",
+    ])
+    .ok();
+    assert!(can("get", "secrets/s3", &[]));
+    assert!(can("patch", "configmaps/r1-backup", &[]));
+    assert!(!can("get", "secrets/other-app", &[]));
     dba(&["delete", "r1", "--yes"]).ok();
     let left = ns
         .kubectl(&[
@@ -368,9 +389,11 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
         ])
         .ok()
         .stdout;
+    // What stays by design: where the backups are (restore --from finds them), the user's key.
     let left: Vec<&str> = left
         .lines()
         .filter(|l| !l.contains("kube-root-ca.crt"))
+        .filter(|l| *l != "configmap/r1-backup" && *l != "secret/s3")
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     let agent_left = ns
