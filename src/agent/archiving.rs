@@ -197,9 +197,8 @@ async fn archive_a_while(
     let Some(member) = archive::choose_member(&cluster.primary, &ready, &head.member) else {
         anyhow::bail!("no member of cluster {name} is ready to archive from");
     };
-    let files = archive::files_of(&cluster, &member).await?;
     let archived = cluster.engine.parse_gtids(&head.archived)?;
-    let Some(start) = archive::choose_start(&head, &member, &files, &archived) else {
+    let Some(start) = archive::start_on(&cluster, &head, &member, &archived).await? else {
         anyhow::bail!("{member} has no binary log to archive");
     };
     if *following != member {

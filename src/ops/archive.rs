@@ -109,35 +109,59 @@ pub fn ready_members(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-/// Member `member`'s binary-log files, oldest first, each with the state it began with.
-pub async fn files_of(cluster: &Cluster, member: &str) -> Result<Vec<(String, Gtids)>> {
+/// Member `member`'s binary-log files, oldest first (its index).
+pub async fn file_names(cluster: &Cluster, member: &str) -> Result<Vec<String>> {
     let index = format!("{DATA_DIR}/{INDEX}");
     let listed = exec::run(cluster.server(member), &["cat", &index], None)
         .await
         .with_context(|| format!("{member}: reading {index}"))?;
-    let mut files = Vec::new();
-    for line in listed.stdout.lines().filter(|l| !l.trim().is_empty()) {
-        let file = line
-            .trim()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        let path = format!("{DATA_DIR}/{file}");
-        let mut start = Vec::new();
-        exec::stdout_into(
-            cluster.server(member),
-            &["head", "-c", START_BYTES, &path],
-            &mut start,
-            |_| {},
-        )
-        .await
-        .with_context(|| format!("{member}: reading the start of {file}"))?;
-        let state = start_state(cluster.engine, &start)
-            .with_context(|| format!("{member}: {file} does not say its first state"))?;
-        files.push((file, cluster.engine.parse_gtids(&state)?));
+    Ok(listed
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().rsplit('/').next().unwrap_or_default().to_string())
+        .collect())
+}
+
+/// The state binary-log file `file` of `member` began with.
+pub async fn file_start(cluster: &Cluster, member: &str, file: &str) -> Result<Gtids> {
+    let path = format!("{DATA_DIR}/{file}");
+    let mut start = Vec::new();
+    exec::stdout_into(
+        cluster.server(member),
+        &["head", "-c", START_BYTES, &path],
+        &mut start,
+        |_| {},
+    )
+    .await
+    .with_context(|| format!("{member}: reading the start of {file}"))?;
+    let state = start_state(cluster.engine, &start)
+        .with_context(|| format!("{member}: {file} does not say its first state"))?;
+    cluster.engine.parse_gtids(&state)
+}
+
+/// Where to archive `member` from: where the head left off when it still can (one file read),
+/// else by every file's first state (`choose_start`).
+pub async fn start_on(
+    cluster: &Cluster,
+    head: &Head,
+    member: &str,
+    archived: &Gtids,
+) -> Result<Option<Start>> {
+    let names = file_names(cluster, member).await?;
+    if head.member == member && names.contains(&head.file) {
+        let state = file_start(cluster, member, &head.file).await?;
+        let resume = choose_start(head, member, &[(head.file.clone(), state)], archived);
+        if let Some(resume @ Start::Resume { .. }) = resume {
+            return Ok(Some(resume));
+        }
     }
-    Ok(files)
+    let mut files = Vec::new();
+    for name in names {
+        let state = file_start(cluster, member, &name).await?;
+        files.push((name, state));
+    }
+    Ok(choose_start(head, member, &files, archived))
 }
 
 /// The first state a file's first bytes say (Gtid_list, Previous_gtids).
