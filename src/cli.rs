@@ -132,7 +132,7 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha backup enable shop --to s3://backups/prod --endpoint https://s3.example --credentials shop-s3\n  kubectl mysqlha backup enable shop --to s3://backups/prod --credentials shop-s3 --every 24h --keep 7d\n  kubectl mysqlha backup shop\n  kubectl mysqlha backup list shop\n  kubectl mysqlha backup verify shop\n  kubectl mysqlha backup disable shop\n\nThe Secret --credentials names, made once:\n  kubectl create secret generic shop-s3 --from-literal=AWS_ACCESS_KEY_ID=... --from-literal=AWS_SECRET_ACCESS_KEY=..."
     )]
     Backup(BackupArgs),
-    /// Create a new cluster from the backups of another (which may no longer exist), to a point
+    /// Create a new cluster from the backups of another, to a time or a GTID
     ///
     /// The newest complete base backup of cluster FROM before the target (or --backup ID) is
     /// streamed into the new cluster's first member and checked against its manifest (size and
@@ -600,45 +600,25 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
-/// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds: more than zero, at
-/// most 7 days.
-/// A backup period: 45s, 90m, 24h, 7d (at most 3650d).
-pub fn parse_period(s: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid period '{s}' (use e.g. 90m, 24h, 7d)");
+/// A number with one of `units` (or none: seconds), more than zero, at most `max` seconds
+/// (`max_text`); the errors name it `what` and show `examples`.
+fn parse_span(
+    s: &str,
+    what: &str,
+    examples: &str,
+    units: &[(&str, u64)],
+    (max, max_text): (u64, &str),
+) -> Result<Duration, String> {
+    let invalid = || format!("invalid {what} '{s}' (use e.g. {examples})");
+    let too_long = || format!("{what} '{s}' is too long (at most {max_text})");
     let (num, unit) = s
         .find(|c: char| !c.is_ascii_digit())
         .map_or((s, "s"), |i| s.split_at(i));
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(invalid()),
-    };
-    let n: u64 = num.parse().map_err(|_| invalid())?;
-    let secs = n
-        .checked_mul(unit_secs)
-        .filter(|&secs| secs <= 3650 * 86_400)
-        .ok_or_else(|| format!("period '{s}' is too long (at most 3650d)"))?;
-    if secs == 0 {
-        return Err(format!("period '{s}' is zero (use e.g. 90m, 24h, 7d)"));
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    const MAX_SECS: u64 = 7 * 24 * 3600;
-    let invalid = || format!("invalid duration '{s}' (use e.g. 90s, 10m, 1h)");
-    let too_long = || format!("duration '{s}' is too long (at most 7d = 168h)");
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(invalid()),
-    };
+    let unit_secs = units
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map(|(_, n)| *n)
+        .ok_or_else(invalid)?;
     if num.is_empty() {
         return Err(invalid());
     }
@@ -646,12 +626,37 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num.parse().map_err(|_| too_long())?;
     let secs = n
         .checked_mul(unit_secs)
-        .filter(|&secs| secs <= MAX_SECS)
+        .filter(|&secs| secs <= max)
         .ok_or_else(too_long)?;
     if secs == 0 {
-        return Err(format!("duration '{s}' is zero (use e.g. 90s, 10m, 1h)"));
+        return Err(format!("{what} '{s}' is zero (use e.g. {examples})"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// A backup period: 45s, 90m, 24h, 7d (at most 3650d).
+pub fn parse_period(s: &str) -> Result<Duration, String> {
+    let units = [("s", 1), ("m", 60), ("h", 3_600), ("d", 86_400)];
+    parse_span(
+        s,
+        "period",
+        "90m, 24h, 7d",
+        &units,
+        (3650 * 86_400, "3650d"),
+    )
+}
+
+/// Parses durations like `90s`, `10m`, `1h` or a bare number of seconds: more than zero, at
+/// most 7 days.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let units = [("s", 1), ("m", 60), ("h", 3_600)];
+    parse_span(
+        s,
+        "duration",
+        "90s, 10m, 1h",
+        &units,
+        (7 * 86_400, "7d = 168h"),
+    )
 }
 
 impl GlobalArgs {

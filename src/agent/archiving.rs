@@ -12,6 +12,27 @@ use std::time::Duration;
 
 use super::leader::Leadership;
 
+/// A task's failures, each said once in an Event (and every time in the log).
+#[derive(Default)]
+struct Failures {
+    said: String,
+}
+
+impl Failures {
+    fn ok(&mut self) {
+        self.said.clear();
+    }
+
+    fn failed(&mut self, ctx: &Context, reason: Reason, task: &str, e: &anyhow::Error) {
+        let text = crate::base::one_line(e);
+        eprintln!("{} {task}: {text}", k8s_openapi::jiff::Timestamp::now());
+        if text != self.said {
+            ctx.event(reason, &text);
+            self.said = text;
+        }
+    }
+}
+
 /// How long one follow lasts before the member is chosen again.
 const RECHECK_EVERY: Duration = Duration::from_secs(10);
 /// How often a cluster without backups is asked again.
@@ -27,22 +48,15 @@ const SCHEDULED_BACKUP_LIMIT: Duration = Duration::from_secs(6 * 3600);
 /// Runs for the agent's life: while this pod leads, takes the base backups `backup enable
 /// --every` asks for and deletes what `--keep` lets go (crate::store::retention).
 pub async fn keep_schedule(ctx: Context, cluster: String, leadership: Leadership) {
-    let mut said_failure = String::new();
+    let mut failures = Failures::default();
     loop {
         tokio::time::sleep(SCHEDULE_CHECK).await;
         if !leadership.leads() {
             continue;
         }
         match scheduled_once(&ctx, &cluster).await {
-            Ok(()) => said_failure.clear(),
-            Err(e) => {
-                let text = crate::base::one_line(&e);
-                eprintln!("{} schedule: {text}", k8s_openapi::jiff::Timestamp::now());
-                if text != said_failure {
-                    ctx.event(Reason::ScheduledBackupFailed, &text);
-                    said_failure = text;
-                }
-            }
+            Ok(()) => failures.ok(),
+            Err(e) => failures.failed(&ctx, Reason::ScheduledBackupFailed, "schedule", &e),
         }
     }
 }
@@ -152,7 +166,7 @@ async fn take_scheduled(ctx: &Context, name: &str, store: &crate::store::Store) 
 
 /// Runs for the agent's life: archives while this pod leads and backups are enabled.
 pub async fn keep_archiving(ctx: Context, cluster: String, leadership: Leadership) {
-    let mut said_failure = String::new();
+    let mut failures = Failures::default();
     let mut following = String::new();
     loop {
         if !leadership.leads() {
@@ -161,15 +175,10 @@ pub async fn keep_archiving(ctx: Context, cluster: String, leadership: Leadershi
             continue;
         }
         match archive_a_while(&ctx, &cluster, &leadership, &mut following).await {
-            Ok(Some(())) => said_failure.clear(),
+            Ok(Some(())) => failures.ok(),
             Ok(None) => tokio::time::sleep(DISABLED_RECHECK).await,
             Err(e) => {
-                let text = crate::base::one_line(&e);
-                eprintln!("{} archive: {text}", k8s_openapi::jiff::Timestamp::now());
-                if text != said_failure {
-                    ctx.event(Reason::ArchiveFailed, &text);
-                    said_failure = text;
-                }
+                failures.failed(&ctx, Reason::ArchiveFailed, "archive", &e);
                 following.clear();
                 tokio::time::sleep(RETRY_AFTER).await;
             }

@@ -181,6 +181,17 @@ struct Watch {
     rebuilding: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// A context for one of the agent's tasks: its own Event recorder, no lock, no colour.
+fn agent_context(client: &kube::Client, namespace: &str, cluster: &str) -> Context {
+    Context {
+        client: client.clone(),
+        namespace: namespace.to_string(),
+        lock: None,
+        color: crate::base::style::ColorChoice::Never,
+        events: Some(Recorder::new(client, namespace, cluster, "agent")),
+    }
+}
+
 /// The agent's loop: runs until the process is stopped.
 pub async fn run(
     client: kube::Client,
@@ -208,27 +219,13 @@ pub async fn run(
         cluster: cluster.clone(),
         tuning: settings,
     };
-    let archive_ctx = Context {
-        client: client.clone(),
-        namespace: namespace.clone(),
-        lock: None,
-        color: crate::base::style::ColorChoice::Never,
-        events: Some(Recorder::new(&client, &namespace, &cluster, "agent")),
-    };
-    let schedule_ctx = Context {
-        client: client.clone(),
-        namespace: namespace.clone(),
-        lock: None,
-        color: crate::base::style::ColorChoice::Never,
-        events: Some(Recorder::new(&client, &namespace, &cluster, "agent")),
-    };
     tokio::spawn(archiving::keep_archiving(
-        archive_ctx,
+        agent_context(&client, &namespace, &cluster),
         cluster.clone(),
         leadership.clone(),
     ));
     tokio::spawn(archiving::keep_schedule(
-        schedule_ctx,
+        agent_context(&client, &namespace, &cluster),
         cluster.clone(),
         leadership.clone(),
     ));
