@@ -163,6 +163,26 @@ fn a_dropped_table_comes_back_from_a_backup_into_a_new_cluster(engine: Engine) {
     assert!(!table.contains(&s3_var("MYSQLHA_S3_SECRET_KEY")), "{table}");
     let listed = ns.plugin(&["backup", "list", "src"]).ok().stdout;
     assert!(listed.contains(&id), "{listed}");
+    // The support archive holds the backup catalog, never the key.
+    let catalog = run(
+        "bash",
+        &[
+            "-c",
+            &format!(
+                "set -o pipefail; '{PLUGIN}' report src -n {} -o - | tar xzOf - --wildcards '*/backups.json'",
+                ns.name
+            ),
+        ],
+        None,
+    )
+    .ok()
+    .stdout;
+    assert!(catalog.contains(&id), "{catalog}");
+    assert!(catalog.contains("\"archive\""), "{catalog}");
+    assert!(
+        !catalog.contains(&s3_var("MYSQLHA_S3_SECRET_KEY")),
+        "the key is in the report"
+    );
     ns.plugin(&["backup", "verify", "src"]).ok();
 
     // The mistake, replicated everywhere.

@@ -80,6 +80,11 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
         }
     }
 
+    if let Some(config) = &status.backups {
+        task.set("reading the backup catalog");
+        bundle.add_result("backups.json", backup_catalog(ctx, &cluster, config).await);
+    }
+
     task.set("reading the agent's log");
     let agent_pods = agent(&cluster, &mut bundle).await;
 
@@ -123,6 +128,49 @@ pub async fn run(ctx: &Context, args: &ReportArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long the backup catalog may take to read.
+const CATALOG_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `backups.json`: the store (never its key), every base backup's manifest, the archive's head.
+async fn backup_catalog(
+    ctx: &Context,
+    cluster: &Cluster,
+    config: &crate::manifests::backup::BackupConfig,
+) -> Result<String> {
+    let read = async {
+        let store = crate::cmd::backup::open(ctx, config).await?;
+        let listed = crate::ops::backup::list(&store, &cluster.name).await?;
+        let head = crate::store::archive::read_head(&store, &cluster.name).await?;
+        let backups: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|b| match b {
+                crate::store::catalog::Listed::Complete(m) => {
+                    serde_json::json!({"complete": true, "manifest": m})
+                }
+                crate::store::catalog::Listed::Incomplete { id, bytes } => {
+                    serde_json::json!({"complete": false, "id": id, "bytes": bytes})
+                }
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "store": store.describe(),
+            "config": config,
+            "backups": backups,
+            "archive": head,
+        });
+        Ok::<String, anyhow::Error>(serde_json::to_string_pretty(&doc)? + "\n")
+    };
+    tokio::time::timeout(CATALOG_LIMIT, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "the object store did not answer within {}s",
+                CATALOG_LIMIT.as_secs()
+            ))
+        })
+        .context("cannot read the backup catalog")
 }
 
 /// The archive being filled, and what could not be collected.
