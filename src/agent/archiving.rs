@@ -12,10 +12,16 @@ use std::time::Duration;
 
 use super::leader::Leadership;
 
-/// A task's failures, each said once in an Event (and every time in the log).
+/// A task's failures, each said once in an Event (and every time in the log): the same
+/// failure again (its text but for numbers: timings, counts) is not said again.
 #[derive(Default)]
 struct Failures {
     said: String,
+}
+
+/// A failure's text without its numbers (`... in 582.6ms, after 3 retries`).
+fn kind_of(text: &str) -> String {
+    text.chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
 impl Failures {
@@ -23,13 +29,40 @@ impl Failures {
         self.said.clear();
     }
 
+    /// Whether failure `text` is to be said (a new kind since the last success).
+    fn is_new(&mut self, text: &str) -> bool {
+        let kind = kind_of(text);
+        let new = kind != self.said;
+        self.said = kind;
+        new
+    }
+
     fn failed(&mut self, ctx: &Context, reason: Reason, task: &str, e: &anyhow::Error) {
         let text = crate::base::one_line(e);
         eprintln!("{} {task}: {text}", k8s_openapi::jiff::Timestamp::now());
-        if text != self.said {
+        if self.is_new(&text) {
             ctx.event(reason, &text);
-            self.said = text;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_said_once_until_it_changes_or_passes() {
+        let mut f = Failures::default();
+        let down = |ms: u32| {
+            format!(
+                "cannot list a/base: the object store does not answer (in {ms}ms, after 3 retries)"
+            )
+        };
+        assert!(f.is_new(&down(582)));
+        assert!(!f.is_new(&down(474)), "the same failure, other timings");
+        assert!(f.is_new("a-1: following its binary log: the pod is gone"));
+        f.ok();
+        assert!(f.is_new(&down(500)), "again after a success");
     }
 }
 
