@@ -46,26 +46,6 @@ impl Failures {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_is_said_once_until_it_changes_or_passes() {
-        let mut f = Failures::default();
-        let down = |ms: u32| {
-            format!(
-                "cannot list a/base: the object store does not answer (in {ms}ms, after 3 retries)"
-            )
-        };
-        assert!(f.is_new(&down(582)));
-        assert!(!f.is_new(&down(474)), "the same failure, other timings");
-        assert!(f.is_new("a-1: following its binary log: the pod is gone"));
-        f.ok();
-        assert!(f.is_new(&down(500)), "again after a success");
-    }
-}
-
 /// How long one follow lasts before the member is chosen again.
 const RECHECK_EVERY: Duration = Duration::from_secs(10);
 /// How often a cluster without backups is asked again.
@@ -272,4 +252,24 @@ async fn archive_a_while(
     )
     .await?;
     Ok(Some(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_said_once_until_it_changes_or_passes() {
+        let mut f = Failures::default();
+        let down = |ms: u32| {
+            format!(
+                "cannot list a/base: the object store does not answer (in {ms}ms, after 3 retries)"
+            )
+        };
+        assert!(f.is_new(&down(582)));
+        assert!(!f.is_new(&down(474)), "the same failure, other timings");
+        assert!(f.is_new("a-1: following its binary log: the pod is gone"));
+        f.ok();
+        assert!(f.is_new(&down(500)), "again after a success");
+    }
 }
