@@ -161,6 +161,41 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
     );
     // Without the agent, edit creates (and deletes) a cluster.
     create(&["--no-agent"]).ok();
+    // edit enables base backups; the agent's grant is refused to it: said, not an error.
+    make_s3_secret(&ns, "s3", None);
+    let to = format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name);
+    let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
+    let enabled = run(
+        PLUGIN,
+        &[
+            "backup",
+            "enable",
+            "e1",
+            "--to",
+            &to,
+            "--endpoint",
+            &endpoint,
+            "--credentials",
+            "s3",
+            "--kubeconfig",
+            kc,
+        ],
+        None,
+    )
+    .ok();
+    assert!(
+        enabled.stderr.contains("cannot read the store's key")
+            && enabled.stderr.contains("kubectl mysqlha agent enable e1"),
+        "{}",
+        enabled.stderr
+    );
+    run(PLUGIN, &["backup", "e1", "--kubeconfig", kc], None).ok();
+    run(
+        PLUGIN,
+        &["backup", "disable", "e1", "--kubeconfig", kc],
+        None,
+    )
+    .ok();
     run(PLUGIN, &["delete", "e1", "--yes", "--kubeconfig", kc], None).ok();
     let _ = std::fs::remove_file(kubeconfig);
 

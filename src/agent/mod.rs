@@ -129,8 +129,15 @@ pub async fn grant_archiving(ctx: &Context, cluster: &str, secret: &str) -> Resu
 pub async fn revoke_archiving(ctx: &Context, cluster: &str) -> Result<()> {
     let name = objects::archive_role_name(cluster);
     let ns = ctx.namespace.as_str();
-    delete_if_present::<RoleBinding>(&Api::namespaced(ctx.client.clone(), ns), &name).await?;
-    delete_if_present::<Role>(&Api::namespaced(ctx.client.clone(), ns), &name).await
+    let revoked = async {
+        delete_if_present::<RoleBinding>(&Api::namespaced(ctx.client.clone(), ns), &name).await?;
+        delete_if_present::<Role>(&Api::namespaced(ctx.client.clone(), ns), &name).await
+    };
+    match revoked.await {
+        // A user who may not touch Roles could not have granted it either.
+        Err(e) if forbidden(&e) => Ok(()),
+        other => other,
+    }
 }
 
 /// Deletes the agent's Deployment first (it stops acting), then its rights and its Lease.
@@ -164,7 +171,7 @@ pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
 }
 
 /// The API server refused the call for want of rights (403).
-fn forbidden(e: &anyhow::Error) -> bool {
+pub fn forbidden(e: &anyhow::Error) -> bool {
     e.chain().any(
         |c| matches!(c.downcast_ref::<kube::Error>(), Some(kube::Error::Api(s)) if s.code == 403),
     )

@@ -151,7 +151,13 @@ async fn enable(ctx: &Context, args: &crate::cli::BackupEnableArgs) -> Result<()
     )
     .await
     .with_context(|| format!("cannot write ConfigMap {}", objects::config_name(name)))?;
-    crate::agent::grant_archiving(ctx, name, &config.credentials).await?;
+    // A user who may not create Roles (the built-in edit role) still gets base backups; the
+    // archive and the schedule wait for someone who may (agent enable grants them then).
+    let granted = match crate::agent::grant_archiving(ctx, name, &config.credentials).await {
+        Ok(()) => true,
+        Err(e) if crate::agent::forbidden(&e) => false,
+        Err(e) => return Err(e),
+    };
     let mut said = format!(
         "backups of cluster {name} go to {} (key from Secret {})",
         store.describe(),
@@ -170,6 +176,11 @@ async fn enable(ctx: &Context, args: &crate::cli::BackupEnableArgs) -> Result<()
         );
     }
     println!("{said}");
+    if !granted {
+        eprintln!(
+            "warning: you may not create Roles here, so the agent of {name} cannot read the store's key: no binary-log archive and no schedule until someone who may runs: kubectl mysqlha agent enable {name}"
+        );
+    }
     Ok(())
 }
 

@@ -1096,8 +1096,12 @@ pub fn make_s3_secret(ns: &Namespace, name: &str, secret_key: Option<&str>) {
             .map(str::to_string)
             .unwrap_or_else(|| s3_var("MYSQLHA_S3_SECRET_KEY"))
     );
-    ns.kubectl(&["create", "secret", "generic", name, &id, &key])
-        .ok();
+    let made = ns.kubectl(&["create", "secret", "generic", name, &id, &key]);
+    assert!(
+        made.code == 0 || made.stderr.contains("already exists"),
+        "{}",
+        made.stderr
+    );
 }
 
 /// What `pod` of `cluster` logged: MariaDB's GTID position, MySQL's executed set (one line).
