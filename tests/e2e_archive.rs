@@ -12,10 +12,6 @@ use std::time::{Duration, Instant};
 
 const OUTAGE: Duration = Duration::from_secs(60);
 
-fn store_url(ns: &Namespace) -> String {
-    format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name)
-}
-
 /// Starts the object store again however the test ends.
 struct StoreBack;
 
@@ -30,21 +26,10 @@ impl Drop for StoreBack {
 fn set_up(ns: &Namespace) -> (Writer<'_>, String) {
     create_command(ns, "arc", 2, &["--agent-image", &agent_image()]).ok();
     make_s3_secret(ns, "s3", None);
-    let (to, endpoint) = (store_url(ns), s3_var("MYSQLHA_S3_ENDPOINT"));
     let enable = |schedule: &[&str]| {
-        let mut args = vec![
-            "backup",
-            "enable",
-            "arc",
-            "--to",
-            &to,
-            "--endpoint",
-            &endpoint,
-            "--credentials",
-            "s3",
-        ];
-        args.extend(schedule);
-        ns.plugin(&args).ok();
+        let args = backup_enable_args(ns, "arc", schedule);
+        ns.plugin(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .ok();
     };
     enable(&[]);
     ns.sql(

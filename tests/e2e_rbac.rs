@@ -163,26 +163,9 @@ fn the_builtin_admin_role_runs_every_command_and_edit_creates_without_the_agent(
     create(&["--no-agent"]).ok();
     // edit enables base backups; the agent's grant is refused to it: said, not an error.
     make_s3_secret(&ns, "s3", None);
-    let to = format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name);
-    let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
-    let enabled = run(
-        PLUGIN,
-        &[
-            "backup",
-            "enable",
-            "e1",
-            "--to",
-            &to,
-            "--endpoint",
-            &endpoint,
-            "--credentials",
-            "s3",
-            "--kubeconfig",
-            kc,
-        ],
-        None,
-    )
-    .ok();
+    let args = backup_enable_args(&ns, "e1", &["--kubeconfig", kc]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let enabled = run(PLUGIN, &args, None).ok();
     assert!(
         enabled.stderr.contains("cannot read the store's key")
             && enabled.stderr.contains("kubectl mysqlha agent enable e1"),
@@ -395,22 +378,8 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
     assert_agent_objects(ns);
     // backup enable (with a schedule) grants the agent the store's key, within these rights.
     make_s3_secret(ns, "s3", None);
-    let to = format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name);
-    let endpoint = s3_var("MYSQLHA_S3_ENDPOINT");
-    dba(&[
-        "backup",
-        "enable",
-        "r1",
-        "--to",
-        &to,
-        "--endpoint",
-        &endpoint,
-        "--credentials",
-        "s3",
-        "--every",
-        "24h",
-    ])
-    .ok();
+    let args = backup_enable_args(ns, "r1", &["--every", "24h"]);
+    dba(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
     assert!(can("get", "secrets/s3", &[]));
     assert!(can("patch", "configmaps/r1-backup", &[]));
     assert!(!can("get", "secrets/other-app", &[]));

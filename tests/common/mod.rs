@@ -1104,6 +1104,26 @@ pub fn make_s3_secret(ns: &Namespace, name: &str, secret_key: Option<&str>) {
     );
 }
 
+/// `backup enable CLUSTER` to the bed's store under a prefix of the namespace's own, with the
+/// key in Secret `s3` (make_s3_secret), then `extra`.
+pub fn backup_enable_args(ns: &Namespace, cluster: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "backup",
+        "enable",
+        cluster,
+        "--to",
+        &format!("s3://{}/e2e/{}", s3_var("MYSQLHA_S3_BUCKET"), ns.name),
+        "--endpoint",
+        &s3_var("MYSQLHA_S3_ENDPOINT"),
+        "--credentials",
+        "s3",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
 /// What `pod` of `cluster` logged: MariaDB's GTID position, MySQL's executed set (one line).
 pub fn gtid_position(ns: &Namespace, cluster: &str, pod: &str) -> String {
     let variable = match ns.engine {
