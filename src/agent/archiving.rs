@@ -74,13 +74,22 @@ pub async fn keep_schedule(ctx: Context, cluster: String, leadership: Leadership
     }
 }
 
+/// Where cluster `name`'s backups go, as the agent may read it: None when backups are not
+/// enabled, or not granted to it (`backup enable` by a user who may not create Roles).
+async fn backup_config(
+    ctx: &Context,
+    name: &str,
+) -> Result<Option<crate::manifests::backup::BackupConfig>> {
+    match crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, name).await {
+        Err(e) if super::forbidden(&e) => Ok(None),
+        other => other,
+    }
+}
+
 async fn scheduled_once(ctx: &Context, name: &str) -> Result<()> {
     use crate::store::{archive as layout, catalog, retention};
-    let config = match crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, name).await {
-        Ok(Some(config)) => config,
-        Ok(None) => return Ok(()),
-        Err(e) if super::forbidden(&e) => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(config) = backup_config(ctx, name).await? else {
+        return Ok(());
     };
     if config.every_seconds.is_none() && config.keep_seconds.is_none() {
         return Ok(());
@@ -206,11 +215,8 @@ async fn archive_a_while(
     leadership: &Leadership,
     following: &mut String,
 ) -> Result<Option<()>> {
-    let config = match crate::k8s::apply::backup_config(&ctx.client, &ctx.namespace, name).await {
-        Ok(Some(config)) => config,
-        Ok(None) => return Ok(None),
-        Err(e) if super::forbidden(&e) => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(config) = backup_config(ctx, name).await? else {
+        return Ok(None);
     };
     let store = crate::k8s::backup_store::open(&ctx.client, &ctx.namespace, &config).await?;
     let cluster = Cluster::load(ctx, name).await?;

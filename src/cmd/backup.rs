@@ -282,15 +282,7 @@ async fn list(ctx: &Context, name: &str, flags: &StoreArgs, output: OutputFormat
             }
         }
         OutputFormat::Json | OutputFormat::Yaml => {
-            let items: Vec<serde_json::Value> = listed
-                .iter()
-                .map(|b| match b {
-                    Listed::Complete(m) => serde_json::json!({"complete": true, "manifest": m}),
-                    Listed::Incomplete { id, bytes } => {
-                        serde_json::json!({"complete": false, "id": id, "bytes": bytes})
-                    }
-                })
-                .collect();
+            let items = listed_json(&listed);
             let doc = serde_json::json!({
                 "cluster": name,
                 "store": store.describe(),
@@ -306,6 +298,19 @@ async fn list(ctx: &Context, name: &str, flags: &StoreArgs, output: OutputFormat
         }
     }
     Ok(())
+}
+
+/// The backups as JSON values: a complete one with its manifest, an incomplete one by ID.
+pub fn listed_json(listed: &[Listed]) -> Vec<serde_json::Value> {
+    listed
+        .iter()
+        .map(|b| match b {
+            Listed::Complete(m) => serde_json::json!({"complete": true, "manifest": m}),
+            Listed::Incomplete { id, bytes } => {
+                serde_json::json!({"complete": false, "id": id, "bytes": bytes})
+            }
+        })
+        .collect()
 }
 
 /// The backups as a table, oldest first.

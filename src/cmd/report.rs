@@ -143,17 +143,7 @@ async fn backup_catalog(
         let store = crate::cmd::backup::open(ctx, config).await?;
         let listed = crate::ops::backup::list(&store, &cluster.name).await?;
         let head = crate::store::archive::read_head(&store, &cluster.name).await?;
-        let backups: Vec<serde_json::Value> = listed
-            .iter()
-            .map(|b| match b {
-                crate::store::catalog::Listed::Complete(m) => {
-                    serde_json::json!({"complete": true, "manifest": m})
-                }
-                crate::store::catalog::Listed::Incomplete { id, bytes } => {
-                    serde_json::json!({"complete": false, "id": id, "bytes": bytes})
-                }
-            })
-            .collect();
+        let backups = crate::cmd::backup::listed_json(&listed);
         let doc = serde_json::json!({
             "store": store.describe(),
             "config": config,
