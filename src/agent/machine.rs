@@ -10,7 +10,9 @@
 //! may still hold the failover back; each such refusal is said once per episode. A primary that
 //! answers again gets its waiting replicas reconnected; every REJOIN_EVERY the leader looks for
 //! members out of service (rejoin.rs, rebuild.rs) and for a peer off the primary's node
-//! (handoff.rs); a primary that answers but takes no write follows write_path.rs.
+//! (handoff.rs); a primary that answers but takes no write follows write_path.rs. A primary
+//! whose pod is being deleted while it answers (a drain, an eviction) is switched over from
+//! once per pod (leaving.rs): a planned move costs a switchover, not a failover.
 use super::cooldown::{self, LastFailover};
 use super::rejoin::OutOfService;
 use super::write_path::Remedy;
@@ -59,6 +61,8 @@ pub struct State {
     pub write_path: WritePath,
     /// What was said about it, once while it does not serve.
     pub write_path_said: Option<Reason>,
+    /// The uid of the primary's pod whose deletion was switched over from (tried once).
+    pub leaving_tried: Option<String>,
 }
 
 /// The primary watched and what its last answer showed.
@@ -231,6 +235,8 @@ pub enum Observation {
     MadeWritable(Result<(), String>),
     /// (FailOverNotServing) the failover's outcome, or its error on one line.
     NotServingFailedOver(Result<Done, String>),
+    /// (SwitchOverLeaving) the switchover's outcome, or its error on one line.
+    SwitchedOverLeaving(Result<Moved, String>),
 }
 
 /// One probe of the primary.
@@ -272,6 +278,15 @@ pub struct Done {
     pub writable_after: Duration,
 }
 
+/// A switchover away from a primary whose pod was being deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    pub old: String,
+    pub new: String,
+    /// How long writes were refused.
+    pub window: Duration,
+}
+
 /// What the loop must do, in order; those that say so are answered with an Observation.
 #[derive(Debug)]
 pub enum Action {
@@ -307,6 +322,9 @@ pub enum Action {
     MakeWritable,
     /// Fail over a primary that takes no write; answered with NotServingFailedOver.
     FailOverNotServing,
+    /// Switch over from the primary, whose pod is being deleted, under the lock (leaving.rs);
+    /// answered with SwitchedOverLeaving.
+    SwitchOverLeaving,
 }
 
 /// The rules: the next state and what to do, on `observation` made at `now`.
@@ -338,6 +356,7 @@ pub fn step(
         Observation::Remedy(remedy) => rules.remedy(remedy),
         Observation::MadeWritable(result) => rules.made_writable(result),
         Observation::NotServingFailedOver(outcome) => rules.not_serving_failed_over(outcome),
+        Observation::SwitchedOverLeaving(outcome) => rules.switched_over_leaving(outcome),
     }
     (state, actions)
 }
@@ -435,11 +454,55 @@ impl Rules<'_> {
     }
 
     fn probe(&mut self, probe: Probe) {
+        if self.primary_leaving(&probe) {
+            return;
+        }
         match &probe.answer {
             Answer::Answered => self.answered(probe),
             Answer::Refused(why) | Answer::Silent(why) => {
                 let (why, refused) = (why.clone(), matches!(probe.answer, Answer::Refused(_)));
                 self.silent(&probe, &why, refused)
+            }
+        }
+    }
+
+    /// The primary's pod is being deleted while the primary was answering (no silence began):
+    /// once per pod, a switchover away from it before its server stops (its preStop hook waits
+    /// for it). After that one try, its silence is a lost primary's.
+    fn primary_leaving(&mut self, probe: &Probe) -> bool {
+        let Some(pod) = probe.pod.as_ref().filter(|p| p.deleting) else {
+            return false;
+        };
+        let uid = pod.uid.clone().unwrap_or_default();
+        if !matches!(self.state.phase, Phase::Watching)
+            || self.state.leaving_tried.as_deref() == Some(uid.as_str())
+        {
+            return false;
+        }
+        self.state.leaving_tried = Some(uid);
+        self.actions.push(Action::SwitchOverLeaving);
+        true
+    }
+
+    fn switched_over_leaving(&mut self, outcome: Result<Moved, String>) {
+        let primary = self.primary();
+        match outcome {
+            Ok(moved) => {
+                let note = format!(
+                    "primary {}'s pod is being deleted: switched over to {} (writes refused for {:.2}s); {} stops as a replica",
+                    moved.old,
+                    moved.new,
+                    moved.window.as_secs_f64(),
+                    moved.old
+                );
+                self.decide(Reason::PrimaryLeaving, note, Some(&moved.new));
+            }
+            Err(e) => {
+                let note = format!(
+                    "primary {primary}'s pod is being deleted and it was not switched over from ({e}): once it stops, it is failed over as a lost primary ({}s, its replicas agreeing)",
+                    self.setup.tuning.grace.as_secs()
+                );
+                self.decide(Reason::PrimaryLeaving, note, Some(&primary));
             }
         }
     }
@@ -1489,6 +1552,8 @@ mod tests {
         ] {
             let mut bed = Bed::new();
             bed.answers(0.0);
+            // (A switchover away from the pod being deleted was tried already.)
+            bed.state.leaving_tried = Some("uid-1".into());
             let probe = Observation::Probe(Probe {
                 asked: bed.at(7.0),
                 answer: Answer::Refused("refused".into()),
@@ -1500,6 +1565,92 @@ mod tests {
                 "{pod:?}"
             );
         }
+    }
+
+    // A primary whose pod is being deleted (a drain, an eviction, kubectl delete pod).
+
+    fn deleting(bed: &Bed, uid: &str, answer: Answer, secs: f64) -> Observation {
+        Observation::Probe(Probe {
+            asked: bed.at(secs),
+            answer,
+            pod: Some(PodSeen {
+                uid: Some(uid.into()),
+                deleting: true,
+            }),
+        })
+    }
+
+    fn moved() -> Moved {
+        Moved {
+            old: "shop-0".into(),
+            new: "shop-1".into(),
+            window: Duration::from_millis(420),
+        }
+    }
+
+    #[test]
+    fn a_primary_whose_pod_is_deleted_is_switched_over_from_once() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        // Its address is gone from the probe (the pod is being deleted): no silence begins,
+        // the switchover is asked for.
+        let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 1.0);
+        assert_eq!(bed.tags(probe, 1.0), ["SwitchOverLeaving"]);
+        assert!(matches!(bed.state.phase, Phase::Watching));
+        let done = bed.see(Observation::SwitchedOverLeaving(Ok(moved())), 1.5);
+        assert_eq!(tags(&done), ["PrimaryLeaving"]);
+        assert_eq!(
+            notes(&done),
+            ["primary shop-0's pod is being deleted: switched over to shop-1 (writes refused for 0.42s); shop-0 stops as a replica"]
+        );
+        // The same pod, still being deleted, before the record was read again: not twice.
+        let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 2.0);
+        assert_eq!(bed.tags(probe, 2.0), ["PrimaryUnreachable"]);
+    }
+
+    #[test]
+    fn a_switchover_that_fails_leaves_the_failover_path() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 1.0);
+        assert_eq!(bed.tags(probe, 1.0), ["SwitchOverLeaving"]);
+        let failed = bed.see(
+            Observation::SwitchedOverLeaving(Err(
+                "cluster shop has no healthy replica to switch over to".into(),
+            )),
+            1.5,
+        );
+        assert_eq!(tags(&failed), ["PrimaryLeaving"]);
+        assert!(notes(&failed)[0].contains("not switched over from (cluster shop has no healthy replica to switch over to): once it stops, it is failed over as a lost primary"));
+        // Its silence then counts from its last answer, with no restart grace (being replaced).
+        let probe = deleting(&bed, "uid-1", Answer::Refused("refused".into()), 2.0);
+        assert_eq!(bed.tags(probe, 2.0), ["PrimaryUnreachable"]);
+        let probe = deleting(&bed, "uid-1", Answer::Refused("refused".into()), 7.0);
+        assert_eq!(bed.tags(probe, 7.0), ["AskReplicas"]);
+    }
+
+    #[test]
+    fn a_pod_deleted_during_a_silence_is_failed_over_not_switched_over() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        bed.silent(1.0);
+        let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 2.0);
+        assert!(bed.tags(probe, 2.0).is_empty(), "the silence goes on");
+        assert!(bed.state.leaving_tried.is_none());
+    }
+
+    #[test]
+    fn every_new_pod_of_the_primary_is_switched_over_from_when_deleted() {
+        let mut bed = Bed::new();
+        bed.answers(0.0);
+        let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 1.0);
+        assert_eq!(bed.tags(probe, 1.0), ["SwitchOverLeaving"]);
+        bed.see(Observation::SwitchedOverLeaving(Err("lock held".into())), 1.2);
+        // Its pod came back (uid-2) and answered; deleted again later.
+        let probe = bed.probe(Answer::Answered, Some("uid-2"), 60.0);
+        bed.tags(probe, 60.0);
+        let probe = deleting(&bed, "uid-2", Answer::Silent("pod has no IP".into()), 61.0);
+        assert_eq!(bed.tags(probe, 61.0), ["SwitchOverLeaving"]);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! at most within it). A primary that answers again after a silence gets its waiting replicas
 //! reconnected at once (reconnect.rs). Old primaries rejoin (rejoin.rs); with --auto-rebuild,
 //! members that cannot serve are re-cloned (rebuild.rs). A leader on the primary's node hands
-//! its leadership to the other agent pod when that one runs elsewhere (handoff.rs). Every
+//! its leadership to the other agent pod when that one runs elsewhere (handoff.rs). A primary
+//! whose pod is being deleted (a drain) is switched over from before it stops (leaving.rs). Every
 //! decision is an Event and one log line. The rules are a pure state machine (machine.rs): the
 //! loop here only observes, steps it, and performs its actions. Also: deploying and removing
 //! the agent's objects.
@@ -15,6 +16,7 @@ mod archiving;
 mod cooldown;
 mod handoff;
 pub mod leader;
+mod leaving;
 mod machine;
 mod probe;
 mod rebuild;
@@ -443,6 +445,11 @@ impl Agent<'_> {
             )),
             Action::MakeWritable => Observation::MadeWritable(
                 write_path::locked_make_writable(ctx, name, primary)
+                    .await
+                    .map_err(one_line),
+            ),
+            Action::SwitchOverLeaving => Observation::SwitchedOverLeaving(
+                leaving::switch_over(ctx, name, primary)
                     .await
                     .map_err(one_line),
             ),

@@ -16,6 +16,17 @@ pub enum PodPhase {
     Pending(Option<String>),
 }
 
+/// The pod is being deleted (drained, evicted, deleted) and its server container still runs
+/// (its preStop hook keeps it serving until the agent has switched over).
+pub fn server_runs_while_deleted(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_some()
+        && pod.status.as_ref().is_some_and(|s| {
+            s.container_statuses.iter().flatten().any(|c| {
+                c.name == SERVER_CONTAINER && c.state.as_ref().is_some_and(|s| s.running.is_some())
+            })
+        })
+}
+
 pub fn pod_phase(pod: Option<&Pod>) -> PodPhase {
     let Some(pod) = pod else {
         return PodPhase::Missing;

@@ -28,6 +28,7 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
         ("init.sh", include_str!("scripts/init.sh")),
         ("write-config.sh", include_str!("scripts/write-config.sh")),
         ("wait-for-data.sh", include_str!("scripts/wait-for-data.sh")),
+        ("pre-stop.sh", include_str!("scripts/pre-stop.sh")),
     ];
     let engine = spec.engine;
     let mut data = BTreeMap::from([

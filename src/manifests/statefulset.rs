@@ -5,7 +5,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim,
+    EnvVarSource, ExecAction, Lifecycle, LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
     ResourceRequirements, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
     VolumeResourceRequirements, WeightedPodAffinityTerm,
@@ -174,6 +174,16 @@ fn server_container(spec: &ClusterSpec) -> Container {
             period_seconds: Some(2),
             timeout_seconds: Some(5),
             failure_threshold: Some(2),
+            ..Default::default()
+        }),
+        // A primary being deleted serves until the agent has switched over (pre-stop.sh).
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/pre-stop.sh")]),
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         security_context: Some(non_root()),

@@ -53,6 +53,34 @@ pub enum Asking {
 /// together under writes, a replica's newest transactions would look errant). Nothing is
 /// changed: the state statements only read.
 pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed> {
+    let mut observed = observe_in_order(cluster, asking).await;
+    // In the order of the members (by ordinal).
+    observed.sort_by_key(|o| {
+        cluster
+            .members
+            .iter()
+            .position(|m| m.name == o.name)
+            .unwrap_or(usize::MAX)
+    });
+    observed
+}
+
+/// As observe_members(Patiently), and the primary's server is asked even while its pod is
+/// being deleted (its server still runs: a drain or a pod deletion the agent switches over at).
+pub async fn observe_members_primary_leaving(cluster: &Cluster) -> Vec<Observed> {
+    let mut observed = observe_members(cluster, Asking::Patiently).await;
+    let leaving = cluster
+        .member(&cluster.primary)
+        .and_then(|m| m.pod.as_ref())
+        .is_some_and(crate::k8s::pods::server_runs_while_deleted);
+    if let Some(primary) = observed.iter_mut().find(|o| o.primary && leaving) {
+        let (state, silence, reached) = ask(cluster, &primary.name, Asking::Patiently).await;
+        (primary.state, primary.silence, primary.reached) = (state, silence, reached);
+    }
+    observed
+}
+
+async fn observe_in_order(cluster: &Cluster, asking: Asking) -> Vec<Observed> {
     let observe_all = |primary: bool| {
         let members = cluster
             .members
@@ -60,7 +88,7 @@ pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed>
             .filter(move |m| (m.name == cluster.primary) == primary);
         futures::future::join_all(members.map(|m| observe_member(cluster, m, asking)))
     };
-    let mut observed = match asking {
+    match asking {
         Asking::Quick => {
             let (primary, replicas) = tokio::join!(observe_all(true), observe_all(false));
             primary.into_iter().chain(replicas).collect::<Vec<_>>()
@@ -73,16 +101,7 @@ pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed>
                 .chain(replicas)
                 .collect()
         }
-    };
-    // In the order of the members (by ordinal).
-    observed.sort_by_key(|o| {
-        cluster
-            .members
-            .iter()
-            .position(|m| m.name == o.name)
-            .unwrap_or(usize::MAX)
-    });
-    observed
+    }
 }
 
 async fn observe_member(cluster: &Cluster, m: &cluster::Member, asking: Asking) -> Observed {

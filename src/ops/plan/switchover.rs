@@ -12,10 +12,42 @@ pub async fn plan(cluster: &Cluster, to: Option<&str>) -> Plan {
     decide(&cluster.name, &cluster.primary, &observed, to)
 }
 
+/// The agent's switchover away from a primary whose pod is being deleted (a drain, an
+/// eviction, `kubectl delete pod`): asks every member, the leaving primary included, and
+/// decides.
+pub async fn plan_primary_leaving(cluster: &Cluster) -> Plan {
+    let observed = super::observe_members_primary_leaving(cluster).await;
+    decide_primary_leaving(&cluster.name, &cluster.primary, &observed)
+}
+
 /// The decision on what was observed; refusals in the order the real command checks them.
 pub fn decide(cluster: &str, primary: &str, observed: &[Observed], to: Option<&str>) -> Plan {
+    decide_move(cluster, primary, observed, to, Primary::Staying)
+}
+
+/// As `decide` with no --to, for a primary whose pod is being deleted: it is not Ready any
+/// more (Kubernetes marks a pod being deleted so), but its server must still answer and be
+/// writable; the target is the healthy replica that applied the most.
+pub fn decide_primary_leaving(cluster: &str, primary: &str, observed: &[Observed]) -> Plan {
+    decide_move(cluster, primary, observed, None, Primary::Leaving)
+}
+
+/// Whether the primary's pod stays or is being deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Primary {
+    Staying,
+    Leaving,
+}
+
+fn decide_move(
+    cluster: &str,
+    primary: &str,
+    observed: &[Observed],
+    to: Option<&str>,
+    pod: Primary,
+) -> Plan {
     let mut plan = Plan::new("switchover", cluster, primary, observed);
-    if let Some(refusal) = primary_problem(cluster, primary, observed) {
+    if let Some(refusal) = primary_problem(cluster, primary, observed, pod) {
         plan.refusals.push(refusal);
     }
     let primary_state = observed
@@ -67,11 +99,16 @@ pub fn decide(cluster: &str, primary: &str, observed: &[Observed], to: Option<&s
 }
 
 /// Why the primary cannot hand over (a switchover needs a healthy one).
-fn primary_problem(cluster: &str, primary: &str, observed: &[Observed]) -> Option<String> {
+fn primary_problem(
+    cluster: &str,
+    primary: &str,
+    observed: &[Observed],
+    pod: Primary,
+) -> Option<String> {
     let Some(o) = observed.iter().find(|o| o.primary) else {
         return Some("the primary of record is not a member".into());
     };
-    if !o.ready() {
+    if pod == Primary::Staying && !o.ready() {
         return Some(format!("primary {primary} is not ready: a switchover needs a healthy primary; use kubectl mysqlha failover {cluster}"));
     }
     match &o.state {
@@ -221,5 +258,37 @@ mod tests {
         let p = decide("db", "db-0", &observed, None);
         assert!(p.refusals[0].contains("use kubectl mysqlha failover"));
         assert_eq!(p.candidate.as_deref(), Some("db-1"));
+    }
+
+    /// A primary whose pod is being deleted is not Ready (Kubernetes marks it so) yet still
+    /// hands over while its server answers and takes writes; not when it is silent, read-only,
+    /// or no replica is fit.
+    #[test]
+    fn a_leaving_primary_hands_over_while_its_server_answers_and_writes() {
+        let leaving = |mut primary: Observed, replica: Observed| {
+            primary.phase = PodPhase::Pending(Some("terminating".into()));
+            decide_primary_leaving("db", "db-0", &[primary, replica])
+        };
+        let healthy = || member("db-1", false, true, "0-1-10", "Yes");
+        let p = leaving(member("db-0", true, true, "0-1-10", ""), healthy());
+        assert!(p.proceeds, "{:?}", p.refusals);
+        assert_eq!(p.go_ahead().unwrap(), "db-1");
+        let mut silent = member("db-0", true, true, "0-1-10", "");
+        (silent.state, silent.silence) = (None, Some("does not answer: gone".into()));
+        let p = leaving(silent, healthy());
+        assert!(p.refusals[0].contains("does not answer"), "{:?}", p.refusals);
+        let mut fenced = member("db-0", true, true, "0-1-10", "");
+        fenced.state.as_mut().unwrap().read_only = true;
+        assert!(leaving(fenced, healthy()).refusals[0].contains("read-only"));
+        let p = leaving(
+            member("db-0", true, true, "0-1-10", ""),
+            member("db-1", false, true, "0-1-10", "No"),
+        );
+        assert!(p.refusals[0].contains("no healthy replica"), "{:?}", p.refusals);
+        // The command itself still refuses a primary that is not ready.
+        let mut primary = member("db-0", true, true, "0-1-10", "");
+        primary.phase = PodPhase::Pending(Some("terminating".into()));
+        let p = decide("db", "db-0", &[primary, healthy()], None);
+        assert!(p.refusals[0].contains("not ready"));
     }
 }

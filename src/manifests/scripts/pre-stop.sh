@@ -1,0 +1,47 @@
+#!/bin/sh
+# preStop hook of container "mysql". Kubernetes runs it when the pod is deleted or evicted (a
+# drain, `kubectl delete pod`, a node shutting down gracefully) and sends SIGTERM only after it
+# returns; meanwhile the server keeps serving. A primary with connected replicas waits here
+# while the cluster's agent switches over, so that a planned move costs a switchover, not a
+# failover: the agent claims the move by creating run/leaving (within CLAIM_WAIT seconds) and
+# removes it if it gives up; the hook returns once this server is a replica (read-only and
+# replicating from the new primary). It returns at once on a replica, on a server that does not
+# answer, and when no replica is connected (nobody to switch over to, or the whole cluster
+# stops: `kubectl mysqlha delete`). At most CLAIM_WAIT + MOVE_WAIT seconds, well within the
+# pod's termination grace period (60 s) so that the server still stops cleanly.
+set -u
+CLAIM_WAIT=5
+MOVE_WAIT=40
+claim=/etc/mysqlha/run/leaving
+if command -v mariadb >/dev/null 2>&1; then
+  sql() { mariadb -umysql -N -B -e "$1" 2>/dev/null; }
+else
+  sql() { mysql --defaults-file=/etc/mysqlha/run/my.cnf -umysql -N -B -e "$1" 2>/dev/null; }
+fi
+writable() { [ "$(sql 'SELECT @@read_only')" = 0 ]; }
+has_replicas() {
+  n=$(sql "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+  [ "${n:-0}" -gt 0 ] 2>/dev/null
+}
+replicating() { [ -n "$(sql 'SHOW REPLICA STATUS')" ]; }
+# Into the container's log (the hook's own output is kept nowhere).
+say() { echo "preStop: $*" >/proc/1/fd/1 2>/dev/null || true; }
+writable || exit 0
+has_replicas || exit 0
+say "primary ${POD_NAME:-} is stopping: it serves while the agent switches over (if it claims the move within ${CLAIM_WAIT}s)"
+deadline=$(( $(date +%s) + CLAIM_WAIT ))
+until [ -e "$claim" ]; do
+  has_replicas || { say "no replica connected any more: stopping"; exit 0; }
+  [ "$(date +%s)" -lt "$deadline" ] || { say "no agent claimed the switchover: stopping"; exit 0; }
+  sleep 0.2
+done
+deadline=$(( $(date +%s) + MOVE_WAIT ))
+while [ -e "$claim" ]; do
+  if ! writable && replicating; then
+    say "switched over: stopping as a replica"
+    exit 0
+  fi
+  [ "$(date +%s)" -lt "$deadline" ] || { say "the switchover took over ${MOVE_WAIT}s: stopping"; exit 0; }
+  sleep 0.2
+done
+say "the agent gave up the switchover: stopping"
