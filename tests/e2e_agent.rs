@@ -441,6 +441,8 @@ impl Drop for NoNewPods<'_> {
     }
 }
 
+/// Two faults failed over (a cut-off primary, a deleted and killed one), then a planned move
+/// (the primary's pod deleted with its grace period) switched over, not failed over.
 fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     let ns = Namespace::with_engine("e2e-agent-faults", engine);
     // A short cooldown: both faults below are failed over; members that cannot serve by
@@ -499,11 +501,39 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     writer.wait_for_acknowledgements("writes are acknowledged again", Duration::from_secs(60));
     at_most_one_writable(&ns);
     comes_back(&ns, &second, before);
+
+    // A planned move: the primary's pod deleted the everyday way (its grace period kept). Its
+    // preStop hook keeps the server up while the agent switches over: no failover; the pod
+    // made anew starts as a replica of the new primary.
+    ns.kubectl(&["delete", "pod", &last, "--wait=false"]);
+    let moved = wait_for_a_new_primary(&ns, "ha", &last, Duration::from_secs(60));
+    at_most_one_writable(&ns);
+    let leaving = event_notes(&ns, "PrimaryLeaving");
+    assert!(
+        leaving.len() == 1
+            && leaving[0].starts_with(&format!(
+                "primary {last}'s pod is being deleted: switched over to {moved}"
+            )),
+        "{leaving:?}"
+    );
+    writer.wait_for_acknowledgements("writes go to the new primary", Duration::from_secs(30));
+    eventually(
+        &format!("{last} replicates from {moved}"),
+        Duration::from_secs(180),
+        || {
+            let status = ns.status_json("ha");
+            status["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == last && m["replicating"] == true && m["source"] == moved)
+        },
+    );
     let acked = writer.stop();
     at_most_one_writable(&ns);
-    assert_eq!(primary(&ns), last);
-    assert_no_acknowledged_write_lost(&ns, "ha", &last, "app.w", &acked);
-    assert_eq!(events(&ns, "AutomaticFailover"), 2);
+    assert_eq!(primary(&ns), moved);
+    assert_no_acknowledged_write_lost(&ns, "ha", &moved, "app.w", &acked);
+    assert_eq!(events(&ns, "AutomaticFailover"), 2, "the pod deletion was no failover");
 }
 
 /// Two faults seconds apart: the primary frozen (failed over; the failover restarts its pod),

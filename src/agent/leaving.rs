@@ -15,34 +15,33 @@ use std::time::Duration;
 
 /// The file the preStop hook waits on while the agent moves the primary away.
 const CLAIM: &str = "/etc/mysqlha/run/leaving";
-/// The longest the move may take (the hook gives it 40 s, the pod 60 s in all).
-const MOVE_TIMEOUT: Duration = Duration::from_secs(35);
+/// The longest the move may take (the hook gives it 30 s once claimed, the pod 60 s in all).
+const MOVE_TIMEOUT: Duration = Duration::from_secs(28);
 
 /// Switches over from `primary`, whose pod is being deleted, under the operation lock (a
-/// command holding it: an error, nothing done).
-pub async fn switch_over(ctx: &Context, name: &str, primary: &str) -> Result<Moved> {
-    super::with_primary_locked(ctx, name, primary, "planned-switchover", |op, cluster| {
+/// command holding it: an error, nothing done). The claim comes first, so that the hook keeps
+/// the server up while the lock is taken and the members asked.
+pub async fn switch_over(ctx: &Context, name: &str, cluster: &Cluster) -> Result<Moved> {
+    let primary = cluster.primary.as_str();
+    claim(cluster, primary, true).await?;
+    let moved = super::with_primary_locked(ctx, name, primary, "planned-switchover", |op, now| {
         Box::pin(async move {
-            // The record still names it (checked under the lock).
-            let primary = cluster.primary.as_str();
-            claim(cluster, primary, true).await?;
-            let moved = tokio::time::timeout(MOVE_TIMEOUT, move_away(op, cluster, primary))
+            tokio::time::timeout(MOVE_TIMEOUT, move_away(op, now, &now.primary))
                 .await
                 .unwrap_or_else(|_| {
                     Err(anyhow::anyhow!(
                         "the switchover took over {}s",
                         MOVE_TIMEOUT.as_secs()
                     ))
-                });
-            if moved.is_err() {
-                // The hook stops waiting: the pod stops as it would have without an agent.
-                claim(cluster, primary, false).await.ok();
-            }
-            moved
+                })
         })
     })
-    .await
-    .with_context(|| format!("switchover away from {primary}, whose pod is being deleted"))
+    .await;
+    if moved.is_err() {
+        // The hook stops waiting: the pod stops as it would have without an agent.
+        claim(cluster, primary, false).await.ok();
+    }
+    moved.with_context(|| format!("switchover away from {primary}, whose pod is being deleted"))
 }
 
 async fn move_away(op: &Context, cluster: &Cluster, primary: &str) -> Result<Moved> {

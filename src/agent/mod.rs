@@ -449,7 +449,7 @@ impl Agent<'_> {
                     .map_err(one_line),
             ),
             Action::SwitchOverLeaving => Observation::SwitchedOverLeaving(
-                leaving::switch_over(ctx, name, primary)
+                leaving::switch_over(ctx, name, cluster)
                     .await
                     .map_err(one_line),
             ),

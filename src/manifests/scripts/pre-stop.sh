@@ -5,13 +5,14 @@
 # while the cluster's agent switches over, so that a planned move costs a switchover, not a
 # failover: the agent claims the move by creating run/leaving (within CLAIM_WAIT seconds) and
 # removes it if it gives up; the hook returns once this server is a replica (read-only and
-# replicating from the new primary). It returns at once on a replica, on a server that does not
+# replicating from the new primary) and clients stopped coming (see linger). It returns at once on a replica, on a server that does not
 # answer, and when no replica is connected (nobody to switch over to, or the whole cluster
-# stops: `kubectl mysqlha delete`). At most CLAIM_WAIT + MOVE_WAIT seconds, well within the
-# pod's termination grace period (60 s) so that the server still stops cleanly.
+# stops: `kubectl mysqlha delete`). At most CLAIM_WAIT + MOVE_WAIT + LINGER seconds, well within
+# the pod's termination grace period (60 s) so that the server still stops cleanly.
 set -u
-CLAIM_WAIT=5
-MOVE_WAIT=40
+CLAIM_WAIT=10
+MOVE_WAIT=30
+LINGER=6
 claim=/etc/mysqlha/run/leaving
 if command -v mariadb >/dev/null 2>&1; then
   sql() { mariadb -umysql -N -B -e "$1" 2>/dev/null; }
@@ -24,6 +25,20 @@ has_replicas() {
   [ "${n:-0}" -gt 0 ] 2>/dev/null
 }
 replicating() { [ -n "$(sql 'SHOW REPLICA STATUS')" ]; }
+connections() { sql "SHOW GLOBAL STATUS LIKE 'Connections'" | awk '{ print $2 }'; }
+# After the move, until no client has connected for a second (at most LINGER seconds): a client
+# that kube-proxy still sends here gets a read-only error at once and tries again, instead of
+# waiting out its connect timeout on the address of a pod already gone. (Each look is itself a
+# connection, the readiness probe's two more every 2 s.)
+linger() {
+  before=$(connections)
+  for _ in $(seq "$LINGER"); do
+    sleep 1
+    now=$(connections)
+    [ $(( ${now:-0} - ${before:-0} )) -le 3 ] && return
+    before=$now
+  done
+}
 # Into the container's log (the hook's own output is kept nowhere).
 say() { echo "preStop: $*" >/proc/1/fd/1 2>/dev/null || true; }
 writable || exit 0
@@ -38,6 +53,7 @@ done
 deadline=$(( $(date +%s) + MOVE_WAIT ))
 while [ -e "$claim" ]; do
   if ! writable && replicating; then
+    linger
     say "switched over: stopping as a replica"
     exit 0
   fi
