@@ -20,6 +20,26 @@ const SURVEY_TIMEOUT: Duration = Duration::from_secs(10);
 /// One member's answer: its state and the result sets of the extra statements.
 pub type Observed = Result<(ServerState, Vec<Vec<Row>>)>;
 
+/// What the survey learned of one member.
+#[derive(Debug, Clone, PartialEq)]
+enum Answer {
+    /// Its result sets.
+    Sets(Vec<Vec<Row>>),
+    /// Its server did not greet within the connect timeout (frozen, or its address gone): the
+    /// client's error. Asked again by its own exec it would only keep `status` waiting.
+    Silent(String),
+    /// Another failure (a refused login, a server listening only on its socket…): asked again
+    /// by its own exec.
+    Failed,
+}
+
+/// The client's error says the server never greeted it in time: a connection whose handshake
+/// never came (2013), or a connect that timed out (2003 with errno 110). A refused port
+/// (2003, errno 111) is a server not listening on TCP, which its own socket may still answer.
+fn silent(error: &str) -> bool {
+    error.contains("ERROR 2013") || (error.contains("ERROR 2003") && error.contains("(110)"))
+}
+
 /// Observes every member whose server runs (None for the others), its state and `extra`
 /// statements, as `cluster::observe_with` would, in as few execs as it can.
 pub async fn observe_running(cluster: &Cluster, extra: &[&str]) -> Vec<Option<Observed>> {
@@ -40,11 +60,16 @@ pub async fn observe_running(cluster: &Cluster, extra: &[&str]) -> Vec<Option<Ob
                 return None;
             }
             match answer {
-                Some(sets) => match state_and_extras(cluster.engine, &m.name, sets) {
+                Some(Answer::Sets(sets)) => match state_and_extras(cluster.engine, &m.name, sets) {
                     Ok(observed) => Some(Ok(observed)),
                     Err(_) => Some(observe_with(cluster.server(&m.name), extra).await),
                 },
-                None => Some(observe_with(cluster.server(&m.name), extra).await),
+                Some(Answer::Silent(error)) => Some(Err(anyhow::anyhow!(
+                    "does not answer within {SURVEY_CONNECT_TIMEOUT}s ({error})"
+                ))),
+                Some(Answer::Failed) | None => {
+                    Some(observe_with(cluster.server(&m.name), extra).await)
+                }
             }
         }
     }));
@@ -52,12 +77,12 @@ pub async fn observe_running(cluster: &Cluster, extra: &[&str]) -> Vec<Option<Ob
 }
 
 /// The answers of the running members that could be asked from inside one of them (None for
-/// a member not running, without an address, or whose server did not answer).
+/// a member not running or without an address).
 async fn survey(
     cluster: &Cluster,
     running: &[bool],
     extra: &[&str],
-) -> Result<Vec<Option<Vec<Vec<Row>>>>> {
+) -> Result<Vec<Option<Answer>>> {
     let addresses: Vec<Option<String>> = cluster
         .members
         .iter()
@@ -102,9 +127,9 @@ async fn survey(
     .await
     .context("the survey timed out")??;
     let mut answers = vec![None; cluster.members.len()];
-    for (index, sets) in parse(&output.stdout) {
+    for (index, answer) in parse(&output.stdout) {
         if let Some(&member) = asked.get(index) {
-            answers[member] = Some(sets);
+            answers[member] = Some(answer);
         }
     }
     Ok(answers)
@@ -124,15 +149,22 @@ fn surveyor<'a>(cluster: &'a Cluster, running: &[bool]) -> Option<&'a str> {
         .map(|i| members[i].name.as_str())
 }
 
-/// The survey's output: per member asked (by its index in the arguments), its result sets,
-/// only for those whose client ended well.
-fn parse(text: &str) -> Vec<(usize, Vec<Vec<Row>>)> {
+/// The survey's output: per member asked (by its index in the arguments), its answer.
+fn parse(text: &str) -> Vec<(usize, Answer)> {
     let mut answers = Vec::new();
-    let mut current: Option<(usize, bool)> = None;
+    // The member whose answer is being read, whether its client ended well, its error.
+    let mut current: Option<(usize, bool, String)> = None;
     let mut body = String::new();
-    let mut finish = |current: Option<(usize, bool)>, body: &mut String| {
-        if let Some((index, true)) = current {
-            answers.push((index, sql::split_sets(body)));
+    let mut finish = |current: Option<(usize, bool, String)>, body: &mut String| {
+        if let Some((index, ok, error)) = current {
+            let answer = if ok {
+                Answer::Sets(sql::split_sets(body))
+            } else if silent(&error) {
+                Answer::Silent(error)
+            } else {
+                Answer::Failed
+            };
+            answers.push((index, answer));
         }
         body.clear();
     };
@@ -142,7 +174,11 @@ fn parse(text: &str) -> Vec<(usize, Vec<Vec<Row>>)> {
             let mut words = header.split(' ');
             let index = words.next().and_then(|w| w.parse().ok());
             let ok = words.next() == Some("0");
-            current = index.map(|i| (i, ok));
+            current = index.map(|i| (i, ok, String::new()));
+        } else if let Some(error) = line.strip_prefix("mysqlha-survey-error ") {
+            if let Some((_, _, e)) = current.as_mut() {
+                *e = error.trim().to_string();
+            }
         } else {
             body.push_str(line);
             body.push('\n');
@@ -164,12 +200,37 @@ mod tests {
                     mysqlha-survey 1 1\n\
                     mysqlha-survey 2 0\nb\n2\nmysqlha_end_of_result_set\n1\nmysqlha_end_of_result_set\n1\n";
         let answers = parse(text);
-        assert_eq!(answers.len(), 2, "{answers:?}");
+        assert_eq!(answers.len(), 3, "{answers:?}");
+        let sets = |i: usize| match &answers[i].1 {
+            Answer::Sets(sets) => sets.clone(),
+            other => panic!("{other:?}"),
+        };
         assert_eq!(answers[0].0, 0);
-        assert_eq!(answers[0].1[0][0]["a"], "1");
-        assert_eq!(answers[1].0, 2);
-        assert_eq!(answers[1].1.len(), 2);
-        assert_eq!(answers[1].1[0][0]["b"], "2");
-        assert!(answers[1].1[1].is_empty());
+        assert_eq!(sets(0)[0][0]["a"], "1");
+        assert_eq!(answers[1], (1, Answer::Failed));
+        assert_eq!(answers[2].0, 2);
+        assert_eq!(sets(2).len(), 2);
+        assert_eq!(sets(2)[0][0]["b"], "2");
+        assert!(sets(2)[1].is_empty());
+    }
+
+    /// A server that never greets is not asked again (status would wait on it); one that
+    /// refused the login, or listens only on its socket, is.
+    #[test]
+    fn only_a_server_that_never_greeted_counts_as_silent() {
+        let frozen = "ERROR 2013 (HY000): Lost connection to server at 'handshake: reading initial communication packet', system error: 110";
+        let gone = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (110)";
+        let refused = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (111)";
+        let denied = "ERROR 1045 (28000): Access denied for user 'root'@'10.244.1.6'";
+        for (error, is_silent) in [(frozen, true), (gone, true), (refused, false), (denied, false), ("", false)] {
+            assert_eq!(silent(error), is_silent, "{error}");
+            let text = format!("mysqlha-survey 0 1\nmysqlha-survey-error {error}\n");
+            let expected = if is_silent {
+                Answer::Silent(error.to_string())
+            } else {
+                Answer::Failed
+            };
+            assert_eq!(parse(&text), [(0, expected)], "{error}");
+        }
     }
 }

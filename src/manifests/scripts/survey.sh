@@ -1,6 +1,7 @@
 # Run by `status` (sh -c, in one member's server container): asks every member's server the
 # same SQL over the pod network, all at once, and prints each answer after a header line
-# "mysqlha-survey <index> <exit status>". Arguments: CLIENT PORT CONNECT_TIMEOUT HOST...
+# "mysqlha-survey <index> <exit status>" (after a failure, the client's first error line on a
+# line "mysqlha-survey-error <line>"). Arguments: CLIENT PORT CONNECT_TIMEOUT HOST...
 # stdin: the root password on its first line, then the SQL. The password goes into a private
 # options file removed on exit: never on a command line.
 set -u
@@ -16,13 +17,15 @@ cat >"$dir/sql"
 i=0
 for host in "$@"; do
   { "$client" --defaults-file="$dir/cnf" -h "$host" -P "$port" --batch --connect-timeout="$timeout" \
-      <"$dir/sql" >"$dir/out$i" 2>/dev/null; echo $? >"$dir/rc$i"; } &
+      <"$dir/sql" >"$dir/out$i" 2>"$dir/err$i"; echo $? >"$dir/rc$i"; } &
   i=$((i + 1))
 done
 wait
 i=0
 for host in "$@"; do
-  echo "mysqlha-survey $i $(cat "$dir/rc$i")"
+  rc=$(cat "$dir/rc$i")
+  echo "mysqlha-survey $i $rc"
+  [ "$rc" = 0 ] || echo "mysqlha-survey-error $(grep -m 1 . "$dir/err$i")"
   cat "$dir/out$i"
   i=$((i + 1))
 done
