@@ -533,7 +533,11 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     at_most_one_writable(&ns);
     assert_eq!(primary(&ns), moved);
     assert_no_acknowledged_write_lost(&ns, "ha", &moved, "app.w", &acked);
-    assert_eq!(events(&ns, "AutomaticFailover"), 2, "the pod deletion was no failover");
+    assert_eq!(
+        events(&ns, "AutomaticFailover"),
+        2,
+        "the pod deletion was no failover"
+    );
 }
 
 /// Two faults seconds apart: the primary frozen (failed over; the failover restarts its pod),

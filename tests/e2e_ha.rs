@@ -107,6 +107,17 @@ fn failover_after_the_primary_is_frozen_loses_no_acknowledged_write(engine: Engi
     let writer = Writer::start(&ns, "ha", "app.w");
     writer.mark_fault();
     signal_primary(&ns, "ha-0", "-STOP");
+    // The first thing a person runs: status names the frozen primary at once (the survey's
+    // connect timeout), without asking it again patiently.
+    let status = ns.status_json("ha");
+    let frozen = &status["members"][0];
+    assert!(
+        frozen["name"] == "ha-0"
+            && frozen["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("does not answer within 2s")),
+        "{status}"
+    );
     let out = ns.plugin(&["failover", "ha", "--yes"]);
     signal_primary(&ns, "ha-0", "-CONT");
     assert_eq!(out.code, 0, "{}", out.stderr);

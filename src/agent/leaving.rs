@@ -55,8 +55,7 @@ async fn move_away(op: &Context, cluster: &Cluster, primary: &str) -> Result<Mov
     );
     let passwords = cluster.passwords().await?;
     let task = Progress::new().task(&format!("{primary} → {target}"));
-    let window =
-        switchover::move_primary(op, cluster, primary, &target, &passwords, &task).await?;
+    let window = switchover::move_primary(op, cluster, primary, &target, &passwords, &task).await?;
     task.finish("switched over");
     Ok(Moved {
         old: primary.to_string(),

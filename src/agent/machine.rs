@@ -1645,7 +1645,10 @@ mod tests {
         bed.answers(0.0);
         let probe = deleting(&bed, "uid-1", Answer::Silent("pod has no IP".into()), 1.0);
         assert_eq!(bed.tags(probe, 1.0), ["SwitchOverLeaving"]);
-        bed.see(Observation::SwitchedOverLeaving(Err("lock held".into())), 1.2);
+        bed.see(
+            Observation::SwitchedOverLeaving(Err("lock held".into())),
+            1.2,
+        );
         // Its pod came back (uid-2) and answered; deleted again later.
         let probe = bed.probe(Answer::Answered, Some("uid-2"), 60.0);
         bed.tags(probe, 60.0);

@@ -222,7 +222,13 @@ mod tests {
         let gone = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (110)";
         let refused = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (111)";
         let denied = "ERROR 1045 (28000): Access denied for user 'root'@'10.244.1.6'";
-        for (error, is_silent) in [(frozen, true), (gone, true), (refused, false), (denied, false), ("", false)] {
+        for (error, is_silent) in [
+            (frozen, true),
+            (gone, true),
+            (refused, false),
+            (denied, false),
+            ("", false),
+        ] {
             assert_eq!(silent(error), is_silent, "{error}");
             let text = format!("mysqlha-survey 0 1\nmysqlha-survey-error {error}\n");
             let expected = if is_silent {

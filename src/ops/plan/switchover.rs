@@ -276,7 +276,11 @@ mod tests {
         let mut silent = member("db-0", true, true, "0-1-10", "");
         (silent.state, silent.silence) = (None, Some("does not answer: gone".into()));
         let p = leaving(silent, healthy());
-        assert!(p.refusals[0].contains("does not answer"), "{:?}", p.refusals);
+        assert!(
+            p.refusals[0].contains("does not answer"),
+            "{:?}",
+            p.refusals
+        );
         let mut fenced = member("db-0", true, true, "0-1-10", "");
         fenced.state.as_mut().unwrap().read_only = true;
         assert!(leaving(fenced, healthy()).refusals[0].contains("read-only"));
@@ -284,7 +288,11 @@ mod tests {
             member("db-0", true, true, "0-1-10", ""),
             member("db-1", false, true, "0-1-10", "No"),
         );
-        assert!(p.refusals[0].contains("no healthy replica"), "{:?}", p.refusals);
+        assert!(
+            p.refusals[0].contains("no healthy replica"),
+            "{:?}",
+            p.refusals
+        );
         // The command itself still refuses a primary that is not ready.
         let mut primary = member("db-0", true, true, "0-1-10", "");
         primary.phase = PodPhase::Pending(Some("terminating".into()));
