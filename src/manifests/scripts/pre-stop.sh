@@ -15,9 +15,9 @@ MOVE_WAIT=30
 LINGER=6
 claim=/etc/mysqlha/run/leaving
 if command -v mariadb >/dev/null 2>&1; then
-  sql() { mariadb -umysql -N -B -e "$1" 2>/dev/null; }
+  sql() { mariadb -umysql --connect-timeout=2 -N -B -e "$1" 2>/dev/null; }
 else
-  sql() { mysql --defaults-file=/etc/mysqlha/run/my.cnf -umysql -N -B -e "$1" 2>/dev/null; }
+  sql() { mysql --defaults-file=/etc/mysqlha/run/my.cnf -umysql --connect-timeout=2 -N -B -e "$1" 2>/dev/null; }
 fi
 writable() { [ "$(sql 'SELECT @@read_only')" = 0 ]; }
 has_replicas() {
