@@ -17,6 +17,14 @@ use std::time::Duration;
 /// server.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The same for the primary of record in a quick plan (a failover's, whose primary is most
+/// likely gone): an exec to a pod on a node that lost power waits for the API server's dial to
+/// that node, which never comes. Shorter than a replica's: a replica that cannot be asked makes
+/// a failover refuse (it may hold acknowledged writes), a primary that cannot be asked only
+/// goes unkilled (it gets no acknowledgement once the replicas stop receiving, and the failover
+/// restarts its pod).
+pub const PRIMARY_PROBE_TIMEOUT: Duration = Duration::from_millis(2500);
+
 /// One member as a plan sees it: where its pod is and what its server said.
 #[derive(Debug, Clone)]
 pub struct Observed {
@@ -137,15 +145,17 @@ async fn ask(
 ) -> (Option<ServerState>, Option<String>, bool) {
     let answer = match asking {
         Asking::Quick => {
-            match tokio::time::timeout(PROBE_TIMEOUT, cluster::probe(cluster.server(pod))).await {
+            let limit = if pod == cluster.primary {
+                PRIMARY_PROBE_TIMEOUT
+            } else {
+                PROBE_TIMEOUT
+            };
+            match tokio::time::timeout(limit, cluster::probe(cluster.server(pod))).await {
                 Ok(answer) => answer,
                 Err(_) => {
                     return (
                         None,
-                        Some(format!(
-                            "does not answer within {}s",
-                            PROBE_TIMEOUT.as_secs()
-                        )),
+                        Some(format!("does not answer within {}s", limit.as_secs_f64())),
                         false,
                     )
                 }
