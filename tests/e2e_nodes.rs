@@ -43,8 +43,9 @@ fn a_node_other_than<'n>(nodes: &'n [String], not: &str) -> &'n str {
     nodes.iter().find(|n| n.as_str() != not).unwrap()
 }
 
-/// After `fault` on the primary's node, `failover` promotes a replica on a live node without
-/// waiting for Kubernetes; the old primary, back with its node, is not writable.
+/// After the primary's node loses power, `failover` promotes a replica on a live node without
+/// waiting for Kubernetes; the old primary, back with its node, is not writable. `status` and
+/// the dry runs started as the node dies end (they waited for ever on a dead node once).
 fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
     let _one_at_a_time = one_node_test_at_a_time();
     let ns = Namespace::with_engine("e2e-nodeoff", engine);
@@ -59,7 +60,36 @@ fn failover_after_the_primary_node_loses_power_loses_nothing(engine: Engine) {
     );
     writer.mark_fault();
     let sampler = WritableSampler::start(&ns, "nd");
-    testbed_node(&[&primary_node, "poweroff"]);
+    // What a person runs as the node dies (started just before the fault, running through
+    // it): each must end, with an answer or an error, not wait on the dead node for ever.
+    let during: Vec<(Vec<&str>, Run)> = std::thread::scope(|s| {
+        let asked = [
+            vec!["status", "nd", "-o", "json"],
+            vec!["failover", "nd", "--dry-run"],
+            vec!["switchover", "nd", "--dry-run"],
+        ];
+        let runs: Vec<_> = asked
+            .into_iter()
+            .map(|args| {
+                let ns = &ns;
+                s.spawn(move || {
+                    let run = ns.plugin_within(&args, Duration::from_secs(90));
+                    (args, run)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        testbed_node(&[&primary_node, "poweroff"]);
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for (args, run) in &during {
+        assert!(
+            run.code != 124 && run.code != 137,
+            "`{}` did not end: {}",
+            args.join(" "),
+            run.stderr
+        );
+    }
     let out = ns.plugin(&["failover", "nd", "--yes"]);
     let started = node_ready(&primary_node);
     assert_eq!(out.code, 0, "failover failed: {}", out.stderr);

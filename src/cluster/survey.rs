@@ -14,8 +14,13 @@ const SCRIPT: &str = include_str!("../manifests/scripts/survey.sh");
 /// its own exec (which waits longer).
 const SURVEY_CONNECT_TIMEOUT: u32 = 2;
 
-/// The whole survey exec; past it every member is asked by its own exec.
-const SURVEY_TIMEOUT: Duration = Duration::from_secs(10);
+/// One survey exec; past it the survey is run once more from another member (the first one's
+/// node may be gone: an exec to it waits for ever), then every member not answered is asked by
+/// its own exec.
+const SURVEY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many members the survey is tried from.
+const SURVEYORS: usize = 2;
 
 /// One member's answer: its state and the result sets of the extra statements.
 pub type Observed = Result<(ServerState, Vec<Vec<Row>>)>;
@@ -99,7 +104,8 @@ async fn survey(
     if asked.len() < 2 {
         bail!("fewer than two members to ask at once");
     }
-    let via = surveyor(cluster, running).context("no member to run the survey in")?;
+    let vias = surveyors(cluster, running);
+    anyhow::ensure!(!vias.is_empty(), "no member to run the survey in");
     let password = cluster.passwords().await?.root;
     let mut statements = cluster.engine.state_statements().to_vec();
     statements.extend(extra);
@@ -120,12 +126,15 @@ async fn survey(
             .iter()
             .map(|&i| addresses[i].as_deref().unwrap_or_default()),
     );
-    let output = tokio::time::timeout(
-        SURVEY_TIMEOUT,
-        crate::k8s::exec::run(cluster.server(via), &command, Some(stdin.as_bytes())),
-    )
-    .await
-    .context("the survey timed out")??;
+    let mut output = None;
+    for via in vias.into_iter().take(SURVEYORS) {
+        let exec = crate::k8s::exec::run(cluster.server(via), &command, Some(stdin.as_bytes()));
+        if let Ok(Ok(out)) = tokio::time::timeout(SURVEY_TIMEOUT, exec).await {
+            output = Some(out);
+            break;
+        }
+    }
+    let output = output.context("the survey did not answer")?;
     let mut answers = vec![None; cluster.members.len()];
     for (index, answer) in parse(&output.stdout) {
         if let Some(&member) = asked.get(index) {
@@ -135,18 +144,20 @@ async fn survey(
     Ok(answers)
 }
 
-/// The member to run the survey in: the primary of record if its server runs and is ready,
-/// else the first ready one.
-fn surveyor<'a>(cluster: &'a Cluster, running: &[bool]) -> Option<&'a str> {
+/// The members to run the survey in, in order: the primary of record if its server runs and is
+/// ready, then the other ready ones.
+fn surveyors<'a>(cluster: &'a Cluster, running: &[bool]) -> Vec<&'a str> {
     let ready = |i: usize| {
         running[i]
             && pod_phase(cluster.members[i].pod.as_ref()) == (PodPhase::Running { ready: true })
     };
     let members = &cluster.members;
-    (0..members.len())
-        .filter(|&i| ready(i))
-        .min_by_key(|&i| members[i].name != cluster.primary)
+    let mut ready: Vec<usize> = (0..members.len()).filter(|&i| ready(i)).collect();
+    ready.sort_by_key(|&i| members[i].name != cluster.primary);
+    ready
+        .into_iter()
         .map(|i| members[i].name.as_str())
+        .collect()
 }
 
 /// The survey's output: per member asked (by its index in the arguments), its answer.

@@ -213,7 +213,13 @@ impl Namespace {
     /// The plugin with `args` in this namespace, ended after PLUGIN_HANG_LIMIT: a command
     /// that hangs fails its test within that (its own `--timeout` defaults to 10-30 min).
     pub fn plugin(&self, args: &[&str]) -> Run {
-        let limit = format!("{}s", PLUGIN_HANG_LIMIT.as_secs());
+        self.plugin_within(args, PLUGIN_HANG_LIMIT)
+    }
+
+    /// The plugin with `args`, ended after `limit` (then its code is 124 or 137 and its stderr
+    /// says so: see `hung`).
+    pub fn plugin_within(&self, args: &[&str], limit: Duration) -> Run {
+        let limit = format!("{}s", limit.as_secs());
         let mut all: Vec<&str> = vec!["--kill-after=10s", &limit, PLUGIN];
         all.extend(args);
         all.extend(["-n", &self.name]);
