@@ -14,13 +14,14 @@ const SCRIPT: &str = include_str!("../manifests/scripts/survey.sh");
 /// its own exec (which waits longer).
 const SURVEY_CONNECT_TIMEOUT: u32 = 2;
 
-/// One survey exec; past it the survey is run once more from another member (the first one's
-/// node may be gone: an exec to it waits for ever), then every member not answered is asked by
-/// its own exec.
+/// One survey exec; past it (from both members asked, see HEDGE_AFTER) every member is asked
+/// by its own exec.
 const SURVEY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How many members the survey is tried from.
-const SURVEYORS: usize = 2;
+/// When the first member asked to run the survey has not answered by then, a second one is
+/// asked too, and the first answer counts: a healthy survey takes well under a second, and one
+/// sent into a pod whose node is gone never ends.
+const HEDGE_AFTER: Duration = Duration::from_millis(1000);
 
 /// One member's answer: its state and the result sets of the extra statements.
 pub type Observed = Result<(ServerState, Vec<Vec<Row>>)>;
@@ -39,10 +40,12 @@ enum Answer {
 }
 
 /// The client's error says the server never greeted it in time: a connection whose handshake
-/// never came (2013), or a connect that timed out (2003 with errno 110). A refused port
-/// (2003, errno 111) is a server not listening on TCP, which its own socket may still answer.
+/// never came (2013), or a connect that did not complete (2002 or 2003: timed out, errno 110 or
+/// 115 as clients word it; the address unreachable). A refused port (errno 111) is a server not
+/// listening on TCP, which its own socket may still answer.
 fn silent(error: &str) -> bool {
-    error.contains("ERROR 2013") || (error.contains("ERROR 2003") && error.contains("(110)"))
+    let connect = error.contains("ERROR 2002") || error.contains("ERROR 2003");
+    error.contains("ERROR 2013") || (connect && !error.contains("(111)"))
 }
 
 /// Observes every member whose server runs (None for the others), its state and `extra`
@@ -83,8 +86,8 @@ pub async fn observe_running(cluster: &Cluster, extra: &[&str]) -> Vec<Option<Ob
 
 /// The answers of the running members that could be asked from inside one of them (None for
 /// a member not running or without an address).
-async fn survey(
-    cluster: &Cluster,
+async fn survey<'a>(
+    cluster: &'a Cluster,
     running: &[bool],
     extra: &[&str],
 ) -> Result<Vec<Option<Answer>>> {
@@ -126,14 +129,15 @@ async fn survey(
             .iter()
             .map(|&i| addresses[i].as_deref().unwrap_or_default()),
     );
-    let mut output = None;
-    for via in vias.into_iter().take(SURVEYORS) {
-        let exec = crate::k8s::exec::run(cluster.server(via), &command, Some(stdin.as_bytes()));
-        if let Ok(Ok(out)) = tokio::time::timeout(SURVEY_TIMEOUT, exec).await {
-            output = Some(out);
-            break;
+    let (command, stdin) = (&command, stdin.as_bytes());
+    let exec = |via: &'a str| async move {
+        let run = crate::k8s::exec::run(cluster.server(via), command, Some(stdin));
+        match tokio::time::timeout(SURVEY_TIMEOUT, run).await {
+            Ok(Ok(out)) => Some(out),
+            _ => None,
         }
-    }
+    };
+    let output = hedged(&vias, exec).await;
     let output = output.context("the survey did not answer")?;
     let mut answers = vec![None; cluster.members.len()];
     for (index, answer) in parse(&output.stdout) {
@@ -142,6 +146,38 @@ async fn survey(
         }
     }
     Ok(answers)
+}
+
+/// `ask` of the first of `vias`; when it has not answered within HEDGE_AFTER (or failed), of
+/// the second too; the first answer.
+async fn hedged<'a, T, F>(vias: &[&'a str], ask: impl Fn(&'a str) -> F) -> Option<T>
+where
+    F: std::future::Future<Output = Option<T>>,
+{
+    let first = ask(vias.first()?);
+    let Some(&other) = vias.get(1) else {
+        return first.await;
+    };
+    tokio::pin!(first);
+    tokio::select! {
+        answer = &mut first => return match answer {
+            Some(answer) => Some(answer),
+            None => ask(other).await,
+        },
+        _ = tokio::time::sleep(HEDGE_AFTER) => {}
+    }
+    let second = ask(other);
+    tokio::pin!(second);
+    tokio::select! {
+        answer = &mut first => match answer {
+            Some(answer) => Some(answer),
+            None => second.await,
+        },
+        answer = &mut second => match answer {
+            Some(answer) => Some(answer),
+            None => first.await,
+        },
+    }
 }
 
 /// The members to run the survey in, in order: the primary of record if its server runs and is
@@ -231,11 +267,13 @@ mod tests {
     fn only_a_server_that_never_greeted_counts_as_silent() {
         let frozen = "ERROR 2013 (HY000): Lost connection to server at 'handshake: reading initial communication packet', system error: 110";
         let gone = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (110)";
+        let dark = "ERROR 2002 (HY000): Can't connect to server on '10.244.1.5' (115)";
         let refused = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (111)";
         let denied = "ERROR 1045 (28000): Access denied for user 'root'@'10.244.1.6'";
         for (error, is_silent) in [
             (frozen, true),
             (gone, true),
+            (dark, true),
             (refused, false),
             (denied, false),
             ("", false),
@@ -249,5 +287,43 @@ mod tests {
             };
             assert_eq!(parse(&text), [(0, expected)], "{error}");
         }
+    }
+
+    /// The second member is asked only when the first is slow or fails; the first answer wins.
+    #[tokio::test(start_paused = true)]
+    async fn a_survey_that_does_not_answer_is_asked_of_a_second_member() {
+        use std::sync::Mutex;
+        let asked = Mutex::new(Vec::new());
+        let ask = |delays: &'static [(&'static str, u64, bool)]| {
+            let asked = &asked;
+            move |via: &'static str| async move {
+                asked.lock().unwrap().push(via);
+                let (_, ms, ok) = delays.iter().find(|(v, _, _)| *v == via).unwrap();
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                ok.then_some(via)
+            }
+        };
+        // Quick: the second is never asked.
+        let quick = hedged(&["a", "b"], ask(&[("a", 300, true), ("b", 100, true)])).await;
+        assert_eq!(
+            (quick, asked.lock().unwrap().clone()),
+            (Some("a"), vec!["a"])
+        );
+        asked.lock().unwrap().clear();
+        // The first hangs (its node is gone): the second answers.
+        let hung = hedged(&["a", "b"], ask(&[("a", 60_000, true), ("b", 200, true)])).await;
+        assert_eq!(
+            (hung, asked.lock().unwrap().clone()),
+            (Some("b"), vec!["a", "b"])
+        );
+        asked.lock().unwrap().clear();
+        // The first fails at once: the second is asked without waiting.
+        let failed = hedged(&["a", "b"], ask(&[("a", 10, false), ("b", 200, true)])).await;
+        assert_eq!(failed, Some("b"));
+        // Both fail, or only one member: nothing or the one.
+        let none = hedged(&["a", "b"], ask(&[("a", 10, false), ("b", 20, false)])).await;
+        assert_eq!(none, None);
+        let one = hedged(&["a"], ask(&[("a", 5_000, true)])).await;
+        assert_eq!(one, Some("a"));
     }
 }

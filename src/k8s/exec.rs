@@ -155,7 +155,7 @@ async fn finish(
                 .and_then(|c| c.message?.parse().ok());
             let detail = stderr.trim();
             let detail = if detail.is_empty() {
-                s.message.unwrap_or_default()
+                without_url(&s.message.unwrap_or_default())
             } else {
                 last_lines(detail, 5)
             };
@@ -210,6 +210,23 @@ async fn read_all(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).await.ok();
     bytes
+}
+
+/// The API server's message for an exec it could not deliver to the pod's node, without the
+/// exec's URL (every argument of the command, escaped): `Internal error occurred: error sending
+/// request: Post "https://NODE:10250/exec/…": dial tcp NODE:10250: connect: connection refused`.
+fn without_url(message: &str) -> String {
+    const SENDING: &str = "error sending request: ";
+    let Some(start) = message.find(SENDING) else {
+        return message.to_string();
+    };
+    match message[start..].find("\": ") {
+        Some(end) => format!(
+            "its node's kubelet cannot be reached ({})",
+            &message[start + end + 3..]
+        ),
+        None => message.to_string(),
+    }
 }
 
 fn last_lines(text: &str, n: usize) -> String {
@@ -354,4 +371,20 @@ pub async fn relay(
     source_result.context("the backup failed on the donor")?;
     sink_result.context("extracting the backup failed on the target")?;
     copied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exec_that_could_not_reach_the_node_is_said_without_its_url() {
+        let refused = "Internal error occurred: error sending request: Post \"https://10.245.0.13:10250/exec/ns/cx-0/mysql?command=mariadb&command=--batch&error=1\": dial tcp 10.245.0.13:10250: connect: connection refused";
+        assert_eq!(
+            without_url(refused),
+            "its node's kubelet cannot be reached (dial tcp 10.245.0.13:10250: connect: connection refused)"
+        );
+        let other = "container not found (\"mysql\")";
+        assert_eq!(without_url(other), other);
+    }
 }

@@ -17,6 +17,12 @@ use std::time::Duration;
 /// server.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a member may take to answer when asked patiently (a switchover's plan): its server
+/// has sql::WORK_CONNECT_TIMEOUT to greet, but an exec to a pod whose node lost power never
+/// ends on its own (the API server's dial to that node waits 30 s), and a switchover needs a
+/// healthy cluster anyway.
+pub const PATIENT_LIMIT: Duration = Duration::from_secs(8);
+
 /// The same for the primary of record in a quick plan (a failover's, whose primary is most
 /// likely gone): an exec to a pod on a node that lost power waits for the API server's dial to
 /// that node, which never comes. Shorter than a replica's: a replica that cannot be asked makes
@@ -161,7 +167,21 @@ async fn ask(
                 }
             }
         }
-        Asking::Patiently => cluster::observe(cluster.server(pod)).await,
+        Asking::Patiently => {
+            match tokio::time::timeout(PATIENT_LIMIT, cluster::observe(cluster.server(pod))).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    return (
+                        None,
+                        Some(format!(
+                            "does not answer within {}s",
+                            PATIENT_LIMIT.as_secs()
+                        )),
+                        false,
+                    )
+                }
+            }
+        }
     };
     match answer {
         Ok(state) => (Some(state), None, true),
