@@ -40,12 +40,14 @@ enum Answer {
 }
 
 /// The client's error says the server never greeted it in time: a connection whose handshake
-/// never came (2013), or a connect that did not complete (2002 or 2003: timed out, errno 110 or
-/// 115 as clients word it; the address unreachable). A refused port (errno 111) is a server not
-/// listening on TCP, which its own socket may still answer.
+/// never came (2013), or a connect that timed out (2002 or 2003 with errno 110 or 115, as
+/// clients word it). Not a refused port (errno 111: a server not listening on TCP, which its
+/// own socket may still answer), nor an unreachable network (101, 113: more likely the
+/// surveyor's own).
 fn silent(error: &str) -> bool {
     let connect = error.contains("ERROR 2002") || error.contains("ERROR 2003");
-    error.contains("ERROR 2013") || (connect && !error.contains("(111)"))
+    let timed_out = error.contains("(110)") || error.contains("(115)");
+    error.contains("ERROR 2013") || (connect && timed_out)
 }
 
 /// Observes every member whose server runs (None for the others), its state and `extra`
@@ -133,19 +135,39 @@ async fn survey<'a>(
     let exec = |via: &'a str| async move {
         let run = crate::k8s::exec::run(cluster.server(via), command, Some(stdin));
         match tokio::time::timeout(SURVEY_TIMEOUT, run).await {
-            Ok(Ok(out)) => Some(out),
+            Ok(Ok(out)) => Some((via, out)),
             _ => None,
         }
     };
-    let output = hedged(&vias, exec).await;
-    let output = output.context("the survey did not answer")?;
+    let (via, output) = hedged(&vias, exec)
+        .await
+        .context("the survey did not answer")?;
     let mut answers = vec![None; cluster.members.len()];
     for (index, answer) in parse(&output.stdout) {
         if let Some(&member) = asked.get(index) {
             answers[member] = Some(answer);
         }
     }
+    let via = cluster.members.iter().position(|m| m.name == via);
+    trust_silence(&mut answers, via);
     Ok(answers)
+}
+
+/// A silence says something of a member only when the surveyor's own network works: some other
+/// member answered it. A surveyor cut off from the network (its link down, partitioned) hears
+/// nobody; then every member is asked by its own exec instead.
+fn trust_silence(answers: &mut [Option<Answer>], surveyor: Option<usize>) {
+    let heard_another = answers
+        .iter()
+        .enumerate()
+        .any(|(i, a)| Some(i) != surveyor && matches!(a, Some(Answer::Sets(_))));
+    if !heard_another {
+        for answer in answers.iter_mut() {
+            if matches!(answer, Some(Answer::Silent(_))) {
+                *answer = Some(Answer::Failed);
+            }
+        }
+    }
 }
 
 /// `ask` of the first of `vias`; when it has not answered within HEDGE_AFTER (or failed), of
@@ -270,11 +292,13 @@ mod tests {
         let dark = "ERROR 2002 (HY000): Can't connect to server on '10.244.1.5' (115)";
         let refused = "ERROR 2003 (HY000): Can't connect to server on '10.244.1.5' (111)";
         let denied = "ERROR 1045 (28000): Access denied for user 'root'@'10.244.1.6'";
+        let no_network = "ERROR 2002 (HY000): Can't connect to server on '10.244.1.5' (101)";
         for (error, is_silent) in [
             (frozen, true),
             (gone, true),
             (dark, true),
             (refused, false),
+            (no_network, false),
             (denied, false),
             ("", false),
         ] {
@@ -325,5 +349,25 @@ mod tests {
         assert_eq!(none, None);
         let one = hedged(&["a"], ask(&[("a", 5_000, true)])).await;
         assert_eq!(one, Some("a"));
+    }
+
+    /// A surveyor that hears no other member is cut off itself: nobody counts as silent.
+    #[test]
+    fn silences_count_only_when_the_surveyor_heard_another_member() {
+        let silent = || Some(Answer::Silent("ERROR 2002 (115)".into()));
+        let sets = || Some(Answer::Sets(vec![]));
+        let mut heard = vec![silent(), sets(), sets()];
+        trust_silence(&mut heard, Some(1));
+        assert_eq!(heard[0], silent());
+        // Only itself answered (its own address): its network is down.
+        let mut alone = vec![silent(), sets(), silent()];
+        trust_silence(&mut alone, Some(1));
+        assert_eq!(
+            alone,
+            vec![Some(Answer::Failed), sets(), Some(Answer::Failed)]
+        );
+        let mut none = vec![silent(), None];
+        trust_silence(&mut none, None);
+        assert_eq!(none, vec![Some(Answer::Failed), None]);
     }
 }
