@@ -508,6 +508,12 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     ns.kubectl(&["delete", "pod", &last, "--wait=false"]);
     let moved = wait_for_a_new_primary(&ns, "ha", &last, Duration::from_secs(60));
     at_most_one_writable(&ns);
+    // Said once the old primary replicates from the new one, a moment after the record moved.
+    eventually(
+        "the agent says how it moved",
+        Duration::from_secs(30),
+        || !event_notes(&ns, "PrimaryLeaving").is_empty(),
+    );
     let leaving = event_notes(&ns, "PrimaryLeaving");
     assert!(
         leaving.len() == 1
