@@ -373,16 +373,19 @@ fn comes_back(ns: &Namespace, pod: &str, before: usize) {
     eventually(
         &format!("{pod} replicates from the primary"),
         Duration::from_secs(60),
-        || {
-            let status = ns.status_json("ha");
-            let primary = status["primary"].clone();
-            status["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["name"] == pod && m["replicating"] == true && m["source"] == primary)
-        },
+        || replicates_from_the_primary(ns, pod),
     );
+}
+
+/// `status` says `pod` replicates from the primary of record.
+fn replicates_from_the_primary(ns: &Namespace, pod: &str) -> bool {
+    let status = ns.status_json("ha");
+    let primary = status["primary"].clone();
+    status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["name"] == pod && m["replicating"] == true && m["source"] == primary)
 }
 
 /// A ResourceQuota of zero pods in the test's namespace while it lives: no pod can be created
@@ -526,14 +529,7 @@ fn the_agent_fails_over_a_cut_off_primary_and_a_deleted_one(engine: Engine) {
     eventually(
         &format!("{last} replicates from {moved}"),
         Duration::from_secs(180),
-        || {
-            let status = ns.status_json("ha");
-            status["members"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["name"] == last && m["replicating"] == true && m["source"] == moved)
-        },
+        || replicates_from_the_primary(&ns, &last),
     );
     let acked = writer.stop();
     at_most_one_writable(&ns);
