@@ -267,6 +267,9 @@ pub struct PodSeen {
     pub uid: Option<String>,
     /// It is being deleted.
     pub deleting: bool,
+    /// Its node's kubelet could not be reached (asked only when the port refused): the node's
+    /// daemons and containers died while its kernel answers, so nothing restarts the server.
+    pub node_down: bool,
 }
 
 /// A failover that happened.
@@ -909,10 +912,12 @@ impl Rules<'_> {
 
 /// The primary's pod is gone, going, or not the pod that last answered: it is being replaced,
 /// not restarting in place. A new pod takes longer than a restart (scheduling, init containers,
-/// the server's start), and one evicted from a drained node may not come back at all.
+/// the server's start), and one evicted from a drained node may not come back at all. A pod
+/// whose node's kubelet is unreachable will not restart in place either (its refused port is a
+/// dead node's kernel, not a server starting).
 fn replaced(pod: Option<&PodSeen>, answered_as: Option<&str>) -> bool {
     let Some(pod) = pod else { return true };
-    pod.deleting || answered_as.is_some_and(|uid| pod.uid.as_deref() != Some(uid))
+    pod.deleting || pod.node_down || answered_as.is_some_and(|uid| pod.uid.as_deref() != Some(uid))
 }
 
 /// The replicas whose IO thread is connected (to the primary: they replicate from it).
@@ -1076,6 +1081,7 @@ mod tests {
                 pod: uid.map(|uid| PodSeen {
                     uid: Some(uid.into()),
                     deleting: false,
+                    node_down: false,
                 }),
             })
         }
@@ -1542,11 +1548,18 @@ mod tests {
     }
 
     #[test]
-    fn a_pod_being_deleted_or_gone_gets_no_restart_grace() {
+    fn a_pod_being_deleted_gone_or_on_a_dead_node_gets_no_restart_grace() {
         for pod in [
             Some(PodSeen {
                 uid: Some("uid-1".into()),
                 deleting: true,
+                node_down: false,
+            }),
+            // Its node's kubelet unreachable: the refusal is a dead node's kernel.
+            Some(PodSeen {
+                uid: Some("uid-1".into()),
+                deleting: false,
+                node_down: true,
             }),
             None,
         ] {
@@ -1576,6 +1589,7 @@ mod tests {
             pod: Some(PodSeen {
                 uid: Some(uid.into()),
                 deleting: true,
+                node_down: false,
             }),
         })
     }
@@ -2174,8 +2188,14 @@ mod tests {
         let pod = |uid: &str, deleting| PodSeen {
             uid: Some(uid.into()),
             deleting,
+            node_down: false,
         };
         assert!(!replaced(Some(&pod("a", false)), Some("a")));
+        let dead_node = PodSeen {
+            node_down: true,
+            ..pod("a", false)
+        };
+        assert!(replaced(Some(&dead_node), Some("a")));
         assert!(!replaced(Some(&pod("a", false)), None));
         assert!(replaced(Some(&pod("a", true)), Some("a")));
         assert!(replaced(None, Some("a")));

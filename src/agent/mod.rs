@@ -334,13 +334,25 @@ async fn probe_primary(cluster: &Cluster) -> machine::Probe {
         Err(e) => Answer::Silent(crate::base::one_line(&e)),
     };
     let pod = cluster.member(primary).and_then(|m| m.pod.as_ref());
+    // A refusal is a server restarting in place, unless nothing on its node runs any more.
+    let node_down = matches!(answer, Answer::Refused(_)) && kubelet_down(cluster, primary).await;
     machine::Probe {
         asked,
         answer,
         pod: pod.map(|p| machine::PodSeen {
             uid: p.metadata.uid.clone(),
             deleting: p.metadata.deletion_timestamp.is_some(),
+            node_down,
         }),
+    }
+}
+
+/// Whether an exec into `pod` says its node's kubelet cannot be reached (within 2 s).
+async fn kubelet_down(cluster: &Cluster, pod: &str) -> bool {
+    let exec = crate::k8s::exec::run(cluster.server(pod), &["true"], None);
+    match tokio::time::timeout(Duration::from_secs(2), exec).await {
+        Ok(Err(e)) => crate::k8s::exec::kubelet_unreachable(&e),
+        _ => false,
     }
 }
 

@@ -212,6 +212,16 @@ async fn read_all(reader: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
     bytes
 }
 
+/// The exec failed because the API server could not reach the pod's node's kubelet.
+pub fn kubelet_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<Failed>()
+            .is_some_and(|f| f.detail.starts_with(KUBELET_UNREACHABLE))
+    })
+}
+
+const KUBELET_UNREACHABLE: &str = "its node's kubelet cannot be reached";
+
 /// The API server's message for an exec it could not deliver to the pod's node, without the
 /// exec's URL (every argument of the command, escaped): `Internal error occurred: error sending
 /// request: Post "https://NODE:10250/exec/…": dial tcp NODE:10250: connect: connection refused`.
@@ -221,10 +231,7 @@ fn without_url(message: &str) -> String {
         return message.to_string();
     };
     match message[start..].find("\": ") {
-        Some(end) => format!(
-            "its node's kubelet cannot be reached ({})",
-            &message[start + end + 3..]
-        ),
+        Some(end) => format!("{KUBELET_UNREACHABLE} ({})", &message[start + end + 3..]),
         None => message.to_string(),
     }
 }
