@@ -50,6 +50,17 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
 /// The longest an automatic failover may take.
 const FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The longest the agent waits for one member's answer: an exec into a pod being deleted may
+/// never end, and a leader stuck in one watches nothing any more.
+const ASK_LIMIT: Duration = Duration::from_secs(5);
+
+/// `cluster::observe`, within ASK_LIMIT.
+async fn observe(target: crate::k8s::exec::Target<'_>) -> Result<crate::cluster::ServerState> {
+    tokio::time::timeout(ASK_LIMIT, crate::cluster::observe(target))
+        .await
+        .map_err(|_| anyhow::anyhow!("{}: no answer within {}s", target.pod, ASK_LIMIT.as_secs()))?
+}
+
 /// The agent's image: --agent-image, else $MYSQLHA_AGENT_IMAGE, else the release image.
 pub fn image(asked: Option<&str>) -> String {
     asked

@@ -5,7 +5,8 @@
 //! (semi-sync). So when the primary answers again, the leader restarts the receiving thread of
 //! each replica of the primary that is not connected: it connects again at once, through the
 //! primary's member Service (manifests::member_service), which already leads to the new pod.
-use crate::cluster::{observe, Cluster};
+use super::{observe, ASK_LIMIT};
+use crate::cluster::Cluster;
 
 /// The replicas of the primary of record whose receiving thread runs but is not connected.
 pub async fn not_connected(cluster: &Cluster) -> Vec<String> {
@@ -32,10 +33,11 @@ pub async fn not_connected(cluster: &Cluster) -> Vec<String> {
 pub async fn restart_receiving(cluster: &Cluster, pods: &[String]) -> Vec<String> {
     let statements = cluster.engine.reconnect_statements();
     let restarts = pods.iter().map(|pod| async move {
-        crate::cluster::sql::execute(cluster.server(pod), statements)
-            .await
-            .ok()
-            .map(|()| pod.clone())
+        let restart = crate::cluster::sql::execute(cluster.server(pod), statements);
+        match tokio::time::timeout(ASK_LIMIT, restart).await {
+            Ok(Ok(())) => Some(pod.clone()),
+            _ => None,
+        }
     });
     futures::future::join_all(restarts)
         .await

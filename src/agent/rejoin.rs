@@ -3,7 +3,8 @@
 //! when its history holds nothing the primary lacks; otherwise it leaves it out of service and
 //! says which transactions only it holds (a rebuild-replica is the way back; the agent runs it
 //! with --auto-rebuild, as for a replica whose replication stopped on an error).
-use crate::cluster::{observe, pod_phase, Cluster, PodPhase, ServerState};
+use super::observe;
+use crate::cluster::{pod_phase, Cluster, PodPhase, ServerState};
 use crate::k8s::context::Context;
 use crate::ops::topology;
 use anyhow::{Context as _, Result};
