@@ -67,7 +67,27 @@ pub enum Asking {
 /// together under writes, a replica's newest transactions would look errant). Nothing is
 /// changed: the state statements only read.
 pub async fn observe_members(cluster: &Cluster, asking: Asking) -> Vec<Observed> {
-    let mut observed = observe_in_order(cluster, asking).await;
+    let observe_all = |primary: bool| {
+        let members = cluster
+            .members
+            .iter()
+            .filter(move |m| (m.name == cluster.primary) == primary);
+        futures::future::join_all(members.map(|m| observe_member(cluster, m, asking)))
+    };
+    let mut observed = match asking {
+        Asking::Quick => {
+            let (primary, replicas) = tokio::join!(observe_all(true), observe_all(false));
+            primary.into_iter().chain(replicas).collect::<Vec<_>>()
+        }
+        Asking::Patiently => {
+            let replicas = observe_all(false).await;
+            observe_all(true)
+                .await
+                .into_iter()
+                .chain(replicas)
+                .collect()
+        }
+    };
     // In the order of the members (by ordinal).
     observed.sort_by_key(|o| {
         cluster
@@ -92,30 +112,6 @@ pub async fn observe_members_primary_leaving(cluster: &Cluster) -> Vec<Observed>
         (primary.state, primary.silence, primary.reached) = (state, silence, reached);
     }
     observed
-}
-
-async fn observe_in_order(cluster: &Cluster, asking: Asking) -> Vec<Observed> {
-    let observe_all = |primary: bool| {
-        let members = cluster
-            .members
-            .iter()
-            .filter(move |m| (m.name == cluster.primary) == primary);
-        futures::future::join_all(members.map(|m| observe_member(cluster, m, asking)))
-    };
-    match asking {
-        Asking::Quick => {
-            let (primary, replicas) = tokio::join!(observe_all(true), observe_all(false));
-            primary.into_iter().chain(replicas).collect::<Vec<_>>()
-        }
-        Asking::Patiently => {
-            let replicas = observe_all(false).await;
-            observe_all(true)
-                .await
-                .into_iter()
-                .chain(replicas)
-                .collect()
-        }
-    }
 }
 
 async fn observe_member(cluster: &Cluster, m: &cluster::Member, asking: Asking) -> Observed {
@@ -149,39 +145,23 @@ async fn ask(
     pod: &str,
     asking: Asking,
 ) -> (Option<ServerState>, Option<String>, bool) {
-    let answer = match asking {
-        Asking::Quick => {
-            let limit = if pod == cluster.primary {
-                PRIMARY_PROBE_TIMEOUT
-            } else {
-                PROBE_TIMEOUT
-            };
-            match tokio::time::timeout(limit, cluster::probe(cluster.server(pod))).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    return (
-                        None,
-                        Some(format!("does not answer within {}s", limit.as_secs_f64())),
-                        false,
-                    )
-                }
-            }
+    let limit = match asking {
+        Asking::Quick if pod == cluster.primary => PRIMARY_PROBE_TIMEOUT,
+        Asking::Quick => PROBE_TIMEOUT,
+        Asking::Patiently => PATIENT_LIMIT,
+    };
+    let read = async {
+        match asking {
+            Asking::Quick => cluster::probe(cluster.server(pod)).await,
+            Asking::Patiently => cluster::observe(cluster.server(pod)).await,
         }
-        Asking::Patiently => {
-            match tokio::time::timeout(PATIENT_LIMIT, cluster::observe(cluster.server(pod))).await {
-                Ok(answer) => answer,
-                Err(_) => {
-                    return (
-                        None,
-                        Some(format!(
-                            "does not answer within {}s",
-                            PATIENT_LIMIT.as_secs()
-                        )),
-                        false,
-                    )
-                }
-            }
-        }
+    };
+    let Ok(answer) = tokio::time::timeout(limit, read).await else {
+        return (
+            None,
+            Some(format!("does not answer within {}s", limit.as_secs_f64())),
+            false,
+        );
     };
     match answer {
         Ok(state) => (Some(state), None, true),
