@@ -216,6 +216,19 @@ pub struct CreateArgs {
     /// The agent's image (default: the plugin's release image; $MYSQLHA_AGENT_IMAGE overrides it)
     #[arg(long, value_name = "IMAGE", conflicts_with = "no_agent")]
     pub agent_image: Option<String>,
+    /// Servers refuse clients that do not use TLS (require_secure_transport). Without it, TLS
+    /// is offered to every client and used by replication and clones, verified.
+    #[arg(long, conflicts_with = "no_tls")]
+    pub require_tls: bool,
+    /// No certificates: replication and clones in plain text as the engine does by default
+    /// (measurements, and clients that cannot verify)
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Sign the members' certificates with this CA: a Secret of type kubernetes.io/tls (tls.crt,
+    /// tls.key; cert-manager's CA issuers keep theirs so). Default: a CA of the cluster's own,
+    /// in Secret NAME-ca
+    #[arg(long, value_name = "SECRET", conflicts_with = "no_tls")]
+    pub tls_ca: Option<String>,
 }
 
 pub use crate::cluster::Transfer;

@@ -26,6 +26,10 @@ pub struct Cluster {
     pub semi_sync: bool,
     /// MariaDB or MySQL, as recorded in the ConfigMap.
     pub engine: Engine,
+    /// Whether members speak TLS, as recorded in the ConfigMap.
+    pub tls: manifests::tls::Tls,
+    /// The user's CA Secret (`create --tls-ca`), or None: the cluster's own, NAME-ca.
+    pub tls_ca: Option<String>,
     pub pods: Api<Pod>,
     pub client: kube::Client,
     /// How clones made by this invocation travel.
@@ -122,6 +126,14 @@ impl Cluster {
                 .map(String::as_str),
         )
         .with_context(|| format!("ConfigMap {name}"))?;
+        let tls = manifests::tls::Tls::from_record(
+            config
+                .data
+                .as_ref()
+                .and_then(|d| d.get(manifests::tls::TLS_KEY))
+                .map(String::as_str),
+        )
+        .with_context(|| format!("ConfigMap {name}"))?;
         let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let mut cluster = Cluster {
             name: name.into(),
@@ -131,6 +143,12 @@ impl Cluster {
             generation,
             semi_sync,
             engine,
+            tls,
+            tls_ca: config
+                .data
+                .as_ref()
+                .and_then(|d| d.get(manifests::tls::CA_SECRET_KEY))
+                .cloned(),
             pods,
             client: ctx.client.clone(),
             transfer: Default::default(),
@@ -222,6 +240,8 @@ impl Cluster {
             generation: self.generation,
             semi_sync: self.semi_sync,
             engine: self.engine,
+            tls: self.tls,
+            tls_ca: self.tls_ca.clone(),
         }
     }
 
@@ -261,6 +281,11 @@ impl Cluster {
             crate::manifests::member_service_name(pod),
             self.namespace
         )
+    }
+
+    /// The TLS files of member `pod`, when the cluster speaks TLS.
+    pub fn tls_files(&self, pod: &str) -> Option<crate::db::engine::TlsFiles> {
+        self.tls.files_of(pod)
     }
 
     /// The server image of the StatefulSet's pod template: what a new or restarted member runs.

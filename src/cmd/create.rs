@@ -21,6 +21,7 @@ use crate::store::catalog::Manifest;
 use crate::store::Store;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
+use crate::manifests::tls::{self, Tls};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -84,6 +85,17 @@ pub fn spec(args: &CreateArgs, namespace: &str, engine: Engine) -> ClusterSpec {
         primary: format!("{}-0", args.name),
         generation: 0,
         semi_sync: args.durability == crate::cli::Durability::SemiSync,
+        tls: tls_mode(args),
+        tls_ca: args.tls_ca.clone(),
+    }
+}
+
+/// What the cluster does with TLS, by --no-tls and --require-tls.
+fn tls_mode(args: &CreateArgs) -> Tls {
+    match (args.no_tls, args.require_tls) {
+        (true, _) => Tls::Off,
+        (false, true) => Tls::Required,
+        (false, false) => Tls::Verified,
     }
 }
 
@@ -91,12 +103,11 @@ pub fn spec(args: &CreateArgs, namespace: &str, engine: Engine) -> ClusterSpec {
 /// them, into the Secret only).
 pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
     let passwords = Passwords::not_shown();
+    let spec = spec(args, namespace, args.engine.unwrap_or_default());
+    let tls = spec.tls.on().then(|| tls::Material::not_shown(&spec));
     print!(
         "{}",
-        manifests::to_yaml(
-            &spec(args, namespace, args.engine.unwrap_or_default()),
-            &passwords
-        )?
+        manifests::to_yaml(&spec, &passwords, tls.as_ref())?
     );
     Ok(())
 }
@@ -104,6 +115,9 @@ pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
 /// What `delete --keep-data` (or an interrupted create) left of a cluster.
 struct Kept {
     secret: Option<Secret>,
+    /// The cluster's own CA (Secret NAME-ca): a cluster made again keeps it, so clients that
+    /// trust it still do.
+    ca: Option<Secret>,
     /// The primary of record, from the kept ConfigMap.
     record: Option<String>,
     config_map: bool,
@@ -263,7 +277,8 @@ async fn create_objects(
         spec.primary = String::new();
     }
     let last = kept.record.clone().filter(|r| !r.is_empty());
-    let objects = Objects::new(&spec, passwords, last.as_deref());
+    let tls = tls_material(ctx, &spec, kept).await?;
+    let objects = Objects::new(&spec, passwords, last.as_deref(), tls.as_ref());
     objects.apply(ctx, true).await?;
     check_agent_allowed(ctx, args).await?;
     objects.apply_new(ctx, kept).await?;
@@ -275,6 +290,37 @@ async fn create_objects(
         ),
     );
     Ok(())
+}
+
+/// The certificates of a new cluster: signed by the user's CA (--tls-ca), the kept CA of a
+/// cluster of this name, or a new CA of its own.
+async fn tls_material(
+    ctx: &Context,
+    spec: &ClusterSpec,
+    kept: &Kept,
+) -> Result<Option<tls::Material>> {
+    if !spec.tls.on() {
+        return Ok(None);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let (ca, new_key) = match (&spec.tls_ca, &kept.ca) {
+        (Some(user), _) => {
+            let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ctx.namespace)
+                .get_opt(user)
+                .await
+                .with_context(|| format!("cannot read Secret {user} (--tls-ca)"))?
+                .with_context(|| {
+                    format!("--tls-ca {user}: no such Secret in namespace {}", ctx.namespace)
+                })?;
+            (tls::Authority::from_secret(&secret)?, None)
+        }
+        (None, Some(kept)) => (tls::Authority::from_secret(kept)?, None),
+        (None, None) => {
+            let (ca, key) = tls::Authority::generate(&spec.name, &spec.namespace, now)?;
+            (ca, Some(key))
+        }
+    };
+    Ok(Some(tls::Material::issue(spec, &ca, new_key, now)?))
 }
 
 async fn find_kept(ctx: &Context, name: &str) -> Result<Kept> {
@@ -300,8 +346,15 @@ async fn find_kept(ctx: &Context, name: &str) -> Result<Kept> {
         .into_iter()
         .filter_map(|c| c.metadata.name)
         .collect();
+    let ca_name = tls::ca_secret_name(name);
+    let ca = Api::<Secret>::namespaced(ctx.client.clone(), &ctx.namespace)
+        .get_opt(&ca_name)
+        .await
+        .with_context(|| format!("cannot read Secret {ca_name}"))?
+        .filter(|s| manifests::is_managed(&s.metadata));
     Ok(Kept {
         secret,
+        ca,
         record,
         config_map: config.is_some(),
         engine: config
@@ -332,8 +385,12 @@ async fn check_storage_class(ctx: &Context, args: &CreateArgs) -> Result<()> {
 
 /// Every object of a new cluster, in the order they are applied.
 struct Objects {
+    /// The cluster's new CA (Secret NAME-ca), when one was made for it.
+    ca_secret: Option<Secret>,
     secret: Secret,
     config_map: ConfigMap,
+    /// The CA certificate for clients (ConfigMap NAME-ca).
+    ca_config_map: Option<ConfigMap>,
     services: Vec<Service>,
     disruption_budget: PodDisruptionBudget,
     statefulset: StatefulSet,
@@ -341,14 +398,24 @@ struct Objects {
 }
 
 impl Objects {
-    fn new(spec: &ClusterSpec, passwords: &Passwords, last_primary: Option<&str>) -> Self {
+    fn new(
+        spec: &ClusterSpec,
+        passwords: &Passwords,
+        last_primary: Option<&str>,
+        tls: Option<&tls::Material>,
+    ) -> Self {
         let mut config_map = manifests::config_map(spec);
         if let (Some(last), Some(data)) = (last_primary, config_map.data.as_mut()) {
             data.insert(LAST_PRIMARY_KEY.into(), last.to_string());
         }
         Objects {
-            secret: manifests::secret(spec, passwords),
+            ca_secret: tls.and_then(|t| {
+                let key = t.new_ca_key.as_deref()?;
+                Some(tls::ca_secret(spec, &t.ca_cert, key))
+            }),
+            secret: manifests::secret(spec, passwords, tls),
             config_map,
+            ca_config_map: tls.map(|t| tls::ca_config_map(spec, &t.ca_cert)),
             services: manifests::services(spec),
             disruption_budget: manifests::pod_disruption_budget(spec),
             statefulset: manifests::statefulset(spec),
@@ -376,8 +443,14 @@ impl Objects {
                 }
             })
         };
+        if let Some(ca) = &self.ca_secret {
+            check(apply_one(client, ns, ca, dry_run).await)?;
+        }
         check(apply_one(client, ns, &self.secret, dry_run).await)?;
         check(apply_one(client, ns, &self.config_map, dry_run).await)?;
+        if let Some(ca) = &self.ca_config_map {
+            check(apply_one(client, ns, ca, dry_run).await)?;
+        }
         for svc in &self.services {
             check(apply_one(client, ns, svc, dry_run).await)?;
         }
@@ -420,6 +493,14 @@ impl Objects {
         {
             undone.push(format!("ConfigMap {name}"));
         }
+        if self.ca_secret.is_some()
+            && Api::<ConfigMap>::namespaced(ctx.client.clone(), ns)
+                .delete(&tls::ca_secret_name(&name), &params)
+                .await
+                .is_ok()
+        {
+            undone.push(format!("ConfigMap {}", tls::ca_secret_name(&name)));
+        }
         if kept.secret.is_none()
             && Api::<Secret>::namespaced(ctx.client.clone(), ns)
                 .delete(&format!("{name}-credentials"), &params)
@@ -427,6 +508,14 @@ impl Objects {
                 .is_ok()
         {
             undone.push(format!("Secret {name}-credentials"));
+        }
+        if self.ca_secret.is_some()
+            && Api::<Secret>::namespaced(ctx.client.clone(), ns)
+                .delete(&tls::ca_secret_name(&name), &params)
+                .await
+                .is_ok()
+        {
+            undone.push(format!("Secret {}", tls::ca_secret_name(&name)));
         }
         Err(error.context(format!(
             "creating cluster {name} failed part-way; removed what this run created ({})",
@@ -766,6 +855,7 @@ mod api_tests {
     fn nothing_kept() -> Kept {
         Kept {
             secret: None,
+            ca: None,
             record: None,
             config_map: false,
             engine: None,
@@ -780,8 +870,10 @@ mod api_tests {
     /// The cluster's objects in the order create applies them, as paths.
     fn object_paths(spec: &ClusterSpec) -> Vec<String> {
         let mut paths = vec![
+            core("secrets", "shop-ca"),
             core("secrets", "shop-credentials"),
             core("configmaps", "shop"),
+            core("configmaps", "shop-ca"),
         ];
         for svc in manifests::services(spec) {
             paths.push(core("services", &svc.metadata.name.unwrap()));
@@ -834,6 +926,16 @@ mod api_tests {
                 ),
                 empty_list(),
             )
+            .get(core("secrets", "shop-ca"), not_found("secrets", "shop-ca"))
+    }
+
+    /// The body of the call that applied `path` for real.
+    fn applied_body<'a>(calls: &'a [Call], path: &str) -> &'a serde_json::Value {
+        &calls
+            .iter()
+            .find(|c| !c.is_dry_run() && c.method == "PATCH" && c.path == path)
+            .unwrap_or_else(|| panic!("{path} applied"))
+            .body
     }
 
     async fn create_objects_with(
@@ -877,7 +979,19 @@ mod api_tests {
         assert!(calls[dry..].iter().all(|c| c.query("fieldManager")
             == Some(manifests::FIELD_MANAGER)
             && c.query("force") == Some("true")));
-        assert_eq!(calls[dry + 1].body["data"][PRIMARY_KEY], "shop-0");
+        let config = applied_body(&calls, &core("configmaps", "shop"));
+        assert_eq!(config["data"][PRIMARY_KEY], "shop-0");
+        assert_eq!(config["data"][tls::TLS_KEY], "verified");
+        // The CA's key stays in Secret shop-ca; the members' Secret holds their certificates.
+        let ca = applied_body(&calls, &core("secrets", "shop-ca"));
+        assert!(ca["stringData"]["tls.key"].as_str().unwrap().contains("PRIVATE KEY"));
+        let credentials = applied_body(&calls, &core("secrets", "shop-credentials"));
+        assert!(credentials["stringData"].get("tls.key").is_none());
+        for key in ["tls-ca.crt", "tls-shop-0.crt", "tls-shop-1.key"] {
+            assert!(credentials["stringData"][key].is_string(), "{key}");
+        }
+        let public = applied_body(&calls, &core("configmaps", "shop-ca"));
+        assert_eq!(public["data"]["ca.crt"], ca["stringData"]["tls.crt"]);
     }
 
     #[tokio::test]
@@ -911,12 +1025,12 @@ mod api_tests {
     async fn objects_the_api_server_refuses_at_the_dry_run_are_never_created() {
         let args = create_args(&[]);
         let script = nothing_there().patch(
-            dry_run(&core("secrets", "shop-credentials")),
+            dry_run(&core("secrets", "shop-ca")),
             forbidden("secrets is forbidden: exceeded quota"),
         );
         let (error, calls) = run_until_refused(script, &args).await;
         assert!(error.starts_with(
-            "the API server refused the cluster's objects; nothing was created: Secret shop-credentials: "
+            "the API server refused the cluster's objects; nothing was created: Secret shop-ca: "
         ));
         shows_nothing_created(&calls);
     }
@@ -925,7 +1039,7 @@ mod api_tests {
     async fn a_missing_namespace_is_named_plainly() {
         let args = create_args(&[]);
         let script = nothing_there().patch(
-            dry_run(&core("secrets", "shop-credentials")),
+            dry_run(&core("secrets", "shop-ca")),
             not_found("namespaces", NS),
         );
         let (error, _) = run_until_refused(script, &args).await;
@@ -988,7 +1102,8 @@ mod api_tests {
                 not_found("secrets", "shop-credentials"),
             )
             .get(core("configmaps", "shop"), not_found("configmaps", "shop"))
-            .get(core("persistentvolumeclaims", ""), empty_list());
+            .get(core("persistentvolumeclaims", ""), empty_list())
+            .get(core("secrets", "shop-ca"), not_found("secrets", "shop-ca"));
         let (error, calls) = run_until_refused(script, &args).await;
         assert_eq!(
             error,
@@ -1012,7 +1127,7 @@ mod api_tests {
         let script = applied(applied(Script::new(), &objects, true), &objects, false);
         let (result, calls) = create_objects_with(script, &args, &kept).await;
         result.unwrap();
-        let config = &calls[objects.len() + 1].body;
+        let config = applied_body(&calls, &core("configmaps", "shop"));
         assert_eq!(config["data"][PRIMARY_KEY], "");
         assert_eq!(config["data"][LAST_PRIMARY_KEY], "shop-1");
     }
@@ -1047,13 +1162,17 @@ mod api_tests {
                 not_found("poddisruptionbudgets", "shop"),
             )
             .delete(core("configmaps", "shop"), success())
-            .delete(core("secrets", "shop-credentials"), success());
+            .delete(core("configmaps", "shop-ca"), success())
+            .delete(core("secrets", "shop-credentials"), success())
+            .delete(core("secrets", "shop-ca"), success());
         let (result, _) = create_objects_with(script, &args, &nothing_kept()).await;
         let error = result.unwrap_err().to_string();
         assert!(error.starts_with(
             "creating cluster shop failed part-way; removed what this run created (Service shop, "
         ));
-        assert!(error.ends_with(", ConfigMap shop, Secret shop-credentials)"));
+        assert!(error.ends_with(
+            ", ConfigMap shop, ConfigMap shop-ca, Secret shop-credentials, Secret shop-ca)"
+        ));
         assert!(!error.contains("PodDisruptionBudget"));
     }
 
@@ -1062,12 +1181,27 @@ mod api_tests {
         let args = create_args(&["--no-agent"]);
         let spec = spec_of(&args);
         let objects = object_paths(&spec);
-        let kept_secret = manifests::secret(&spec, &Passwords::generate().unwrap());
+        let kept_secret = manifests::secret(&spec, &Passwords::generate().unwrap(), None);
+        let (ca, key) = tls::Authority::generate("shop", NS, time::OffsetDateTime::now_utc()).unwrap();
+        let kept_ca = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "shop-ca" },
+            "data": {
+                "tls.crt": k8s_openapi::ByteString(ca.cert_pem.into_bytes()),
+                "tls.key": k8s_openapi::ByteString(key.into_bytes()),
+            }
+        }))
+        .unwrap();
         let kept = Kept {
             secret: Some(kept_secret),
+            ca: Some(kept_ca),
             config_map: true,
             ..nothing_kept()
         };
+        // The kept CA signs: no new CA Secret is made (nor removed by the undo).
+        let objects: Vec<String> = objects
+            .into_iter()
+            .filter(|p| *p != core("secrets", "shop-ca"))
+            .collect();
         let script = applied(Script::new(), &objects, true)
             .patch(&objects[0], forbidden("secrets is forbidden"))
             .delete(

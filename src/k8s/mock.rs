@@ -145,6 +145,8 @@ pub fn cluster_spec(name: &str, replicas: i32) -> crate::manifests::ClusterSpec 
         generation: 3,
         semi_sync: true,
         engine: crate::db::engine::Engine::Mariadb,
+        tls: crate::manifests::tls::Tls::Verified,
+        tls_ca: None,
     }
 }
 
@@ -162,7 +164,7 @@ pub fn member_pod(cluster: &str, pod: &str) -> Value {
 /// `data`, freshly generated).
 pub fn credentials(name: &str) -> Value {
     let passwords = crate::manifests::Passwords::generate().expect("random passwords");
-    let mut secret = crate::manifests::secret(&cluster_spec(name, 1), &passwords);
+    let mut secret = crate::manifests::secret(&cluster_spec(name, 1), &passwords, None);
     let values = secret.string_data.take().unwrap_or_default();
     secret.data = Some(
         values

@@ -49,6 +49,18 @@ pub fn config_map(spec: &ClusterSpec) -> ConfigMap {
             if spec.semi_sync { "semi-sync" } else { "async" }.to_string(),
         ),
     ]);
+    if let Some(tls) = spec.tls.record() {
+        data.insert(super::tls::TLS_KEY.to_string(), tls.to_string());
+    }
+    if let Some(user_ca) = &spec.tls_ca {
+        data.insert(super::tls::CA_SECRET_KEY.to_string(), user_ca.clone());
+    }
+    if spec.tls == super::tls::Tls::Required {
+        data.insert(
+            super::tls::REQUIRE_CNF_KEY.to_string(),
+            "[mysqld]\n# create --require-tls: clients without TLS are refused (the pod's socket serves)\nrequire_secure_transport=ON\n".to_string(),
+        );
+    }
     let scripts = common.iter().chain(engine.pod_scripts());
     data.extend(scripts.map(|(k, v)| (k.to_string(), v.to_string())));
     ConfigMap {

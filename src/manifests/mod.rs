@@ -7,6 +7,7 @@ mod secret;
 pub mod security;
 mod services;
 mod statefulset;
+pub mod tls;
 
 pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_GENERATION_KEY, PRIMARY_KEY};
 pub use disruption::pod_disruption_budget;
@@ -51,6 +52,20 @@ pub struct ClusterSpec {
     /// Semi-synchronous replication (no acknowledged write lost) or asynchronous.
     pub semi_sync: bool,
     pub engine: crate::db::engine::Engine,
+    /// Whether members speak TLS, verified against the cluster's CA.
+    pub tls: tls::Tls,
+    /// The user's CA Secret that signs the members' certificates (`create --tls-ca`); None:
+    /// the cluster's own, Secret NAME-ca.
+    pub tls_ca: Option<String>,
+}
+
+impl ClusterSpec {
+    /// The Secret of the CA that signs the members' certificates.
+    pub fn ca_secret(&self) -> String {
+        self.tls_ca
+            .clone()
+            .unwrap_or_else(|| tls::ca_secret_name(&self.name))
+    }
 }
 
 impl ClusterSpec {
@@ -158,11 +173,21 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 }
 
 /// Every object of a cluster, in the order they are applied, as one YAML stream.
-pub fn to_yaml(spec: &ClusterSpec, passwords: &Passwords) -> anyhow::Result<String> {
-    let mut docs = vec![
-        serde_yaml::to_string(&secret(spec, passwords))?,
-        serde_yaml::to_string(&config_map(spec))?,
-    ];
+pub fn to_yaml(
+    spec: &ClusterSpec,
+    passwords: &Passwords,
+    tls: Option<&tls::Material>,
+) -> anyhow::Result<String> {
+    let mut docs = vec![];
+    if let Some(key) = tls.and_then(|t| t.new_ca_key.as_deref()) {
+        let ca = tls.map(|t| t.ca_cert.as_str()).unwrap_or_default();
+        docs.push(serde_yaml::to_string(&tls::ca_secret(spec, ca, key))?);
+    }
+    docs.push(serde_yaml::to_string(&secret(spec, passwords, tls))?);
+    docs.push(serde_yaml::to_string(&config_map(spec))?);
+    if let Some(tls) = tls {
+        docs.push(serde_yaml::to_string(&tls::ca_config_map(spec, &tls.ca_cert))?);
+    }
     for svc in services(spec) {
         docs.push(serde_yaml::to_string(&svc)?);
     }
@@ -186,6 +211,8 @@ pub(crate) fn test_spec() -> ClusterSpec {
         generation: 1,
         semi_sync: true,
         engine: crate::db::engine::Engine::Mariadb,
+        tls: tls::Tls::Verified,
+        tls_ca: None,
     }
 }
 
@@ -208,7 +235,9 @@ mod tests {
 
     #[test]
     fn yaml_stream_has_every_object_in_order() {
-        let yaml = to_yaml(&test_spec(), &Passwords::fixed("r", "p")).unwrap();
+        let spec = test_spec();
+        let tls = tls::Material::not_shown(&spec);
+        let yaml = to_yaml(&spec, &Passwords::fixed("r", "p"), Some(&tls)).unwrap();
         let kinds: Vec<&str> = yaml
             .lines()
             .filter_map(|l| l.strip_prefix("kind: "))
@@ -217,6 +246,8 @@ mod tests {
             kinds,
             [
                 "Secret",
+                "Secret",
+                "ConfigMap",
                 "ConfigMap",
                 "Service",
                 "Service",

@@ -111,17 +111,27 @@ fn random_password() -> std::io::Result<String> {
     Ok(password)
 }
 
-pub fn secret(spec: &ClusterSpec, passwords: &Passwords) -> Secret {
+/// The credentials Secret every member mounts: the passwords, and with `tls` the CA certificate
+/// and each member's certificate and key.
+pub fn secret(
+    spec: &ClusterSpec,
+    passwords: &Passwords,
+    tls: Option<&super::tls::Material>,
+) -> Secret {
+    let mut data = BTreeMap::from([
+        (ROOT_PASSWORD_KEY.to_string(), passwords.root.clone()),
+        (
+            REPLICATION_PASSWORD_KEY.to_string(),
+            passwords.replication.clone(),
+        ),
+    ]);
+    if let Some(tls) = tls {
+        data.extend(tls.members.clone());
+    }
     Secret {
         metadata: metadata(spec, spec.secret_name()),
         type_: Some("Opaque".into()),
-        string_data: Some(BTreeMap::from([
-            (ROOT_PASSWORD_KEY.to_string(), passwords.root.clone()),
-            (
-                REPLICATION_PASSWORD_KEY.to_string(),
-                passwords.replication.clone(),
-            ),
-        ])),
+        string_data: Some(data),
         ..Default::default()
     }
 }
@@ -133,7 +143,7 @@ mod tests {
     #[test]
     fn the_dry_runs_stand_in_is_never_taken_as_a_password() {
         let shown = Passwords::not_shown();
-        let secret = secret(&crate::manifests::test_spec(), &shown);
+        let secret = secret(&crate::manifests::test_spec(), &shown, None);
         let data = secret.string_data.clone().unwrap();
         assert!(data.values().all(|v| v == NOT_SHOWN));
         let as_applied = credentials(NOT_SHOWN.as_bytes(), Some(NOT_SHOWN.as_bytes()));

@@ -626,16 +626,26 @@ pub async fn start_replication(
 ) -> Result<()> {
     task.set("starting replication");
     let host = cluster.host_of(&cluster.primary);
+    let tls = cluster.tls_files(pod);
     let sql = match cluster.engine {
         Engine::Mariadb => {
             let position = cloned_position(cluster, pod).await?.to_string();
             let source = observe(cluster.server(&cluster.primary)).await?.version;
-            mariadb::start_from_backup_of(&position, fresh, &host, &passwords.replication, &source)
+            mariadb::start_from_backup_of(
+                &position,
+                fresh,
+                &host,
+                &passwords.replication,
+                tls.as_ref(),
+                &source,
+            )
         }
         // The clone carried gtid_executed: auto-position starts from there.
-        Engine::Mysql => cluster
-            .engine
-            .follow_statements(&host, &passwords.replication, false),
+        Engine::Mysql => {
+            cluster
+                .engine
+                .follow_statements(&host, &passwords.replication, false, tls.as_ref())
+        }
     };
     sql::execute(cluster.server(pod), &sql)
         .await

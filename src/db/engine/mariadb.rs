@@ -1,6 +1,6 @@
 //! MariaDB (10.11, 11.8): mariadb-backup clones, `domain-server-seq` GTID positions,
 //! read_only with READ_ONLY ADMIN kept only by the plugin's socket account.
-use super::{Replication, ServerState};
+use super::{Replication, ServerState, TlsFiles};
 use crate::db::sqltext::{non_null, quote, Row};
 use anyhow::{bail, Result};
 
@@ -162,7 +162,12 @@ pub fn promote_statements(semi_sync_waits: bool) -> String {
 
 /// CHANGE MASTER TO `host` by GTID from the member's own position. A former primary first adopts
 /// its binary log position as its replication position.
-pub fn follow_statements(host: &str, password: &str, former_primary: bool) -> String {
+pub fn follow_statements(
+    host: &str,
+    password: &str,
+    former_primary: bool,
+    tls: Option<&TlsFiles>,
+) -> String {
     let adopt = if former_primary {
         "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;\n"
     } else {
@@ -170,14 +175,25 @@ pub fn follow_statements(host: &str, password: &str, former_primary: bool) -> St
     };
     format!(
         "STOP SLAVE;\nSET GLOBAL read_only = ON;\nSET GLOBAL rpl_semi_sync_master_enabled = OFF;\n{adopt}{}\nSTART SLAVE;\n",
-        change_master(host, password)
+        change_master(host, password, tls)
     )
 }
 
-/// CHANGE MASTER TO `host` by GTID (slave_pos).
-pub fn change_master(host: &str, password: &str) -> String {
+/// CHANGE MASTER TO `host` by GTID (slave_pos); with `tls`, over TLS with the member's own
+/// certificate, the source's verified against the CA and `host`.
+pub fn change_master(host: &str, password: &str, tls: Option<&TlsFiles>) -> String {
+    let tls = tls
+        .map(|f| {
+            format!(
+                ", MASTER_SSL = 1, MASTER_SSL_CA = {}, MASTER_SSL_CERT = {}, MASTER_SSL_KEY = {}, MASTER_SSL_VERIFY_SERVER_CERT = 1",
+                quote(&f.ca),
+                quote(&f.cert),
+                quote(&f.key)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = 'repl', MASTER_PASSWORD = {}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1;",
+        "CHANGE MASTER TO MASTER_HOST = {}, MASTER_PORT = {}, MASTER_USER = 'repl', MASTER_PASSWORD = {}, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1{tls};",
         quote(host),
         super::PORT,
         quote(password)
@@ -189,7 +205,13 @@ pub fn change_master(host: &str, password: &str) -> String {
 /// its binary log starts where its data does: promoted one day, it can then serve a replica
 /// standing exactly at that position (MariaDB refuses a GTID found in neither its binary log
 /// nor its state: error 1236, "slave has diverged"), and errant checks compare like with like.
-pub fn start_from_backup(position: &str, fresh: bool, host: &str, password: &str) -> String {
+pub fn start_from_backup(
+    position: &str,
+    fresh: bool,
+    host: &str,
+    password: &str,
+    tls: Option<&TlsFiles>,
+) -> String {
     let position = quote(position);
     let seed = if fresh {
         format!("SET GLOBAL gtid_binlog_state = {position};\n")
@@ -198,7 +220,7 @@ pub fn start_from_backup(position: &str, fresh: bool, host: &str, password: &str
     };
     format!(
         "STOP SLAVE;\n{seed}SET GLOBAL gtid_slave_pos = {position};\n{}\nSTART SLAVE;\n",
-        change_master(host, password)
+        change_master(host, password, tls)
     )
 }
 
@@ -206,17 +228,19 @@ pub fn start_from_backup(position: &str, fresh: bool, host: &str, password: &str
 /// default (MASTER_SSL=1), which a source older than 11.4 cannot give (it has no certificate of
 /// its own: "SSL is required, but the server does not support it"), so such a source is
 /// replicated from in plain text, as every 10.11 replica does by default. Seen when an 11.8
-/// member was cloned while a 10.11 primary was still to be upgraded.
+/// member was cloned while a 10.11 primary was still to be upgraded. A cluster that speaks TLS
+/// gives every member a certificate: then the source's version does not matter.
 pub fn start_from_backup_of(
     position: &str,
     fresh: bool,
     host: &str,
     password: &str,
+    tls: Option<&TlsFiles>,
     source_version: &str,
 ) -> String {
-    let sql = start_from_backup(position, fresh, host, password);
+    let sql = start_from_backup(position, fresh, host, password, tls);
     match crate::db::server_version::series(source_version) {
-        Some(series) if series < (11, 4) => sql.replace(
+        Some(series) if series < (11, 4) && tls.is_none() => sql.replace(
             "\nSTART SLAVE;",
             "\nCHANGE MASTER TO MASTER_SSL = 0;\nSTART SLAVE;",
         ),
@@ -421,12 +445,32 @@ mod upgrade_tests {
     use super::*;
 
     #[test]
-    fn clones_from_sources_before_11_4_replicate_in_plain_text() {
-        let from = |v| start_from_backup_of("0-1-5", false, "db-0", "pw", v);
+    fn clones_from_sources_before_11_4_replicate_in_plain_text_without_certificates() {
+        let from = |v| start_from_backup_of("0-1-5", false, "db-0", "pw", None, v);
         let old = from("10.11.18-MariaDB-0+deb12u1-log");
         let plain = old.find("MASTER_SSL = 0").unwrap();
         assert!(plain < old.find("START SLAVE").unwrap(), "{old}");
         assert!(!from("11.8.9-MariaDB-0+deb13u1 from Debian-log").contains("MASTER_SSL"));
+    }
+
+    fn files() -> TlsFiles {
+        TlsFiles {
+            ca: "/s/tls-ca.crt".into(),
+            cert: "/s/tls-db-1.crt".into(),
+            key: "/s/tls-db-1.key".into(),
+        }
+    }
+
+    #[test]
+    fn with_certificates_every_source_is_verified_whatever_its_version() {
+        for version in ["10.11.18-MariaDB-0+deb12u1-log", "11.8.9-MariaDB-0+deb13u1"] {
+            let sql = start_from_backup_of("0-1-5", false, "db-0", "pw", Some(&files()), version);
+            assert!(!sql.contains("MASTER_SSL = 0"), "{sql}");
+            assert!(sql.contains("MASTER_SSL = 1, MASTER_SSL_CA = '/s/tls-ca.crt', MASTER_SSL_CERT = '/s/tls-db-1.crt', MASTER_SSL_KEY = '/s/tls-db-1.key', MASTER_SSL_VERIFY_SERVER_CERT = 1"), "{sql}");
+        }
+        let follow = follow_statements("db-0-repl.ns.svc.cluster.local", "pw", true, Some(&files()));
+        assert!(follow.contains("MASTER_SSL_VERIFY_SERVER_CERT = 1"), "{follow}");
+        assert!(!follow_statements("h", "pw", false, None).contains("MASTER_SSL"));
     }
 }
 

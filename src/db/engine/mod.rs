@@ -12,6 +12,15 @@ use anyhow::Result;
 use std::fmt;
 use std::time::Duration;
 
+/// The files, in a member's pod, it proves itself with and verifies its peers against, when its
+/// cluster speaks TLS: the cluster's CA certificate, the member's certificate and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
@@ -219,11 +228,18 @@ impl Engine {
     }
 
     /// Makes a member a read-only replica of `host` by GTID. `former_primary`: it was writable
-    /// and its own binary log is its position.
-    pub fn follow_statements(self, host: &str, password: &str, former_primary: bool) -> String {
+    /// and its own binary log is its position. With `tls`, the member connects over TLS with its
+    /// own certificate and verifies the source's against the cluster's CA and `host`.
+    pub fn follow_statements(
+        self,
+        host: &str,
+        password: &str,
+        former_primary: bool,
+        tls: Option<&TlsFiles>,
+    ) -> String {
         match self {
-            Engine::Mariadb => mariadb::follow_statements(host, password, former_primary),
-            Engine::Mysql => mysql::follow_statements(host, password),
+            Engine::Mariadb => mariadb::follow_statements(host, password, former_primary, tls),
+            Engine::Mysql => mysql::follow_statements(host, password, tls),
         }
     }
 

@@ -1,7 +1,7 @@
 //! MySQL (9.7 LTS): clones by MySQL's clone plugin over TLS, `uuid:intervals` GTID sets,
 //! super_read_only on replicas (no account writes there, root and the plugin included),
 //! replication by SOURCE_AUTO_POSITION over TLS (caching_sha2_password needs it).
-use super::{Gtids, Replication, ServerState};
+use super::{Gtids, Replication, ServerState, TlsFiles};
 use crate::db::gtid_set::GtidSet;
 use crate::db::sqltext::{non_null, quote, Row};
 use anyhow::{bail, Context, Result};
@@ -159,16 +159,28 @@ pub fn promote_statements(semi_sync_waits: bool) -> String {
 /// old replication settings and relay logs go first (RESET REPLICA ALL): a clone carries its
 /// donor's, whose relay logs it lacks, and auto-position fetches again whatever was received but
 /// not applied.
-pub fn follow_statements(host: &str, password: &str) -> String {
+pub fn follow_statements(host: &str, password: &str, tls: Option<&TlsFiles>) -> String {
     format!(
         "STOP REPLICA;\nSET GLOBAL super_read_only = ON;\nSET GLOBAL rpl_semi_sync_source_enabled = OFF;\nRESET REPLICA ALL;\n{}\nSTART REPLICA;\n",
-        change_source(host, password)
+        change_source(host, password, tls)
     )
 }
 
-pub fn change_source(host: &str, password: &str) -> String {
+/// With `tls`, the member's own certificate goes with it and the source's is verified against
+/// the cluster's CA and `host` (without, TLS encrypts but proves nothing).
+pub fn change_source(host: &str, password: &str, tls: Option<&TlsFiles>) -> String {
+    let tls = tls
+        .map(|f| {
+            format!(
+                ", SOURCE_SSL_CA = {}, SOURCE_SSL_CERT = {}, SOURCE_SSL_KEY = {}, SOURCE_SSL_VERIFY_SERVER_CERT = 1",
+                quote(&f.ca),
+                quote(&f.cert),
+                quote(&f.key)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "CHANGE REPLICATION SOURCE TO SOURCE_HOST = {}, SOURCE_PORT = {}, SOURCE_USER = 'repl', SOURCE_PASSWORD = {}, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1, SOURCE_CONNECT_RETRY = 1, SOURCE_RETRY_COUNT = 86400;",
+        "CHANGE REPLICATION SOURCE TO SOURCE_HOST = {}, SOURCE_PORT = {}, SOURCE_USER = 'repl', SOURCE_PASSWORD = {}, SOURCE_AUTO_POSITION = 1, SOURCE_SSL = 1{tls}, SOURCE_CONNECT_RETRY = 1, SOURCE_RETRY_COUNT = 86400;",
         quote(host),
         super::PORT,
         quote(password)
@@ -326,8 +338,16 @@ mod tests {
 
     #[test]
     fn replication_over_tls_by_auto_position() {
-        let sql = follow_statements("db-0.db.ns.svc.cluster.local", "pw");
+        let sql = follow_statements("db-0.db.ns.svc.cluster.local", "pw", None);
         assert!(sql.contains("SOURCE_AUTO_POSITION = 1") && sql.contains("SOURCE_SSL = 1"));
+        assert!(!sql.contains("VERIFY"), "{sql}");
+        let files = TlsFiles {
+            ca: "/s/tls-ca.crt".into(),
+            cert: "/s/tls-db-1.crt".into(),
+            key: "/s/tls-db-1.key".into(),
+        };
+        let verified = follow_statements("db-0-repl", "pw", Some(&files));
+        assert!(verified.contains("SOURCE_SSL = 1, SOURCE_SSL_CA = '/s/tls-ca.crt', SOURCE_SSL_CERT = '/s/tls-db-1.crt', SOURCE_SSL_KEY = '/s/tls-db-1.key', SOURCE_SSL_VERIFY_SERVER_CERT = 1"), "{verified}");
         assert!(sql.contains("SET GLOBAL super_read_only = ON"));
         assert!(sql.ends_with("START REPLICA;\n"));
     }

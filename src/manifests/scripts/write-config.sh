@@ -38,6 +38,22 @@ fi
 # Settings made with `kubectl mysqlha set --set` (ConfigMap key settings.cnf), after the role's.
 settings=""
 [ -f /etc/mysqlha/config/settings.cnf ] && settings="!include /etc/mysqlha/config/settings.cnf"
+# TLS (a cluster made with certificates: the CA's in the mounted credentials Secret): the server
+# presents this member's certificate and checks clients' against the cluster's CA; with
+# `create --require-tls` it also refuses clients without TLS.
+tls=""
+secret=/etc/mysqlha/secret
+if [ -f "$secret/tls-ca.crt" ]; then
+  if [ ! -f "$secret/tls-$POD_NAME.crt" ] || [ ! -f "$secret/tls-$POD_NAME.key" ]; then
+    echo "the credentials Secret holds no TLS certificate for $POD_NAME (keys tls-$POD_NAME.crt, tls-$POD_NAME.key): run kubectl mysqlha scale to issue it" >&2
+    exit 1
+  fi
+  tls="ssl_ca=$secret/tls-ca.crt
+ssl_cert=$secret/tls-$POD_NAME.crt
+ssl_key=$secret/tls-$POD_NAME.key"
+  [ -f /etc/mysqlha/config/require-tls.cnf ] && tls="$tls
+!include /etc/mysqlha/config/require-tls.cnf"
+fi
 # server_id: the ordinal keeps it unique among the members (at most 999), the pod's uid makes it
 # new with every pod. A pod that vanished without closing its connections (its node lost power,
 # or it was deleted while cut off) leaves a binary log dump thread on the primary; MariaDB 10.11
@@ -67,6 +83,7 @@ bind_address=0.0.0.0
 server_id=$server_id
 report_host=${POD_NAME}.${HEADLESS_SERVICE}
 secure_file_priv=/etc/mysqlha/run/files
+$tls
 !include /etc/mysqlha/config/${role}.cnf
 $hold
 $settings
