@@ -121,7 +121,8 @@ fn spread_over_nodes(spec: &ClusterSpec) -> Affinity {
 }
 
 /// What every container of a member shares: the image, a script from the ConfigMap as its
-/// command, and the config, run, data and socket mounts.
+/// command, and the config, run, data, socket and credentials mounts (the credentials Secret
+/// holds the member's TLS certificate, which the server presents and write-config.sh names).
 fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
     Container {
         name: name.into(),
@@ -133,6 +134,7 @@ fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
             mount("run", "/etc/mysqlha/run"),
             mount("data", DATA_DIR),
             mount("socket", "/run/mysqld"),
+            mount("secret", super::tls::SECRET_DIR),
         ]),
         ..Default::default()
     }
@@ -147,16 +149,11 @@ fn config_container(spec: &ClusterSpec) -> Container {
 }
 
 fn data_container(spec: &ClusterSpec) -> Container {
-    let mut container = Container {
+    Container {
         security_context: Some(non_root()),
         resources: resources(spec),
         ..member_container(spec, DATA_CONTAINER, "wait-for-data.sh")
-    };
-    container
-        .volume_mounts
-        .get_or_insert_with(Vec::new)
-        .push(mount("secret", "/etc/mysqlha/secret"));
-    container
+    }
 }
 
 fn server_container(spec: &ClusterSpec) -> Container {

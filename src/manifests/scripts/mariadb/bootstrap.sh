@@ -27,6 +27,10 @@ until mariadb-admin --socket="$SOCK" -umysql ping >/dev/null 2>&1; do
 done
 root_pw=$(cat "$S/root-password")
 repl_pw=$(cat "$S/replication-password")
+# A cluster with certificates: replicas prove themselves with a certificate of the cluster's CA
+# (and so connect over TLS); the password alone lets no one replicate.
+repl_tls=""
+[ -f "$S/tls-ca.crt" ] && repl_tls=" REQUIRE X509"
 # Root may do everything but write through read_only: READ_ONLY ADMIN is kept only by the
 # socket-authenticated mysql@localhost account that the plugin itself uses inside the pod.
 mariadb --socket="$SOCK" -umysql <<SQL
@@ -37,7 +41,7 @@ CREATE USER root@'%' IDENTIFIED BY '$root_pw';
 GRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;
 REVOKE READ_ONLY ADMIN ON *.* FROM root@'%';
 REVOKE READ_ONLY ADMIN ON *.* FROM root@localhost;
-CREATE USER repl@'%' IDENTIFIED BY '$repl_pw';
+CREATE USER repl@'%' IDENTIFIED BY '$repl_pw'$repl_tls;
 GRANT REPLICATION SLAVE, REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO repl@'%';
 FLUSH PRIVILEGES;
 SQL

@@ -32,6 +32,10 @@ until mysqladmin --socket="$SOCK" -uroot ping >/dev/null 2>&1; do
 done
 root_pw=$(cat "$S/root-password")
 repl_pw=$(cat "$S/replication-password")
+# A cluster with certificates: replicas and clone recipients prove themselves with a certificate
+# of the cluster's CA; the password alone lets no one replicate or clone.
+repl_tls="REQUIRE SSL"
+[ -f "$S/tls-ca.crt" ] && repl_tls="REQUIRE X509"
 # mysql@localhost (socket only, no password: the OS user of the container) is the plugin's own
 # account inside the pod. Replicas run super_read_only: no account writes there. Replication
 # and clones need TLS (REQUIRE SSL); repl may also serve clones (BACKUP_ADMIN on the donor).
@@ -42,7 +46,7 @@ GRANT ALL PRIVILEGES ON *.* TO mysql@localhost WITH GRANT OPTION;
 ALTER USER root@localhost IDENTIFIED BY '$root_pw';
 CREATE USER root@'%' IDENTIFIED BY '$root_pw';
 GRANT ALL PRIVILEGES ON *.* TO root@'%' WITH GRANT OPTION;
-CREATE USER repl@'%' IDENTIFIED BY '$repl_pw' REQUIRE SSL;
+CREATE USER repl@'%' IDENTIFIED BY '$repl_pw' $repl_tls;
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, BACKUP_ADMIN ON *.* TO repl@'%';
 SQL
 mysqladmin --socket="$SOCK" -umysql shutdown

@@ -70,7 +70,17 @@ scratch_ready || scratch_fresh
 rm -f "$S/prepared"
 host=${DONOR%:*}
 port=${DONOR##*:}
+# A cluster with certificates: the donor's is verified against the cluster's CA, and this
+# member's own goes with the clone's connection (the repl account requires one).
+tls=""
+secret=/etc/mysqlha/secret
+if [ -f "$secret/tls-ca.crt" ]; then
+  tls="SET GLOBAL clone_ssl_ca = '$secret/tls-ca.crt';
+SET GLOBAL clone_ssl_cert = '$secret/tls-$(hostname).crt';
+SET GLOBAL clone_ssl_key = '$secret/tls-$(hostname).key';"
+fi
 if ! mysql --socket="$SOCK" -uroot <<SQL
+$tls
 SET GLOBAL clone_valid_donor_list = '$host:$port';
 CLONE INSTANCE FROM 'repl'@'$host':$port IDENTIFIED BY '$repl_pw' DATA DIRECTORY = '$D/.mysqlha-clone' REQUIRE SSL;
 SQL
