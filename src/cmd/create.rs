@@ -11,6 +11,7 @@ use crate::k8s::apply::{apply, delete_workloads};
 use crate::k8s::context::Context;
 use crate::k8s::events::Reason;
 use crate::k8s::wait;
+use crate::manifests::tls::{self, Tls};
 use crate::manifests::{self, ClusterSpec, Passwords, PRIMARY_KEY};
 use crate::ops::backup;
 use crate::ops::clone;
@@ -21,7 +22,6 @@ use crate::store::catalog::Manifest;
 use crate::store::Store;
 use anyhow::{bail, Context as _, Result};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use crate::manifests::tls::{self, Tls};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -105,10 +105,7 @@ pub fn dry_run(args: &CreateArgs, namespace: &str) -> Result<()> {
     let passwords = Passwords::not_shown();
     let spec = spec(args, namespace, args.engine.unwrap_or_default());
     let tls = spec.tls.on().then(|| tls::Material::not_shown(&spec));
-    print!(
-        "{}",
-        manifests::to_yaml(&spec, &passwords, tls.as_ref())?
-    );
+    print!("{}", manifests::to_yaml(&spec, &passwords, tls.as_ref())?);
     Ok(())
 }
 
@@ -310,7 +307,10 @@ async fn tls_material(
                 .await
                 .with_context(|| format!("cannot read Secret {user} (--tls-ca)"))?
                 .with_context(|| {
-                    format!("--tls-ca {user}: no such Secret in namespace {}", ctx.namespace)
+                    format!(
+                        "--tls-ca {user}: no such Secret in namespace {}",
+                        ctx.namespace
+                    )
                 })?;
             (tls::Authority::from_secret(&secret)?, None)
         }
@@ -984,7 +984,10 @@ mod api_tests {
         assert_eq!(config["data"][tls::TLS_KEY], "verified");
         // The CA's key stays in Secret shop-ca; the members' Secret holds their certificates.
         let ca = applied_body(&calls, &core("secrets", "shop-ca"));
-        assert!(ca["stringData"]["tls.key"].as_str().unwrap().contains("PRIVATE KEY"));
+        assert!(ca["stringData"]["tls.key"]
+            .as_str()
+            .unwrap()
+            .contains("PRIVATE KEY"));
         let credentials = applied_body(&calls, &core("secrets", "shop-credentials"));
         assert!(credentials["stringData"].get("tls.key").is_none());
         for key in ["tls-ca.crt", "tls-shop-0.crt", "tls-shop-1.key"] {
@@ -1182,7 +1185,8 @@ mod api_tests {
         let spec = spec_of(&args);
         let objects = object_paths(&spec);
         let kept_secret = manifests::secret(&spec, &Passwords::generate().unwrap(), None);
-        let (ca, key) = tls::Authority::generate("shop", NS, time::OffsetDateTime::now_utc()).unwrap();
+        let (ca, key) =
+            tls::Authority::generate("shop", NS, time::OffsetDateTime::now_utc()).unwrap();
         let kept_ca = serde_json::from_value(serde_json::json!({
             "metadata": { "name": "shop-ca" },
             "data": {

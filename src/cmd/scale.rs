@@ -44,6 +44,11 @@ pub async fn run(ctx: &Context, args: &ScaleArgs) -> Result<()> {
         // The agent may act on the new members as soon as they exist.
         crate::agent::name_members(ctx, &args.name, args.replicas).await?;
     }
+    if args.replicas >= from {
+        // Their certificates exist before their pods do (and a run again issues one that a
+        // member still lacks).
+        crate::ops::certificates::ensure(&cluster, args.replicas).await?;
+    }
     if args.replicas != from {
         let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let patch = serde_json::json!({ "spec": { "replicas": args.replicas } });
@@ -271,8 +276,17 @@ mod api_tests {
     }
 
     #[tokio::test]
-    async fn scale_up_names_the_new_members_to_the_agent_before_the_statefulset_grows() {
+    async fn scale_up_names_the_new_members_to_the_agent_and_issues_their_certificates_before_the_statefulset_grows(
+    ) {
         let role = apis("rbac.authorization.k8s.io/v1", "roles", "shop-agent");
+        let spec = crate::k8s::mock::cluster_spec("shop", 3);
+        let (ca, key) = crate::manifests::tls::Authority::generate(
+            "shop",
+            "ns",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let ca_secret = crate::manifests::tls::ca_secret(&spec, &ca.cert_pem, &key);
         let script = Script::new()
             .cluster_loaded("shop", 3, "shop-0")
             .get(core("secrets", "shop-credentials"), ok(credentials("shop")))
@@ -286,6 +300,9 @@ mod api_tests {
                 )),
             )
             .patch(&role, echo())
+            .get(core("secrets", "shop-credentials"), ok(credentials("shop")))
+            .get(core("secrets", "shop-ca"), ok(ca_secret))
+            .patch(core("secrets", "shop-credentials"), echo())
             .patch(
                 apis("apps/v1", "statefulsets", "shop"),
                 forbidden("statefulsets is forbidden"),
@@ -294,6 +311,12 @@ mod api_tests {
         assert!(error.starts_with("cannot scale the StatefulSet: "));
         let grown = calls.last().unwrap();
         assert_eq!(grown.body, serde_json::json!({ "spec": { "replicas": 5 } }));
-        assert!(calls[calls.len() - 2].body["rules"].is_array());
+        // The mock's Secret holds no certificate yet: all five members get one, no new CA.
+        let issued = &calls[calls.len() - 2].body["stringData"];
+        for pod in ["shop-0", "shop-4"] {
+            assert!(issued[format!("tls-{pod}.key")].is_string(), "{issued}");
+        }
+        assert!(issued.get("tls-ca.crt").is_none(), "{issued}");
+        assert!(calls[calls.len() - 5].body["rules"].is_array());
     }
 }

@@ -186,7 +186,10 @@ pub fn to_yaml(
     docs.push(serde_yaml::to_string(&secret(spec, passwords, tls))?);
     docs.push(serde_yaml::to_string(&config_map(spec))?);
     if let Some(tls) = tls {
-        docs.push(serde_yaml::to_string(&tls::ca_config_map(spec, &tls.ca_cert))?);
+        docs.push(serde_yaml::to_string(&tls::ca_config_map(
+            spec,
+            &tls.ca_cert,
+        ))?);
     }
     for svc in services(spec) {
         docs.push(serde_yaml::to_string(&svc)?);

@@ -6,8 +6,8 @@ use super::{metadata, ClusterSpec};
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
@@ -52,7 +52,9 @@ impl Tls {
             None | Some("") | Some("off") => Ok(Tls::Off),
             Some("verified") => Ok(Tls::Verified),
             Some("required") => Ok(Tls::Required),
-            Some(other) => anyhow::bail!("unknown TLS mode '{other}' in the cluster's record (key {TLS_KEY})"),
+            Some(other) => {
+                anyhow::bail!("unknown TLS mode '{other}' in the cluster's record (key {TLS_KEY})")
+            }
         }
     }
 
@@ -182,7 +184,8 @@ impl Authority {
                         .map(|s| s.clone().into_bytes())
                 })
                 .with_context(|| format!("Secret {name} has no key {key}"))?;
-            String::from_utf8(bytes).with_context(|| format!("Secret {name}: key {key} is not PEM text"))
+            String::from_utf8(bytes)
+                .with_context(|| format!("Secret {name}: key {key} is not PEM text"))
         };
         let (cert_pem, key_pem) = (get("tls.crt")?, get("tls.key")?);
         let key = KeyPair::from_pem(&key_pem)
@@ -190,7 +193,9 @@ impl Authority {
         let not_after = not_after(&cert_pem)
             .with_context(|| format!("Secret {name}: key tls.crt is not a PEM certificate"))?;
         if !is_ca(&cert_pem) {
-            anyhow::bail!("Secret {name}: key tls.crt is not a CA certificate (no basic constraint CA:TRUE)");
+            anyhow::bail!(
+                "Secret {name}: key tls.crt is not a CA certificate (no basic constraint CA:TRUE)"
+            );
         }
         let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)
             .with_context(|| format!("Secret {name}: key tls.crt cannot be read"))?;
@@ -209,7 +214,8 @@ impl Authority {
         pod: &str,
         now: OffsetDateTime,
     ) -> Result<KeyedCertificate> {
-        let key = KeyPair::generate().with_context(|| format!("cannot generate a key for {pod}"))?;
+        let key =
+            KeyPair::generate().with_context(|| format!("cannot generate a key for {pod}"))?;
         let mut params = CertificateParams::new(member_names(cluster, namespace, pod))
             .with_context(|| format!("cannot make a certificate for {pod}"))?;
         params.distinguished_name = DistinguishedName::new();
@@ -253,7 +259,10 @@ impl Authority {
 }
 
 /// The first certificate of `pem`.
-fn parse_first<T>(pem: &str, read: impl Fn(&x509_parser::certificate::X509Certificate) -> T) -> Option<T> {
+fn parse_first<T>(
+    pem: &str,
+    read: impl Fn(&x509_parser::certificate::X509Certificate) -> T,
+) -> Option<T> {
     let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     let cert = block.parse_x509().ok()?;
     Some(read(&cert))
@@ -371,7 +380,10 @@ mod tests {
             "shop-read.db",
             "localhost",
         ] {
-            assert!(names.contains(&expected.to_string()), "{expected}: {names:?}");
+            assert!(
+                names.contains(&expected.to_string()),
+                "{expected}: {names:?}"
+            );
         }
         // Another member's names are not this one's.
         assert!(!names.iter().any(|n| n.starts_with("shop-0")));
@@ -386,7 +398,10 @@ mod tests {
         assert!(Tls::Off.files_of("shop-0").is_none());
         assert!(Tls::Required.files_of("shop-0").is_some());
         let e = Tls::from_record(Some("maybe")).unwrap_err().to_string();
-        assert_eq!(e, "unknown TLS mode 'maybe' in the cluster's record (key tls)");
+        assert_eq!(
+            e,
+            "unknown TLS mode 'maybe' in the cluster's record (key tls)"
+        );
     }
 
     #[test]
@@ -414,7 +429,13 @@ mod tests {
         let keys: Vec<&str> = entries.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["tls-ca.crt", "tls-shop-0.crt", "tls-shop-0.key", "tls-shop-1.crt", "tls-shop-1.key"]
+            [
+                "tls-ca.crt",
+                "tls-shop-0.crt",
+                "tls-shop-0.key",
+                "tls-shop-1.crt",
+                "tls-shop-1.key"
+            ]
         );
         assert!(entries["tls-shop-1.key"].contains("PRIVATE KEY"));
         let expiry = not_after(&entries["tls-shop-1.crt"]).unwrap();

@@ -541,10 +541,16 @@ async fn stream_direct(
     // turn the new sender away (wrong token): end it first (stop-stale.sh ends only what earlier
     // operations of this plugin for this target recorded).
     let dir = &op.dir;
-    let receive = format!(
-        "OP={dir}; . {dir}/stop-stale.sh; stop_stale; \
-         exec perl {dir}/receive.pl {DIRECT_PORT} {dir}/receive.pid sh {dir}/start-clone.sh"
-    );
+    let tunnel = match (cluster.tls_files(target), cluster.tls_files(donor)) {
+        (Some(receiver), Some(sender)) => Some(Tunnel {
+            receiver,
+            sender,
+            receiver_name: cluster.host_of(target),
+            local_port: local_port(&op.dir),
+        }),
+        _ => None,
+    };
+    let receive = receive_command(dir, tunnel.as_ref());
     let receiver = exec::start(
         cluster.data_init(target),
         &["bash", "-c", &receive],
@@ -559,7 +565,7 @@ async fn stream_direct(
         Some(token_line.as_bytes()),
     )
     .await?;
-    let send = format!("exec perl {dir}/send.pl {address} {DIRECT_PORT} {token_file} sh {backup}");
+    let send = send_command(dir, &address, tunnel.as_ref(), &token_file, backup);
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
     let mut bytes = 0u64;
     let sent = sender.wait_lines(|line| {
@@ -572,6 +578,76 @@ async fn stream_direct(
     sent.context("the backup failed on the donor")?;
     received.context("receiving the backup failed on the target")?;
     Ok(bytes)
+}
+
+/// A direct clone over TLS: the stream leaves the donor and enters the target through socat
+/// (OpenSSL; in Debian's mariadb-server and the official image), each end presenting its
+/// member's certificate and verifying the other's against the cluster's CA (the sender also
+/// checks the target's name). send.pl and receive.pl then talk to socat over loopback, so the
+/// stream crosses the pod network only encrypted.
+struct Tunnel {
+    receiver: crate::db::engine::TlsFiles,
+    sender: crate::db::engine::TlsFiles,
+    /// The name the target's certificate must carry (its member Service's).
+    receiver_name: String,
+    /// The loopback port between socat and the perl end, in each pod.
+    local_port: u16,
+}
+
+/// A loopback port for this operation's tunnel, from its id (two clones from one donor at
+/// once do not share one).
+fn local_port(operation_dir: &str) -> u16 {
+    let sum = operation_dir.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    20000 + (sum % 20000) as u16
+}
+
+const SOCAT_MISSING: &str =
+    "the image has no socat: a clone over TLS needs it (or clone with --transfer api)";
+
+/// The target's side of a direct clone: receive.pl on the pod network, or (TLS) socat there
+/// and receive.pl on loopback behind it.
+fn receive_command(dir: &str, tunnel: Option<&Tunnel>) -> String {
+    let start = format!("OP={dir}; . {dir}/stop-stale.sh; stop_stale; ");
+    let Some(t) = tunnel else {
+        return format!(
+            "{start}exec perl {dir}/receive.pl {DIRECT_PORT} {dir}/receive.pid sh {dir}/start-clone.sh"
+        );
+    };
+    let f = &t.receiver;
+    let port = t.local_port;
+    format!(
+        "{start}command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
+         socat -lf {dir}/tls-receive.log -t 30 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port} & \
+         echo $! > {dir}/tls-receive.pid; \
+         exec perl {dir}/receive.pl 127.0.0.1:{port} {dir}/receive.pid sh {dir}/start-clone.sh",
+        f.cert, f.key, f.ca
+    )
+}
+
+/// The donor's side: send.pl to the target's pod address, or (TLS) to socat on loopback, which
+/// carries it to the target over TLS; socat's log is shown when the send fails.
+fn send_command(
+    dir: &str,
+    address: &str,
+    tunnel: Option<&Tunnel>,
+    token_file: &str,
+    backup: &str,
+) -> String {
+    let Some(t) = tunnel else {
+        return format!("exec perl {dir}/send.pl {address} {DIRECT_PORT} {token_file} sh {backup}");
+    };
+    let f = &t.sender;
+    let port = t.local_port;
+    format!(
+        "command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
+         socat -lf {dir}/tls-send.log -t 30 TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr OPENSSL:{address}:{DIRECT_PORT},cert={},key={},cafile={},commonname={},verify=1 & \
+         echo $! > {dir}/tls-send.pid; \
+         perl {dir}/send.pl 127.0.0.1 {port} {token_file} sh {backup}; rc=$?; \
+         [ $rc = 0 ] || sed 's/^/socat: /' {dir}/tls-send.log >&2; exit $rc",
+        f.cert, f.key, f.ca, t.receiver_name
+    )
 }
 
 /// Bytes a backup of `pod` will stream, about: its data directory without binary, relay and

@@ -2,6 +2,7 @@
 //! failover, switchover, rolling restarts, clones and their placement, storage, settings.
 pub mod archive;
 pub mod backup;
+pub mod certificates;
 pub mod clone;
 pub mod failover;
 pub mod fanout;

@@ -468,8 +468,12 @@ mod upgrade_tests {
             assert!(!sql.contains("MASTER_SSL = 0"), "{sql}");
             assert!(sql.contains("MASTER_SSL = 1, MASTER_SSL_CA = '/s/tls-ca.crt', MASTER_SSL_CERT = '/s/tls-db-1.crt', MASTER_SSL_KEY = '/s/tls-db-1.key', MASTER_SSL_VERIFY_SERVER_CERT = 1"), "{sql}");
         }
-        let follow = follow_statements("db-0-repl.ns.svc.cluster.local", "pw", true, Some(&files()));
-        assert!(follow.contains("MASTER_SSL_VERIFY_SERVER_CERT = 1"), "{follow}");
+        let follow =
+            follow_statements("db-0-repl.ns.svc.cluster.local", "pw", true, Some(&files()));
+        assert!(
+            follow.contains("MASTER_SSL_VERIFY_SERVER_CERT = 1"),
+            "{follow}"
+        );
         assert!(!follow_statements("h", "pw", false, None).contains("MASTER_SSL"));
     }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/perl
-# Direct clone, receiving side (init container "data"): accept ONE connection on PORT that
+# Direct clone, receiving side (init container "data"): accept ONE connection on PORT (or
+# ADDRESS:PORT) that
 # presents the one-time token read from stdin, then run COMMAND... with that connection as its
 # stdin (the stream is not copied through this process: this process becomes the command). A
 # connection with a wrong token, or without a whole token within HANDSHAKE seconds (a silent
@@ -14,7 +15,10 @@ my ($port, $pidfile, @command) = @ARGV;
 open(my $p, '>', $pidfile) or die "cannot write $pidfile: $!\n"; print $p "$$\n"; close $p;
 my $token = <STDIN>; defined $token or die "no token on stdin\n"; chomp $token;
 length($token) >= 32 or die "token too short\n";
-my $server = IO::Socket::INET->new(LocalPort => $port, Listen => 1, ReuseAddr => 1, Proto => 'tcp')
+# PORT, or ADDRESS:PORT to listen on one address only (127.0.0.1 behind a TLS tunnel).
+my ($address, $number) = $port =~ /^(?:(.+):)?(\d+)$/ or die "bad port $port\n";
+my $server = IO::Socket::INET->new(LocalPort => $number, Listen => 1, ReuseAddr => 1, Proto => 'tcp',
+    defined $address ? (LocalAddr => $address) : ())
   or die "cannot listen on $port: $!\n";
 $SIG{ALRM} = sub { die "no sender connected within 120 s\n" };
 alarm 120;
