@@ -117,6 +117,10 @@ async fn survey<'a>(
     let stdin = format!("{password}\n{}", sql::marked_batch(&statements));
     let port = crate::manifests::MYSQL_PORT.to_string();
     let timeout = SURVEY_CONNECT_TIMEOUT.to_string();
+    let tls = match cluster.tls_files(&cluster.primary) {
+        Some(files) => cluster.engine.tls_by_address(&files.ca),
+        None => "-".to_string(),
+    };
     let mut command = vec![
         "sh",
         "-c",
@@ -125,6 +129,7 @@ async fn survey<'a>(
         cluster.engine.client(),
         port.as_str(),
         timeout.as_str(),
+        tls.as_str(),
     ];
     command.extend(
         asked

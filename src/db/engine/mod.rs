@@ -127,6 +127,19 @@ impl Engine {
         }
     }
 
+    /// The client options of a connection over TLS to a member by its pod address, checking what
+    /// the client can check without the member's name (the certificates name no addresses):
+    /// MySQL verifies the certificate against the cluster's CA (`ca`); MariaDB's client cannot
+    /// verify a chain without the name, so it only encrypts (its 11.x client would verify by
+    /// default and fail on the address). The password does not cross: MariaDB's native
+    /// authentication is a challenge.
+    pub fn tls_by_address(self, ca: &str) -> String {
+        match self {
+            Engine::Mariadb => format!("--ssl --ssl-ca={ca} --disable-ssl-verify-server-cert"),
+            Engine::Mysql => format!("--ssl-mode=VERIFY_CA --ssl-ca={ca}"),
+        }
+    }
+
     /// The server's process name (its /proc/PID/comm).
     pub fn server_process(self) -> &'static str {
         match self {
