@@ -78,6 +78,9 @@ pub struct Report {
     pub durability: Durability,
     /// mariadb or mysql.
     pub engine: String,
+    /// off, verified (members verify each other; clients may use TLS) or required (clients
+    /// must), as recorded.
+    pub tls: String,
     pub members: Vec<MemberReport>,
     /// The operation holding the cluster's lock right now, if any.
     pub operation: Option<crate::k8s::lock::Holder>,
@@ -140,6 +143,9 @@ pub struct MemberReport {
     pub error: Option<String>,
     /// Its binary logs on disk (SHOW BINARY LOGS); None when it could not be asked.
     pub binary_logs: Option<BinaryLogs>,
+    /// When the certificate its server presents expires (RFC 3339, UTC); None without TLS or
+    /// when it could not be asked.
+    pub tls_not_after: Option<String>,
 }
 
 /// A member's binary logs: how many files, how many bytes.
@@ -168,11 +174,13 @@ struct Extras {
     semi_sync: Vec<Row>,
     waits: Vec<Row>,
     binary_logs: Vec<Row>,
+    tls: Vec<Row>,
 }
 
 impl Extras {
     fn from_sets(mut sets: Vec<Vec<Row>>) -> Self {
-        sets.resize(3, Vec::new());
+        sets.resize(4, Vec::new());
+        let tls = sets.pop().unwrap_or_default();
         let binary_logs = sets.pop().unwrap_or_default();
         let waits = sets.pop().unwrap_or_default();
         let semi_sync = sets.pop().unwrap_or_default();
@@ -180,8 +188,54 @@ impl Extras {
             semi_sync,
             waits,
             binary_logs,
+            tls,
         }
     }
+}
+
+/// A certificate date as the servers print it (Ssl_server_not_after: "Dec  6 07:38:09 2028 GMT").
+fn server_time(text: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[month repr:short] [day padding:none] [hour]:[minute]:[second] [year] GMT"
+    );
+    let squeezed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    time::PrimitiveDateTime::parse(&squeezed, format)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
+/// A certificate this close to its end is a note in `status`.
+const CERTIFICATE_WARNING: time::Duration = time::Duration::days(30);
+
+/// The members whose certificate has expired (reasons: the verdict is degraded, replicas that
+/// verify it stop connecting) and those whose certificate ends within 30 days (notes), each
+/// with what renews it.
+fn certificate_expiry(
+    members: &[MemberReport],
+    now: time::OffsetDateTime,
+) -> (Vec<String>, Vec<String>) {
+    let (mut expired, mut expiring) = (vec![], vec![]);
+    for m in members {
+        let Some(not_after) = m.tls_not_after.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }) else {
+            continue;
+        };
+        let date = not_after.date();
+        if not_after <= now {
+            expired.push(format!(
+                "{}: its TLS certificate expired on {date}: replicas verifying it cannot connect; renew the members' certificates (docs/tls.md#renewing-certificates)",
+                m.name
+            ));
+        } else if not_after - now <= CERTIFICATE_WARNING {
+            expiring.push(format!(
+                "{}: its TLS certificate expires on {date} ({} days): renew the members' certificates before (docs/tls.md#renewing-certificates)",
+                m.name,
+                (not_after - now).whole_days()
+            ));
+        }
+    }
+    (expired, expiring)
 }
 
 /// Where the cluster's backups go (ConfigMap NAME-backup), when enabled and readable.
@@ -272,6 +326,15 @@ pub async fn report(cluster: &Cluster) -> Report {
                     Ok((s, sets)) => {
                         let extras = Extras::from_sets(sets);
                         r.binary_logs = Some(BinaryLogs::from_rows(&extras.binary_logs));
+                        r.tls_not_after = extras
+                            .tls
+                            .first()
+                            .and_then(|row| row.get("Value"))
+                            .and_then(|v| server_time(v))
+                            .and_then(|t| {
+                                t.format(&time::format_description::well_known::Rfc3339)
+                                    .ok()
+                            });
                         if r.role == Role::Primary {
                             primary_extras = Some(extras);
                         }
@@ -328,6 +391,9 @@ pub async fn report(cluster: &Cluster) -> Report {
     }
     let archive = archive_state(cluster, backups.as_ref()).await;
     let mut notes = shared_nodes(&members);
+    let (expired, expiring) = certificate_expiry(&members, time::OffsetDateTime::now_utc());
+    reasons.extend(expired.into_iter().map(|r| (false, r)));
+    notes.extend(expiring);
     notes.extend(archive.as_ref().and_then(|a| a.warning(&cluster.name)));
     let broken = reasons.iter().any(|(b, _)| *b);
     let verdict = if reasons.is_empty() {
@@ -351,6 +417,7 @@ pub async fn report(cluster: &Cluster) -> Report {
         },
         durability,
         engine: cluster.engine.name().into(),
+        tls: cluster.tls.record().unwrap_or("off").into(),
         members,
         operation: operation.ok().flatten(),
         agent,
@@ -999,6 +1066,45 @@ mod tests {
         assert!(
             text.contains("kubectl delete pod ha-1 ha-3 -n ns"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_date_reads_as_the_servers_print_it() {
+        let t = server_time("Dec  6 07:38:09 2028 GMT").unwrap();
+        assert_eq!(
+            (t.year(), t.month() as u8, t.day(), t.hour()),
+            (2028, 12, 6, 7)
+        );
+        assert_eq!(server_time("Jan 16 00:00:01 2027 GMT").unwrap().day(), 16);
+        assert!(server_time("").is_none());
+    }
+
+    #[test]
+    fn an_expired_certificate_degrades_and_one_ending_within_30_days_is_a_note() {
+        let now = server_time("Dec  7 08:00:00 2026 GMT").unwrap();
+        let member = |name: &str, until: Option<&str>| MemberReport {
+            name: name.into(),
+            tls_not_after: until.map(|u| {
+                server_time(u)
+                    .unwrap()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap()
+            }),
+            ..Default::default()
+        };
+        let members = [
+            member("db-0", Some("Dec  6 07:38:09 2028 GMT")),
+            member("db-1", Some("Dec 27 08:00:00 2026 GMT")),
+            member("db-2", Some("Dec  7 07:59:59 2026 GMT")),
+            member("db-3", None),
+        ];
+        let (expired, expiring) = certificate_expiry(&members, now);
+        assert_eq!(expired.len(), 1, "{expired:?}");
+        assert!(expired[0].starts_with("db-2: its TLS certificate expired on 2026-12-07"));
+        assert_eq!(expiring.len(), 1, "{expiring:?}");
+        assert!(
+            expiring[0].starts_with("db-1: its TLS certificate expires on 2026-12-27 (20 days)")
         );
     }
 }

@@ -102,6 +102,30 @@ pub fn table(r: &Report, style: Style) -> String {
     out
 }
 
+/// The cluster's TLS mode, where clients find its CA, and the first member certificate to end.
+fn tls(r: &Report) -> String {
+    let ca = format!("CA in ConfigMap {}-ca", r.name);
+    let first_end = r
+        .members
+        .iter()
+        .filter_map(|m| Some((m.tls_not_after.as_deref()?, &m.name)))
+        .min()
+        .map(|(until, name)| {
+            format!(
+                "; certificates valid until {} ({name})",
+                &until[..until.len().min(10)]
+            )
+        })
+        .unwrap_or_default();
+    match r.tls.as_str() {
+        "verified" => format!("verified between members, offered to clients ({ca}){first_end}"),
+        "required" => {
+            format!("required of every client, verified between members ({ca}){first_end}")
+        }
+        _ => "off (replication and clones as the engine does without certificates)".into(),
+    }
+}
+
 fn header(r: &Report, style: Style) -> String {
     let mut out = format!("Cluster {} in namespace {}\n", r.name, r.namespace);
     out += &format!(
@@ -116,6 +140,7 @@ fn header(r: &Report, style: Style) -> String {
         .unwrap_or_default();
     out += &format!("Engine:    {}{version}\n", r.engine);
     out += &format!("Durability: {}\n", durability(r, style));
+    out += &format!("TLS:       {}\n", tls(r));
     if let Some(op) = &r.operation {
         out += &format!("Operation: {}\n", op.describe());
     }
@@ -413,6 +438,7 @@ mod tests {
                 fell_back_to_async: false,
             },
             engine: "mariadb".into(),
+            tls: "verified".into(),
             members: vec![
                 member("ha-0", Role::Primary, "node-a"),
                 member("ha-1", Role::Replica, "node-a"),

@@ -12,6 +12,9 @@ use anyhow::Result;
 use std::fmt;
 use std::time::Duration;
 
+/// When the certificate the server presents expires (empty without TLS), the same in both engines.
+pub const TLS_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name = 'Ssl_server_not_after';";
+
 /// The files, in a member's pod, it proves itself with and verifies its peers against, when its
 /// cluster speaks TLS: the cluster's CA certificate, the member's certificate and its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,12 +334,17 @@ impl Engine {
     /// Statements `status` runs after the state statements, in the same exec: the semi-sync
     /// status rows (name, value), the sessions waiting for an acknowledgement right now
     /// (`sessions`, `longest` in seconds) and SHOW BINARY LOGS (`Log_name`, `File_size`).
-    pub fn status_statements(self) -> [&'static str; 3] {
+    pub fn status_statements(self) -> [&'static str; 4] {
         let waits = match self {
             Engine::Mariadb => mariadb::SEMI_SYNC_WAITS,
             Engine::Mysql => mysql::SEMI_SYNC_WAITS,
         };
-        [self.semi_sync_status_query(), waits, "SHOW BINARY LOGS;"]
+        [
+            self.semi_sync_status_query(),
+            waits,
+            "SHOW BINARY LOGS;",
+            TLS_STATUS,
+        ]
     }
 
     /// What a support report asks each member, one statement per file of the report (by name):
