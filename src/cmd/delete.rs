@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
             .await
             .context("cannot list the PersistentVolumeClaims")?;
         println!(
-            "cluster {name} deleted; data kept in {} PersistentVolumeClaim(s), with ConfigMap {name} (the record of the primary) and Secret {name}-credentials (create {name} again to bring it back)",
+            "cluster {name} deleted; data kept in {} PersistentVolumeClaim(s), with ConfigMap {name} (the record of the primary), Secret {name}-credentials and, with TLS, the CA {name}-ca (create {name} again to bring it back)",
             kept.items.len()
         );
         return Ok(());
@@ -75,9 +75,23 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         &secret_name,
     )
     .await?;
+    // The cluster's CA (its key, and the certificate published for clients) goes with it.
+    let ca_name = crate::manifests::tls::ca_secret_name(name);
+    let foreign_ca = delete_if_managed::<Secret>(
+        &Api::namespaced(ctx.client.clone(), &ctx.namespace),
+        &ca_name,
+    )
+    .await?;
+    let foreign_ca_config = delete_if_managed::<ConfigMap>(
+        &Api::namespaced(ctx.client.clone(), &ctx.namespace),
+        &ca_name,
+    )
+    .await?;
     for (kind, object, foreign) in [
         ("ConfigMap", name.as_str(), foreign_config),
         ("Secret", secret_name.as_str(), foreign_secret),
+        ("Secret", ca_name.as_str(), foreign_ca),
+        ("ConfigMap", ca_name.as_str(), foreign_ca_config),
     ] {
         if foreign {
             eprintln!("{kind} {object} is not the plugin's (no managed-by label): left alone");
@@ -96,7 +110,7 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<()> {
         wait::until_none_left(&claims, &labels, |_| {}),
     )
     .await?;
-    ctx.event(Reason::DataDeleted, format!("the PersistentVolumeClaims, ConfigMap {name} and Secret {name}-credentials of cluster {name} deleted"));
+    ctx.event(Reason::DataDeleted, format!("the PersistentVolumeClaims, ConfigMap {name}, Secret {name}-credentials and the cluster's CA ({name}-ca) of cluster {name} deleted"));
     println!("cluster {name} deleted with its data");
     Ok(())
 }
@@ -263,6 +277,16 @@ mod api_tests {
                 ok(managed("v1", "Secret", "shop-credentials", "shop")),
             )
             .delete(core("secrets", "shop-credentials"), success())
+            .get(
+                core("secrets", "shop-ca"),
+                ok(managed("v1", "Secret", "shop-ca", "shop")),
+            )
+            .delete(core("secrets", "shop-ca"), success())
+            .get(
+                core("configmaps", "shop-ca"),
+                ok(managed("v1", "ConfigMap", "shop-ca", "shop")),
+            )
+            .delete(core("configmaps", "shop-ca"), success())
             .delete(labelled(core("persistentvolumeclaims", "")), success())
             .get(labelled(core("persistentvolumeclaims", "")), empty_list());
         let (result, _) = run_delete(script, false).await;
@@ -296,6 +320,14 @@ mod api_tests {
             .get(
                 core("secrets", "shop-credentials"),
                 ok(foreign("v1", "Secret", "shop-credentials")),
+            )
+            .get(
+                core("secrets", "shop-ca"),
+                ok(foreign("v1", "Secret", "shop-ca")),
+            )
+            .get(
+                core("configmaps", "shop-ca"),
+                not_found("configmaps", "shop-ca"),
             )
             .delete(labelled(core("persistentvolumeclaims", "")), success())
             .get(labelled(core("persistentvolumeclaims", "")), empty_list());
@@ -364,6 +396,11 @@ mod api_tests {
             .get(
                 core("secrets", "shop-credentials"),
                 not_found("secrets", "shop-credentials"),
+            )
+            .get(core("secrets", "shop-ca"), not_found("secrets", "shop-ca"))
+            .get(
+                core("configmaps", "shop-ca"),
+                not_found("configmaps", "shop-ca"),
             )
             .delete(labelled(core("persistentvolumeclaims", "")), success())
             .get(labelled(core("persistentvolumeclaims", "")), empty_list());
