@@ -1,0 +1,312 @@
+//! Issue 25 end to end on the test bed: TLS by default. A packet capture on the bed's bridge
+//! between the nodes (tcpdump) holds no byte of a canary row while it is written, replicated,
+//! cloned by `rebuild-replica`, read by a client and replicated again after a switchover; the
+//! same capture finds the canary in a cluster made with `--no-tls` (the capture works). A client
+//! that verifies NAME-primary against ConfigMap NAME-ca connects; with `--require-tls` a
+//! plain-text client is refused; a replica whose CA did not sign its source's certificate, or
+//! that reaches it by a name the certificate does not carry, does not replicate.
+mod common;
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+for_both_engines!(nothing_crosses_the_network_in_clear_and_every_end_is_verified);
+
+/// The bridge between the bed's nodes (tests/testbed/README.md).
+const BRIDGE: &str = "mysqlha1";
+
+/// tcpdump on the bridge, the database and direct-clone ports, into a file.
+struct Capture {
+    child: Child,
+    file: std::path::PathBuf,
+}
+
+impl Capture {
+    fn start(name: &str) -> Capture {
+        let file = std::env::temp_dir().join(format!("mysqlha-{name}-{}.pcap", std::process::id()));
+        let child = Command::new("tcpdump")
+            .args(["-i", BRIDGE, "-U", "-s", "0", "-w"])
+            .arg(&file)
+            .args(["tcp and (port 3306 or port 4444)"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tcpdump (tests/testbed/prereqs installs it)");
+        // tcpdump says "listening on" once it captures.
+        let start = std::time::Instant::now();
+        while !file.exists() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        Capture { child, file }
+    }
+
+    /// Stops the capture; how many times `needle` is in it, and how many bytes it holds.
+    fn stop(mut self, needle: &str) -> (usize, usize) {
+        let pid = self.child.id().to_string();
+        run("kill", &["-INT", &pid], None);
+        let _ = self.child.wait();
+        let bytes = std::fs::read(&self.file).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.file);
+        let found = bytes
+            .windows(needle.len())
+            .filter(|w| *w == needle.as_bytes())
+            .count();
+        (found, bytes.len())
+    }
+}
+
+/// A value no page, log or test writes but this one.
+fn canary(engine: Engine) -> String {
+    format!(
+        "CANARY{}x{}q",
+        engine.name().to_uppercase(),
+        std::process::id()
+    )
+}
+
+fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-tls", engine);
+    let secret = canary(engine);
+
+    // The control: without certificates the capture sees the canary replicate.
+    if engine == Engine::Mariadb {
+        create_command(&ns, "plain", 2, &["--no-tls"]).ok();
+        let capture = Capture::start("plain");
+        ns.admin_sql(
+            "plain-0",
+            &format!("CREATE DATABASE app; CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-plain')"),
+        )
+        .ok();
+        ns.wait_applied("plain-1", "plain-0");
+        let (found, bytes) = capture.stop(&secret);
+        assert!(
+            found > 0,
+            "the capture ({bytes} bytes) does not see replication in clear: it proves nothing"
+        );
+        ns.plugin(&["delete", "plain", "--yes"]).ok();
+    }
+
+    create_command(&ns, "tl", 3, &["--require-tls"]).ok();
+    let status = ns.status_json("tl");
+    assert_eq!(status["tls"], "required", "{status:#}");
+    for member in status["members"].as_array().unwrap() {
+        assert!(member["tls_not_after"].is_string(), "{member:#}");
+    }
+    let capture = Capture::start("tls");
+    ns.admin_sql(
+        "tl-0",
+        &format!("CREATE DATABASE app; CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-1')"),
+    )
+    .ok();
+    ns.wait_applied("tl-1", "tl-0");
+    ns.wait_applied("tl-2", "tl-0");
+    // The clone stream (MariaDB: pod to pod through socat; MySQL: its clone plugin).
+    ns.plugin(&["rebuild-replica", "tl", "tl-2", "--yes"]).ok();
+    let rows = ns.admin_sql("tl-2", "SELECT COUNT(*) FROM app.t").ok();
+    assert_eq!(rows.stdout.trim(), "1", "the clone holds the canary row");
+
+    // A client that verifies the write Service's certificate against ConfigMap tl-ca.
+    let ca = ns
+        .kubectl(&[
+            "get",
+            "configmap",
+            "tl-ca",
+            "-o",
+            "jsonpath={.data.ca\\.crt}",
+        ])
+        .ok()
+        .stdout;
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    run(
+        "kubectl",
+        &[
+            "-n",
+            &ns.name,
+            "exec",
+            "-i",
+            "tl-1",
+            "-c",
+            "mysql",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/client-ca.crt",
+        ],
+        Some(&ca),
+    )
+    .ok();
+    let host = format!("tl-primary.{}.svc", ns.name);
+    let verifying = match engine {
+        Engine::Mariadb => "--ssl-ca=/tmp/client-ca.crt --ssl-verify-server-cert",
+        Engine::Mysql => "--ssl-mode=VERIFY_IDENTITY --ssl-ca=/tmp/client-ca.crt",
+    };
+    let client = |options: &str, sql: &str| {
+        let script = format!(
+            "MYSQL_PWD=\"$(cat /etc/mysqlha/secret/root-password)\" {} {options} -h {host} -uroot -N -B -e \"{sql}\"",
+            engine.client()
+        );
+        ns.kubectl(&["exec", "tl-1", "-c", "mysql", "--", "sh", "-c", &script])
+    };
+    let read = client(verifying, "SELECT v FROM app.t").ok();
+    assert!(read.stdout.contains(&secret), "{}", read.stdout);
+    // The same name, a CA that did not sign it: refused.
+    let other_ca = run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+            "-subj",
+            "/CN=another CA",
+            "-days",
+            "1",
+        ],
+        None,
+    )
+    .ok()
+    .stdout;
+    run(
+        "kubectl",
+        &[
+            "-n",
+            &ns.name,
+            "exec",
+            "-i",
+            "tl-1",
+            "-c",
+            "mysql",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/other-ca.crt",
+        ],
+        Some(&other_ca),
+    )
+    .ok();
+    let unverified = client(&verifying.replace("client-ca", "other-ca"), "SELECT 1");
+    assert_ne!(unverified.code, 0, "a client trusting another CA connected");
+    // Plain text: refused by require_secure_transport.
+    let plain = match engine {
+        Engine::Mariadb => "--skip-ssl",
+        Engine::Mysql => "--ssl-mode=DISABLED --get-server-public-key",
+    };
+    let refused = client(plain, "SELECT 1");
+    assert_ne!(
+        refused.code, 0,
+        "a plain-text client was served: {}",
+        refused.stdout
+    );
+    assert!(
+        refused.stderr.contains("insecure transport"),
+        "{}",
+        refused.stderr
+    );
+
+    // Replication refuses a source it cannot verify: another CA, then a name not in the
+    // source's certificate (its pod address).
+    let (stop, start, ca_option, host_option, status_query, error_column) = match engine {
+        Engine::Mariadb => (
+            "STOP SLAVE",
+            "START SLAVE",
+            "MASTER_SSL_CA",
+            "MASTER_HOST",
+            "SHOW SLAVE STATUS\\G",
+            "Last_IO_Error",
+        ),
+        Engine::Mysql => (
+            "STOP REPLICA",
+            "START REPLICA",
+            "SOURCE_SSL_CA",
+            "SOURCE_HOST",
+            "SHOW REPLICA STATUS\\G",
+            "Last_IO_Error",
+        ),
+    };
+    let change = |option: &str, value: &str| {
+        let verb = match engine {
+            Engine::Mariadb => "CHANGE MASTER TO",
+            Engine::Mysql => "CHANGE REPLICATION SOURCE TO",
+        };
+        ns.admin_sql(
+            "tl-1",
+            &format!("{stop}; {verb} {option} = '{value}'; {start}"),
+        )
+        .ok();
+    };
+    let io_error = || {
+        let out = ns.admin_sql("tl-1", status_query).ok().stdout;
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{error_column}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    ns.admin_sql("tl-0", &format!("INSERT INTO app.t VALUES ('{secret}-2')"))
+        .ok();
+    change(ca_option, "/tmp/other-ca.crt");
+    eventually(
+        "tl-1 refuses a source signed by another CA",
+        Duration::from_secs(30),
+        || !io_error().trim_end().ends_with(':'),
+    );
+    let e = io_error();
+    assert!(
+        e.to_lowercase().contains("certificate") || e.contains("SSL"),
+        "{e}"
+    );
+    let behind = ns.admin_sql("tl-1", "SELECT COUNT(*) FROM app.t").ok();
+    assert_eq!(
+        behind.stdout.trim(),
+        "1",
+        "tl-1 replicated from an unverified source"
+    );
+    change(ca_option, "/etc/mysqlha/secret/tls-ca.crt");
+    ns.wait_applied("tl-1", "tl-0");
+    let address = ns
+        .kubectl(&["get", "pod", "tl-0", "-o", "jsonpath={.status.podIP}"])
+        .ok()
+        .stdout;
+    ns.admin_sql("tl-0", &format!("INSERT INTO app.t VALUES ('{secret}-3')"))
+        .ok();
+    change(host_option, &address);
+    eventually(
+        "tl-1 refuses a source by a name its certificate lacks",
+        Duration::from_secs(30),
+        || !io_error().trim_end().ends_with(':'),
+    );
+    let behind = ns.admin_sql("tl-1", "SELECT COUNT(*) FROM app.t").ok();
+    assert_eq!(
+        behind.stdout.trim(),
+        "2",
+        "tl-1 replicated from a source it did not verify"
+    );
+    change(
+        host_option,
+        &format!("tl-0-repl.{}.svc.cluster.local", ns.name),
+    );
+    ns.wait_applied("tl-1", "tl-0");
+
+    // A switchover, then a write replicated from the new primary.
+    ns.plugin(&["switchover", "tl", "--to", "tl-1"]).ok();
+    ns.admin_sql("tl-1", &format!("INSERT INTO app.t VALUES ('{secret}-4')"))
+        .ok();
+    ns.wait_applied("tl-0", "tl-1");
+    ns.wait_applied("tl-2", "tl-1");
+    let (found, bytes) = capture.stop(&secret);
+    assert!(
+        bytes > 100_000,
+        "the capture holds only {bytes} bytes: it saw no clone"
+    );
+    assert_eq!(
+        found, 0,
+        "the canary crossed the bridge in clear {found} time(s)"
+    );
+    let status = ns.status_json("tl");
+    assert_eq!(status["verdict"], "healthy", "{status:#}");
+}
