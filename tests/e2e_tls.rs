@@ -74,7 +74,7 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
         // Three members: at least one replica's node is not the primary's (the capture sees
         // only what crosses between nodes).
         create_command(&ns, "plain", 3, &["--no-tls"]).ok();
-        let capture = Capture::start("plain");
+        let capture = Capture::start(&format!("plain-{}", engine.name()));
         ns.admin_sql(
             "plain-0",
             &format!("CREATE DATABASE app; CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-plain')"),
@@ -100,7 +100,7 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
     for member in status["members"].as_array().unwrap() {
         assert!(member["tls_not_after"].is_string(), "{member:#}");
     }
-    let capture = Capture::start("tls");
+    let capture = Capture::start(&format!("tls-{}", engine.name()));
     ns.admin_sql(
         "tl-0",
         &format!("CREATE DATABASE app; CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-1')"),
