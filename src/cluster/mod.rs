@@ -283,9 +283,9 @@ impl Cluster {
         )
     }
 
-    /// The TLS files of member `pod`, when the cluster speaks TLS.
-    pub fn tls_files(&self, pod: &str) -> Option<crate::db::engine::TlsFiles> {
-        self.tls.files_of(pod)
+    /// The TLS files every member reads (in its run directory), when the cluster speaks TLS.
+    pub fn tls_files(&self) -> Option<crate::db::engine::TlsFiles> {
+        self.tls.files()
     }
 
     /// The server image of the StatefulSet's pod template: what a new or restarted member runs.

@@ -117,7 +117,7 @@ async fn survey<'a>(
     let stdin = format!("{password}\n{}", sql::marked_batch(&statements));
     let port = crate::manifests::MYSQL_PORT.to_string();
     let timeout = SURVEY_CONNECT_TIMEOUT.to_string();
-    let tls = match cluster.tls_files(&cluster.primary) {
+    let tls = match cluster.tls_files() {
         Some(files) => cluster.engine.tls_by_address(&files.ca),
         None => "-".to_string(),
     };

@@ -317,6 +317,7 @@ mod api_tests {
             assert!(issued[format!("tls-{pod}.key")].is_string(), "{issued}");
         }
         assert!(issued.get("tls-ca.crt").is_none(), "{issued}");
+        assert!(issued.get("tls-generation").is_none(), "{issued}");
         assert!(calls[calls.len() - 5].body["rules"].is_array());
     }
 }

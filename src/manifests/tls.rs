@@ -17,6 +17,14 @@ use time::{Duration, OffsetDateTime};
 pub const CA_CERT_KEY: &str = "ca.crt";
 /// Where a member's credentials Secret is mounted.
 pub const SECRET_DIR: &str = "/etc/mysqlha/secret";
+/// Where a member's server and clients read its TLS files: its run directory, copied there from
+/// the Secret by write-config.sh at every start, and written there by `tls rotate` (which then
+/// reloads them; the kubelet refreshes a mounted Secret only within a minute or so).
+pub const RUN_DIR: &str = "/etc/mysqlha/run/tls";
+/// The credentials Secret's key holding the generation of the members' TLS files (one more
+/// with every rotation): a member copies the Secret's files at a start only when they are not
+/// older than those a rotation wrote into its run directory.
+pub const GENERATION_KEY: &str = "tls-generation";
 /// The ConfigMap key of the cluster's record that says whether members speak TLS.
 pub const TLS_KEY: &str = "tls";
 /// The ConfigMap key of the server settings that refuse plain-text clients.
@@ -62,9 +70,9 @@ impl Tls {
         self != Tls::Off
     }
 
-    /// The files of member `pod`, when the cluster speaks TLS.
-    pub fn files_of(self, pod: &str) -> Option<crate::db::engine::TlsFiles> {
-        self.on().then(|| member_files(pod))
+    /// The files every member reads, when the cluster speaks TLS.
+    pub fn files(self) -> Option<crate::db::engine::TlsFiles> {
+        self.on().then(member_files)
     }
 }
 
@@ -84,13 +92,13 @@ pub fn secret_key(file: &str) -> String {
     format!("tls-{file}")
 }
 
-/// The files member `pod`'s server and client use, as mounted in its pod.
-pub fn member_files(pod: &str) -> crate::db::engine::TlsFiles {
-    let path = |file: &str| format!("{SECRET_DIR}/{}", secret_key(file));
+/// The files a member's server and clients use (its own certificate and key, the CA bundle),
+/// in its run directory.
+pub fn member_files() -> crate::db::engine::TlsFiles {
     crate::db::engine::TlsFiles {
-        ca: path(CA_CERT_KEY),
-        cert: path(&format!("{pod}.crt")),
-        key: path(&format!("{pod}.key")),
+        ca: format!("{RUN_DIR}/ca.crt"),
+        cert: format!("{RUN_DIR}/server.crt"),
+        key: format!("{RUN_DIR}/server.key"),
     }
 }
 
@@ -248,7 +256,10 @@ impl Authority {
         pods: &[String],
         now: OffsetDateTime,
     ) -> Result<BTreeMap<String, String>> {
-        let mut entries = BTreeMap::from([(secret_key(CA_CERT_KEY), self.cert_pem.clone())]);
+        let mut entries = BTreeMap::from([
+            (secret_key(CA_CERT_KEY), self.cert_pem.clone()),
+            (GENERATION_KEY.to_string(), "1".to_string()),
+        ]);
         for pod in pods {
             let issued = self.issue_member(cluster, namespace, pod, now)?;
             entries.insert(secret_key(&format!("{pod}.crt")), issued.cert_pem);
@@ -395,8 +406,8 @@ mod tests {
             assert_eq!(Tls::from_record(tls.record()).unwrap(), tls);
         }
         assert_eq!(Tls::from_record(None).unwrap(), Tls::Off);
-        assert!(Tls::Off.files_of("shop-0").is_none());
-        assert!(Tls::Required.files_of("shop-0").is_some());
+        assert!(Tls::Off.files().is_none());
+        assert!(Tls::Required.files().is_some());
         let e = Tls::from_record(Some("maybe")).unwrap_err().to_string();
         assert_eq!(
             e,
@@ -405,11 +416,11 @@ mod tests {
     }
 
     #[test]
-    fn member_files_are_under_the_mounted_secret() {
-        let files = member_files("shop-2");
-        assert_eq!(files.ca, "/etc/mysqlha/secret/tls-ca.crt");
-        assert_eq!(files.cert, "/etc/mysqlha/secret/tls-shop-2.crt");
-        assert_eq!(files.key, "/etc/mysqlha/secret/tls-shop-2.key");
+    fn member_files_are_in_the_run_directory() {
+        let files = member_files();
+        assert_eq!(files.ca, "/etc/mysqlha/run/tls/ca.crt");
+        assert_eq!(files.cert, "/etc/mysqlha/run/tls/server.crt");
+        assert_eq!(files.key, "/etc/mysqlha/run/tls/server.key");
     }
 
     #[test]
@@ -431,6 +442,7 @@ mod tests {
             keys,
             [
                 "tls-ca.crt",
+                "tls-generation",
                 "tls-shop-0.crt",
                 "tls-shop-0.key",
                 "tls-shop-1.crt",

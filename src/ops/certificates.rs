@@ -54,8 +54,10 @@ pub async fn ensure(cluster: &Cluster, count: i32) -> Result<()> {
         &lacking,
         time::OffsetDateTime::now_utc(),
     )?;
-    // The CA certificate is in the Secret already; a new one would not be this change's.
+    // The CA bundle and the generation are in the Secret already (a rotation may have changed
+    // both): only the new members' files are added.
     entries.remove(&secret_key(crate::manifests::tls::CA_CERT_KEY));
+    entries.remove(crate::manifests::tls::GENERATION_KEY);
     let patch = serde_json::json!({ "stringData": entries });
     secrets
         .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))

@@ -541,14 +541,14 @@ async fn stream_direct(
     // turn the new sender away (wrong token): end it first (stop-stale.sh ends only what earlier
     // operations of this plugin for this target recorded).
     let dir = &op.dir;
-    let tunnel = match (cluster.tls_files(target), cluster.tls_files(donor)) {
-        (Some(receiver), Some(sender)) => Some(Tunnel {
-            receiver,
-            sender,
+    let tunnel = match cluster.tls_files() {
+        Some(files) => Some(Tunnel {
+            receiver: files.clone(),
+            sender: files,
             receiver_name: cluster.host_of(target),
             local_port: local_port(&op.dir),
         }),
-        _ => None,
+        None => None,
     };
     let receive = receive_command(dir, tunnel.as_ref());
     let receiver = exec::start(
@@ -702,7 +702,7 @@ pub async fn start_replication(
 ) -> Result<()> {
     task.set("starting replication");
     let host = cluster.host_of(&cluster.primary);
-    let tls = cluster.tls_files(pod);
+    let tls = cluster.tls_files();
     let sql = match cluster.engine {
         Engine::Mariadb => {
             let position = cloned_position(cluster, pod).await?.to_string();

@@ -395,7 +395,7 @@ pub async fn follow(
         &cluster.host_of(primary),
         &passwords.replication,
         former_primary,
-        cluster.tls_files(pod).as_ref(),
+        cluster.tls_files().as_ref(),
     );
     sql::execute(cluster.server(pod), &sql)
         .await

@@ -40,7 +40,9 @@ settings=""
 [ -f /etc/mysqlha/config/settings.cnf ] && settings="!include /etc/mysqlha/config/settings.cnf"
 # TLS (a cluster made with certificates: the CA's in the mounted credentials Secret): the server
 # presents this member's certificate and checks clients' against the cluster's CA; with
-# `create --require-tls` it also refuses clients without TLS.
+# `create --require-tls` it also refuses clients without TLS. The files are read from the run
+# directory: copied from the Secret here, unless `tls rotate` wrote newer ones there (the
+# kubelet refreshes the mounted Secret late; the generation says which is newer).
 tls=""
 secret=/etc/mysqlha/secret
 if [ -f "$secret/tls-ca.crt" ]; then
@@ -48,9 +50,23 @@ if [ -f "$secret/tls-ca.crt" ]; then
     echo "the credentials Secret holds no TLS certificate for $POD_NAME (keys tls-$POD_NAME.crt, tls-$POD_NAME.key): run kubectl mysqlha scale to issue it" >&2
     exit 1
   fi
-  tls="ssl_ca=$secret/tls-ca.crt
-ssl_cert=$secret/tls-$POD_NAME.crt
-ssl_key=$secret/tls-$POD_NAME.key"
+  files=/etc/mysqlha/run/tls
+  mounted_generation=$(cat "$secret/tls-generation" 2>/dev/null || echo 0)
+  own_generation=$(cat "$files/generation" 2>/dev/null || echo -1)
+  case $mounted_generation in ''|*[!0-9]*) mounted_generation=0 ;; esac
+  case $own_generation in ''|*[!0-9]*) own_generation=-1 ;; esac
+  if [ "$mounted_generation" -ge "$own_generation" ]; then
+    mkdir -p "$files"
+    chmod 0700 "$files"
+    (umask 077
+     cp "$secret/tls-ca.crt" "$files/ca.crt.new" && cp "$secret/tls-$POD_NAME.crt" "$files/server.crt.new" \
+       && cp "$secret/tls-$POD_NAME.key" "$files/server.key.new" \
+       && mv "$files/ca.crt.new" "$files/ca.crt" && mv "$files/server.crt.new" "$files/server.crt" \
+       && mv "$files/server.key.new" "$files/server.key" && echo "$mounted_generation" >"$files/generation")
+  fi
+  tls="ssl_ca=$files/ca.crt
+ssl_cert=$files/server.crt
+ssl_key=$files/server.key"
   [ -f /etc/mysqlha/config/require-tls.cnf ] && tls="$tls
 !include /etc/mysqlha/config/require-tls.cnf"
 fi

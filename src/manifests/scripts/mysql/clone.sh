@@ -73,11 +73,11 @@ port=${DONOR##*:}
 # A cluster with certificates: the donor's is verified against the cluster's CA, and this
 # member's own goes with the clone's connection (the repl account requires one).
 tls=""
-secret=/etc/mysqlha/secret
-if [ -f "$secret/tls-ca.crt" ]; then
-  tls="SET GLOBAL clone_ssl_ca = '$secret/tls-ca.crt';
-SET GLOBAL clone_ssl_cert = '$secret/tls-$(hostname).crt';
-SET GLOBAL clone_ssl_key = '$secret/tls-$(hostname).key';"
+files=/etc/mysqlha/run/tls
+if [ -f "$files/ca.crt" ]; then
+  tls="SET GLOBAL clone_ssl_ca = '$files/ca.crt';
+SET GLOBAL clone_ssl_cert = '$files/server.crt';
+SET GLOBAL clone_ssl_key = '$files/server.key';"
 fi
 if ! mysql --socket="$SOCK" -uroot <<SQL
 $tls
