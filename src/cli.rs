@@ -151,6 +151,20 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha agent enable shop\n  kubectl mysqlha agent enable shop --grace 10s --cooldown 10m\n  kubectl mysqlha agent disable shop\n\nThe agent (2 pods, one leading through Lease NAME-agent) probes the primary every second over\nthe pod network; when it has not answered for the grace time and no replica still receives\nfrom it, the leader takes the cluster's operation lock and runs the same failover as\n`kubectl mysqlha failover`. Every decision is an Event on the cluster."
     )]
     Agent(AgentArgs),
+    /// The cluster's TLS certificates: rotate them without a restart
+    ///
+    /// `tls rotate` issues every member a new certificate from the cluster's CA, writes them
+    /// into the credentials Secret and into each running member, which reloads them (MariaDB
+    /// FLUSH SSL, MySQL ALTER INSTANCE RELOAD TLS: no restart, connections stay); then each
+    /// replica in turn reconnects to its source, verifying the new certificate. A new CA takes
+    /// three runs, so that clients never meet a certificate they do not trust: `--ca` makes a
+    /// new CA (Secret NAME-ca) that every member trusts beside the old one (ConfigMap NAME-ca
+    /// holds both; the members keep their certificates); once clients trust it, `tls rotate`
+    /// issues certificates of the new CA; then `--drop-old-ca` trusts only the new one.
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca"
+    )]
+    Tls(TlsArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -269,6 +283,9 @@ impl Command {
             Command::Agent(AgentArgs {
                 command: AgentCommand::Disable(a),
             }) => (&a.name, "agent-disable", &a.lock),
+            Command::Tls(TlsArgs {
+                command: TlsCommand::Rotate(a),
+            }) => (&a.name, "tls-rotate", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -513,6 +530,38 @@ pub struct ReportArgs {
     /// Overwrite FILE when it exists
     #[arg(short = 'f', long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TlsArgs {
+    #[command(subcommand)]
+    pub command: TlsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TlsCommand {
+    /// New member certificates (or with --ca a new CA), loaded without a restart
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca"
+    )]
+    Rotate(TlsRotateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TlsRotateArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// Only a new CA of the cluster's own (Secret NAME-ca), trusted beside the old one until
+    /// --drop-old-ca; the members' certificates change at the next `tls rotate`
+    #[arg(long, conflicts_with = "drop_old_ca")]
+    pub ca: bool,
+    /// Trust only the current CA (after a --ca rotation, once clients trust the new one)
+    #[arg(long)]
+    pub drop_old_ca: bool,
+    /// The longest the rotation may take
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Args, Debug)]

@@ -336,4 +336,194 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
     );
     let status = ns.status_json("tl");
     assert_eq!(status["verdict"], "healthy", "{status:#}");
+
+    rotation_under_a_verifying_writer(&ns, engine, "tl-1");
+}
+
+/// The CA bundle clients read (ConfigMap NAME-ca).
+fn published_ca(ns: &Namespace, cluster: &str) -> String {
+    ns.kubectl(&[
+        "get",
+        "configmap",
+        &format!("{cluster}-ca"),
+        "-o",
+        "jsonpath={.data.ca\\.crt}",
+    ])
+    .ok()
+    .stdout
+}
+
+/// A pod writing through the write Service with three clients at once, each a new connection
+/// per write that verifies the server against the CA file /tmp/ca.crt (the bundle published
+/// when it started; the test replaces it).
+fn start_tls_writer(ns: &Namespace, engine: Engine, cluster: &str) -> String {
+    let pod = "tls-writer".to_string();
+    let host = format!("{cluster}-primary.{}.svc", ns.name);
+    let verify = match engine {
+        Engine::Mariadb => "--ssl-ca=/tmp/ca.crt --ssl-verify-server-cert",
+        Engine::Mysql => "--ssl-mode=VERIFY_IDENTITY --ssl-ca=/tmp/ca.crt",
+    };
+    let script = format!(
+        "printf '%s\\n' \"$CA\" > /tmp/ca.crt; \
+         for k in 1 2 3; do ( i=$k; while [ ! -e /tmp/stop ]; do i=$((i+3)); \
+           if timeout 5 {} {verify} -h {host} -uroot --connect-timeout=2 -e \"INSERT INTO app.w (id) VALUES ($i)\" 2>>/tmp/errors; \
+           then echo ok $i; else echo fail $i; sleep 0.2; fi; done ) & done; wait; echo stopped",
+        engine.client()
+    );
+    let password = format!("--env=MYSQL_PWD={}", ns.root_password(cluster));
+    let ca = format!("--env=CA={}", published_ca(ns, cluster));
+    ns.kubectl(&[
+        "run",
+        &pod,
+        "--image",
+        &engine.image(),
+        "--image-pull-policy=IfNotPresent",
+        "--restart=Never",
+        &password,
+        &ca,
+        "--command",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .ok();
+    pod
+}
+
+fn writer_counts(ns: &Namespace, pod: &str) -> (usize, usize) {
+    let logs = ns.kubectl(&["logs", pod]).stdout;
+    let count = |p: &str| logs.lines().filter(|l| l.starts_with(p)).count();
+    (count("ok "), count("fail "))
+}
+
+/// `tls rotate` (certificates), `--ca`, the writer's CA file replaced by the published bundle,
+/// `tls rotate` (certificates of the new CA), `--drop-old-ca`: not one failed write, no server
+/// restarted, replicas replicating (each reconnected, verifying its source's new certificate),
+/// and a client that trusts only the old CA is refused at the end.
+fn rotation_under_a_verifying_writer(ns: &Namespace, engine: Engine, client_pod: &str) {
+    ns.admin_sql(
+        &primary_of(ns, "tl"),
+        "CREATE TABLE app.w (id BIGINT PRIMARY KEY)",
+    )
+    .ok();
+    let old_ca = published_ca(ns, "tl");
+    let writer = start_tls_writer(ns, engine, "tl");
+    eventually("the TLS writer writes", Duration::from_secs(60), || {
+        writer_counts(ns, &writer).0 >= 20
+    });
+    let pids: Vec<Vec<String>> = ["tl-0", "tl-1", "tl-2"]
+        .iter()
+        .map(|p| server_pids(ns, p))
+        .collect();
+    let started = std::time::Instant::now();
+    let (before, _) = writer_counts(ns, &writer);
+    ns.plugin(&["tls", "rotate", "tl"]).ok();
+    let new_ca = ns.plugin(&["tls", "rotate", "tl", "--ca"]).ok();
+    assert!(
+        new_ca.stdout.contains("trusted beside the old one"),
+        "{}",
+        new_ca.stdout
+    );
+    let bundle = published_ca(ns, "tl");
+    assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
+    run(
+        "kubectl",
+        &[
+            "-n",
+            &ns.name,
+            "exec",
+            "-i",
+            &writer,
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/ca.crt.new && mv /tmp/ca.crt.new /tmp/ca.crt",
+        ],
+        Some(&bundle),
+    )
+    .ok();
+    ns.plugin(&["tls", "rotate", "tl"]).ok();
+    ns.plugin(&["tls", "rotate", "tl", "--drop-old-ca"]).ok();
+    let only_new = published_ca(ns, "tl");
+    assert_eq!(
+        only_new.matches("BEGIN CERTIFICATE").count(),
+        1,
+        "{only_new}"
+    );
+    let (after, _) = writer_counts(ns, &writer);
+    let rotating = started.elapsed().as_secs_f64();
+    eventually(
+        "the writer writes after the rotations",
+        Duration::from_secs(30),
+        || writer_counts(ns, &writer).0 >= after + 10,
+    );
+    ns.kubectl(&["exec", &writer, "--", "touch", "/tmp/stop"]);
+    eventually("the TLS writer stops", Duration::from_secs(30), || {
+        ns.kubectl(&["logs", &writer]).stdout.contains("stopped")
+    });
+    let (ok, failed) = writer_counts(ns, &writer);
+    let errors = ns
+        .kubectl(&["exec", &writer, "--", "cat", "/tmp/errors"])
+        .stdout;
+    eprintln!(
+        "rotations: {} writes acknowledged in {rotating:.1}s ({:.0}/s, a connection each); {ok} in all, {failed} failed",
+        after - before,
+        (after - before) as f64 / rotating
+    );
+    assert_eq!(failed, 0, "writes failed during the rotations: {errors}");
+    let pids_after: Vec<Vec<String>> = ["tl-0", "tl-1", "tl-2"]
+        .iter()
+        .map(|p| server_pids(ns, p))
+        .collect();
+    assert_eq!(pids, pids_after, "a server restarted during the rotations");
+    let status = ns.status_json("tl");
+    assert_eq!(status["verdict"], "healthy", "{status:#}");
+    for m in status["members"].as_array().unwrap() {
+        if m["role"] == "replica" {
+            assert_eq!(m["io_thread"], "Yes", "{m:#}");
+        }
+    }
+    // The old CA alone verifies no member any more.
+    run(
+        "kubectl",
+        &[
+            "-n",
+            &ns.name,
+            "exec",
+            "-i",
+            client_pod,
+            "-c",
+            "mysql",
+            "--",
+            "sh",
+            "-c",
+            "cat > /tmp/old-ca.crt",
+        ],
+        Some(&old_ca),
+    )
+    .ok();
+    let host = format!("tl-primary.{}.svc", ns.name);
+    let verify_old = match engine {
+        Engine::Mariadb => "--ssl-ca=/tmp/old-ca.crt --ssl-verify-server-cert",
+        Engine::Mysql => "--ssl-mode=VERIFY_IDENTITY --ssl-ca=/tmp/old-ca.crt",
+    };
+    let script = format!(
+        "MYSQL_PWD=\"$(cat /etc/mysqlha/secret/root-password)\" {} {verify_old} -h {host} -uroot -e 'SELECT 1'",
+        engine.client()
+    );
+    let stale = ns.kubectl(&["exec", client_pod, "-c", "mysql", "--", "sh", "-c", &script]);
+    assert_ne!(
+        stale.code, 0,
+        "a client trusting only the old CA still connected"
+    );
+    ns.kubectl(&["delete", "pod", &writer, "--wait=false"]);
+}
+
+/// The primary of record, from `status -o json`.
+fn primary_of(ns: &Namespace, cluster: &str) -> String {
+    ns.status_json(cluster)["primary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }

@@ -13,6 +13,7 @@ pub mod set;
 pub mod sql;
 pub mod status;
 pub mod switchover;
+pub mod tls;
 pub mod upgrade;
 
 use anyhow::{bail, Result};
@@ -152,6 +153,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
         Command::Set(args) => set::run(ctx, args).await,
         Command::Backup(args) => backup::run(ctx, args).await,
         Command::Restore(args) => restore::run(ctx, args).await,
+        Command::Tls(args) => tls::run(ctx, args).await,
         Command::Agent(AgentArgs { command }) => match command {
             AgentCommand::Enable(args) => agent::enable(ctx, args).await,
             AgentCommand::Disable(args) => agent::disable(ctx, args).await,

@@ -143,6 +143,23 @@ impl Engine {
         }
     }
 
+    /// Reloads the server's TLS files (certificate, key, CA bundle) without a restart; never
+    /// binary-logged (a replica must not gain a transaction of its own).
+    pub fn reload_tls_statement(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "FLUSH NO_WRITE_TO_BINLOG SSL;",
+            Engine::Mysql => "ALTER INSTANCE RELOAD TLS;",
+        }
+    }
+
+    /// Makes a replica's receiver connect to its source again (verifying its certificate anew).
+    pub fn reconnect_receiver_statements(self) -> &'static str {
+        match self {
+            Engine::Mariadb => "STOP SLAVE IO_THREAD;\nSTART SLAVE IO_THREAD;",
+            Engine::Mysql => "STOP REPLICA IO_THREAD;\nSTART REPLICA IO_THREAD;",
+        }
+    }
+
     /// The server's process name (its /proc/PID/comm).
     pub fn server_process(self) -> &'static str {
         match self {
