@@ -353,7 +353,7 @@ fn published_ca(ns: &Namespace, cluster: &str) -> String {
     .stdout
 }
 
-/// A pod writing through the write Service with three clients at once, each a new connection
+/// A pod writing through the write Service with six clients at once, each a new connection
 /// per write that verifies the server against the CA file /tmp/ca.crt (the bundle published
 /// when it started; the test replaces it).
 fn start_tls_writer(ns: &Namespace, engine: Engine, cluster: &str) -> String {
@@ -365,7 +365,7 @@ fn start_tls_writer(ns: &Namespace, engine: Engine, cluster: &str) -> String {
     };
     let script = format!(
         "printf '%s\\n' \"$CA\" > /tmp/ca.crt; \
-         for k in 1 2 3; do ( i=$k; while [ ! -e /tmp/stop ]; do i=$((i+3)); \
+         for k in 1 2 3 4 5 6; do ( i=$k; while [ ! -e /tmp/stop ]; do i=$((i+6)); \
            if timeout 5 {} {verify} -h {host} -uroot --connect-timeout=2 -e \"INSERT INTO app.w (id) VALUES ($i)\" 2>>/tmp/errors; \
            then echo ok $i; else echo fail $i; sleep 0.2; fi; done ) & done; wait; echo stopped",
         engine.client()
