@@ -169,12 +169,19 @@ fn invalid_create_and_scale_input_fail_with_one_error_line() {
 /// `create NAME --dry-run` prints every manifest and contacts nothing.
 #[test]
 fn create_dry_run_prints_the_manifests_offline() {
-    for (args, namespace, replicas) in [
-        (&["create", "shop", "--dry-run"][..], "default", 3),
+    for (args, namespace, replicas, tls) in [
+        (&["create", "shop", "--dry-run"][..], "default", 3, true),
         (
             &["create", "shop", "--dry-run", "-n", "db", "--replicas", "5"][..],
             "db",
             5,
+            true,
+        ),
+        (
+            &["create", "shop", "--dry-run", "--no-tls"][..],
+            "default",
+            3,
+            false,
         ),
     ] {
         let run = plugin(args);
@@ -204,12 +211,17 @@ fn create_dry_run_prints_the_manifests_offline() {
                 Some("kubectl-mysqlha")
             );
         }
+        // With TLS: the CA's Secret and ConfigMap NAME-ca besides; no key or certificate shown.
+        let with_tls = usize::from(tls);
+        assert!(!run.stdout.contains("PRIVATE KEY"), "{args:?}");
+        assert!(!run.stdout.contains("BEGIN CERTIFICATE"), "{args:?}");
+        assert_eq!(run.stdout.contains("tls-shop-0.key"), tls, "{args:?}");
         assert_eq!(
             kinds,
             BTreeMap::from([
-                ("ConfigMap", 1),
+                ("ConfigMap", 1 + with_tls),
                 ("PodDisruptionBudget", 1),
-                ("Secret", 1),
+                ("Secret", 1 + with_tls),
                 // headless, write, read, and one member Service per member
                 ("Service", 3 + replicas as usize),
                 ("StatefulSet", 1)

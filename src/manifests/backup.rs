@@ -19,7 +19,7 @@ pub const KEEP_KEY: &str = "keep-seconds";
 /// `7d`, `24h`, `90m`, `45s`: the largest unit that divides `secs`.
 pub fn period_text(secs: u64) -> String {
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs >= n && secs % n == 0 {
+        if secs >= n && secs.is_multiple_of(n) {
             return format!("{}{unit}", secs / n);
         }
     }

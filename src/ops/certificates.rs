@@ -366,18 +366,20 @@ mod tests {
 
     #[test]
     fn only_members_without_both_files_get_a_certificate() {
-        let mut secret = Secret::default();
-        secret.data = Some(
-            [
-                "tls-ca.crt",
-                "tls-shop-0.crt",
-                "tls-shop-0.key",
-                "tls-shop-1.crt",
-            ]
-            .iter()
-            .map(|k| (k.to_string(), k8s_openapi::ByteString(vec![1])))
-            .collect(),
-        );
+        let secret = Secret {
+            data: Some(
+                [
+                    "tls-ca.crt",
+                    "tls-shop-0.crt",
+                    "tls-shop-0.key",
+                    "tls-shop-1.crt",
+                ]
+                .iter()
+                .map(|k| (k.to_string(), k8s_openapi::ByteString(vec![1])))
+                .collect(),
+            ),
+            ..Default::default()
+        };
         assert_eq!(
             lacking_certificates("shop", 3, &secret),
             ["shop-1", "shop-2"]

@@ -541,15 +541,12 @@ async fn stream_direct(
     // turn the new sender away (wrong token): end it first (stop-stale.sh ends only what earlier
     // operations of this plugin for this target recorded).
     let dir = &op.dir;
-    let tunnel = match cluster.tls_files() {
-        Some(files) => Some(Tunnel {
-            receiver: files.clone(),
-            sender: files,
-            receiver_name: cluster.host_of(target),
-            local_port: local_port(&op.dir),
-        }),
-        None => None,
-    };
+    let tunnel = cluster.tls_files().map(|files| Tunnel {
+        receiver: files.clone(),
+        sender: files,
+        receiver_name: cluster.host_of(target),
+        local_port: local_port(&op.dir),
+    });
     let receive = receive_command(dir, tunnel.as_ref());
     let receiver = exec::start(
         cluster.data_init(target),
