@@ -64,6 +64,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,switchover)
                 cmd="kubectl__mysqlha__subcmd__switchover"
                 ;;
+            kubectl__mysqlha,tls)
+                cmd="kubectl__mysqlha__subcmd__tls"
+                ;;
             kubectl__mysqlha,upgrade)
                 cmd="kubectl__mysqlha__subcmd__upgrade"
                 ;;
@@ -172,6 +175,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help,switchover)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__switchover"
                 ;;
+            kubectl__mysqlha__subcmd__help,tls)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__tls"
+                ;;
             kubectl__mysqlha__subcmd__help,upgrade)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__upgrade"
                 ;;
@@ -199,6 +205,21 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help__subcmd__backup,verify)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
+            kubectl__mysqlha__subcmd__help__subcmd__tls,rotate)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__tls__subcmd__rotate"
+                ;;
+            kubectl__mysqlha__subcmd__tls,help)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__help"
+                ;;
+            kubectl__mysqlha__subcmd__tls,rotate)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__rotate"
+                ;;
+            kubectl__mysqlha__subcmd__tls__subcmd__help,help)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__help"
+                ;;
+            kubectl__mysqlha__subcmd__tls__subcmd__help,rotate)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__rotate"
+                ;;
             *)
                 ;;
         esac
@@ -206,7 +227,7 @@ _kubectl__mysqlha() {
 
     case "${cmd}" in
         kubectl__mysqlha)
-            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help"
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -860,7 +881,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__create)
-            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --require-tls --no-tls --tls-ca --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -915,6 +936,10 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1042,7 +1067,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help)
-            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent version completion __complete help"
+            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1377,6 +1402,34 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__mysqlha__subcmd__help__subcmd__tls)
+            opts="rotate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__tls__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__mysqlha__subcmd__help__subcmd__upgrade)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1520,7 +1573,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__restore)
-            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --from --backup --to-time --to-gtid --to --endpoint --credentials --kubeconfig --context --namespace --color --help --version"
+            opts="-n -h -V --wait --replicas --engine --image --storage --storage-class --cpu --memory --timeout --dry-run --primary --durability --transfer --no-agent --agent-image --require-tls --no-tls --tls-ca --from --backup --to-time --to-gtid --to --endpoint --credentials --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,6 +1628,10 @@ _kubectl__mysqlha() {
                     return 0
                     ;;
                 --agent-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1858,6 +1915,124 @@ _kubectl__mysqlha() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls)
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__help)
+            opts="rotate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__rotate)
+            opts="-n -h -V --wait --ca --drop-old-ca --timeout --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
