@@ -616,7 +616,7 @@ fn receive_command(dir: &str, tunnel: Option<&Tunnel>) -> String {
     let port = t.local_port;
     format!(
         "{start}command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
-         socat -lf {dir}/tls-receive.log -t 30 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port} & \
+         socat -lf {dir}/tls-receive.log -t 30 -b 131072 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port} & \
          echo $! > {dir}/tls-receive.pid; \
          exec perl {dir}/receive.pl 127.0.0.1:{port} {dir}/receive.pid sh {dir}/start-clone.sh",
         f.cert, f.key, f.ca
@@ -639,7 +639,7 @@ fn send_command(
     let port = t.local_port;
     format!(
         "command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
-         socat -lf {dir}/tls-send.log -t 30 TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr OPENSSL:{address}:{DIRECT_PORT},cert={},key={},cafile={},commonname={},verify=1 & \
+         socat -lf {dir}/tls-send.log -t 30 -b 131072 TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr OPENSSL:{address}:{DIRECT_PORT},cert={},key={},cafile={},commonname={},verify=1 & \
          echo $! > {dir}/tls-send.pid; \
          perl {dir}/send.pl 127.0.0.1 {port} {token_file} sh {backup}; rc=$?; \
          [ $rc = 0 ] || sed 's/^/socat: /' {dir}/tls-send.log >&2; exit $rc",
