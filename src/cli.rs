@@ -151,7 +151,7 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha agent enable shop\n  kubectl mysqlha agent enable shop --grace 10s --cooldown 10m\n  kubectl mysqlha agent disable shop\n\nThe agent (2 pods, one leading through Lease NAME-agent) probes the primary every second over\nthe pod network; when it has not answered for the grace time and no replica still receives\nfrom it, the leader takes the cluster's operation lock and runs the same failover as\n`kubectl mysqlha failover`. Every decision is an Event on the cluster."
     )]
     Agent(AgentArgs),
-    /// The cluster's TLS certificates: rotate them without a restart
+    /// The cluster's TLS: rotate its certificates without a restart, or enable it
     ///
     /// `tls rotate` issues every member a new certificate from the cluster's CA, writes them
     /// into the credentials Secret and into each running member, which reloads them (MariaDB
@@ -161,8 +161,11 @@ pub enum Command {
     /// new CA (Secret NAME-ca) that every member trusts beside the old one (ConfigMap NAME-ca
     /// holds both; the members keep their certificates); once clients trust it, `tls rotate`
     /// issues certificates of the new CA; then `--drop-old-ca` trusts only the new one.
+    /// `tls enable` gives a cluster made without TLS its CA and certificates and restarts its
+    /// members one at a time (the primary after a switchover), then points each replica at the
+    /// primary over TLS, verified.
     #[command(
-        after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca"
+        after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca\n  kubectl mysqlha tls enable shop"
     )]
     Tls(TlsArgs),
     /// Print the plugin's version and git commit
@@ -286,6 +289,9 @@ impl Command {
             Command::Tls(TlsArgs {
                 command: TlsCommand::Rotate(a),
             }) => (&a.name, "tls-rotate", &a.lock),
+            Command::Tls(TlsArgs {
+                command: TlsCommand::Enable(a),
+            }) => (&a.name, "tls-enable", &a.lock),
             _ => return None,
         };
         Some((name.as_str(), operation, lock.wait))
@@ -545,6 +551,24 @@ pub enum TlsCommand {
         after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca"
     )]
     Rotate(TlsRotateArgs),
+    /// TLS for a cluster made without it (--no-tls, or by a version before TLS), rolling
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha tls enable shop\n  kubectl mysqlha tls enable shop --require-tls"
+    )]
+    Enable(TlsEnableArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TlsEnableArgs {
+    pub name: String,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    /// Servers refuse clients without TLS afterwards (require_secure_transport)
+    #[arg(long)]
+    pub require_tls: bool,
+    /// The longest the whole change may take
+    #[arg(long, default_value = "20m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Args, Debug)]

@@ -13,7 +13,9 @@ pub use config::{config_map, DURABILITY_KEY, ENGINE_KEY, PRIMARY_GENERATION_KEY,
 pub use disruption::pod_disruption_budget;
 pub use secret::{one_time_token, secret, Passwords};
 pub use services::{member_of_host, member_service, member_service_name, services, POD_NAME_LABEL};
-pub use statefulset::{statefulset, CONFIG_CONTAINER, DATA_CONTAINER, SERVER_CONTAINER};
+pub use statefulset::{
+    credentials_mount, statefulset, CONFIG_CONTAINER, DATA_CONTAINER, SERVER_CONTAINER,
+};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;

@@ -121,23 +121,33 @@ fn spread_over_nodes(spec: &ClusterSpec) -> Affinity {
 }
 
 /// What every container of a member shares: the image, a script from the ConfigMap as its
-/// command, and the config, run, data, socket and credentials mounts (the credentials Secret
-/// holds the member's TLS certificate, which the server presents and write-config.sh names).
+/// command, and the config, run, data and socket mounts; the credentials Secret too where the
+/// container needs it: the data container always (bootstrap and clones), the others when the
+/// cluster speaks TLS (the Secret holds the member's certificate, which write-config.sh copies
+/// for the server).
 fn member_container(spec: &ClusterSpec, name: &str, script: &str) -> Container {
+    let mut mounts = vec![
+        mount("config", SCRIPTS_DIR),
+        mount("run", "/etc/mysqlha/run"),
+        mount("data", DATA_DIR),
+        mount("socket", "/run/mysqld"),
+    ];
+    if name == DATA_CONTAINER || spec.tls.on() {
+        mounts.push(credentials_mount());
+    }
     Container {
         name: name.into(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["sh".into(), format!("{SCRIPTS_DIR}/{script}")]),
-        volume_mounts: Some(vec![
-            mount("config", SCRIPTS_DIR),
-            mount("run", "/etc/mysqlha/run"),
-            mount("data", DATA_DIR),
-            mount("socket", "/run/mysqld"),
-            mount("secret", super::tls::SECRET_DIR),
-        ]),
+        volume_mounts: Some(mounts),
         ..Default::default()
     }
+}
+
+/// The credentials Secret's mount (passwords, and with TLS the members' certificates).
+pub fn credentials_mount() -> VolumeMount {
+    mount("secret", super::tls::SECRET_DIR)
 }
 
 fn config_container(spec: &ClusterSpec) -> Container {
@@ -279,6 +289,31 @@ fn empty_dir(name: &str) -> Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The containers of `spec`'s pod that mount the credentials Secret.
+    fn mounting_credentials(spec: &ClusterSpec) -> Vec<String> {
+        let pod = statefulset(spec).spec.unwrap().template.spec.unwrap();
+        let all = pod
+            .init_containers
+            .unwrap()
+            .into_iter()
+            .chain(pod.containers);
+        all.filter(|c| {
+            c.volume_mounts
+                .as_ref()
+                .is_some_and(|m| m.iter().any(|m| m.name == "secret"))
+        })
+        .map(|c| c.name)
+        .collect()
+    }
+
+    #[test]
+    fn only_a_cluster_with_tls_mounts_the_credentials_beside_its_data_container() {
+        let mut spec = crate::manifests::test_spec();
+        assert_eq!(mounting_credentials(&spec), ["config", "data", "mysql"]);
+        spec.tls = crate::manifests::tls::Tls::Off;
+        assert_eq!(mounting_credentials(&spec), ["data"]);
+    }
 
     #[test]
     fn server_never_runs_as_root_and_waits_for_data() {

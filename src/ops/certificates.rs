@@ -288,6 +288,90 @@ async fn reconnect(cluster: &Cluster, pod: &str) -> Result<()> {
     )
     .await
     .with_context(|| format!("cannot restart the receiver of {pod}"))?;
+    until_connected(cluster, pod).await
+}
+
+/// The pod template annotation `tls enable` sets; a member whose pod lacks it started without
+/// its certificate and is restarted.
+pub const TLS_ANNOTATION: &str = "mysqlha.io/tls";
+
+/// Before `tls enable` restarts the members of a cluster made without TLS: the CA (Secret
+/// NAME-ca: kept from an interrupted run, or new), every member's certificate and the bundle in
+/// the credentials Secret, and ConfigMap NAME-ca. Nothing changes in a running server.
+pub async fn issue_for_enable(cluster: &Cluster) -> Result<()> {
+    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let mut spec = cluster.config_spec(cluster.replicas(), &cluster.primary);
+    spec.tls = tls::Tls::Verified;
+    let ca_name = tls::ca_secret_name(&cluster.name);
+    let now = time::OffsetDateTime::now_utc();
+    let kept = secrets
+        .get_opt(&ca_name)
+        .await
+        .with_context(|| format!("cannot read Secret {ca_name}"))?
+        .filter(|s| crate::manifests::is_managed(&s.metadata));
+    let ca = match kept {
+        Some(secret) => Authority::from_secret(&secret)?,
+        None => {
+            let (ca, key) = Authority::generate(&cluster.name, &cluster.namespace, now)?;
+            apply(&secrets, &tls::ca_secret(&spec, &ca.cert_pem, &key)).await?;
+            ca
+        }
+    };
+    let name = format!("{}-credentials", cluster.name);
+    let credentials = secrets
+        .get(&name)
+        .await
+        .with_context(|| format!("cannot read Secret {name}"))?;
+    let lacking = lacking_certificates(&cluster.name, cluster.replicas(), &credentials);
+    let bundle = credentials
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&secret_key(CA_CERT_KEY)))
+        .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+        .unwrap_or_else(|| ca.cert_pem.clone());
+    if !lacking.is_empty() {
+        let mut entries = ca.member_entries(&cluster.name, &cluster.namespace, &lacking, now)?;
+        entries.insert(secret_key(CA_CERT_KEY), bundle.clone());
+        let patch = serde_json::json!({ "stringData": entries });
+        secrets
+            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .with_context(|| {
+                format!("cannot write the members' certificates into Secret {name}")
+            })?;
+    }
+    let configs: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    apply(&configs, &tls::ca_config_map(&spec, &bundle)).await?;
+    Ok(())
+}
+
+/// Points every running replica at the primary again, now over TLS with its certificate and
+/// the source's verified (one at a time, each connected before the next).
+pub async fn repoint_over_tls(
+    cluster: &Cluster,
+    passwords: &crate::manifests::Passwords,
+    task: &Task,
+) -> Result<Vec<String>> {
+    let mut repointed = vec![];
+    for m in &cluster.members {
+        if m.name == cluster.primary
+            || !matches!(pod_phase(m.pod.as_ref()), PodPhase::Running { .. })
+        {
+            continue;
+        }
+        task.set(&format!(
+            "{}: replicating over TLS, verifying its source",
+            m.name
+        ));
+        crate::ops::topology::follow(cluster, &m.name, &cluster.primary, passwords, false).await?;
+        until_connected(cluster, &m.name).await?;
+        repointed.push(m.name.clone());
+    }
+    Ok(repointed)
+}
+
+/// Waits (RECONNECT_LIMIT) until `pod`'s receiver is connected to its source.
+async fn until_connected(cluster: &Cluster, pod: &str) -> Result<()> {
     let started = Instant::now();
     loop {
         let state = crate::cluster::observe(cluster.server(pod)).await?;

@@ -152,6 +152,12 @@ impl Engine {
         }
     }
 
+    /// The replication account requires a certificate of the cluster's CA from now on (run on
+    /// the primary: replicas take it through replication).
+    pub fn require_x509_statement(self) -> &'static str {
+        "ALTER USER 'repl'@'%' REQUIRE X509;"
+    }
+
     /// Makes a replica's receiver connect to its source again (verifying its certificate anew).
     pub fn reconnect_receiver_statements(self) -> &'static str {
         match self {
