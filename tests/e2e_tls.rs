@@ -10,7 +10,10 @@ use common::*;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-for_both_engines!(nothing_crosses_the_network_in_clear_and_every_end_is_verified);
+for_both_engines!(
+    nothing_crosses_the_network_in_clear_and_every_end_is_verified,
+    a_cluster_made_without_tls_is_given_it_rolling_under_writes,
+);
 
 /// The bridge between the bed's nodes (tests/testbed/README.md).
 const BRIDGE: &str = "mysqlha1";
@@ -43,9 +46,7 @@ impl Capture {
 
     /// Stops the capture; how many times `needle` is in it, and how many bytes it holds.
     fn stop(mut self, needle: &str) -> (usize, usize) {
-        let pid = self.child.id().to_string();
-        run("kill", &["-INT", &pid], None);
-        let _ = self.child.wait();
+        self.end();
         let bytes = std::fs::read(&self.file).unwrap_or_default();
         let _ = std::fs::remove_file(&self.file);
         let found = bytes
@@ -53,6 +54,24 @@ impl Capture {
             .filter(|w| *w == needle.as_bytes())
             .count();
         (found, bytes.len())
+    }
+}
+
+impl Capture {
+    /// Ends tcpdump (it writes out what it buffered on SIGINT).
+    fn end(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            run("kill", &["-INT", &self.child.id().to_string()], None);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A test that fails midway must not leave tcpdump filling the disk.
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.end();
+        let _ = std::fs::remove_file(&self.file);
     }
 }
 
@@ -68,31 +87,6 @@ fn canary(engine: Engine) -> String {
 fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine) {
     let ns = Namespace::with_engine("e2e-tls", engine);
     let secret = canary(engine);
-
-    // The control: without certificates the capture sees the canary replicate.
-    if engine == Engine::Mariadb {
-        // Three members: at least one replica's node is not the primary's (the capture sees
-        // only what crosses between nodes).
-        create_command(&ns, "plain", 3, &["--no-tls"]).ok();
-        let capture = Capture::start(&format!("plain-{}", engine.name()));
-        ns.admin_sql(
-            "plain-0",
-            &format!("CREATE DATABASE app; CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-plain')"),
-        )
-        .ok();
-        ns.wait_applied("plain-1", "plain-0");
-        ns.wait_applied("plain-2", "plain-0");
-        let (found, bytes) = capture.stop(&secret);
-        let nodes: Vec<String> = ["plain-0", "plain-1", "plain-2"]
-            .iter()
-            .map(|p| node_of(&ns, p))
-            .collect();
-        assert!(
-            found > 0,
-            "the capture ({bytes} bytes) does not see replication in clear (members on {nodes:?}): it proves nothing"
-        );
-        ns.plugin(&["delete", "plain", "--yes"]).ok();
-    }
 
     create_command(&ns, "tl", 3, &["--require-tls"]).ok();
     let status = ns.status_json("tl");
@@ -293,7 +287,7 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
         "1",
         "tl-1 replicated from an unverified source"
     );
-    change(ca_option, "/etc/mysqlha/secret/tls-ca.crt");
+    change(ca_option, "/etc/mysqlha/run/tls/ca.crt");
     ns.wait_applied("tl-1", "tl-0");
     let address = ns
         .kubectl(&["get", "pod", "tl-0", "-o", "jsonpath={.status.podIP}"])
@@ -526,4 +520,84 @@ fn primary_of(ns: &Namespace, cluster: &str) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// A cluster made with --no-tls (shaped as one made before TLS: its server containers do not
+/// mount their certificates): the capture sees its replication in clear (the control that
+/// shows the capture works); `tls enable` under a writer loses no acknowledged write, and
+/// leaves every replica replicating over TLS with its source verified.
+fn a_cluster_made_without_tls_is_given_it_rolling_under_writes(engine: Engine) {
+    let ns = Namespace::with_engine("e2e-tls-on", engine);
+    let secret = canary(engine);
+    // The control: without certificates the capture sees the canary replicate. Three members: at least one replica's node is not the primary's (the capture sees only
+    // what crosses between nodes).
+    create_command(&ns, "plain", 3, &["--no-tls"]).ok();
+    ns.admin_sql(
+        "plain-0",
+        "CREATE DATABASE app; CREATE TABLE app.ids (id BIGINT PRIMARY KEY)",
+    )
+    .ok();
+    // MySQL's replication without certificates is TLS that verifies nothing: no canary to see.
+    if engine == Engine::Mariadb {
+        let capture = Capture::start(&format!("plain-{}", engine.name()));
+        ns.admin_sql(
+            "plain-0",
+            &format!("CREATE TABLE app.t (v VARCHAR(64) PRIMARY KEY); INSERT INTO app.t VALUES ('{secret}-plain')"),
+        )
+        .ok();
+        ns.wait_applied("plain-1", "plain-0");
+        ns.wait_applied("plain-2", "plain-0");
+        let (found, bytes) = capture.stop(&secret);
+        let nodes: Vec<String> = ["plain-0", "plain-1", "plain-2"]
+            .iter()
+            .map(|p| node_of(&ns, p))
+            .collect();
+        assert!(
+            found > 0,
+            "the capture ({bytes} bytes) does not see replication in clear (members on {nodes:?}): it proves nothing"
+        );
+    }
+
+    let writer = Writer::start(&ns, "plain", "app.ids");
+    writer.mark_fault();
+    let enabled = ns.plugin(&["tls", "enable", "plain"]).ok();
+    assert!(
+        enabled.stdout.contains("TLS verified (3 restarted"),
+        "{}",
+        enabled.stdout
+    );
+    let acked = writer.stop();
+    let status = ns.status_json("plain");
+    assert_eq!(status["tls"], "verified", "{status:#}");
+    assert_eq!(status["verdict"], "healthy", "{status:#}");
+    let primary = status["primary"].as_str().unwrap().to_string();
+    assert_no_acknowledged_write_lost(&ns, "plain", &primary, "app.ids", &acked);
+    for m in status["members"].as_array().unwrap() {
+        let pod = m["name"].as_str().unwrap();
+        assert!(m["tls_not_after"].is_string(), "{m:#}");
+        if pod == primary {
+            continue;
+        }
+        let verified = match engine {
+            Engine::Mariadb => ns
+                .kubectl(&["exec", pod, "-c", "mysql", "--", "mariadb", "-umysql", "-E", "-e", "SHOW SLAVE STATUS"])
+                .ok()
+                .stdout
+                .lines()
+                .any(|l| l.trim() == "Master_SSL_Verify_Server_Cert: Yes"),
+            Engine::Mysql => ns
+                .admin_sql(pod, "SELECT SSL_VERIFY_SERVER_CERTIFICATE FROM performance_schema.replication_connection_configuration")
+                .ok()
+                .stdout
+                .trim()
+                == "YES",
+        };
+        assert!(
+            verified,
+            "{pod} does not verify its source after tls enable"
+        );
+    }
+    // A second run changes nothing.
+    let again = ns.plugin(&["tls", "enable", "plain"]).ok();
+    assert!(again.stdout.contains("already has TLS"), "{}", again.stdout);
 }
