@@ -119,24 +119,7 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
         .ok()
         .stdout;
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
-    run(
-        "kubectl",
-        &[
-            "-n",
-            &ns.name,
-            "exec",
-            "-i",
-            "tl-1",
-            "-c",
-            "mysql",
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/client-ca.crt",
-        ],
-        Some(&ca),
-    )
-    .ok();
+    put_file(&ns, "tl-1", Some("mysql"), "/tmp/client-ca.crt", &ca);
     let host = format!("tl-primary.{}.svc", ns.name);
     let verifying = match engine {
         Engine::Mariadb => "--ssl-ca=/tmp/client-ca.crt --ssl-verify-server-cert",
@@ -173,24 +156,7 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
     )
     .ok()
     .stdout;
-    run(
-        "kubectl",
-        &[
-            "-n",
-            &ns.name,
-            "exec",
-            "-i",
-            "tl-1",
-            "-c",
-            "mysql",
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/other-ca.crt",
-        ],
-        Some(&other_ca),
-    )
-    .ok();
+    put_file(&ns, "tl-1", Some("mysql"), "/tmp/other-ca.crt", &other_ca);
     let unverified = client(&verifying.replace("client-ca", "other-ca"), "SELECT 1");
     assert_ne!(unverified.code, 0, "a client trusting another CA connected");
     // Plain text: refused by require_secure_transport.
@@ -421,22 +387,7 @@ fn rotation_under_a_verifying_writer(ns: &Namespace, engine: Engine, client_pod:
     );
     let bundle = published_ca(ns, "tl");
     assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 2, "{bundle}");
-    run(
-        "kubectl",
-        &[
-            "-n",
-            &ns.name,
-            "exec",
-            "-i",
-            &writer,
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/ca.crt.new && mv /tmp/ca.crt.new /tmp/ca.crt",
-        ],
-        Some(&bundle),
-    )
-    .ok();
+    put_file(ns, &writer, None, "/tmp/ca.crt", &bundle);
     ns.plugin(&["tls", "rotate", "tl"]).ok();
     ns.plugin(&["tls", "rotate", "tl", "--drop-old-ca"]).ok();
     let only_new = published_ca(ns, "tl");
@@ -479,24 +430,7 @@ fn rotation_under_a_verifying_writer(ns: &Namespace, engine: Engine, client_pod:
         }
     }
     // The old CA alone verifies no member any more.
-    run(
-        "kubectl",
-        &[
-            "-n",
-            &ns.name,
-            "exec",
-            "-i",
-            client_pod,
-            "-c",
-            "mysql",
-            "--",
-            "sh",
-            "-c",
-            "cat > /tmp/old-ca.crt",
-        ],
-        Some(&old_ca),
-    )
-    .ok();
+    put_file(ns, client_pod, Some("mysql"), "/tmp/old-ca.crt", &old_ca);
     let host = format!("tl-primary.{}.svc", ns.name);
     let verify_old = match engine {
         Engine::Mariadb => "--ssl-ca=/tmp/old-ca.crt --ssl-verify-server-cert",
@@ -600,4 +534,16 @@ fn a_cluster_made_without_tls_is_given_it_rolling_under_writes(engine: Engine) {
     // A second run changes nothing.
     let again = ns.plugin(&["tls", "enable", "plain"]).ok();
     assert!(again.stdout.contains("already has TLS"), "{}", again.stdout);
+}
+
+/// Writes `content` to `path` in `pod` (its `container`, or the only one), whole: a new file,
+/// then a rename (a client reading it meanwhile sees the old one or the new one).
+fn put_file(ns: &Namespace, pod: &str, container: Option<&str>, path: &str, content: &str) {
+    let mut args = vec!["-n", ns.name.as_str(), "exec", "-i", pod];
+    if let Some(container) = container {
+        args.extend(["-c", container]);
+    }
+    let script = format!("cat > {path}.new && mv {path}.new {path}");
+    args.extend(["--", "sh", "-c", &script]);
+    run("kubectl", &args, Some(content)).ok();
 }

@@ -14,6 +14,27 @@ use kube::api::{Patch, PatchParams};
 use kube::Api;
 use std::time::{Duration, Instant};
 
+/// The cluster's Secrets, the credentials Secret's name, and that Secret.
+async fn credentials(cluster: &Cluster) -> Result<(Api<Secret>, String, Secret)> {
+    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let name = format!("{}-credentials", cluster.name);
+    let credentials = secrets
+        .get(&name)
+        .await
+        .with_context(|| format!("cannot read Secret {name}"))?;
+    Ok((secrets, name, credentials))
+}
+
+/// The text of `secret`'s key `key` (empty when it has none).
+fn text(secret: &Secret, key: &str) -> String {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+        .unwrap_or_default()
+}
+
 /// The members of 0..count whose certificate is not in `credentials`.
 pub fn lacking_certificates(cluster: &str, count: i32, credentials: &Secret) -> Vec<String> {
     let has = |key: &str| {
@@ -40,12 +61,7 @@ pub async fn ensure(cluster: &Cluster, count: i32) -> Result<()> {
     if !cluster.tls.on() {
         return Ok(());
     }
-    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let name = format!("{}-credentials", cluster.name);
-    let credentials = secrets
-        .get(&name)
-        .await
-        .with_context(|| format!("cannot read Secret {name}"))?;
+    let (secrets, name, credentials) = credentials(cluster).await?;
     let lacking = lacking_certificates(&cluster.name, count, &credentials);
     if lacking.is_empty() {
         return Ok(());
@@ -163,22 +179,13 @@ pub async fn rotate(cluster: &Cluster, rotation: Rotation, task: &Task) -> Resul
             cluster.name
         );
     }
-    let secrets: Api<Secret> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let name = format!("{}-credentials", cluster.name);
-    let credentials = secrets
-        .get(&name)
-        .await
-        .with_context(|| format!("cannot read Secret {name}"))?;
-    let read = |key: &str| {
-        credentials
-            .data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .map(|v| String::from_utf8_lossy(&v.0).into_owned())
-            .unwrap_or_default()
-    };
-    let old_bundle = read(&secret_key(CA_CERT_KEY));
-    let generation: u64 = read(GENERATION_KEY).trim().parse().unwrap_or(0) + 1;
+    let (secrets, name, credentials) = credentials(cluster).await?;
+    let old_bundle = text(&credentials, &secret_key(CA_CERT_KEY));
+    let generation: u64 = text(&credentials, GENERATION_KEY)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+        + 1;
     let spec = cluster.config_spec(cluster.replicas(), &cluster.primary);
     let now = time::OffsetDateTime::now_utc();
     task.set("reading the CA");
@@ -317,17 +324,10 @@ pub async fn issue_for_enable(cluster: &Cluster) -> Result<()> {
             ca
         }
     };
-    let name = format!("{}-credentials", cluster.name);
-    let credentials = secrets
-        .get(&name)
-        .await
-        .with_context(|| format!("cannot read Secret {name}"))?;
+    let (_, name, credentials) = credentials(cluster).await?;
     let lacking = lacking_certificates(&cluster.name, cluster.replicas(), &credentials);
-    let bundle = credentials
-        .data
-        .as_ref()
-        .and_then(|d| d.get(&secret_key(CA_CERT_KEY)))
-        .map(|v| String::from_utf8_lossy(&v.0).into_owned())
+    let bundle = Some(text(&credentials, &secret_key(CA_CERT_KEY)))
+        .filter(|b| !b.is_empty())
         .unwrap_or_else(|| ca.cert_pem.clone());
     if !lacking.is_empty() {
         let mut entries = ca.member_entries(&cluster.name, &cluster.namespace, &lacking, now)?;
