@@ -205,14 +205,23 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help__subcmd__backup,verify)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
+            kubectl__mysqlha__subcmd__help__subcmd__tls,enable)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__tls__subcmd__enable"
+                ;;
             kubectl__mysqlha__subcmd__help__subcmd__tls,rotate)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__tls__subcmd__rotate"
+                ;;
+            kubectl__mysqlha__subcmd__tls,enable)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__enable"
                 ;;
             kubectl__mysqlha__subcmd__tls,help)
                 cmd="kubectl__mysqlha__subcmd__tls__subcmd__help"
                 ;;
             kubectl__mysqlha__subcmd__tls,rotate)
                 cmd="kubectl__mysqlha__subcmd__tls__subcmd__rotate"
+                ;;
+            kubectl__mysqlha__subcmd__tls__subcmd__help,enable)
+                cmd="kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__enable"
                 ;;
             kubectl__mysqlha__subcmd__tls__subcmd__help,help)
                 cmd="kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__help"
@@ -1403,8 +1412,22 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help__subcmd__tls)
-            opts="rotate"
+            opts="rotate enable"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__tls__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1945,7 +1968,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__tls)
-            opts="-n -h -V --kubeconfig --context --namespace --color --help --version rotate help"
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version rotate enable help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1978,9 +2001,65 @@ _kubectl__mysqlha() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        kubectl__mysqlha__subcmd__tls__subcmd__help)
-            opts="rotate help"
+        kubectl__mysqlha__subcmd__tls__subcmd__enable)
+            opts="-n -h -V --wait --require-tls --timeout --kubeconfig --context --namespace --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__help)
+            opts="rotate enable help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__tls__subcmd__help__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -46,7 +46,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "rep
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "backup" -d 'Backups to S3-compatible object storage: enable, take one now, list, verify'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "restore" -d 'Create a new cluster from the backups of another, to a time or a GTID'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "tls" -d 'The cluster\'s TLS certificates: rotate them without a restart'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "tls" -d 'The cluster\'s TLS: rotate its certificates without a restart, or enable it'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_needs_command" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
@@ -362,16 +362,17 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; a
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -l context -d 'The kubeconfig context to use' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -l color -d 'When to use colour' -r -f -a "auto\t''
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -l color -d 'When to use colour' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -s V -l version -d 'Print version'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -f -a "rotate" -d 'New member certificates (or with --ca a new CA), loaded without a restart'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -f -a "rotate" -d 'New member certificates (or with --ca a new CA), loaded without a restart'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -f -a "enable" -d 'TLS for a cluster made without it (--no-tls, or by a version before TLS), rolling'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and not __fish_seen_subcommand_from rotate enable help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -l timeout -d 'The longest the rotation may take' -r
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -384,7 +385,19 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -l drop-old-ca -d 'Trust only the current CA (after a --ca rotation, once clients trust the new one)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l wait -d 'When another operation holds the cluster\'s lock, wait for it (at most this long, 10m when given without a value) instead of failing at once' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l timeout -d 'The longest the whole change may take' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -s n -l namespace -d 'Namespace of the cluster (default: the context\'s namespace)' -r
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -l require-tls -d 'Servers refuse clients without TLS afterwards (require_secure_transport)'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'New member certificates (or with --ca a new CA), loaded without a restart'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from help" -f -a "enable" -d 'TLS for a cluster made without it (--no-tls, or by a version before TLS), rolling'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand tls; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
@@ -424,7 +437,7 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; an
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "backup" -d 'Backups to S3-compatible object storage: enable, take one now, list, verify'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "restore" -d 'Create a new cluster from the backups of another, to a time or a GTID'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "agent" -d 'The automatic-failover agent: enable or disable it for a cluster (run is the agent itself)'
-complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "tls" -d 'The cluster\'s TLS certificates: rotate them without a restart'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "tls" -d 'The cluster\'s TLS: rotate its certificates without a restart, or enable it'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "version" -d 'Print the plugin\'s version and git commit'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and not __fish_seen_subcommand_from create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help" -f -a "__complete" -d 'Candidates for kubectl\'s plugin completion (used by kubectl_complete-mysqlha)'
@@ -437,3 +450,4 @@ complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; an
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "disable" -d 'Remove the agent of a cluster (automatic failover stops)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "run" -d 'Run the agent (in the agent\'s pods; in-cluster credentials)'
 complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from tls" -f -a "rotate" -d 'New member certificates (or with --ca a new CA), loaded without a restart'
+complete -c kubectl-mysqlha -n "__fish_kubectl_mysqlha_using_subcommand help; and __fish_seen_subcommand_from tls" -f -a "enable" -d 'TLS for a cluster made without it (--no-tls, or by a version before TLS), rolling'
