@@ -604,7 +604,10 @@ const SOCAT_MISSING: &str =
     "the image has no socat: a clone over TLS needs it (or clone with --transfer api)";
 
 /// The target's side of a direct clone: receive.pl on the pod network, or (TLS) socat there
-/// and receive.pl on loopback behind it.
+/// and receive.pl on loopback behind it. socat starts first (receive.pl becomes this shell), so
+/// its connection to receive.pl is retried until receive.pl listens: a sender arriving at once
+/// was reset otherwise, and the clone failed after receive.pl's 120 s (seen on the bed with
+/// two clones from one donor at once).
 fn receive_command(dir: &str, tunnel: Option<&Tunnel>) -> String {
     let start = format!("OP={dir}; . {dir}/stop-stale.sh; stop_stale; ");
     let Some(t) = tunnel else {
@@ -616,7 +619,7 @@ fn receive_command(dir: &str, tunnel: Option<&Tunnel>) -> String {
     let port = t.local_port;
     format!(
         "{start}command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
-         socat -lf {dir}/tls-receive.log -t 30 -b 131072 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port} & \
+         socat -lf {dir}/tls-receive.log -t 30 -b 131072 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port},retry=100,interval=0.1 & \
          echo $! > {dir}/tls-receive.pid; \
          exec perl {dir}/receive.pl 127.0.0.1:{port} {dir}/receive.pid sh {dir}/start-clone.sh",
         f.cert, f.key, f.ca
@@ -787,6 +790,56 @@ pub async fn rebuild(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tunnel() -> Tunnel {
+        let files = crate::manifests::tls::member_files();
+        Tunnel {
+            receiver: files.clone(),
+            sender: files,
+            receiver_name: "db-1-repl.ns.svc.cluster.local".into(),
+            local_port: local_port("/tmp/mysqlha-op-abc"),
+        }
+    }
+
+    #[test]
+    fn over_tls_the_stream_is_plain_only_on_loopback_and_both_ends_verify() {
+        let t = tunnel();
+        let receive = receive_command("/tmp/mysqlha-op-abc", Some(&t));
+        // receive.pl listens on loopback only; socat takes the pod network, requires the
+        // sender's certificate, and retries reaching receive.pl until it listens.
+        assert!(
+            receive.contains(&format!("receive.pl 127.0.0.1:{} ", t.local_port)),
+            "{receive}"
+        );
+        assert!(receive.contains("OPENSSL-LISTEN:4444,"), "{receive}");
+        assert!(receive.contains("verify=1"), "{receive}");
+        assert!(
+            receive.contains(&format!("TCP:127.0.0.1:{},retry=", t.local_port)),
+            "{receive}"
+        );
+        let send = send_command(
+            "/tmp/mysqlha-op-abc",
+            "10.0.0.7",
+            Some(&t),
+            "/tmp/t",
+            "b.sh",
+        );
+        assert!(send.contains("OPENSSL:10.0.0.7:4444,"), "{send}");
+        assert!(
+            send.contains("commonname=db-1-repl.ns.svc.cluster.local,verify=1"),
+            "{send}"
+        );
+        assert!(send.contains(&format!("bind=127.0.0.1")), "{send}");
+        // Without TLS: as before, receive.pl on the pod network.
+        let plain = receive_command("/tmp/mysqlha-op-abc", None);
+        assert!(plain.contains("receive.pl 4444 "), "{plain}");
+        assert!(!plain.contains("socat"), "{plain}");
+        assert!((20000..40000).contains(&t.local_port));
+        assert_ne!(
+            local_port("/tmp/mysqlha-op-abc"),
+            local_port("/tmp/mysqlha-op-abd")
+        );
+    }
 
     #[test]
     fn each_operation_has_its_own_workspace() {
