@@ -829,7 +829,7 @@ mod tests {
             send.contains("commonname=db-1-repl.ns.svc.cluster.local,verify=1"),
             "{send}"
         );
-        assert!(send.contains(&format!("bind=127.0.0.1")), "{send}");
+        assert!(send.contains("bind=127.0.0.1"), "{send}");
         // Without TLS: as before, receive.pl on the pod network.
         let plain = receive_command("/tmp/mysqlha-op-abc", None);
         assert!(plain.contains("receive.pl 4444 "), "{plain}");
