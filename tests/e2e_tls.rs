@@ -75,18 +75,21 @@ impl Drop for Capture {
     }
 }
 
-/// A value no page, log or test writes but this one.
-fn canary(engine: Engine) -> String {
+/// A value no page, log or other test writes.
+fn canary(engine: Engine, test: &str) -> String {
+    // Each test its own: the capture sees the whole bridge, and the other tests of this file
+    // (one of them writes its canary in clear on purpose) run at the same time.
     format!(
-        "CANARY{}x{}q",
+        "CANARY{}{}x{}q",
         engine.name().to_uppercase(),
+        test.to_uppercase(),
         std::process::id()
     )
 }
 
 fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine) {
     let ns = Namespace::with_engine("e2e-tls", engine);
-    let secret = canary(engine);
+    let secret = canary(engine, "verified");
 
     create_command(&ns, "tl", 3, &["--require-tls"]).ok();
     let status = ns.status_json("tl");
@@ -462,7 +465,7 @@ fn primary_of(ns: &Namespace, cluster: &str) -> String {
 /// leaves every replica replicating over TLS with its source verified.
 fn a_cluster_made_without_tls_is_given_it_rolling_under_writes(engine: Engine) {
     let ns = Namespace::with_engine("e2e-tls-on", engine);
-    let secret = canary(engine);
+    let secret = canary(engine, "plain");
     // The control: without certificates the capture sees the canary replicate. Three members: at least one replica's node is not the primary's (the capture sees only
     // what crosses between nodes).
     create_command(&ns, "plain", 3, &["--no-tls"]).ok();
