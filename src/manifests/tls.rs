@@ -121,7 +121,6 @@ pub fn member_names(cluster: &str, namespace: &str, pod: &str) -> Vec<String> {
     names.extend(qualified(&format!("{cluster}-primary")));
     names.extend(qualified(&format!("{cluster}-read")));
     names.push("localhost".into());
-    names.dedup();
     names
 }
 
@@ -135,8 +134,6 @@ pub struct KeyedCertificate {
 /// The cluster's certificate authority.
 pub struct Authority {
     pub cert_pem: String,
-    /// When the CA certificate expires.
-    pub not_after: OffsetDateTime,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -167,7 +164,6 @@ impl Authority {
         Ok((
             Authority {
                 cert_pem: cert.pem(),
-                not_after: params.not_after,
                 issuer: Issuer::new(params, key),
             },
             key_pem,
@@ -198,7 +194,7 @@ impl Authority {
         let (cert_pem, key_pem) = (get("tls.crt")?, get("tls.key")?);
         let key = KeyPair::from_pem(&key_pem)
             .with_context(|| format!("Secret {name}: key tls.key is not a private key rcgen can sign with (ECDSA, Ed25519 or RSA PKCS#8)"))?;
-        let not_after = not_after(&cert_pem)
+        not_after(&cert_pem)
             .with_context(|| format!("Secret {name}: key tls.crt is not a PEM certificate"))?;
         if !is_ca(&cert_pem) {
             anyhow::bail!(
@@ -207,11 +203,7 @@ impl Authority {
         }
         let issuer = Issuer::from_ca_cert_pem(&cert_pem, key)
             .with_context(|| format!("Secret {name}: key tls.crt cannot be read"))?;
-        Ok(Authority {
-            cert_pem,
-            not_after,
-            issuer,
-        })
+        Ok(Authority { cert_pem, issuer })
     }
 
     /// A certificate for member `pod`, for its server and as a replica's client certificate.
@@ -433,7 +425,10 @@ mod tests {
         assert_eq!(secret.type_.as_deref(), Some("kubernetes.io/tls"));
         let again = Authority::from_secret(&secret).unwrap();
         assert_eq!(again.cert_pem, ca.cert_pem);
-        assert_eq!(again.not_after.date(), (now() + CA_VALIDITY).date());
+        assert_eq!(
+            not_after(&again.cert_pem).unwrap().date(),
+            (now() + CA_VALIDITY).date()
+        );
         let entries = again
             .member_entries("shop", "db", &member_pods("shop", 2), now())
             .unwrap();

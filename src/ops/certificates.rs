@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Patch, PatchParams};
 use kube::Api;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The cluster's Secrets, the credentials Secret's name, and that Secret.
 async fn credentials(cluster: &Cluster) -> Result<(Api<Secret>, String, Secret)> {
@@ -23,6 +23,18 @@ async fn credentials(cluster: &Cluster) -> Result<(Api<Secret>, String, Secret)>
         .await
         .with_context(|| format!("cannot read Secret {name}"))?;
     Ok((secrets, name, credentials))
+}
+
+/// The CA that signs the members' certificates: Secret NAME-ca, or the user's (`create
+/// --tls-ca`).
+async fn signing_ca(cluster: &Cluster, secrets: &Api<Secret>) -> Result<Authority> {
+    let ca_name = cluster
+        .config_spec(cluster.replicas(), &cluster.primary)
+        .ca_secret();
+    let secret = secrets.get(&ca_name).await.with_context(|| {
+        format!("cannot read Secret {ca_name}, the CA that signs the members' certificates")
+    })?;
+    Authority::from_secret(&secret)
 }
 
 /// The text of `secret`'s key `key` (empty when it has none).
@@ -66,11 +78,7 @@ pub async fn ensure(cluster: &Cluster, count: i32) -> Result<()> {
     if lacking.is_empty() {
         return Ok(());
     }
-    let ca_name = cluster.config_spec(count, &cluster.primary).ca_secret();
-    let ca_secret = secrets.get(&ca_name).await.with_context(|| {
-        format!("cannot read Secret {ca_name}, the CA that signs the members' certificates")
-    })?;
-    let ca = Authority::from_secret(&ca_secret)?;
+    let ca = signing_ca(cluster, &secrets).await?;
     let mut entries = ca.member_entries(
         &cluster.name,
         &cluster.namespace,
@@ -198,14 +206,7 @@ pub async fn rotate(cluster: &Cluster, rotation: Rotation, task: &Task) -> Resul
             apply(&secrets, &tls::ca_secret(&spec, &ca.cert_pem, &key)).await?;
             ca
         }
-        _ => {
-            let ca_name = spec.ca_secret();
-            let secret = secrets
-                .get(&ca_name)
-                .await
-                .with_context(|| format!("cannot read Secret {ca_name}, the cluster's CA"))?;
-            Authority::from_secret(&secret)?
-        }
+        _ => signing_ca(cluster, &secrets).await?,
     };
     let bundle = bundle_after(&ca.cert_pem, &old_bundle, rotation);
     let pods = member_pods(&cluster.name, cluster.replicas());
@@ -370,26 +371,22 @@ pub async fn repoint_over_tls(
     Ok(repointed)
 }
 
-/// Waits (RECONNECT_LIMIT) until `pod`'s receiver is connected to its source.
+/// Waits (RECONNECT_LIMIT) until `pod`'s receiver is connected to its source; when it is not,
+/// says the receiver's last error.
 async fn until_connected(cluster: &Cluster, pod: &str) -> Result<()> {
-    let started = Instant::now();
-    loop {
+    let what = format!("{pod} connects to its source with the new certificates");
+    crate::k8s::wait::retry(RECONNECT_LIMIT, &what, || async {
         let state = crate::cluster::observe(cluster.server(pod)).await?;
         let replication = state.replication.as_ref();
         if replication.is_some_and(|r| r.receiver == Receiver::Connected) {
             return Ok(());
         }
-        if started.elapsed() > RECONNECT_LIMIT {
-            let why = replication
-                .and_then(|r| r.last_io_error.clone())
-                .unwrap_or_else(|| "no error reported".into());
-            bail!(
-                "{pod} did not connect to its source within {}s after the new certificates: {why}",
-                RECONNECT_LIMIT.as_secs()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        let why = replication
+            .and_then(|r| r.last_io_error.clone())
+            .unwrap_or_else(|| "no error reported".into());
+        bail!("{pod} is not connected to its source: {why}")
+    })
+    .await
 }
 
 #[cfg(test)]
