@@ -105,6 +105,9 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
     .ok();
     ns.wait_applied("tl-1", "tl-0");
     ns.wait_applied("tl-2", "tl-0");
+    if engine == Engine::Mariadb {
+        a_clone_whose_stream_cannot_connect_fails_at_once(&ns);
+    }
     // The clone stream (MariaDB: pod to pod through socat; MySQL: its clone plugin).
     ns.plugin(&["rebuild-replica", "tl", "tl-2", "--yes"]).ok();
     let rows = ns.admin_sql("tl-2", "SELECT COUNT(*) FROM app.t").ok();
@@ -301,6 +304,45 @@ fn nothing_crosses_the_network_in_clear_and_every_end_is_verified(engine: Engine
     assert_eq!(status["verdict"], "healthy", "{status:#}");
 
     rotation_under_a_verifying_writer(&ns, engine, "tl-1");
+}
+
+/// MariaDB's direct clone over TLS, when the donor cannot reach the target's clone port
+/// (connections refused: a receiver that starts late looks the same to the sender): the
+/// command fails, saying so, instead of waiting for a receiver's exec that a socat still
+/// listening held open (a CI run hung 900 s so); then, the port reachable, it clones.
+fn a_clone_whose_stream_cannot_connect_fails_at_once(ns: &Namespace) {
+    let netns = netns_of(ns, "tl-1");
+    let rule = [
+        "OUTPUT",
+        "-p",
+        "tcp",
+        "--dport",
+        "4444",
+        "-j",
+        "REJECT",
+        "--reject-with",
+        "tcp-reset",
+    ];
+    let iptables = |action: &str| {
+        let mut args = vec!["netns", "exec", &netns, "iptables", action];
+        args.extend(rule);
+        run("ip", &args, None).ok();
+    };
+    iptables("-A");
+    let failed = ns.plugin_within(
+        &["rebuild-replica", "tl", "tl-2", "--from", "tl-1", "--yes"],
+        Duration::from_secs(180),
+    );
+    iptables("-D");
+    assert_ne!(failed.code, 0, "a clone with no stream succeeded");
+    assert_ne!(failed.code, 124, "the clone hung: {}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Connection refused"),
+        "{}",
+        failed.stderr
+    );
+    ns.plugin(&["rebuild-replica", "tl", "tl-2", "--from", "tl-1", "--yes"])
+        .ok();
 }
 
 /// The CA bundle clients read (ConfigMap NAME-ca).

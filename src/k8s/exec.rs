@@ -163,7 +163,7 @@ async fn finish(
                 code,
                 message: format!(
                     "`{}` failed in {}/{}: {detail}",
-                    command.join(" "),
+                    shown(command),
                     target.pod,
                     target.container
                 ),
@@ -173,11 +173,23 @@ async fn finish(
         }
         None => bail!(
             "`{}` in {}/{}: the connection ended without an exit status",
-            command.join(" "),
+            shown(command),
             target.pod,
             target.container
         ),
     }
+}
+
+/// A command as an error shows it: whole when short, else its start (the plugin's own scripts
+/// run as `bash -c` with long bodies; what failed is said by their stderr).
+fn shown(command: &[&str]) -> String {
+    const LONGEST: usize = 100;
+    let whole = command.join(" ");
+    if whole.chars().count() <= LONGEST {
+        return whole;
+    }
+    let start: String = whole.chars().take(LONGEST - 1).collect();
+    format!("{}…", start.trim_end())
 }
 
 /// A command that ran and ended with a failure status.
@@ -393,5 +405,15 @@ mod tests {
         );
         let other = "container not found (\"mysql\")";
         assert_eq!(without_url(other), other);
+    }
+
+    #[test]
+    fn a_failed_command_is_shown_whole_when_short_and_by_its_start_when_long() {
+        assert_eq!(shown(&["rm", "-rf", "/tmp/x"]), "rm -rf /tmp/x");
+        let script = format!("socat {}", "x".repeat(300));
+        let long = shown(&["bash", "-c", &script]);
+        assert!(long.starts_with("bash -c socat xxx"), "{long}");
+        assert!(long.ends_with('…'), "{long}");
+        assert_eq!(long.chars().count(), 100);
     }
 }

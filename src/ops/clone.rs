@@ -564,17 +564,68 @@ async fn stream_direct(
     .await?;
     let send = send_command(dir, &address, tunnel.as_ref(), &token_file, backup);
     let sender = exec::start(cluster.server(donor), &["bash", "-c", &send], None).await?;
-    let mut bytes = 0u64;
+    let bytes = std::sync::atomic::AtomicU64::new(0);
     let sent = sender.wait_lines(|line| {
         if let Ok(n) = line.trim().parse::<u64>() {
-            bytes = n;
+            bytes.store(n, std::sync::atomic::Ordering::Relaxed);
             task.position(n);
         }
     });
-    let (sent, received) = tokio::join!(sent, receiver.wait());
-    sent.context("the backup failed on the donor")?;
-    received.context("receiving the backup failed on the target")?;
-    Ok(bytes)
+    let received = receiver.wait();
+    tokio::pin!(sent, received);
+    let first = tokio::select! {
+        r = &mut sent => End::Sender(r),
+        r = &mut received => End::Receiver(r.map(drop)),
+    };
+    match first {
+        End::Sender(Err(e)) => {
+            // The receiver waits for a sender that will never come (receive.pl gives up only
+            // after 120 s): end it now, and say what failed.
+            end_receiver(cluster, target, op).await;
+            return Err(e.context("the backup failed on the donor"));
+        }
+        End::Sender(Ok(())) => {
+            wait::with_timeout(
+                STREAM_GRACE,
+                "waiting for the target's receiver to end",
+                received,
+            )
+            .await
+            .context("receiving the backup failed on the target")?;
+        }
+        // A sender cut off by a failed receiver fails at its next write.
+        End::Receiver(Err(e)) => return Err(e.context("receiving the backup failed on the target")),
+        End::Receiver(Ok(())) => {
+            wait::with_timeout(STREAM_GRACE, "waiting for the donor's sender to end", sent)
+                .await
+                .context("the backup failed on the donor")?;
+        }
+    }
+    Ok(bytes.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Which end of a direct clone ended first.
+enum End {
+    Sender(Result<()>),
+    Receiver(Result<()>),
+}
+
+/// How long one end of a direct clone may take to end once the other has ended well.
+const STREAM_GRACE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Ends the target's receiver of this operation (receive.pl and, over TLS, its socat), best
+/// effort: the next clone of this target ends whatever is left anyway (stop-stale.sh).
+async fn end_receiver(cluster: &Cluster, target: &str, op: &Operation) {
+    let script = format!(
+        "for f in {dir}/receive.pid {dir}/tls-receive.pid; do [ -f $f ] && kill -9 $(cat $f); done; true",
+        dir = op.dir
+    );
+    let _ = wait::with_timeout(
+        std::time::Duration::from_secs(30),
+        "ending the clone's receiver",
+        exec::run(cluster.data_init(target), &["sh", "-c", &script], None),
+    )
+    .await;
 }
 
 /// A direct clone over TLS: the stream leaves the donor and enters the target through socat
@@ -619,9 +670,10 @@ fn receive_command(dir: &str, tunnel: Option<&Tunnel>) -> String {
     let port = t.local_port;
     format!(
         "{start}command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
-         socat -lf {dir}/tls-receive.log -t 30 -b 131072 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port},retry=100,interval=0.1 & \
-         echo $! > {dir}/tls-receive.pid; \
-         exec perl {dir}/receive.pl 127.0.0.1:{port} {dir}/receive.pid sh {dir}/start-clone.sh",
+         socat -lf {dir}/tls-receive.log -t 30 -b 131072 OPENSSL-LISTEN:{DIRECT_PORT},reuseaddr,cert={},key={},cafile={},verify=1 TCP:127.0.0.1:{port},retry=100,interval=0.1 </dev/null >/dev/null 2>&1 & \
+         tunnel=$!; echo $tunnel > {dir}/tls-receive.pid; \
+         perl {dir}/receive.pl 127.0.0.1:{port} {dir}/receive.pid sh {dir}/start-clone.sh; rc=$?; \
+         kill $tunnel 2>/dev/null; [ $rc = 0 ] || sed 's/^/socat: /' {dir}/tls-receive.log >&2; exit $rc",
         f.cert, f.key, f.ca
     )
 }
@@ -642,10 +694,10 @@ fn send_command(
     let port = t.local_port;
     format!(
         "command -v socat >/dev/null || {{ echo '{SOCAT_MISSING}' >&2; exit 1; }}; \
-         socat -lf {dir}/tls-send.log -t 30 -b 131072 TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr OPENSSL:{address}:{DIRECT_PORT},cert={},key={},cafile={},commonname={},verify=1 & \
-         echo $! > {dir}/tls-send.pid; \
+         socat -lf {dir}/tls-send.log -t 30 -b 131072 TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr OPENSSL:{address}:{DIRECT_PORT},cert={},key={},cafile={},commonname={},verify=1,connect-timeout=5,retry=60,interval=0.5 </dev/null >/dev/null 2>&1 & \
+         tunnel=$!; echo $tunnel > {dir}/tls-send.pid; \
          perl {dir}/send.pl 127.0.0.1 {port} {token_file} sh {backup}; rc=$?; \
-         [ $rc = 0 ] || sed 's/^/socat: /' {dir}/tls-send.log >&2; exit $rc",
+         kill $tunnel 2>/dev/null; [ $rc = 0 ] || sed 's/^/socat: /' {dir}/tls-send.log >&2; exit $rc",
         f.cert, f.key, f.ca, t.receiver_name
     )
 }
@@ -830,6 +882,26 @@ mod tests {
             "{send}"
         );
         assert!(send.contains("bind=127.0.0.1"), "{send}");
+        // The sender retries reaching the target's socat (it may start after the sender), for
+        // a bounded time.
+        assert!(
+            send.contains("connect-timeout=5,retry=60,interval=0.5"),
+            "{send}"
+        );
+        // Neither socat holds the exec's output open (an exec ends only when every holder of
+        // its stdout has closed it: a socat still waiting for a peer that never came hung the
+        // clone for good), and each ends with its perl end.
+        for (side, script) in [("receive", &receive), ("send", &send)] {
+            assert!(script.contains(&format!("tls-{side}.log ")), "{script}");
+            let socat = script.split("socat -lf").nth(1).unwrap();
+            let background = socat.split(" & ").next().unwrap();
+            assert!(
+                background.ends_with("</dev/null >/dev/null 2>&1"),
+                "{background}"
+            );
+            assert!(script.contains("kill $tunnel"), "{script}");
+            assert!(!script.contains("exec perl"), "{script}");
+        }
         // Without TLS: as before, receive.pl on the pod network.
         let plain = receive_command("/tmp/mysqlha-op-abc", None);
         assert!(plain.contains("receive.pl 4444 "), "{plain}");
