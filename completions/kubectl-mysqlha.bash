@@ -22,6 +22,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha,agent)
                 cmd="kubectl__mysqlha__subcmd__agent"
                 ;;
+            kubectl__mysqlha,alerts)
+                cmd="kubectl__mysqlha__subcmd__alerts"
+                ;;
             kubectl__mysqlha,backup)
                 cmd="kubectl__mysqlha__subcmd__backup"
                 ;;
@@ -133,6 +136,9 @@ _kubectl__mysqlha() {
             kubectl__mysqlha__subcmd__help,agent)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__agent"
                 ;;
+            kubectl__mysqlha__subcmd__help,alerts)
+                cmd="kubectl__mysqlha__subcmd__help__subcmd__alerts"
+                ;;
             kubectl__mysqlha__subcmd__help,backup)
                 cmd="kubectl__mysqlha__subcmd__help__subcmd__backup"
                 ;;
@@ -236,7 +242,7 @@ _kubectl__mysqlha() {
 
     case "${cmd}" in
         kubectl__mysqlha)
-            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help"
+            opts="-n -h -V --kubeconfig --context --namespace --color --help --version create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls alerts version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -516,6 +522,44 @@ _kubectl__mysqlha() {
                     ;;
                 --cooldown)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__alerts)
+            opts="-n -h -V --format --kubeconfig --context --namespace --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "rules prometheus-rule" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1076,7 +1120,7 @@ _kubectl__mysqlha() {
             return 0
             ;;
         kubectl__mysqlha__subcmd__help)
-            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls version completion __complete help"
+            opts="create status scale rebuild-replica switchover failover upgrade set delete sql report backup restore agent tls alerts version completion __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1148,6 +1192,20 @@ _kubectl__mysqlha() {
         kubectl__mysqlha__subcmd__help__subcmd__agent__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__mysqlha__subcmd__help__subcmd__alerts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -168,6 +168,15 @@ pub enum Command {
         after_help = "Examples:\n  kubectl mysqlha tls rotate shop\n  kubectl mysqlha tls rotate shop --ca\n  kubectl mysqlha tls rotate shop --drop-old-ca\n  kubectl mysqlha tls enable shop"
     )]
     Tls(TlsArgs),
+    /// Print alert rules for Prometheus on the agent's metrics
+    ///
+    /// A rules file for Prometheus's `rule_files`, or with `--format prometheus-rule` a
+    /// PrometheusRule for the prometheus-operator. Every alert's description names the command
+    /// that fixes it. The agent serves the metrics on port 9560 of its pods (docs/metrics.md).
+    #[command(
+        after_help = "Examples:\n  kubectl mysqlha alerts > /etc/prometheus/rules/mysqlha.yaml\n  kubectl mysqlha alerts --format prometheus-rule -n monitoring | kubectl apply -f -"
+    )]
+    Alerts(AlertsArgs),
     /// Print the plugin's version and git commit
     #[command(after_help = "Examples:\n  kubectl mysqlha version")]
     Version,
@@ -671,6 +680,20 @@ pub struct AgentRunArgs {
     pub name: String,
     #[command(flatten)]
     pub tuning: AgentTuning,
+}
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    /// rules: a Prometheus rules file; prometheus-rule: a PrometheusRule object named
+    /// mysqlha-alerts (in --namespace when given)
+    #[arg(long, value_enum, default_value_t = AlertsFormat::Rules)]
+    pub format: AlertsFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertsFormat {
+    Rules,
+    PrometheusRule,
 }
 
 #[derive(Args, Debug)]

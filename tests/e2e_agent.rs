@@ -140,6 +140,16 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
     );
     let writer = Writer::start(&ns, "ha", "app.w");
     writer.mark_fault();
+    prometheus::load_alert_rules();
+    prometheus::wait_for_series(
+        "Prometheus scrapes the agent's leader",
+        &format!(
+            "mysqlha_agent_leader{{namespace=\"{}\",cluster=\"ha\"}} == 1",
+            ns.name
+        ),
+        Duration::from_secs(90),
+    );
+    let stalled_at = prometheus::unix_now();
 
     // False alarm: the primary's server stalls, then is killed and restarts in place within
     // the grace time. Stalled first until the agent notices: a server killed outright can be
@@ -161,6 +171,13 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         events(&ns, "AutomaticFailover"),
         0,
         "a failover on a false alarm"
+    );
+    // The primary was silent for seconds: the alert fired, and stays a while after.
+    let since = prometheus::firing_since("MysqlhaPrimaryLost", &ns.name, "ha")
+        .expect("MysqlhaPrimaryLost is not firing after the primary stalled");
+    eprintln!(
+        "MysqlhaPrimaryLost active {:.1}s after the primary stalled (scrape and evaluation every 5 s)",
+        since - stalled_at
     );
 
     // The agent cut from the primary only (the primary drops what comes from the agent's
@@ -247,6 +264,8 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         ns.plugin(&["rebuild-replica", "ha", "ha-0", "--yes"]).ok();
     }
     at_most_one_writable(&ns);
+    every_documented_metric_is_scraped(&ns);
+    metrics_agree_with_status_on_a_degraded_cluster(&ns);
 
     // A person's switchover while the agent runs: the moved primary is no alarm to it. It
     // moves back to ha-0, once ready (replicating shows in status a probe before Ready).
@@ -570,4 +589,105 @@ fn a_primary_cut_off_right_after_a_failover_is_failed_over_again() {
     at_most_one_writable(&ns);
     assert_no_acknowledged_write_lost(&ns, "ha", &third, "app.w", &acked);
     assert_eq!(events(&ns, "AutomaticFailover"), 2);
+}
+
+/// `cluster`'s series selector in Prometheus.
+fn selector(ns: &Namespace) -> String {
+    format!("namespace=\"{}\",cluster=\"ha\"", ns.name)
+}
+
+/// Prometheus holds a series of every metric docs/metrics.md lists (after a false alarm and a
+/// failover, all but the archive's, which need backups), from the leader.
+fn every_documented_metric_is_scraped(ns: &Namespace) {
+    let sel = selector(ns);
+    let documented = prometheus::documented_metrics();
+    assert!(documented.len() >= 30, "{documented:?}");
+    for (name, needs_backups) in documented {
+        if needs_backups {
+            continue;
+        }
+        prometheus::wait_for_series(
+            &format!("a series of {name}"),
+            &format!("{name}{{{sel}}}"),
+            Duration::from_secs(30),
+        );
+    }
+}
+
+/// With a replica's applying thread stopped, status and the metrics say the same: the verdict,
+/// each member's readiness, threads and errant transactions.
+fn metrics_agree_with_status_on_a_degraded_cluster(ns: &Namespace) {
+    let sel = selector(ns);
+    let status = ns.status_json("ha");
+    let replica = status["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "replica" && m["sql_thread"] == "Yes")
+        .and_then(|m| m["name"].as_str())
+        .expect("a replica that applies")
+        .to_string();
+    let (stop, start) = match ns.engine {
+        Engine::Mariadb => ("STOP SLAVE SQL_THREAD", "START SLAVE SQL_THREAD"),
+        Engine::Mysql => ("STOP REPLICA SQL_THREAD", "START REPLICA SQL_THREAD"),
+    };
+    ns.admin_sql(&replica, stop).ok();
+    let value = |expr: String| prometheus::query(&expr).first().map(|s| s.value);
+    let flag = |b: bool| Some(if b { 1.0 } else { 0.0 });
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let agree = || {
+        let status = ns.status_json("ha");
+        let verdict = status["verdict"].as_str().unwrap_or_default().to_string();
+        let mut differences = vec![];
+        if verdict != "degraded" {
+            differences.push(format!("status says {verdict}"));
+        }
+        if value(format!(
+            "mysqlha_cluster_verdict{{{sel},verdict=\"{verdict}\"}}"
+        )) != Some(1.0)
+        {
+            differences.push(format!("the metrics do not say {verdict}"));
+        }
+        for m in status["members"].as_array().unwrap() {
+            let name = m["name"].as_str().unwrap();
+            let member = format!("{sel},member=\"{name}\"");
+            let checks = [
+                ("mysqlha_member_ready", flag(m["ready"] == true)),
+                (
+                    "mysqlha_member_errant_gtid_sets",
+                    Some(m["errant"].as_array().map_or(0, Vec::len) as f64),
+                ),
+                (
+                    "mysqlha_member_sql_thread_running",
+                    m["sql_thread"].as_str().and_then(|t| flag(t == "Yes")),
+                ),
+                (
+                    "mysqlha_member_io_thread_connected",
+                    m["io_thread"].as_str().and_then(|t| flag(t == "Yes")),
+                ),
+            ];
+            for (metric, want) in checks {
+                let got = value(format!("{metric}{{{member}}}"));
+                if got != want {
+                    differences.push(format!(
+                        "{metric} of {name}: status {want:?}, metrics {got:?}"
+                    ));
+                }
+            }
+        }
+        differences.join("; ")
+    };
+    while Instant::now() < deadline {
+        last = agree();
+        if last.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        last.is_empty(),
+        "status and the metrics still differ after 60 s: {last}"
+    );
+    ns.admin_sql(&replica, start).ok();
 }

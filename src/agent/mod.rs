@@ -18,6 +18,7 @@ mod handoff;
 pub mod leader;
 mod leaving;
 mod machine;
+mod metrics;
 mod probe;
 mod rebuild;
 mod reconnect;
@@ -249,6 +250,19 @@ pub async fn run(
         cluster.clone(),
         leadership.clone(),
     ));
+    tokio::spawn(metrics::keep_reporting(
+        agent_context(&client, &namespace, &cluster),
+        cluster.clone(),
+        leadership.clone(),
+    ));
+    {
+        let (cluster, namespace) = (cluster.clone(), namespace.clone());
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(objects::METRICS_PORT, cluster, namespace).await {
+                say(&format!("no metrics: {}", crate::base::one_line(&e)));
+            }
+        });
+    }
     let mut watch = Watch::default();
     let mut leading = false;
     let mut ticks = tokio::time::interval(PROBE_EVERY);
@@ -258,6 +272,7 @@ pub async fn run(
         let now_leading = leadership.leads();
         if now_leading != leading {
             leading = now_leading;
+            metrics::leading(leading);
             // Watched afresh (and said again in the Lease) by whoever leads now.
             let (state, actions) = machine::step(
                 std::mem::take(&mut watch.state),
@@ -298,6 +313,7 @@ fn say(line: &str) {
 /// A decision: one log line and an Event.
 fn decision(ctx: &Context, reason: Reason, note: &str, pod: Option<&str>) {
     say(&format!("{reason}: {note}"));
+    metrics::decided(reason);
     if let Some(events) = &ctx.events {
         events.step(reason, note, pod);
     }
@@ -327,6 +343,11 @@ async fn watch_once(
         .follow(watch, Observation::Record(cluster.primary.clone()))
         .await;
     let probe = probe_primary(&cluster).await;
+    metrics::probed(
+        &cluster.primary,
+        matches!(probe.answer, Answer::Answered),
+        probe.asked,
+    );
     agent.follow(watch, Observation::Probe(probe)).await;
     Ok(())
 }
@@ -442,7 +463,9 @@ impl Agent<'_> {
                 leads: self.leadership.leads(),
             },
             Action::FailOver(plan) => {
+                let started = Instant::now();
                 let outcome = locked_failover(ctx, name, primary, *plan.0).await;
+                metrics::failed_over(outcome.is_ok(), started.elapsed());
                 Observation::FailedOver {
                     outcome: outcome.map(done).map_err(one_line),
                     wall: Timestamp::now(),
@@ -476,12 +499,12 @@ impl Agent<'_> {
                     .await
                     .map_err(one_line),
             ),
-            Action::FailOverNotServing => Observation::NotServingFailedOver(
-                write_path::locked_failover(ctx, name, primary)
-                    .await
-                    .map(done)
-                    .map_err(one_line),
-            ),
+            Action::FailOverNotServing => {
+                let started = Instant::now();
+                let outcome = write_path::locked_failover(ctx, name, primary).await;
+                metrics::failed_over(outcome.is_ok(), started.elapsed());
+                Observation::NotServingFailedOver(outcome.map(done).map_err(one_line))
+            }
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The bottom layer: terminal output, progress, input checks, redaction, archives and the
-//! plugin's error wording. Nothing here knows Kubernetes or databases.
+//! plugin's error wording, the metrics text format. Nothing here knows Kubernetes or databases.
 pub mod archive;
+pub mod exposition;
 pub mod input;
 pub mod progress;
 pub mod redact;

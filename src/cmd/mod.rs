@@ -1,5 +1,6 @@
 //! One file per command.
 pub mod agent;
+pub mod alerts;
 pub mod backup;
 pub mod complete;
 pub mod create;
@@ -66,6 +67,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Complete(args) => return complete::run(&cli.global, args).await,
+        Command::Alerts(args) => return alerts::run(&cli.global, args),
         Command::Agent(AgentArgs {
             command: AgentCommand::Run(args),
         }) => return agent::run(&cli.global, args).await,
@@ -159,7 +161,7 @@ async fn run(ctx: &Context, command: &Command) -> anyhow::Result<()> {
             AgentCommand::Disable(args) => agent::disable(ctx, args).await,
             AgentCommand::Run(_) => unreachable!("handled above"),
         },
-        Command::Version | Command::Completion(_) | Command::Complete(_) => {
+        Command::Version | Command::Completion(_) | Command::Complete(_) | Command::Alerts(_) => {
             unreachable!("handled above")
         }
     }

@@ -5,7 +5,7 @@ use super::labels;
 use super::statefulset::from_pod_field;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
+    Affinity, Container, ContainerPort, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
     ResourceRequirements, ServiceAccount, Toleration, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
@@ -19,6 +19,19 @@ pub const DEFAULT_AGENT_IMAGE: &str = concat!(
     "ghcr.io/mysqlha/kubectl-mysqlha:",
     env!("CARGO_PKG_VERSION")
 );
+/// The port on which each agent pod serves `/metrics` (Prometheus text format).
+pub const METRICS_PORT: u16 = 9560;
+
+/// The annotations by which a plain Prometheus (`kubernetes_sd_configs`, role pod, the usual
+/// relabelling) finds a pod's metrics.
+pub fn scrape_annotations(port: u16) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+        ("prometheus.io/port".to_string(), port.to_string()),
+        ("prometheus.io/path".to_string(), "/metrics".to_string()),
+    ])
+}
+
 /// How long a pod on a lost node stays bound to it before Kubernetes evicts it (the standby
 /// leads meanwhile; this only brings the Deployment back to two pods sooner).
 const NODE_LOSS_TOLERATION_SECONDS: i64 = 5;
@@ -292,6 +305,11 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
             from_pod_field("POD_NAMESPACE", "metadata.namespace"),
             from_pod_field("NODE_NAME", "spec.nodeName"),
         ]),
+        ports: Some(vec![ContainerPort {
+            name: Some("metrics".into()),
+            container_port: i32::from(METRICS_PORT),
+            ..Default::default()
+        }]),
         security_context: Some(super::security::restricted_container(AGENT_UID)),
         resources: Some(ResourceRequirements {
             requests: Some(BTreeMap::from([
@@ -327,6 +345,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(pod_labels),
+                    annotations: Some(scrape_annotations(METRICS_PORT)),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {

@@ -1,5 +1,6 @@
 //! Pure functions from a ClusterSpec to typed Kubernetes objects. Nothing here talks to a cluster.
 pub mod agent;
+pub mod alerts;
 pub mod backup;
 mod config;
 mod disruption;

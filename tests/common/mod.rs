@@ -4,6 +4,8 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod prometheus;
+
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-mysqlha");
 
 /// The database engine a test runs against; end-to-end tests run for both (for_both_engines!).

@@ -8,6 +8,7 @@ BRIDGE_MAC=02:00:0a:f4:00:01 # locally administered; 0a:f4:00:01 is the node add
 NODE_IP=10.244.0.1
 # The object store (versitygw): its port on NODE_IP and the tests' bucket.
 S3_PORT=9000
+PROMETHEUS_PORT=9090
 S3_BUCKET=mysqlha-test
 POD_CIDR=10.244.0.0/24
 SERVICE_CIDR=10.96.0.0/16
