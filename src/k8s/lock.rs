@@ -223,33 +223,51 @@ impl OperationLock {
     }
 
     /// Stops renewing and removes the lease, if it is still ours.
-    pub async fn release(self) -> Result<()> {
+    pub async fn release(mut self) -> Result<()> {
+        // No renewal in flight past this point: one that landed after the read below moved the
+        // Lease on, the delete's precondition failed, and a release that took that conflict for
+        // another holder's left the lock held by nobody running (a command started a moment
+        // later was refused "busy" until the Lease expired: seen on the bed).
         self.renewer.abort();
-        let Some(lease) = self.leases.get_opt(&self.name).await? else {
-            return Ok(());
-        };
-        let ours = lease
-            .spec
-            .as_ref()
-            .and_then(|s| s.holder_identity.as_deref())
-            == Some(self.identity.as_str());
-        if !ours {
-            return Ok(());
+        let _ = (&mut self.renewer).await;
+        for _ in 0..RELEASE_TRIES {
+            let Some(lease) = self.leases.get_opt(&self.name).await? else {
+                return Ok(());
+            };
+            let ours = lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                == Some(self.identity.as_str());
+            if !ours {
+                return Ok(());
+            }
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: lease.metadata.resource_version.clone(),
+                    uid: None,
+                }),
+                ..Default::default()
+            };
+            match self.leases.delete(&self.name, &params).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(e)) if e.code == 404 => return Ok(()),
+                // Changed since the read: read it again (still ours, or taken over).
+                Err(kube::Error::Api(e)) if e.code == 409 => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot release Lease {}", self.name))
+                }
+            }
         }
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                resource_version: lease.metadata.resource_version.clone(),
-                uid: None,
-            }),
-            ..Default::default()
-        };
-        match self.leases.delete(&self.name, &params).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("cannot release Lease {}", self.name)),
-        }
+        bail!(
+            "cannot release Lease {}: it changed under each of {RELEASE_TRIES} deletes",
+            self.name
+        )
     }
 }
+
+/// Deletes a release tries, each on a fresh read of the Lease.
+const RELEASE_TRIES: usize = 3;
 
 fn new_lease(
     cluster: &str,
@@ -542,15 +560,15 @@ mod api_tests {
     }
 
     #[tokio::test]
-    async fn release_of_a_lease_already_gone_or_changed_meanwhile_is_no_error() {
+    async fn release_reads_a_lease_changed_meanwhile_again_and_deletes_it_while_still_ours() {
         let (client, server) = Script::new()
             .get(lease_path(), not_found("leases", LEASE))
             .post(leases_path(), echo())
             .get(lease_path(), ok(held_by(&identity(), 0, "43")))
+            // A renewal landed between the read and the delete.
             .delete(lease_path(), conflict("the object has been modified"))
-            .get(lease_path(), not_found("leases", LEASE))
-            .post(leases_path(), echo())
-            .get(lease_path(), not_found("leases", LEASE))
+            .get(lease_path(), ok(held_by(&identity(), 0, "44")))
+            .delete(lease_path(), success())
             .start();
         acquire(&client, None)
             .await
@@ -558,6 +576,37 @@ mod api_tests {
             .release()
             .await
             .unwrap();
+        let calls = server.finish();
+        assert_eq!(calls[5].body["preconditions"]["resourceVersion"], "44");
+    }
+
+    #[tokio::test]
+    async fn release_of_a_lease_gone_or_taken_over_meanwhile_is_no_error() {
+        for after_conflict in [
+            not_found("leases", LEASE),
+            ok(held_by("bob@laptop (pid 3)", 0, "45")),
+        ] {
+            let (client, server) = Script::new()
+                .get(lease_path(), not_found("leases", LEASE))
+                .post(leases_path(), echo())
+                .get(lease_path(), ok(held_by(&identity(), 0, "43")))
+                .delete(lease_path(), conflict("the object has been modified"))
+                .get(lease_path(), after_conflict)
+                .start();
+            acquire(&client, None)
+                .await
+                .unwrap()
+                .release()
+                .await
+                .unwrap();
+            server.finish();
+        }
+        let (client, server) = Script::new()
+            .get(lease_path(), not_found("leases", LEASE))
+            .post(leases_path(), echo())
+            .get(lease_path(), ok(held_by(&identity(), 0, "43")))
+            .delete(lease_path(), not_found("leases", LEASE))
+            .start();
         acquire(&client, None)
             .await
             .unwrap()
