@@ -44,8 +44,10 @@ struct PrimarySeen {
     last_answer: Option<Instant>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Silence {
+    /// The primary of record that went silent.
+    member: String,
     started: Instant,
     /// When it started, as Unix time.
     started_unix: f64,
@@ -57,7 +59,13 @@ struct Silence {
 impl Silence {
     /// The silence after a probe at `at` (`at_unix` as Unix time): the last one, gone on,
     /// ended or begun.
-    fn after(last: Option<Silence>, answered: bool, at: Instant, at_unix: f64) -> Option<Silence> {
+    fn after(
+        last: Option<Silence>,
+        primary: &str,
+        answered: bool,
+        at: Instant,
+        at_unix: f64,
+    ) -> Option<Silence> {
         match (last, answered) {
             (Some(s), _) if s.going_on => Some(Silence {
                 lasted: at.saturating_duration_since(s.started),
@@ -66,6 +74,7 @@ impl Silence {
             }),
             (last, true) => last,
             (_, false) => Some(Silence {
+                member: primary.to_string(),
                 started: at,
                 started_unix: at_unix,
                 lasted: Duration::ZERO,
@@ -132,7 +141,7 @@ pub fn probed(primary: &str, answered: bool, at: Instant) {
         .unwrap_or_default()
         .saturating_sub(Instant::now().saturating_duration_since(at))
         .as_secs_f64();
-    s.silence = Silence::after(s.silence, answered, at, at_unix);
+    s.silence = Silence::after(s.silence.take(), primary, answered, at, at_unix);
 }
 
 /// The agent said a decision (an Event).
@@ -302,16 +311,23 @@ pub fn render(s: &Seen, cluster: &str, namespace: &str, now: Instant) -> String 
             "How long the primary of record has not answered the leader's probes (0 while it answers).",
         )
         .sample(&[], if silence.going_on { silence.lasted.as_secs_f64() } else { 0.0 });
+        // Labelled with the silent member and when the silence began: each silence is a series
+        // (and an alert) of its own, the last one only.
+        let started = rfc3339(silence.started_unix);
+        let which = [
+            ("member", silence.member.as_str()),
+            ("started", started.as_str()),
+        ];
         page.gauge(
             "mysqlha_primary_last_silence_seconds",
             "How long the leader's last silence of a primary lasted (so far, while it goes on); kept after it ends.",
         )
-        .sample(&[], silence.lasted.as_secs_f64());
+        .sample(&which, silence.lasted.as_secs_f64());
         page.gauge(
             "mysqlha_primary_last_silence_start_timestamp_seconds",
             "When that silence began (Unix time).",
         )
-        .sample(&[], silence.started_unix.floor());
+        .sample(&which, silence.started_unix.floor());
     }
     if let Some((report, at)) = &s.report {
         page.gauge(
@@ -322,6 +338,17 @@ pub fn render(s: &Seen, cluster: &str, namespace: &str, now: Instant) -> String 
         report_figures(&mut page, report);
     }
     page.render()
+}
+
+/// Unix time `t` as RFC 3339 (UTC, whole seconds).
+fn rfc3339(t: f64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.floor() as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// The figures of `status`'s report.
@@ -587,6 +614,7 @@ mod tests {
                 last_answer: Some(now - Duration::from_secs(3)),
             }),
             silence: Some(Silence {
+                member: "shop-0".into(),
                 started: now - Duration::from_secs(3),
                 started_unix: 1_700_000_000.5,
                 lasted: Duration::from_millis(2500),
@@ -610,10 +638,13 @@ mod tests {
             format!("mysqlha_agent_last_failover_duration_seconds{} 3.5", l("}")),
             format!("mysqlha_report_age_seconds{} 4", l("}")),
             format!("mysqlha_primary_silence_seconds{} 2.5", l("}")),
-            format!("mysqlha_primary_last_silence_seconds{} 2.5", l("}")),
+            format!(
+                "mysqlha_primary_last_silence_seconds{} 2.5",
+                l(",member=\"shop-0\",started=\"2023-11-14T22:13:20Z\"}")
+            ),
             format!(
                 "mysqlha_primary_last_silence_start_timestamp_seconds{} 1700000000",
-                l("}")
+                l(",member=\"shop-0\",started=\"2023-11-14T22:13:20Z\"}")
             ),
             format!("mysqlha_cluster_verdict{} 1", l(",verdict=\"degraded\"}")),
             format!("mysqlha_cluster_verdict{} 0", l(",verdict=\"healthy\"}")),
@@ -669,30 +700,32 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         // Answers: no silence.
-        assert!(Silence::after(None, true, at(0), 100.0).is_none());
+        assert!(Silence::after(None, "a-0", true, at(0), 100.0).is_none());
         // The first unanswered probe begins one.
-        let begun = Silence::after(None, false, at(1), 101.0).unwrap();
+        let begun = Silence::after(None, "a-0", false, at(1), 101.0).unwrap();
         assert!(begun.going_on);
         assert_eq!((begun.lasted, begun.started_unix), (Duration::ZERO, 101.0));
         // It goes on.
-        let on = Silence::after(Some(begun), false, at(4), 104.0).unwrap();
+        let on = Silence::after(Some(begun), "a-0", false, at(4), 104.0).unwrap();
         assert!(on.going_on);
         assert_eq!(
             (on.lasted, on.started_unix),
             (Duration::from_secs(3), 101.0)
         );
         // An answer (the old primary's, or a new primary's after a failover) ends it.
-        let ended = Silence::after(Some(on), true, at(5), 105.0).unwrap();
+        let ended = Silence::after(Some(on), "a-1", true, at(5), 105.0).unwrap();
         assert!(!ended.going_on);
         assert_eq!(ended.lasted, Duration::from_secs(4));
         // Kept while the primary answers.
-        let kept = Silence::after(Some(ended), true, at(60), 160.0).unwrap();
+        let kept = Silence::after(Some(ended), "a-1", true, at(60), 160.0).unwrap();
+        assert_eq!(kept.member, "a-0");
         assert_eq!(
             (kept.lasted, kept.started_unix),
             (Duration::from_secs(4), 101.0)
         );
         // The next silence replaces it.
-        let next = Silence::after(Some(kept), false, at(70), 170.0).unwrap();
+        let next = Silence::after(Some(kept), "a-1", false, at(70), 170.0).unwrap();
+        assert_eq!(next.member, "a-1");
         assert!(next.going_on);
         assert_eq!((next.lasted, next.started_unix), (Duration::ZERO, 170.0));
     }

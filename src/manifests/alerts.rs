@@ -91,7 +91,7 @@ pub fn rules() -> RuleFile {
                 "mysqlha_primary_last_silence_seconds >= {PRIMARY_SILENT_SECONDS} and (time() - mysqlha_primary_last_silence_start_timestamp_seconds) < {PRIMARY_LOST_KEPT_SECONDS}"
             ),
             None,
-            format!("The primary of {WHERE} stopped answering (for {{{{ $value }}}}s)"),
+            format!("The primary {{{{ $labels.member }}}} of {WHERE} stopped answering at {{{{ $labels.started }}}} (for {{{{ $value }}}}s)"),
             format!("Writes stop while the primary is silent. The agent fails over by itself when the replicas agree it is lost; see what it did with `kubectl mysqlha status {NAME_NS}`. Without an agent: `kubectl mysqlha failover {NAME_NS}`. This alert stays {PRIMARY_LOST_KEPT_SECONDS}s after the silence ends."),
         ),
         rule(
