@@ -25,8 +25,9 @@ pub struct Seen {
     leading: bool,
     /// The leader's last probe of the primary of record.
     primary: Option<PrimarySeen>,
-    /// The leader's last silence of a primary of record (going on or ended), kept after it
-    /// ends: a scrape every few seconds must not miss a silence that a failover ended quickly.
+    /// The last silence of a primary of record this pod saw while leading (going on or ended),
+    /// kept after it ends and after the lead passes on: a scrape every few seconds must not
+    /// miss a silence that a failover ended quickly, nor one whose leader handed on its lead.
     silence: Option<Silence>,
     /// Decisions said (Events) since this process started, by reason.
     decisions: BTreeMap<&'static str, u64>,
@@ -54,6 +55,9 @@ struct Silence {
     /// How long it lasted (so far, while it goes on).
     lasted: Duration,
     going_on: bool,
+    /// The agent judged the primary lost during it (its PrimaryLost decision): a failover can
+    /// end a silence within a second of its start, before it looks long.
+    lost: bool,
 }
 
 impl Silence {
@@ -79,6 +83,7 @@ impl Silence {
                 started_unix: at_unix,
                 lasted: Duration::ZERO,
                 going_on: true,
+                lost: false,
             }),
         }
     }
@@ -118,8 +123,9 @@ pub fn leading(leads: bool) {
     let mut s = seen();
     if s.leading != leads {
         s.leading = leads;
+        // The last silence stays: a leadership handed on right after a failover (the new
+        // primary on the leader's node) must not take the silence with it before a scrape.
         s.primary = None;
-        s.silence = None;
         s.report = None;
     }
 }
@@ -146,7 +152,13 @@ pub fn probed(primary: &str, answered: bool, at: Instant) {
 
 /// The agent said a decision (an Event).
 pub fn decided(reason: Reason) {
-    *seen().decisions.entry(reason.as_str()).or_default() += 1;
+    let mut s = seen();
+    *s.decisions.entry(reason.as_str()).or_default() += 1;
+    if reason == Reason::PrimaryLost {
+        if let Some(silence) = s.silence.as_mut().filter(|s| s.going_on) {
+            silence.lost = true;
+        }
+    }
 }
 
 /// An automatic failover ended, well or not, after `took`.
@@ -288,23 +300,6 @@ pub fn render(s: &Seen, cluster: &str, namespace: &str, now: Instant) -> String 
         )
         .sample(&[], took.as_secs_f64());
     }
-    if !s.leading {
-        return page.render();
-    }
-    if let Some(p) = &s.primary {
-        page.gauge(
-            "mysqlha_primary_up",
-            "1 when the primary of record answered the leader's last probe (every second), else 0.",
-        )
-        .sample(&[("member", &p.name)], flag(p.answered));
-        if let Some(at) = p.last_answer {
-            page.gauge(
-                "mysqlha_primary_last_answer_age_seconds",
-                "Seconds since the primary of record last answered the leader's probe.",
-            )
-            .sample(&[("member", &p.name)], now.duration_since(at).as_secs_f64());
-        }
-    }
     if let Some(silence) = &s.silence {
         page.gauge(
             "mysqlha_primary_silence_seconds",
@@ -328,6 +323,28 @@ pub fn render(s: &Seen, cluster: &str, namespace: &str, now: Instant) -> String 
             "When that silence began (Unix time).",
         )
         .sample(&which, silence.started_unix.floor());
+        page.gauge(
+            "mysqlha_primary_last_silence_judged_lost",
+            "1 when the agent judged the primary lost during that silence (its PrimaryLost decision).",
+        )
+        .sample(&which, flag(silence.lost));
+    }
+    if !s.leading {
+        return page.render();
+    }
+    if let Some(p) = &s.primary {
+        page.gauge(
+            "mysqlha_primary_up",
+            "1 when the primary of record answered the leader's last probe (every second), else 0.",
+        )
+        .sample(&[("member", &p.name)], flag(p.answered));
+        if let Some(at) = p.last_answer {
+            page.gauge(
+                "mysqlha_primary_last_answer_age_seconds",
+                "Seconds since the primary of record last answered the leader's probe.",
+            )
+            .sample(&[("member", &p.name)], now.duration_since(at).as_secs_f64());
+        }
     }
     if let Some((report, at)) = &s.report {
         page.gauge(
@@ -574,12 +591,15 @@ mod tests {
         }
     }
 
+    /// The tests of the process-wide figures, one at a time.
+    static GLOBAL: Mutex<()> = Mutex::new(());
+
     fn lines(page: &str) -> Vec<&str> {
         page.lines().filter(|l| !l.starts_with('#')).collect()
     }
 
     #[test]
-    fn the_standby_exports_only_the_agents_own_figures() {
+    fn the_standby_exports_only_the_agents_own_figures_and_a_silence_it_saw() {
         let mut s = Seen {
             primary: Some(PrimarySeen {
                 name: "shop-0".into(),
@@ -589,6 +609,15 @@ mod tests {
             ..Default::default()
         };
         s.decisions.insert("FailoverRefused", 2);
+        // A silence it saw while it led (the lead passed on since).
+        s.silence = Some(Silence {
+            member: "shop-0".into(),
+            started: Instant::now(),
+            started_unix: 1_700_000_000.0,
+            lasted: Duration::from_secs(4),
+            going_on: false,
+            lost: true,
+        });
         let page = render(&s, "shop", "apps", Instant::now());
         let samples = lines(&page);
         assert!(samples.contains(&"mysqlha_agent_leader{namespace=\"apps\",cluster=\"shop\"} 0"));
@@ -598,6 +627,9 @@ mod tests {
         // Reasons not decided yet are there at 0.
         assert!(samples.contains(
             &"mysqlha_agent_decisions_total{namespace=\"apps\",cluster=\"shop\",reason=\"PrimaryLost\"} 0"
+        ));
+        assert!(samples.contains(
+            &"mysqlha_primary_last_silence_seconds{namespace=\"apps\",cluster=\"shop\",member=\"shop-0\",started=\"2023-11-14T22:13:20Z\"} 4"
         ));
         assert!(!page.contains("mysqlha_primary_up"), "{page}");
         assert!(!page.contains("mysqlha_cluster_verdict"), "{page}");
@@ -619,6 +651,7 @@ mod tests {
                 started_unix: 1_700_000_000.5,
                 lasted: Duration::from_millis(2500),
                 going_on: true,
+                lost: false,
             }),
             failovers: [1, 0],
             last_failover: Some(Duration::from_millis(3500)),
@@ -731,6 +764,26 @@ mod tests {
     }
 
     #[test]
+    fn a_primary_judged_lost_marks_the_silence_going_on_only() {
+        let _one = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
+        let t0 = Instant::now();
+        leading(true);
+        probed("b-0", false, t0);
+        decided(Reason::PrimaryLost);
+        assert!(seen().silence.as_ref().unwrap().lost);
+        // The failover ended it within a second: still marked, still there.
+        probed("b-1", true, t0 + Duration::from_millis(900));
+        let s = seen().silence.clone().unwrap();
+        assert!(s.lost && !s.going_on && s.lasted < Duration::from_secs(1));
+        // A decision with no silence going on marks nothing.
+        probed("b-1", false, t0 + Duration::from_secs(5));
+        probed("b-1", true, t0 + Duration::from_secs(6));
+        decided(Reason::PrimaryLost);
+        assert!(!seen().silence.as_ref().unwrap().lost);
+        leading(false);
+    }
+
+    #[test]
     fn only_get_metrics_is_served() {
         let cases: [(&[u8], Route); 5] = [
             (b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", Route::Metrics),
@@ -746,6 +799,7 @@ mod tests {
 
     #[test]
     fn a_probe_keeps_the_last_answer_of_the_same_primary_only() {
+        let _one = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
         let t0 = Instant::now();
         let t1 = t0 + Duration::from_secs(1);
         leading(true);

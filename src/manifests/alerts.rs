@@ -73,8 +73,8 @@ fn rule(
     }
 }
 
-/// Seconds a lost primary must have been silent before the alert: the agent's default grace
-/// is 3 s; 2 s of silence is already more than any switchover's.
+/// Seconds a primary must have been silent before the alert, unless the agent judged it lost
+/// sooner (a failover may end a silence within a second): 2 s is more than any switchover's.
 pub const PRIMARY_SILENT_SECONDS: u32 = 2;
 /// How long the alert on a lost primary stays after its silence ended (a failover may end it
 /// within seconds: the alert must still be seen).
@@ -88,10 +88,10 @@ pub fn rules() -> RuleFile {
             "MysqlhaPrimaryLost",
             Critical,
             &format!(
-                "mysqlha_primary_last_silence_seconds >= {PRIMARY_SILENT_SECONDS} and (time() - mysqlha_primary_last_silence_start_timestamp_seconds) < {PRIMARY_LOST_KEPT_SECONDS}"
+                "(mysqlha_primary_last_silence_seconds >= {PRIMARY_SILENT_SECONDS} or mysqlha_primary_last_silence_judged_lost == 1) and (time() - mysqlha_primary_last_silence_start_timestamp_seconds) < {PRIMARY_LOST_KEPT_SECONDS}"
             ),
             None,
-            format!("The primary {{{{ $labels.member }}}} of {WHERE} stopped answering at {{{{ $labels.started }}}} (for {{{{ $value }}}}s)"),
+            format!("The primary {{{{ $labels.member }}}} of {WHERE} stopped answering at {{{{ $labels.started }}}}"),
             format!("Writes stop while the primary is silent. The agent fails over by itself when the replicas agree it is lost; see what it did with `kubectl mysqlha status {NAME_NS}`. Without an agent: `kubectl mysqlha failover {NAME_NS}`. This alert stays {PRIMARY_LOST_KEPT_SECONDS}s after the silence ends."),
         ),
         rule(

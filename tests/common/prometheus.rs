@@ -97,21 +97,28 @@ pub fn documented_metrics() -> Vec<(String, bool)> {
         .collect()
 }
 
-/// When the alert `name` on cluster `cluster` of `namespace` became active (Unix time), if it
-/// is firing now.
-pub fn firing_since(name: &str, namespace: &str, cluster: &str) -> Option<f64> {
+/// When the alert `name` on cluster `cluster` of `namespace` became active (Unix time), for
+/// the first instance firing now that became active after `after` (Unix time).
+pub fn firing_since(name: &str, namespace: &str, cluster: &str, after: f64) -> Option<f64> {
     let url = format!("{}/api/v1/alerts", var("MYSQLHA_PROMETHEUS_URL"));
     let out = run("curl", &["-s", "--max-time", "5", &url], None);
     let answer: serde_json::Value = serde_json::from_str(&out.stdout).ok()?;
-    let alert = answer["data"]["alerts"].as_array()?.iter().find(|a| {
-        a["labels"]["alertname"] == name
-            && a["labels"]["namespace"] == namespace
-            && a["labels"]["cluster"] == cluster
-            && a["state"] == "firing"
-    })?;
-    let at = alert["activeAt"].as_str()?;
-    let unix = run("date", &["-d", at, "+%s.%N"], None).stdout;
-    unix.trim().parse().ok()
+    answer["data"]["alerts"]
+        .as_array()?
+        .iter()
+        .filter(|a| {
+            a["labels"]["alertname"] == name
+                && a["labels"]["namespace"] == namespace
+                && a["labels"]["cluster"] == cluster
+                && a["state"] == "firing"
+        })
+        .filter_map(|a| {
+            let at = a["activeAt"].as_str()?;
+            let unix = run("date", &["-d", at, "+%s.%N"], None).stdout;
+            unix.trim().parse::<f64>().ok()
+        })
+        .filter(|at| *at >= after)
+        .reduce(f64::min)
 }
 
 /// Now, as Unix time.
