@@ -368,6 +368,13 @@ fn rfc3339(t: f64) -> String {
         .unwrap_or_default()
 }
 
+/// A per-member figure: its name, its help, and its value for a member (None: no sample).
+type MemberFigure = (
+    &'static str,
+    &'static str,
+    fn(&crate::cluster::health::MemberReport) -> Option<f64>,
+);
+
 /// The figures of `status`'s report.
 fn report_figures(page: &mut Page, r: &Report) {
     let verdict = page.gauge(
@@ -394,100 +401,73 @@ fn report_figures(page: &mut Page, r: &Report) {
             flag(m.ready),
         );
     }
-    let primary = page.gauge(
-        "mysqlha_member_primary",
-        "1 for the primary of record, 0 for a replica.",
-    );
-    for m in &r.members {
-        primary.sample(
-            &[("member", &m.name)],
-            flag(m.role == crate::cluster::health::Role::Primary),
-        );
-    }
-    let read_only = page.gauge(
-        "mysqlha_member_read_only",
-        "The member's read_only, as its server says it (absent when it could not be asked).",
-    );
-    for m in &r.members {
-        if let Some(ro) = m.read_only {
-            read_only.sample(&[("member", &m.name)], flag(ro));
-        }
-    }
-    let receiving = page.gauge(
-        "mysqlha_member_io_thread_connected",
-        "1 when the replica's receiving (IO) thread is connected to its source (replicas only).",
-    );
-    for m in &r.members {
-        if let Some(io) = &m.io_thread {
-            receiving.sample(
-                &[("member", &m.name)],
-                flag(*io == crate::db::engine::Receiver::Connected),
-            );
-        }
-    }
-    let applying = page.gauge(
-        "mysqlha_member_sql_thread_running",
-        "1 when the replica's applying (SQL) thread runs (replicas only).",
-    );
-    for m in &r.members {
-        if let Some(sql) = &m.sql_thread {
-            applying.sample(
-                &[("member", &m.name)],
-                flag(*sql == crate::db::engine::Applier::Running),
-            );
-        }
-    }
-    let lag = page.gauge(
-        "mysqlha_member_lag_seconds",
-        "The replica's lag behind its source, as its server says it (absent when unknown).",
-    );
-    for m in &r.members {
-        if let Some(l) = m.lag_seconds {
-            lag.sample(&[("member", &m.name)], l as f64);
-        }
-    }
-    let errant = page.gauge(
-        "mysqlha_member_errant_gtid_sets",
-        "GTID sets the member holds that the primary lacks (errant transactions); 0 when none.",
-    );
-    for m in &r.members {
-        errant.sample(&[("member", &m.name)], m.errant.len() as f64);
-    }
-    let answered = page.gauge(
-        "mysqlha_member_error",
-        "1 when the member could not be asked or reported an error (status shows it), else 0.",
-    );
-    for m in &r.members {
-        answered.sample(&[("member", &m.name)], flag(m.error.is_some()));
-    }
-    let binlog_bytes = page.gauge(
-        "mysqlha_member_binlog_bytes",
-        "Bytes of binary logs on the member's disk.",
-    );
-    for m in &r.members {
-        if let Some(b) = m.binary_logs {
-            binlog_bytes.sample(&[("member", &m.name)], b.bytes as f64);
-        }
-    }
-    let binlog_files = page.gauge(
-        "mysqlha_member_binlog_files",
-        "Binary log files on the member's disk.",
-    );
-    for m in &r.members {
-        if let Some(b) = m.binary_logs {
-            binlog_files.sample(&[("member", &m.name)], b.files as f64);
-        }
-    }
-    let expiry = page.gauge(
-        "mysqlha_member_certificate_expiry_timestamp_seconds",
-        "When the TLS certificate the member's server presents expires (Unix time).",
-    );
-    for m in &r.members {
-        let end = m.tls_not_after.as_deref().and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        });
-        if let Some(end) = end {
-            expiry.sample(&[("member", &m.name)], end.unix_timestamp() as f64);
+    use crate::db::engine::{Applier, Receiver};
+    let rows: [MemberFigure; 10] = [
+        (
+            "mysqlha_member_primary",
+            "1 for the primary of record, 0 for a replica.",
+            |m| Some(flag(m.role == crate::cluster::health::Role::Primary)),
+        ),
+        (
+            "mysqlha_member_read_only",
+            "The member's read_only, as its server says it (absent when it could not be asked).",
+            |m| m.read_only.map(flag),
+        ),
+        (
+            "mysqlha_member_io_thread_connected",
+            "1 when the replica's receiving (IO) thread is connected to its source (replicas only).",
+            |m| m.io_thread.as_ref().map(|io| flag(*io == Receiver::Connected)),
+        ),
+        (
+            "mysqlha_member_sql_thread_running",
+            "1 when the replica's applying (SQL) thread runs (replicas only).",
+            |m| m.sql_thread.as_ref().map(|sql| flag(*sql == Applier::Running)),
+        ),
+        (
+            "mysqlha_member_lag_seconds",
+            "The replica's lag behind its source, as its server says it (absent when unknown).",
+            |m| m.lag_seconds.map(|l| l as f64),
+        ),
+        (
+            "mysqlha_member_errant_gtid_sets",
+            "GTID sets the member holds that the primary lacks (errant transactions); 0 when none.",
+            |m| Some(m.errant.len() as f64),
+        ),
+        (
+            "mysqlha_member_error",
+            "1 when the member could not be asked or reported an error (status shows it), else 0.",
+            |m| Some(flag(m.error.is_some())),
+        ),
+        (
+            "mysqlha_member_binlog_bytes",
+            "Bytes of binary logs on the member's disk.",
+            |m| m.binary_logs.map(|b| b.bytes as f64),
+        ),
+        (
+            "mysqlha_member_binlog_files",
+            "Binary log files on the member's disk.",
+            |m| m.binary_logs.map(|b| b.files as f64),
+        ),
+        (
+            "mysqlha_member_certificate_expiry_timestamp_seconds",
+            "When the TLS certificate the member's server presents expires (Unix time).",
+            |m| {
+                let end = m.tls_not_after.as_deref()?;
+                let end = time::OffsetDateTime::parse(
+                    end,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()?;
+                Some(end.unix_timestamp() as f64)
+            },
+        ),
+    ];
+    for (name, help, value) in rows {
+        let family = page.gauge(name, help);
+        for m in &r.members {
+            if let Some(v) = value(m) {
+                family.sample(&[("member", &m.name)], v);
+            }
         }
     }
 
