@@ -16,6 +16,18 @@ pub const VERSION_LINE: &str = concat!(
     ")"
 );
 
+/// At most `limit` bytes, cut at a character boundary and marked "...".
+pub fn truncate(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let mut end = limit - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
 /// A bad argument, found before anything is contacted: exit status 2, like clap's own.
 #[derive(Debug)]
 pub struct UsageError(pub String);

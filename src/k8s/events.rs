@@ -252,7 +252,7 @@ impl Recorder {
             namespace: namespace.into(),
             cluster: cluster.into(),
             operation,
-            instance: truncate(&crate::k8s::lock::identity(), INSTANCE_LIMIT),
+            instance: crate::base::truncate(&crate::k8s::lock::identity(), INSTANCE_LIMIT),
             started: Instant::now(),
             sequence: AtomicU32::new(0),
             queue,
@@ -377,7 +377,7 @@ impl Recorder {
             type_: Some(format!("{kind:?}")),
             reason: Some(reason.into()),
             action: Some(camel(self.operation)),
-            message: Some(truncate(note, NOTE_LIMIT)),
+            message: Some(crate::base::truncate(note, NOTE_LIMIT)),
             involved_object: reference("ConfigMap", &self.cluster),
             related: pod.map(|p| reference("Pod", p)),
             reporting_component: Some(CONTROLLER.into()),
@@ -475,18 +475,6 @@ fn camel(operation: &str) -> String {
         .collect()
 }
 
-/// At most `limit` bytes, cut at a character boundary.
-fn truncate(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_string();
-    }
-    let mut end = limit - 3;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
-}
-
 /// One event of a cluster's history, as `status` shows it.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -576,10 +564,10 @@ mod tests {
     #[test]
     fn long_notes_are_cut_on_a_character() {
         let note = "é".repeat(600);
-        let cut = truncate(&note, NOTE_LIMIT);
+        let cut = crate::base::truncate(&note, NOTE_LIMIT);
         assert!(cut.len() <= NOTE_LIMIT);
         assert!(cut.ends_with("..."));
-        assert_eq!(truncate("short", NOTE_LIMIT), "short");
+        assert_eq!(crate::base::truncate("short", NOTE_LIMIT), "short");
     }
 
     fn event(cluster: &str, at: i64, reason: &str, controller: &str) -> Event {

@@ -180,16 +180,10 @@ async fn finish(
     }
 }
 
-/// A command as an error shows it: whole when short, else its start (the plugin's own scripts
-/// run as `bash -c` with long bodies; what failed is said by their stderr).
+/// A command as an error shows it: whole when short, else its first 100 bytes (the plugin's
+/// own scripts run as `bash -c` with long bodies; what failed is said by their stderr).
 fn shown(command: &[&str]) -> String {
-    const LONGEST: usize = 100;
-    let whole = command.join(" ");
-    if whole.chars().count() <= LONGEST {
-        return whole;
-    }
-    let start: String = whole.chars().take(LONGEST - 1).collect();
-    format!("{}…", start.trim_end())
+    crate::base::truncate(&command.join(" "), 100)
 }
 
 /// A command that ran and ended with a failure status.
@@ -413,7 +407,7 @@ mod tests {
         let script = format!("socat {}", "x".repeat(300));
         let long = shown(&["bash", "-c", &script]);
         assert!(long.starts_with("bash -c socat xxx"), "{long}");
-        assert!(long.ends_with('…'), "{long}");
-        assert_eq!(long.chars().count(), 100);
+        assert!(long.ends_with("..."), "{long}");
+        assert_eq!(long.len(), 100);
     }
 }
