@@ -16,8 +16,6 @@ pub fn run(global: &GlobalArgs, args: &AlertsArgs) -> Result<()> {
         )),
     }
     .context("cannot write the rules as YAML")?;
-    use std::io::Write;
-    // A closed pipe (`alerts | head`) is not an error worth a panic.
-    let _ = std::io::stdout().write_all(yaml.as_bytes());
+    super::print_whole(&yaml);
     Ok(())
 }

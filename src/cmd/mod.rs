@@ -52,6 +52,13 @@ async fn interrupted() -> &'static str {
     }
 }
 
+/// Prints a generated text (a completion script, the alert rules) to stdout: a closed pipe
+/// (`… | head`) is not an error worth a panic, as `print!` would make it.
+pub(crate) fn print_whole(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 /// Runs the command `cli` names: checks its arguments, connects, takes the cluster's operation
 /// lock and records its history when it changes a cluster, and releases both however it ends.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -61,9 +68,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Completion(args) => {
-            use std::io::Write;
-            // A closed pipe (`completion bash | head`) is not an error worth a panic.
-            let _ = std::io::stdout().write_all(complete::script(args.shell).as_bytes());
+            print_whole(&complete::script(args.shell));
             return Ok(());
         }
         Command::Complete(args) => return complete::run(&cli.global, args).await,
