@@ -157,7 +157,7 @@ async fn finish(
             let detail = if detail.is_empty() {
                 without_url(&s.message.unwrap_or_default())
             } else {
-                last_lines(detail, 5)
+                telling_lines(detail, 5)
             };
             Err(Failed {
                 code,
@@ -242,7 +242,18 @@ fn without_url(message: &str) -> String {
     }
 }
 
-fn last_lines(text: &str, n: usize) -> String {
+/// At most `n` lines of a failed command's stderr, joined: the first `[ERROR]` lines when the
+/// servers logged some (the cause comes first: `preallocating … failed with error 28`; the last
+/// lines only say `Aborting`), else the last lines.
+fn telling_lines(text: &str, n: usize) -> String {
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("[ERROR]"))
+        .take(n)
+        .collect();
+    if !errors.is_empty() {
+        return errors.join(" | ");
+    }
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join(" | ")
 }
@@ -399,6 +410,26 @@ mod tests {
         );
         let other = "container not found (\"mysql\")";
         assert_eq!(without_url(other), other);
+    }
+
+    #[test]
+    fn a_failed_servers_first_errors_are_shown_before_its_last_words() {
+        // mariadb-install-db on a volume the mysql user cannot write to any more.
+        let log = "2026-12-07 14:20:21 0 [Note] InnoDB: Using io_uring
+2026-12-07 14:20:21 0 [ERROR] InnoDB: preallocating 536870912 bytes for file ./ib_logfile101 failed with error 28
+2026-12-07 14:20:21 0 [ERROR] InnoDB: Cannot set log file ./ib_logfile101 size to 512.000MiB
+2026-12-07 14:20:21 0 [Note] Plugin 'FEEDBACK' is disabled.
+2026-12-07 14:20:21 0 [ERROR] Plugin 'InnoDB' registration as a STORAGE ENGINE failed.
+2026-12-07 14:20:21 0 [ERROR] Unknown/unsupported storage engine: InnoDB
+2026-12-07 14:20:21 0 [ERROR] Aborting
+Please report bugs at https://mariadb.org/jira";
+        let shown = telling_lines(log, 2);
+        assert_eq!(
+            shown,
+            "2026-12-07 14:20:21 0 [ERROR] InnoDB: preallocating 536870912 bytes for file ./ib_logfile101 failed with error 28 | 2026-12-07 14:20:21 0 [ERROR] InnoDB: Cannot set log file ./ib_logfile101 size to 512.000MiB"
+        );
+        assert_eq!(telling_lines("one\ntwo\nthree", 2), "two | three");
+        assert_eq!(telling_lines("only", 5), "only");
     }
 
     #[test]
