@@ -149,6 +149,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         ),
         Duration::from_secs(90),
     );
+    the_pod_monitor_selects_the_agents_metrics_port(&ns);
 
     // False alarm: the primary's server stalls, then is killed and restarts in place within
     // the grace time. Stalled first until the agent notices: a server killed outright can be
@@ -603,6 +604,50 @@ fn a_primary_cut_off_right_after_a_failover_is_failed_over_again() {
     at_most_one_writable(&ns);
     assert_no_acknowledged_write_lost(&ns, "ha", &third, "app.w", &acked);
     assert_eq!(events(&ns, "AutomaticFailover"), 2);
+}
+
+/// The bed serves the prometheus-operator's PodMonitor CRD (no operator runs): create made
+/// PodMonitor ha-agent, accepted by the CRD's schema, selecting exactly the agent's two pods by a
+/// port they have.
+fn the_pod_monitor_selects_the_agents_metrics_port(ns: &Namespace) {
+    let monitor = ns
+        .kubectl(&["get", "podmonitor", "ha-agent", "-o", "json"])
+        .ok()
+        .stdout;
+    let monitor: serde_json::Value = serde_json::from_str(&monitor).unwrap();
+    let labels: Vec<String> = monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .expect("a label selector")
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+        .collect();
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(endpoint["interval"], "5s", "{monitor}");
+    let pods = ns
+        .kubectl(&["get", "pods", "-l", &labels.join(","), "-o", "json"])
+        .ok()
+        .stdout;
+    let pods: serde_json::Value = serde_json::from_str(&pods).unwrap();
+    let pods = pods["items"].as_array().unwrap();
+    assert_eq!(
+        pods.len(),
+        2,
+        "the agent's two pods, nothing else: {labels:?}"
+    );
+    for pod in pods {
+        let name = pod["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("ha-agent-"), "{name}");
+        let ports = &pod["spec"]["containers"][0]["ports"];
+        assert!(
+            ports
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == endpoint["port"] && p["containerPort"] == 9560),
+            "{name} has no port {}: {ports}",
+            endpoint["port"]
+        );
+    }
 }
 
 /// `cluster`'s series selector in Prometheus.

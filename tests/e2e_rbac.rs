@@ -238,7 +238,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
         namespace.stderr
     );
     let image = engine.image();
-    dba(&[
+    let created = dba(&[
         "create",
         "r1",
         "--replicas",
@@ -253,6 +253,35 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
         "fixed",
     ])
     .ok();
+    // The bed serves the prometheus-operator's PodMonitor CRD: the documented Role makes the
+    // agent's PodMonitor; the built-in admin role names no custom resource: create says so in
+    // one line and goes on.
+    let pod_monitor = || {
+        ns.kubectl(&["get", "podmonitor", "r1-agent", "-o", "name"])
+            .code
+            == 0
+    };
+    let warned: Vec<&str> = created
+        .stderr
+        .lines()
+        .filter(|l| l.contains("PodMonitor"))
+        .collect();
+    match reads {
+        Reads::NothingClusterWide => {
+            assert!(pod_monitor(), "no PodMonitor r1-agent: {}", created.stderr);
+            assert!(warned.is_empty(), "{}", created.stderr);
+        }
+        Reads::ItsNamespace => {
+            assert!(!pod_monitor());
+            assert!(
+                warned.len() == 1
+                    && warned[0].starts_with("warning: cannot apply PodMonitor r1-agent")
+                    && warned[0].contains("forbidden"),
+                "{}",
+                created.stderr
+            );
+        }
+    }
     // create deployed the agent with the Role's rights; its pods were admitted and one leads.
     eventually("an agent pod leads", Duration::from_secs(120), || {
         !event_messages(ns, "r1", "AgentLeader").is_empty()
@@ -274,6 +303,7 @@ fn every_command_as(ns: &Namespace, engine: Engine, sa: &str, reads: Reads) {
     // disable removes it with the Role's rights (and keeps it from racing the failover below).
     assert_agent_objects(ns);
     dba(&["agent", "disable", "r1"]).ok();
+    assert!(!pod_monitor(), "agent disable left PodMonitor r1-agent");
     let status = dba(&["status", "r1", "-o", "json"]).ok();
     assert!(
         status.stdout.contains("\"healthy\": true"),

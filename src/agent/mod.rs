@@ -31,6 +31,7 @@ use crate::k8s::context::Context;
 use crate::k8s::events::{Reason, Recorder};
 use crate::k8s::lock::OperationLock;
 use crate::manifests::agent::{self as objects, AgentSpec};
+use crate::manifests::monitoring::PodMonitor;
 use crate::{ops::failover, ops::plan};
 use anyhow::{bail, Context as _, Result};
 use futures::future::BoxFuture;
@@ -94,16 +95,41 @@ pub async fn deploy(ctx: &Context, spec: &AgentSpec) -> Result<()> {
         &objects::deployment(spec),
     )
     .await?;
+    let monitored = match monitor(ctx, spec).await {
+        Ok(true) => format!(
+            "; PodMonitor {} scrapes it",
+            objects::agent_name(&spec.cluster)
+        ),
+        Ok(false) => String::new(),
+        Err(e) => {
+            eprintln!(
+                "warning: {e:#}; Prometheus can still find the agent by its pods' prometheus.io annotations"
+            );
+            String::new()
+        }
+    };
     ctx.event(
         Reason::AgentDeployed,
         format!(
-            "Deployment {} (2 pods, image {}) watches the primary; {}",
+            "Deployment {} (2 pods, image {}) watches the primary; {}{monitored}",
             objects::agent_name(&spec.cluster),
             spec.image,
             spec.tuning.describe()
         ),
     );
     Ok(())
+}
+
+/// Applies the agent's PodMonitor where the prometheus-operator's CRDs are installed (true);
+/// elsewhere makes nothing (false). Not being allowed to is an error for a warning: the
+/// built-in admin and edit roles name no custom resources.
+async fn monitor(ctx: &Context, spec: &AgentSpec) -> Result<bool> {
+    if !crate::k8s::monitoring::pod_monitors_served(&ctx.client).await? {
+        return Ok(false);
+    }
+    let monitors: Api<PodMonitor> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    apply(&monitors, &objects::pod_monitor(spec)).await?;
+    Ok(true)
 }
 
 /// Names `members` member pods in the agent's Role, when the cluster has an agent (`scale`:
@@ -180,7 +206,14 @@ pub async fn remove(ctx: &Context, cluster: &str) -> Result<()> {
         other => other?,
     }
     delete_if_present::<ServiceAccount>(&Api::namespaced(client.clone(), ns), &name).await?;
-    delete_if_present::<Lease>(&Api::namespaced(client, ns), &name).await?;
+    delete_if_present::<Lease>(&Api::namespaced(client.clone(), ns), &name).await?;
+    // Its PodMonitor, if one was made: where the CRDs are not installed the API server answers
+    // 404 (as for a PodMonitor that is not there); one the user may not delete was not theirs
+    // to make either (the create said so), and it selects no pod any more.
+    match delete_if_present::<PodMonitor>(&Api::namespaced(client, ns), &name).await {
+        Err(e) if forbidden(&e) => {}
+        other => other?,
+    }
     Ok(())
 }
 
@@ -745,4 +778,85 @@ async fn rejoin_members(ctx: &Context, name: &str, idle: &[String]) -> Vec<Strin
     }
     end(op, &result).await;
     diverged
+}
+
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+    use crate::k8s::mock::{apis, echo, forbidden, not_found, ok, Script};
+    use serde_json::json;
+
+    fn spec() -> AgentSpec {
+        AgentSpec {
+            cluster: "shop".into(),
+            namespace: crate::k8s::mock::NS.into(),
+            image: "agent:1".into(),
+            members: 3,
+            tuning: objects::Tuning {
+                grace: Duration::from_secs(6),
+                restart_grace: Duration::from_secs(15),
+                cooldown: Duration::from_secs(300),
+                auto_rebuild: false,
+            },
+        }
+    }
+
+    const DISCOVERY: &str = "/apis/monitoring.coreos.com/v1";
+
+    fn served(resources: &[&str]) -> serde_json::Value {
+        let resources: Vec<_> = resources
+            .iter()
+            .map(|r| json!({"name": r, "singularName": "", "namespaced": true, "kind": "X", "verbs": ["get"]}))
+            .collect();
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "monitoring.coreos.com/v1", "resources": resources})
+    }
+
+    fn pod_monitor() -> String {
+        apis("monitoring.coreos.com/v1", "podmonitors", "shop-agent")
+    }
+
+    #[tokio::test]
+    async fn a_pod_monitor_is_made_where_the_operators_crds_are_installed() {
+        let script = Script::new()
+            .get(DISCOVERY, ok(served(&["prometheusrules", "podmonitors"])))
+            .patch(pod_monitor(), echo());
+        let (ctx, server) = script.start_context();
+        assert!(monitor(&ctx, &spec()).await.unwrap());
+        let calls = server.finish();
+        let body = calls.last().unwrap().body.clone();
+        assert_eq!(body["kind"], "PodMonitor");
+        assert_eq!(body["spec"]["podMetricsEndpoints"][0]["port"], "metrics");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_made_where_they_are_not() {
+        for reply in [
+            not_found("monitoring.coreos.com", "v1"),
+            ok(served(&["servicemonitors"])),
+        ] {
+            let (ctx, server) = Script::new().get(DISCOVERY, reply).start_context();
+            assert!(!monitor(&ctx, &spec()).await.unwrap());
+            assert_eq!(server.finish().len(), 1, "only the discovery call");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_who_may_not_make_one_is_told_why() {
+        let script = Script::new()
+            .get(DISCOVERY, ok(served(&["podmonitors"])))
+            .patch(
+                pod_monitor(),
+                forbidden("podmonitors.monitoring.coreos.com \"shop-agent\" is forbidden: User \"alice\" cannot patch resource \"podmonitors\""),
+            );
+        let (ctx, _server) = script.start_context();
+        let error = format!("{:#}", monitor(&ctx, &spec()).await.unwrap_err());
+        assert!(
+            error.starts_with("cannot apply PodMonitor shop-agent: "),
+            "{error}"
+        );
+        assert!(
+            error.contains("cannot patch resource \"podmonitors\""),
+            "{error}"
+        );
+    }
 }

@@ -165,8 +165,8 @@ async fn anything_left(ctx: &Context, name: &str) -> Result<bool> {
 mod api_tests {
     use super::*;
     use crate::k8s::mock::{
-        apis, core, empty_list, forbidden, foreign, list, managed, member_pod, not_found, ok,
-        success, Script,
+        apis, core, empty_list, failure, forbidden, foreign, list, managed, member_pod, not_found,
+        ok, success, Script,
     };
     use std::time::Duration;
 
@@ -223,6 +223,15 @@ mod api_tests {
             .delete(
                 apis("coordination.k8s.io/v1", "leases", "shop-agent"),
                 success(),
+            )
+            // No prometheus-operator here: the API server does not know the resource.
+            .delete(
+                apis("monitoring.coreos.com/v1", "podmonitors", "shop-agent"),
+                failure(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
             )
     }
 
@@ -427,6 +436,11 @@ mod api_tests {
             .delete(
                 apis("coordination.k8s.io/v1", "leases", "shop-agent"),
                 not_found("leases", "shop-agent"),
+            )
+            // The CRDs are installed, but the built-in roles name no custom resource.
+            .delete(
+                apis("monitoring.coreos.com/v1", "podmonitors", "shop-agent"),
+                forbidden("podmonitors.monitoring.coreos.com \"shop-agent\" is forbidden"),
             );
         let script = workloads_deleted(script)
             .get(labelled(core("persistentvolumeclaims", "")), empty_list());

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod lock;
 #[cfg(test)]
 pub mod mock;
+pub mod monitoring;
 pub mod pods;
 pub mod session;
 pub mod wait;

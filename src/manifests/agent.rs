@@ -2,6 +2,7 @@
 //! `kubectl-mysqlha agent run NAME` (leader election through a Lease of its own), its
 //! ServiceAccount, and a namespaced Role, with exactly the rights the agent uses, bound to it.
 use super::labels;
+use super::monitoring::{PodMetricsEndpoint, PodMonitor, PodMonitorSpec};
 use super::statefulset::from_pod_field;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
@@ -21,6 +22,8 @@ pub const DEFAULT_AGENT_IMAGE: &str = concat!(
 );
 /// The port on which each agent pod serves `/metrics` (Prometheus text format).
 pub const METRICS_PORT: u16 = 9560;
+/// That port's name in the pod spec (what a PodMonitor names).
+pub const METRICS_PORT_NAME: &str = "metrics";
 
 /// The annotations by which a plain Prometheus (`kubernetes_sd_configs`, role pod, the usual
 /// relabelling) finds a pod's metrics.
@@ -289,6 +292,29 @@ fn toleration(key: &str) -> Toleration {
 /// The agent's user (nobody): it needs no file of its own.
 const AGENT_UID: i64 = 65534;
 
+/// How often a Prometheus run by the prometheus-operator scrapes the agent: as often as the
+/// shipped alert rules are evaluated, so that a lost primary pages within ~10 s.
+pub const SCRAPE_INTERVAL: &str = "5s";
+
+/// NAME-agent: the `PodMonitor` for the agent's `metrics` port (both pods; only the leader's
+/// page has the cluster's figures, each has its own).
+pub fn pod_monitor(spec: &AgentSpec) -> PodMonitor {
+    PodMonitor::new(
+        agent_metadata(spec),
+        PodMonitorSpec {
+            selector: LabelSelector {
+                match_labels: Some(agent_selector(&spec.cluster)),
+                ..Default::default()
+            },
+            pod_metrics_endpoints: vec![PodMetricsEndpoint {
+                port: METRICS_PORT_NAME.into(),
+                path: "/metrics".into(),
+                interval: SCRAPE_INTERVAL.into(),
+            }],
+        },
+    )
+}
+
 /// Two pods, preferably on different nodes; one leads (Lease NAME-agent), the other stands by.
 pub fn deployment(spec: &AgentSpec) -> Deployment {
     let selector = agent_selector(&spec.cluster);
@@ -306,7 +332,7 @@ pub fn deployment(spec: &AgentSpec) -> Deployment {
             from_pod_field("NODE_NAME", "spec.nodeName"),
         ]),
         ports: Some(vec![ContainerPort {
-            name: Some("metrics".into()),
+            name: Some(METRICS_PORT_NAME.into()),
             container_port: i32::from(METRICS_PORT),
             ..Default::default()
         }]),
@@ -387,6 +413,34 @@ mod tests {
                 auto_rebuild: true,
             },
         }
+    }
+
+    #[test]
+    fn the_pod_monitor_selects_the_agents_pods_by_their_metrics_port() {
+        let monitor = pod_monitor(&spec());
+        let pods = deployment(&spec()).spec.unwrap().template;
+        let pod_labels = pods.metadata.unwrap().labels.unwrap();
+        let selected = monitor.spec.selector.match_labels.clone().unwrap();
+        assert!(selected.iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+        // Not the members: they carry the cluster's labels, not the agent's name label.
+        assert!(!selected
+            .iter()
+            .all(|(k, v)| crate::manifests::labels("shop").get(k) == Some(v)));
+        let ports = pods.spec.unwrap().containers[0].ports.clone().unwrap();
+        let endpoint = &monitor.spec.pod_metrics_endpoints[0];
+        assert!(ports
+            .iter()
+            .any(|p| p.name.as_deref() == Some(endpoint.port.as_str())
+                && p.container_port == i32::from(METRICS_PORT)));
+        assert_eq!(
+            (endpoint.path.as_str(), endpoint.interval.as_str()),
+            ("/metrics", "5s")
+        );
+        assert_eq!(monitor.metadata.name.as_deref(), Some("shop-agent"));
+        let json = serde_json::to_value(&monitor).unwrap();
+        assert_eq!(json["apiVersion"], "monitoring.coreos.com/v1");
+        assert_eq!(json["kind"], "PodMonitor");
+        assert_eq!(json["spec"]["podMetricsEndpoints"][0]["port"], "metrics");
     }
 
     #[test]

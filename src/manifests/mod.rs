@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod backup;
 mod config;
 mod disruption;
+pub mod monitoring;
 mod secret;
 pub mod security;
 mod services;
