@@ -277,4 +277,86 @@ mod tests {
         assert!(data["start.sh"].contains("mysqld --defaults-file=/etc/mysqlha/run/my.cnf &"));
         assert_eq!(data[ENGINE_KEY], "mysql");
     }
+
+    /// Runs pre-stop.sh over a scratch /etc/mysqlha with a stub `mariadb` that answers from
+    /// files of the scratch dir (`read_only`: 0 or 1, `replica`: a row or nothing; one replica
+    /// connected, no client coming), starting as a writable primary; `then` runs 1 s after the
+    /// hook started, playing the agent on that dir. Returns the hook's last word and its seconds.
+    fn pre_stop(then: impl FnOnce(&std::path::Path) + Send + 'static) -> (String, f64) {
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mysqlha-pre-stop-{}-{n}", std::process::id()));
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(dir.join("run")).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(dir.join("read_only"), "0").unwrap();
+        std::fs::write(dir.join("replica"), "").unwrap();
+        let d = dir.display();
+        let stub = format!(
+            "#!/bin/sh\nfor q; do :; done\ncase $q in\n  'SELECT @@read_only') cat {d}/read_only ;;\n  *'Binlog Dump'*) echo 1 ;;\n  'SHOW REPLICA STATUS') cat {d}/replica ;;\n  *Connections*) echo 'Connections 7' ;;\nesac\n"
+        );
+        let client = bin.join("mariadb");
+        std::fs::write(&client, stub).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&client)
+            .status()
+            .unwrap();
+        let log = dir.join("log");
+        let script = include_str!("scripts/pre-stop.sh")
+            .replace("/etc/mysqlha", dir.to_str().unwrap())
+            .replace("/proc/1/fd/1", log.to_str().unwrap())
+            .replace("MOVE_WAIT=30", "MOVE_WAIT=4")
+            .replace("CLAIM_WAIT=10", "CLAIM_WAIT=2");
+        let started = std::time::Instant::now();
+        let mut hook = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .spawn()
+            .unwrap();
+        let agent = {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                then(&dir);
+            })
+        };
+        assert!(hook.wait().unwrap().success());
+        let took = started.elapsed().as_secs_f64();
+        agent.join().unwrap();
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        std::fs::remove_dir_all(&dir).ok();
+        (said.lines().last().unwrap_or("").to_string(), took)
+    }
+
+    /// The agent's part of a planned move, on the hook's scratch dir: it claims the move,
+    /// fences (read-only, the hold mark), repoints (replicating), and releases the hold unless
+    /// `release` is false.
+    fn switched_over(dir: &std::path::Path, release: bool) {
+        std::fs::write(dir.join("run/leaving"), "").unwrap();
+        std::fs::write(dir.join("run/held-old-primary"), "").unwrap();
+        std::fs::write(dir.join("read_only"), "1").unwrap();
+        std::fs::write(dir.join("replica"), "Waiting for master\n").unwrap();
+        if release {
+            // The release is a second exec, a moment after the repointing.
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::fs::remove_file(dir.join("run/held-old-primary")).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_leaving_primary_stops_only_once_the_agent_has_released_its_hold() {
+        // Repointed, then released 1.5 s later: it stopped only after that (and its linger).
+        let (said, took) = pre_stop(|dir| switched_over(dir, true));
+        assert_eq!(said, "preStop: switched over: stopping as a replica");
+        assert!(took >= 2.5, "stopped before the hold was released: {took}");
+        // Never released: it stops at its deadline.
+        let (said, _) = pre_stop(|dir| switched_over(dir, false));
+        assert_eq!(said, "preStop: the switchover took over 4s: stopping");
+        // No agent claims the move: it stops after the claim wait.
+        let (said, took) = pre_stop(|_| {});
+        assert_eq!(said, "preStop: no agent claimed the switchover: stopping");
+        assert!((1.0..4.0).contains(&took), "{took}");
+    }
 }

@@ -4,8 +4,9 @@
 # returns; meanwhile the server keeps serving. A primary with connected replicas waits here
 # while the cluster's agent switches over, so that a planned move costs a switchover, not a
 # failover: the agent claims the move by creating run/leaving (within CLAIM_WAIT seconds) and
-# removes it if it gives up; the hook returns once this server is a replica (read-only and
-# replicating from the new primary) and clients stopped coming (see linger). It returns at once on a replica, on a server that does not
+# removes it if it gives up; the hook returns once this server is a replica (read-only,
+# replicating from the new primary, its fence's hold released) and clients stopped coming
+# (see linger). It returns at once on a replica, on a server that does not
 # answer, and when no replica is connected (nobody to switch over to, or the whole cluster
 # stops: `kubectl mysqlha delete`). At most CLAIM_WAIT + MOVE_WAIT + LINGER seconds, well within
 # the pod's termination grace period (60 s) so that the server still stops cleanly.
@@ -14,6 +15,7 @@ CLAIM_WAIT=10
 MOVE_WAIT=30
 LINGER=6
 claim=/etc/mysqlha/run/leaving
+held=/etc/mysqlha/run/held-old-primary
 if command -v mariadb >/dev/null 2>&1; then
   sql() { mariadb -umysql --connect-timeout=2 -N -B -e "$1" 2>/dev/null; }
 else
@@ -52,7 +54,10 @@ until [ -e "$claim" ]; do
 done
 deadline=$(( $(date +%s) + MOVE_WAIT ))
 while [ -e "$claim" ]; do
-  if ! writable && replicating; then
+  # Done when it replicates and the agent released the hold its fence left (the last step of
+  # its repointing, an exec into this container: stopping sooner makes that exec fail, and the
+  # agent took the move for failed; seen under a loaded machine).
+  if ! writable && replicating && [ ! -e "$held" ]; then
     linger
     say "switched over: stopping as a replica"
     exit 0
