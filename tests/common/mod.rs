@@ -367,6 +367,18 @@ impl Drop for Namespace {
         }
         if std::env::var_os("MYSQLHA_KEEP_NAMESPACES").is_none() {
             kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
+            // Its pods go at once (no preStop, no grace period): their volumes are released
+            // ~10–60 s sooner, and the suite holds fewer at a time (up to ~15 GB of them).
+            kubectl(&[
+                "delete",
+                "pods",
+                "--all",
+                "-n",
+                &self.name,
+                "--grace-period=0",
+                "--force",
+                "--wait=false",
+            ]);
         }
     }
 }
