@@ -292,8 +292,8 @@ fn toleration(key: &str) -> Toleration {
 /// The agent's user (nobody): it needs no file of its own.
 const AGENT_UID: i64 = 65534;
 
-/// How often a Prometheus run by the prometheus-operator scrapes the agent: as often as the
-/// shipped alert rules are evaluated, so that a lost primary pages within ~10 s.
+/// How often a Prometheus run by the prometheus-operator scrapes the agent: with the shipped
+/// rules evaluated every 2 s, a lost primary pages within ~10 s.
 pub const SCRAPE_INTERVAL: &str = "5s";
 
 /// NAME-agent: the `PodMonitor` for the agent's `metrics` port (both pods; only the leader's
