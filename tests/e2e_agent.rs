@@ -233,7 +233,7 @@ fn the_agent_fails_over_by_itself_and_never_on_a_false_alarm(engine: Engine) {
         },
     );
     eprintln!(
-        "MysqlhaPrimaryLost active {:.1}s after the primary froze (scrape and evaluation every 5 s)",
+        "MysqlhaPrimaryLost active {:.1}s after the primary froze (scrapes every 5 s, evaluation every 2 s)",
         since.unwrap() - frozen_at
     );
     // Its server was killed before the promotion, so thawing it woke nothing writable.
