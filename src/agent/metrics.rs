@@ -8,6 +8,7 @@ use crate::cluster::health::{Report, Verdict};
 use crate::cluster::Cluster;
 use crate::k8s::context::Context;
 use crate::k8s::events::Reason;
+use crate::manifests::agent as objects;
 use anyhow::{Context as _, Result};
 use std::collections::BTreeMap;
 use std::sync::{LazyLock, Mutex};
@@ -261,7 +262,9 @@ fn route(head: &[u8]) -> Route {
     let line = String::from_utf8_lossy(line);
     let mut words = line.split(' ');
     match (words.next(), words.next()) {
-        (Some("GET"), Some(path)) if path.split('?').next() == Some("/metrics") => Route::Metrics,
+        (Some("GET"), Some(path)) if path.split('?').next() == Some(objects::METRICS_PATH) => {
+            Route::Metrics
+        }
         _ => Route::NotFound,
     }
 }

@@ -24,6 +24,8 @@ pub const DEFAULT_AGENT_IMAGE: &str = concat!(
 pub const METRICS_PORT: u16 = 9560;
 /// That port's name in the pod spec (what a PodMonitor names).
 pub const METRICS_PORT_NAME: &str = "metrics";
+/// The path the agent serves its metrics on (and the only one it answers).
+pub const METRICS_PATH: &str = "/metrics";
 
 /// The annotations by which a plain Prometheus (`kubernetes_sd_configs`, role pod, the usual
 /// relabelling) finds a pod's metrics.
@@ -31,7 +33,7 @@ pub fn scrape_annotations(port: u16) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("prometheus.io/scrape".to_string(), "true".to_string()),
         ("prometheus.io/port".to_string(), port.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
+        ("prometheus.io/path".to_string(), METRICS_PATH.to_string()),
     ])
 }
 
@@ -308,7 +310,7 @@ pub fn pod_monitor(spec: &AgentSpec) -> PodMonitor {
             },
             pod_metrics_endpoints: vec![PodMetricsEndpoint {
                 port: METRICS_PORT_NAME.into(),
-                path: "/metrics".into(),
+                path: METRICS_PATH.into(),
                 interval: SCRAPE_INTERVAL.into(),
             }],
         },

@@ -5,10 +5,10 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A rules file: its groups.
 /// How often Prometheus evaluates the shipped rules.
 pub const RULES_INTERVAL: &str = "2s";
 
+/// A rules file: its groups.
 #[derive(Serialize, Debug)]
 pub struct RuleFile {
     pub groups: Vec<RuleGroup>,
