@@ -145,13 +145,15 @@ mod tests {
 
     /// Runs write-config.sh as pod `pod` over a scratch copy of /etc/mysqlha holding `found`;
     /// returns the role it wrote.
-    fn role_at_restart(pod: &str, found: &Found) -> String {
+    /// A directory of its own for one run of a script under test (tests run in parallel).
+    fn scratch_dir(what: &str) -> std::path::PathBuf {
         static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let run_number = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "mysqlha-write-config-{}-{pod}-{run_number}",
-            std::process::id(),
-        ));
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::env::temp_dir().join(format!("mysqlha-{what}-{}-{n}", std::process::id()))
+    }
+
+    fn role_at_restart(pod: &str, found: &Found) -> String {
+        let dir = scratch_dir(&format!("write-config-{pod}"));
         let (config, run) = (dir.join("config"), dir.join("run"));
         std::fs::create_dir_all(&config).unwrap();
         std::fs::create_dir_all(&run).unwrap();
@@ -283,9 +285,7 @@ mod tests {
     /// connected, no client coming), starting as a writable primary; `then` runs 1 s after the
     /// hook started, playing the agent on that dir. Returns the hook's last word and its seconds.
     fn pre_stop(then: impl FnOnce(&std::path::Path) + Send + 'static) -> (String, f64) {
-        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("mysqlha-pre-stop-{}-{n}", std::process::id()));
+        let dir = scratch_dir("pre-stop");
         let bin = dir.join("bin");
         std::fs::create_dir_all(dir.join("run")).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
